@@ -1,0 +1,38 @@
+# Two entry points: `make demo` (build the demo warehouse, serve the app) and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+HOST   ?= 127.0.0.1
+export LADDER_DB ?= warehouse/demo.duckdb
+
+.PHONY: install system demo warehouse serve test test-fast clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed system
+
+# Chromium from Debian's packages: Kaleido chart export and the browser tests use /usr/bin/chromium.
+system:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+warehouse: install
+	$(PY) -m pipeline demo --db $(LADDER_DB)
+
+demo: warehouse serve
+
+serve:
+	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
+
+test: install
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+clean:
+	rm -f warehouse/demo.duckdb warehouse/demo.duckdb.wal

@@ -1,0 +1,24 @@
+"""`python -m pipeline benchmarks`: load question tables (AIME24, MATH-500) into the warehouse."""
+from pipeline.cli import add_data_dir_argument, add_db_argument
+
+NAME = "benchmarks"
+HELP = "load the aime24 and math500 question tables (and the paper's AIME24 tiers)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("names", nargs="*", default=["aime24", "math500"], help="benchmarks to load")
+    add_db_argument(p)
+    add_data_dir_argument(p)
+
+
+def run(args) -> int:
+    from pipeline import benchmarks
+    from warehouse import db
+
+    root = benchmarks.data_dir(args.data_dir)
+    for name in args.names:
+        data = benchmarks.load(name, root)
+        with db.writer(args.db) as con:
+            benchmarks.install(con, data)
+        print(f"{name}: {len(data.questions)} questions, {len(data.tiers)} tier assignments")
+    return 0

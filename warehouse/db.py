@@ -1,0 +1,141 @@
+"""Connections to the warehouse: one DuckDB file, one writer at a time.
+
+Concurrency design (see README, "Concurrency"): DuckDB lets one process hold a file for
+writing, and read-only processes only while no process writes. So nobody holds the file
+for long: the pipeline opens a read-write connection per batch (one short transaction)
+and closes it; the app opens a read-only connection per query and closes it. Either side
+that finds the file locked waits and retries with backoff (``LADDER_LOCK_TIMEOUT``
+seconds, default 60) instead of crashing. Every committed write bumps ``data_version``
+in ``meta``; the app caches query results keyed by it.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+SCHEMA_VERSION = "1"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = REPO_ROOT / "warehouse" / "demo.duckdb"
+
+
+class WarehouseMissing(FileNotFoundError):
+    """The warehouse file does not exist yet."""
+
+
+class WarehouseBusy(TimeoutError):
+    """Another process kept the warehouse locked for longer than the lock timeout."""
+
+
+def db_path(path: str | os.PathLike | None = None) -> Path:
+    """The warehouse path: ``--db`` if given, else ``$LADDER_DB``, else warehouse/demo.duckdb."""
+    if path:
+        return Path(path)
+    env = os.environ.get("LADDER_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    msg = str(exc).lower()
+    return "lock" in msg or "conflicting" in msg or "being used by another" in msg
+
+
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
+            timeout: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting (with backoff) while another process holds its lock."""
+    p = db_path(path)
+    if read_only and not p.exists():
+        raise WarehouseMissing(f"no warehouse at {p}: build one with `python -m pipeline demo` "
+                               f"or `python -m pipeline import ...`")
+    if not read_only:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    if timeout is None:
+        timeout = float(os.environ.get("LADDER_LOCK_TIMEOUT", "60"))
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        try:
+            con = duckdb.connect(str(p), read_only=read_only)
+            break
+        except duckdb.IOException as exc:  # the other side holds the lock
+            if not _is_lock_error(exc) or time.monotonic() > deadline:
+                if _is_lock_error(exc):
+                    raise WarehouseBusy(f"{p} stayed locked by another process for {timeout:.0f}s") from exc
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 1.0)
+    if not read_only:
+        ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    have = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()[0]
+    if have:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row and row[0] == SCHEMA_VERSION:
+            return
+    sql = resources.files("warehouse").joinpath("schema.sql").read_text()
+    con.execute(sql)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+
+
+@contextmanager
+def writer(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One short write transaction: everything inside commits together or not at all."""
+    con = connect(path)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+            con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                        "WHERE key = 'data_version'")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.close()
+
+
+@contextmanager
+def reader(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection, closed on exit so that writers are never blocked for long."""
+    con = connect(path, read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def data_version(path: str | os.PathLike | None = None) -> str:
+    """Changes on every committed write; '' when the warehouse does not exist."""
+    p = db_path(path)
+    if not p.exists():
+        return ""
+    with reader(p) as con:
+        row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    return f"{p.resolve()}:{row[0] if row else ''}"
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None):
+    """Run a parameterized query and return a polars DataFrame (the one way queries return rows)."""
+    import polars as pl
+
+    return pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())

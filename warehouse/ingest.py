@@ -1,0 +1,171 @@
+"""Idempotent writes of typed records. Call inside ``warehouse.db.writer()``: one transaction.
+
+Every function keys on the table's natural key, so writing the same records twice changes
+nothing. Bulk rows travel as Arrow tables (no per-row round trips).
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from .records import (Benchmark, Grade, Model, Question, ReferenceValue, Run, Step,
+                      StepAnnotation, Tier, Trajectory, TrajectoryFlag)
+
+_ARROW_TYPES = {
+    "trajectory_id": pa.int64(), "sample_idx": pa.int32(), "n_tokens": pa.int32(),
+    "step_idx": pa.int32(), "start_char": pa.int32(), "end_char": pa.int32(),
+    "score": pa.float64(), "value": pa.float64(), "is_correct": pa.bool_(),
+    "source_correct": pa.bool_(), "year": pa.int32(), "problem_number": pa.int32(),
+}
+
+
+def _table(rows: Sequence[dict], columns: Sequence[str]) -> pa.Table:
+    schema = pa.schema([(c, _ARROW_TYPES.get(c, pa.string())) for c in columns])
+    return pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows], schema=schema)
+
+
+def _quote(cols: Iterable[str]) -> str:
+    return ", ".join(f'"{c}"' for c in cols)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict], columns: Sequence[str],
+            conflict: str = "DO NOTHING", select: str | None = None) -> int:
+    """Bulk insert; returns the number of rows inserted or updated."""
+    if not rows:
+        return 0
+    batch = _table(rows, columns)  # noqa: F841  (read by DuckDB's replacement scan)
+    con.register("_ingest_batch", batch)
+    try:
+        sel = select or _quote(columns)
+        res = con.execute(f"INSERT INTO {table} ({_quote(columns)}) SELECT {sel} FROM _ingest_batch "
+                          f"ON CONFLICT {conflict}").fetchone()
+        return int(res[0]) if res else 0
+    finally:
+        con.unregister("_ingest_batch")
+
+
+def _update_all(columns: Sequence[str], keys: Sequence[str], keep_existing: bool = False) -> str:
+    sets = []
+    for c in columns:
+        if c in keys:
+            continue
+        sets.append(f'"{c}" = coalesce(excluded."{c}", "{c}")' if keep_existing else f'"{c}" = excluded."{c}"')
+    return f"({_quote(keys)}) DO UPDATE SET " + ", ".join(sets)
+
+
+def upsert_benchmark(con, b: Benchmark) -> None:
+    con.execute("INSERT INTO benchmarks (benchmark, description, answer_type, source) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (benchmark) DO UPDATE SET description = coalesce(excluded.description, description), "
+                "answer_type = excluded.answer_type, source = coalesce(excluded.source, source)",
+                [b.benchmark, b.description, b.answer_type, b.source])
+
+
+def upsert_questions(con, questions: Sequence[Question]) -> int:
+    cols = Question.columns()
+    return _insert(con, "questions", [q.as_row() for q in questions], cols,
+                   _update_all(cols, ["benchmark", "question_id"], keep_existing=True))
+
+
+def upsert_tiers(con, tiers: Sequence[Tier]) -> int:
+    cols = Tier.columns()
+    return _insert(con, "question_tiers", [t.as_row() for t in tiers], cols,
+                   _update_all(cols, ["benchmark", "question_id", "scheme"]))
+
+
+def replace_tier_scheme(con, benchmark: str, scheme: str, tiers: Sequence[Tier]) -> int:
+    con.execute("DELETE FROM question_tiers WHERE benchmark = ? AND scheme = ?", [benchmark, scheme])
+    return upsert_tiers(con, tiers)
+
+
+def upsert_reference_values(con, values: Sequence[ReferenceValue]) -> int:
+    cols = ReferenceValue.columns()
+    return _insert(con, "reference_values", [v.as_row() for v in values], cols,
+                   _update_all(cols, ["benchmark", "question_id", "source", "group", "metric"]))
+
+
+def upsert_model(con, m: Model) -> None:
+    """Insert a model, or fill in / update the fields this record sets (None keeps the old value)."""
+    row = m.as_row()
+    row["meta"] = json.dumps(m.meta or {}, sort_keys=True)
+    cols = Model.columns()
+    sets = ", ".join(f'"{c}" = coalesce(excluded."{c}", models."{c}")' for c in cols
+                     if c not in ("model_id", "meta"))
+    con.execute(f"INSERT INTO models ({_quote(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+                f"ON CONFLICT (model_id) DO UPDATE SET {sets}, "
+                f"meta = CAST(json_merge_patch(coalesce(models.meta, '{{}}'), excluded.meta) AS JSON)",
+                [row[c] for c in cols])
+
+
+def upsert_run(con, r: Run) -> bool:
+    """Insert a run; an existing run (same id) is kept as it is. Returns True when new."""
+    row = r.as_row()
+    row["config"] = json.dumps(r.config or {}, sort_keys=True)
+    cols = Run.columns()
+    res = con.execute(f"INSERT INTO runs ({_quote(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+                      f"ON CONFLICT (run_id) DO NOTHING", [row[c] for c in cols]).fetchone()
+    return bool(res and res[0])
+
+
+_TRAJ_COLS = ["trajectory_id", "run_id", "benchmark", "question_id", "sample_idx", "prompt", "response",
+              "n_tokens", "finish_reason", "source_correct", "source_pred"]
+
+
+def insert_trajectories(con, trajectories: Sequence[Trajectory]) -> int:
+    """Insert trajectories not yet stored; returns how many were new."""
+    rows = []
+    for t in trajectories:
+        row = t.as_row()
+        row["trajectory_id"] = t.trajectory_id
+        rows.append(row)
+    return _insert_traj(con, rows)
+
+
+def _insert_traj(con, rows: list[dict]) -> int:
+    if not rows:
+        return 0
+    batch = _table(rows, _TRAJ_COLS)  # noqa: F841
+    con.register("_ingest_batch", batch)
+    try:
+        res = con.execute(f"INSERT INTO trajectories ({_quote(_TRAJ_COLS)}, n_chars) "
+                          f"SELECT {_quote(_TRAJ_COLS)}, length(response) FROM _ingest_batch "
+                          f"ON CONFLICT DO NOTHING").fetchone()
+        return int(res[0]) if res else 0
+    finally:
+        con.unregister("_ingest_batch")
+
+
+def upsert_grades(con, grades: Sequence[Grade]) -> int:
+    cols = Grade.columns()
+    return _insert(con, "grades", [g.as_row() for g in grades], cols,
+                   _update_all(cols, ["trajectory_id", "grader", "grader_version"]))
+
+
+def _replace_for(con, table: str, trajectory_ids: Sequence[int], rows: Sequence[dict], columns: Sequence[str],
+                 extra_where: str = "", extra_params: Sequence = ()) -> int:
+    if trajectory_ids:
+        ids = pa.table({"trajectory_id": pa.array(list(trajectory_ids), pa.int64())})  # noqa: F841
+        con.register("_ingest_ids", ids)
+        try:
+            con.execute(f"DELETE FROM {table} WHERE trajectory_id IN (SELECT trajectory_id FROM _ingest_ids)"
+                        + extra_where, list(extra_params))
+        finally:
+            con.unregister("_ingest_ids")
+    return _insert(con, table, rows, columns)
+
+
+def replace_steps(con, trajectory_ids: Sequence[int], steps: Sequence[Step]) -> int:
+    """Replace the steps of these trajectories (idempotent re-segmentation)."""
+    return _replace_for(con, "steps", trajectory_ids, [s.as_row() for s in steps], Step.columns())
+
+
+def replace_annotations(con, annotator: str, trajectory_ids: Sequence[int],
+                        annotations: Sequence[StepAnnotation], flags: Sequence[TrajectoryFlag] = ()) -> int:
+    """Replace one annotator's step annotations and trajectory flags for these trajectories."""
+    n = _replace_for(con, "step_annotations", trajectory_ids, [a.as_row() for a in annotations],
+                     StepAnnotation.columns(), " AND annotator = ?", [annotator])
+    _replace_for(con, "trajectory_flags", trajectory_ids, [f.as_row() for f in flags],
+                 TrajectoryFlag.columns(), " AND annotator = ?", [annotator])
+    return n

@@ -1,0 +1,174 @@
+-- The ladder warehouse. Every table has a natural key so that every write is idempotent.
+-- Applied by warehouse.db.ensure_schema(); bump SCHEMA_VERSION in warehouse/db.py on change.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS benchmarks (
+    benchmark    VARCHAR PRIMARY KEY,      -- 'aime24', 'math500', or created from a file
+    description  VARCHAR,
+    answer_type  VARCHAR NOT NULL,          -- 'integer' (compare as integers) | 'math'
+    source       VARCHAR,                   -- where the question table came from
+    created_at   TIMESTAMP DEFAULT current_timestamp
+);
+
+CREATE TABLE IF NOT EXISTS questions (
+    benchmark       VARCHAR NOT NULL,
+    question_id     VARCHAR NOT NULL,
+    problem         VARCHAR NOT NULL,
+    answer          VARCHAR NOT NULL,       -- gold answer as written by the source
+    solution        VARCHAR,
+    category        VARCHAR,
+    level           VARCHAR,
+    year            INTEGER,
+    contest         VARCHAR,
+    problem_number  INTEGER,
+    problem_norm    VARCHAR NOT NULL,       -- normalized problem text, for matching imports
+    PRIMARY KEY (benchmark, question_id)
+);
+
+CREATE TABLE IF NOT EXISTS question_tiers (
+    benchmark    VARCHAR NOT NULL,
+    question_id  VARCHAR NOT NULL,
+    scheme       VARCHAR NOT NULL,          -- 'paper' | 'rule' | 'auto' | user-defined
+    tier         VARCHAR NOT NULL,          -- 'Easy' | 'Medium' | 'Hard' | 'Exh'
+    detail       VARCHAR,                   -- JSON: why (group accuracies, thresholds)
+    PRIMARY KEY (benchmark, question_id, scheme)
+);
+
+-- Reference values read off the paper's Figure 1 (per question, per model group).
+CREATE TABLE IF NOT EXISTS reference_values (
+    benchmark    VARCHAR NOT NULL,
+    question_id  VARCHAR NOT NULL,
+    source       VARCHAR NOT NULL,          -- 'paper_fig1'
+    "group"      VARCHAR NOT NULL,          -- 'base' | 'small_sft' | 'large'
+    metric       VARCHAR NOT NULL,          -- 'avg@8'
+    value        DOUBLE,
+    PRIMARY KEY (benchmark, question_id, source, "group", metric)
+);
+
+CREATE TABLE IF NOT EXISTS models (
+    model_id           VARCHAR PRIMARY KEY,
+    display_name       VARCHAR,
+    family             VARCHAR,
+    base_model         VARCHAR,
+    params_b           DOUBLE,
+    sft_size           BIGINT,
+    sft_category       VARCHAR,
+    trajectory_length  VARCHAR,
+    trajectory_style   VARCHAR,
+    seed               INTEGER,
+    train_step         INTEGER,
+    "group"            VARCHAR,
+    meta               JSON
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id                VARCHAR PRIMARY KEY,  -- deterministic: same source, same id
+    model_id              VARCHAR NOT NULL,
+    benchmark             VARCHAR NOT NULL,
+    source                VARCHAR NOT NULL,     -- 'generated' | 'imported'
+    source_format         VARCHAR,              -- importer name or backend name
+    source_file           VARCHAR,
+    source_sha256         VARCHAR,
+    temperature           DOUBLE,
+    top_p                 DOUBLE,
+    max_tokens            INTEGER,
+    seed                  INTEGER,
+    prompt_template       VARCHAR,
+    samples_per_question  INTEGER,
+    created_at            TIMESTAMP DEFAULT current_timestamp,
+    tool_version          VARCHAR,
+    config                JSON
+);
+
+CREATE TABLE IF NOT EXISTS trajectories (
+    trajectory_id   BIGINT PRIMARY KEY,        -- hash of (run_id, question_id, sample_idx)
+    run_id          VARCHAR NOT NULL,
+    benchmark       VARCHAR NOT NULL,
+    question_id     VARCHAR NOT NULL,
+    sample_idx      INTEGER NOT NULL,
+    prompt          VARCHAR,
+    response        VARCHAR NOT NULL,
+    n_chars         INTEGER NOT NULL,
+    n_tokens        INTEGER,
+    finish_reason   VARCHAR,                   -- 'stop' | 'length' | NULL (unknown)
+    source_correct  BOOLEAN,                   -- the source harness's own verdict
+    source_pred     VARCHAR,                   -- the source harness's extracted answer
+    UNIQUE (run_id, question_id, sample_idx)
+);
+
+CREATE TABLE IF NOT EXISTS grades (
+    trajectory_id     BIGINT NOT NULL,
+    grader            VARCHAR NOT NULL,
+    grader_version    VARCHAR NOT NULL,
+    extracted_answer  VARCHAR,
+    is_correct        BOOLEAN NOT NULL,
+    reason            VARCHAR NOT NULL,        -- 'correct' | 'mismatch' | 'no_answer' | 'truncated'
+    graded_at         TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (trajectory_id, grader, grader_version)
+);
+
+CREATE TABLE IF NOT EXISTS steps (
+    trajectory_id  BIGINT NOT NULL,
+    step_idx       INTEGER NOT NULL,
+    start_char     INTEGER NOT NULL,
+    end_char       INTEGER NOT NULL,
+    kind           VARCHAR,                    -- 'paragraph' | 'wait' | 'alternatively' | 'check' | 'think' ...
+    PRIMARY KEY (trajectory_id, step_idx)
+);
+
+CREATE TABLE IF NOT EXISTS step_annotations (
+    trajectory_id  BIGINT NOT NULL,
+    step_idx       INTEGER NOT NULL,
+    annotator      VARCHAR NOT NULL,           -- 'rules' | 'judge' | 'prm'
+    label          VARCHAR NOT NULL,           -- e.g. 'arithmetic_slip', 'first_error:calculation'
+    score          DOUBLE,
+    evidence       VARCHAR,
+    PRIMARY KEY (trajectory_id, step_idx, annotator, label)
+);
+
+CREATE TABLE IF NOT EXISTS trajectory_flags (
+    trajectory_id  BIGINT NOT NULL,
+    annotator      VARCHAR NOT NULL,
+    flag           VARCHAR NOT NULL,           -- 'found_then_lost', 'truncated', 'strategy:casework', 'backtracks' ...
+    value          DOUBLE,
+    detail         VARCHAR,
+    PRIMARY KEY (trajectory_id, annotator, flag)
+);
+
+-- Per-(run, question) aggregates under the active grader, refreshed on every write
+-- (warehouse.stats.refresh_run_stats) so that pages never rescan trajectory text.
+CREATE TABLE IF NOT EXISTS run_question_stats (
+    run_id            VARCHAR NOT NULL,
+    benchmark         VARCHAR NOT NULL,
+    question_id       VARCHAR NOT NULL,
+    model_id          VARCHAR NOT NULL,
+    n                 INTEGER NOT NULL,        -- samples
+    n_correct         INTEGER NOT NULL,
+    n_answered        INTEGER NOT NULL,
+    majority_answer   VARCHAR,
+    majority_correct  BOOLEAN,
+    mean_chars        DOUBLE,
+    mean_tokens       DOUBLE,
+    n_source_agree    INTEGER,                 -- grades equal to the harness's own verdict
+    n_source          INTEGER,                 -- samples carrying a harness verdict
+    PRIMARY KEY (run_id, question_id)
+);
+
+-- The outcome of each trajectory under the active grader; the source verdict when ungraded.
+CREATE OR REPLACE VIEW outcomes AS
+SELECT t.trajectory_id, t.run_id, r.model_id, t.benchmark, t.question_id, t.sample_idx,
+       t.n_chars, t.n_tokens, t.finish_reason, t.source_correct, t.source_pred,
+       coalesce(g.is_correct, t.source_correct, false) AS is_correct,
+       coalesce(g.extracted_answer, t.source_pred)     AS answer,
+       coalesce(g.reason, CASE WHEN t.source_correct THEN 'correct' ELSE 'source' END) AS reason,
+       g.grader IS NOT NULL                             AS graded
+FROM trajectories t
+JOIN runs r USING (run_id)
+LEFT JOIN grades g
+  ON g.trajectory_id = t.trajectory_id
+ AND g.grader = (SELECT value FROM meta WHERE key = 'active_grader')
+ AND g.grader_version = (SELECT value FROM meta WHERE key = 'active_grader_version');
