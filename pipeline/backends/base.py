@@ -1,0 +1,42 @@
+"""The one interface every generation backend implements: a batch of prompts in, n completions each out."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Sequence, Union
+
+# A prompt is either plain text (sent as is) or chat messages ([{"role": ..., "content": ...}])
+# to which the backend applies the model's chat template.
+Prompt = Union[str, Sequence[dict]]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    n: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 1024
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    n_tokens: int
+    finish_reason: str          # 'stop' | 'length'
+
+
+class Backend(ABC):
+    name: str = "backend"
+
+    def __init__(self, model: str, **options) -> None:
+        self.model = model
+        self.options = options
+
+    @abstractmethod
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
+        """Return, for each prompt in order, ``params.n`` completions."""
+
+    def close(self) -> None:
+        """Release the model (GPU memory, threads)."""
