@@ -1,0 +1,115 @@
+"""Metrics against values computed by hand from the source files."""
+from collections import Counter
+from math import comb
+
+import numpy as np
+import pytest
+
+from analysis_fixtures import BASE, MAJ8, aime_truth, cached, load_qwen_eval
+from pipeline import benchmarks
+from warehouse import db, metrics
+from warehouse.filters import Selection
+
+
+@pytest.fixture(scope="module")
+def maj8(shared):
+    with db.reader(cached("maj8", shared)) as con:
+        yield con
+
+
+@pytest.fixture(scope="module")
+def aime(shared):
+    with db.reader(cached("aime", shared)) as con:
+        yield con
+
+
+def _majority_correct(r):
+    votes = Counter(p for p in r["pred"] if p not in (None, ""))
+    if not votes:
+        return False
+    top = max(votes.values())
+    winner = sorted(a for a, v in votes.items() if v == top)[0]
+    return any(ok for p, ok in zip(r["pred"], r["score"]) if p == winner)
+
+
+def test_avg_cov_maj_match_the_file(maj8, shared):
+    rows = load_qwen_eval(shared / MAJ8)
+    avg = np.mean([sum(r["score"]) / len(r["score"]) for r in rows])
+    cov = np.mean([any(r["score"]) for r in rows])
+    maj = np.mean([_majority_correct(r) for r in rows])
+    out = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=200).row(0, named=True)
+    assert out["n_questions"] == 100 and out["n_samples"] == 800
+    assert out["avg"] == pytest.approx(avg) and out["cov"] == pytest.approx(cov) and out["maj"] == pytest.approx(maj)
+    for m in ("avg", "cov", "maj"):
+        assert out[f"{m}_lo"] <= out[m] <= out[f"{m}_hi"]
+    assert out["avg_hi"] - out["avg_lo"] > 0.01       # a real interval, not a point
+
+
+def test_bootstrap_is_seeded(maj8):
+    a = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=300, seed=3)
+    b = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=300, seed=3)
+    c = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=300, seed=4)
+    assert a.equals(b) and not a.equals(c)
+
+
+@pytest.mark.parametrize("n,c,k", [(8, 0, 1), (8, 0, 8), (8, 8, 1), (8, 8, 8), (8, 3, 8), (8, 3, 5), (8, 5, 4),
+                                   (1, 1, 1), (1, 0, 1), (100, 1, 1), (1000, 7, 300)])
+def test_pass_at_k_closed_form(n, c, k):
+    expected = 1 - comb(n - c, k) / comb(n, k)
+    assert metrics.pass_at_k_estimate(n, c, k) == pytest.approx(expected, abs=1e-9)
+
+
+def test_pass_at_k_edges_and_curve(maj8, shared):
+    assert metrics.pass_at_k_estimate(8, 0, 8) == 0.0 and metrics.pass_at_k_estimate(8, 8, 1) == 1.0
+    assert np.isnan(metrics.pass_at_k_estimate(4, 2, 5))
+    rows = load_qwen_eval(shared / MAJ8)
+    curve = metrics.pass_at_k(maj8, Selection("math_cot_100"), n_boot=100)
+    assert curve["k"].to_list() == list(range(1, 9))
+    for k, p in zip(curve["k"], curve["pass_at_k"]):
+        hand = np.mean([1 - comb(8 - sum(r["score"]), k) / comb(8, k) for r in rows])
+        assert p == pytest.approx(hand)
+    # pass@1 = avg@n and pass@n = cov@n
+    m = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=0).row(0, named=True)
+    assert curve["pass_at_k"][0] == pytest.approx(m["avg"]) and curve["pass_at_k"][-1] == pytest.approx(m["cov"])
+
+
+def test_groups_pool_their_samples_per_tier(aime, shared):
+    truth = aime_truth(shared)
+    tiers = {t.question_id: t.tier for t in benchmarks.load("aime24", shared).tiers}
+    out = metrics.group_tier_metrics(aime, Selection("aime24"), n_boot=0)
+    base = {r["tier"]: r for r in out.filter(key="base").iter_rows(named=True)}
+    for tier in ("Easy", "Medium", "Hard", "Exh"):
+        qs = [q for q, t in tiers.items() if t == tier]
+        per_q = [np.mean([truth[m][q] for m in BASE]) for q in qs]
+        assert base[tier]["avg"] == pytest.approx(np.mean(per_q))
+        assert base[tier]["cov"] == pytest.approx(np.mean([p > 0 for p in per_q]))
+        assert base[tier]["n_samples"] == len(qs) * len(BASE)
+    assert out["tier"].to_list()[:4] == ["Easy", "Medium", "Hard", "Exh"]
+
+
+def test_filters_combine_tier_category_model(aime, shared):
+    truth = aime_truth(shared)
+    ref = benchmarks.load("aime24", shared)
+    tiers = {t.question_id: t.tier for t in ref.tiers}
+    cats = {q.question_id: q.category for q in ref.questions}
+    models = ("Qwen2.5-14B-Instruct", "Sky-T1-math-correct-5K-32B-step140")
+    sel = Selection("aime24", tiers=("Medium", "Hard"), categories=("Geometry",), models=models)
+    out = metrics.model_metrics(aime, sel, n_boot=0)
+    qs = [q for q in tiers if tiers[q] in ("Medium", "Hard") and cats[q] == "Geometry"]
+    assert sorted(out["key"]) == sorted(models)
+    for r in out.iter_rows(named=True):
+        assert r["n_questions"] == len(qs)
+        assert r["avg"] == pytest.approx(np.mean([truth[r["key"]][q] for q in qs]))
+
+
+def test_question_accuracy_orders_by_tier_then_difficulty_with_reference(aime, shared):
+    qa = metrics.question_accuracy(aime, Selection("aime24"), by="group")
+    base = qa.filter(key="base").sort("x")
+    assert base.height == 30 and base["x"].to_list() == list(range(30))
+    rank = {"Easy": 0, "Medium": 1, "Hard": 2, "Exh": 3}
+    keyed = [(rank[t], -d) for t, d in zip(base["tier"], base["difficulty"])]
+    assert keyed == sorted(keyed)
+    ref = {r["id"]: float(r["fig1_base_avg8"]) for r in __import__("csv").DictReader(
+        open(shared / "aime24" / "paper_reference.csv"))}
+    assert dict(zip(base["question_id"], base["reference"])) == ref
+    assert qa.filter(key="step_series")["reference"].null_count() == 30
