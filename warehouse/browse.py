@@ -1,0 +1,250 @@
+"""Queries for browsing the warehouse: what is in it, questions, samples, one trajectory, search.
+
+Every function takes an open connection (``warehouse.db.reader()``) and returns a polars
+DataFrame (or a dict for one row). Only ``trajectory()`` and ``search()`` read response text;
+everything a filter change re-runs reads aggregates (``run_question_stats``) or the ``outcomes``
+view without its text. User input only ever travels as query parameters.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from .db import get_meta, query
+from .filters import Selection
+from .records import TIERS
+
+def _tier_order(col: str = "tier") -> str:
+    return f"CASE {col} " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(TIERS)) + " ELSE 9 END"
+
+
+# --- what is in the warehouse -------------------------------------------------------------
+
+def counts(con) -> dict[str, int]:
+    """Row counts of the main tables."""
+    tables = ["benchmarks", "questions", "models", "runs", "trajectories", "grades", "steps",
+              "step_annotations", "trajectory_flags"]
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def is_empty(con) -> bool:
+    """True when the warehouse has no trajectories yet."""
+    return con.execute("SELECT count(*) FROM trajectories").fetchone()[0] == 0
+
+
+def info(con) -> dict[str, str | None]:
+    """Schema and data version and the active grader."""
+    return {k: get_meta(con, k) for k in ("schema_version", "data_version", "active_grader",
+                                          "active_grader_version")}
+
+
+def benchmarks(con) -> pl.DataFrame:
+    return query(con, """
+        SELECT b.benchmark, b.description, b.answer_type, b.source,
+               (SELECT count(*) FROM questions q WHERE q.benchmark = b.benchmark) AS questions,
+               (SELECT count(DISTINCT model_id) FROM runs r WHERE r.benchmark = b.benchmark) AS models,
+               (SELECT count(*) FROM runs r WHERE r.benchmark = b.benchmark) AS runs,
+               (SELECT count(*) FROM trajectories t WHERE t.benchmark = b.benchmark) AS trajectories
+        FROM benchmarks b ORDER BY b.benchmark""")
+
+
+def models(con, benchmark: str | None = None) -> pl.DataFrame:
+    return query(con, """
+        SELECT m.model_id, m.display_name, m."group", m.family, m.base_model, m.params_b, m.sft_size,
+               m.sft_category, m.trajectory_length, m.trajectory_style, m.seed, m.train_step,
+               count(DISTINCT r.run_id) AS runs, coalesce(sum(s.n), 0)::BIGINT AS trajectories
+        FROM models m
+        LEFT JOIN runs r ON r.model_id = m.model_id AND (? IS NULL OR r.benchmark = ?)
+        LEFT JOIN run_question_stats s ON s.run_id = r.run_id
+        GROUP BY ALL HAVING ? IS NULL OR count(r.run_id) > 0
+        ORDER BY m."group" NULLS LAST, m.model_id""", [benchmark, benchmark, benchmark])
+
+
+def runs(con, benchmark: str | None = None) -> pl.DataFrame:
+    """Every run: where it came from (source, format, file) and how it was sampled."""
+    return query(con, """
+        SELECT r.run_id, r.model_id, r.benchmark, r.source, r.source_format, r.source_file,
+               r.temperature, r.top_p, r.max_tokens, r.samples_per_question, r.tool_version,
+               r.created_at, coalesce(sum(s.n), 0)::BIGINT AS trajectories,
+               count(s.question_id) AS questions
+        FROM runs r LEFT JOIN run_question_stats s USING (run_id)
+        WHERE ? IS NULL OR r.benchmark = ?
+        GROUP BY ALL ORDER BY r.benchmark, r.model_id, r.run_id""", [benchmark, benchmark])
+
+
+def options(con) -> dict:
+    """Values for the sidebar filters: benchmarks, schemes and tiers, categories, models, groups."""
+    benches = [r[0] for r in con.execute("SELECT benchmark FROM benchmarks ORDER BY "
+                                         "(SELECT count(*) FROM trajectories t WHERE t.benchmark = "
+                                         "benchmarks.benchmark) DESC, benchmark").fetchall()]
+    out: dict = {"benchmarks": benches, "schemes": {}, "tiers": {}, "categories": {}, "models": {},
+                 "groups": {}}
+    for b in benches:
+        out["schemes"][b] = [r[0] for r in con.execute(
+            "SELECT DISTINCT scheme FROM question_tiers WHERE benchmark = ? ORDER BY scheme = 'paper' DESC, scheme",
+            [b]).fetchall()]
+        out["tiers"][b] = [r[0] for r in con.execute(
+            f"SELECT DISTINCT tier FROM question_tiers WHERE benchmark = ? ORDER BY {_tier_order()}", [b]).fetchall()]
+        out["categories"][b] = [r[0] for r in con.execute(
+            "SELECT DISTINCT category FROM questions WHERE benchmark = ? AND category IS NOT NULL ORDER BY 1",
+            [b]).fetchall()]
+        out["models"][b] = [r[0] for r in con.execute(
+            "SELECT DISTINCT model_id FROM runs WHERE benchmark = ? ORDER BY 1", [b]).fetchall()]
+        out["groups"][b] = [r[0] for r in con.execute(
+            'SELECT DISTINCT m."group" FROM models m JOIN runs r USING (model_id) '
+            'WHERE r.benchmark = ? AND m."group" IS NOT NULL ORDER BY 1', [b]).fetchall()]
+    return out
+
+
+# --- aggregates for a selection -----------------------------------------------------------
+
+def tier_accuracy(con, sel: Selection) -> pl.DataFrame:
+    """Per model and tier: questions, samples, avg accuracy (mean of per-question accuracy)."""
+    where, params = sel.where("s")
+    return query(con, f"""
+        WITH q AS (
+            SELECT s.model_id, s.question_id, sum(s.n_correct) / sum(s.n) AS acc, sum(s.n) AS n
+            FROM run_question_stats s WHERE {where} GROUP BY ALL)
+        SELECT * FROM (
+            SELECT q.model_id, coalesce(t.tier, '(none)') AS tier, count(*) AS questions,
+                   sum(q.n)::BIGINT AS samples, avg(q.acc) AS accuracy
+            FROM q LEFT JOIN question_tiers t
+              ON t.benchmark = ? AND t.question_id = q.question_id AND t.scheme = ?
+            GROUP BY ALL)
+        ORDER BY model_id, {_tier_order()}""",
+                 params + [sel.benchmark, sel.scheme])
+
+
+def question_accuracy(con, sel: Selection) -> pl.DataFrame:
+    """Per (question, model): accuracy, samples, model group, tier, category."""
+    where, params = sel.where("s")
+    return query(con, f"""
+        SELECT s.question_id, s.model_id, m."group", t.tier, q.category,
+               sum(s.n_correct) / sum(s.n) AS accuracy, sum(s.n)::BIGINT AS n
+        FROM run_question_stats s
+        JOIN models m USING (model_id)
+        JOIN questions q ON q.benchmark = s.benchmark AND q.question_id = s.question_id
+        LEFT JOIN question_tiers t ON t.benchmark = s.benchmark AND t.question_id = s.question_id
+                                  AND t.scheme = ?
+        WHERE {where} GROUP BY ALL""", [sel.scheme] + params)
+
+
+def questions(con, sel: Selection) -> pl.DataFrame:
+    """The questions of a selection, sorted by tier then by accuracy (easiest first)."""
+    where, params = sel.where("s")
+    return query(con, f"""
+        WITH acc AS (
+            SELECT s.question_id, sum(s.n_correct) / sum(s.n) AS accuracy, sum(s.n)::BIGINT AS samples
+            FROM run_question_stats s WHERE {where} GROUP BY ALL)
+        SELECT q.question_id, t.tier, q.category, q.level, a.accuracy, coalesce(a.samples, 0) AS samples,
+               left(q.problem, 120) AS problem
+        FROM questions q
+        LEFT JOIN question_tiers t ON t.benchmark = q.benchmark AND t.question_id = q.question_id AND t.scheme = ?
+        LEFT JOIN acc a ON a.question_id = q.question_id
+        WHERE q.benchmark = ?
+          AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], t.tier))
+          AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], q.category))
+        ORDER BY {_tier_order('t.tier')}, a.accuracy DESC NULLS LAST,
+                 try_cast(q.question_id AS INTEGER) NULLS LAST, q.question_id""",
+                 params + [sel.scheme, sel.benchmark, list(sel.tiers), list(sel.tiers),
+                           list(sel.categories), list(sel.categories)])
+
+
+def question(con, benchmark: str, question_id: str, scheme: str = "paper") -> dict | None:
+    """One question with its gold answer and tier."""
+    df = query(con, """
+        SELECT q.*, t.tier FROM questions q
+        LEFT JOIN question_tiers t ON t.benchmark = q.benchmark AND t.question_id = q.question_id AND t.scheme = ?
+        WHERE q.benchmark = ? AND q.question_id = ?""", [scheme, benchmark, question_id])
+    return df.row(0, named=True) if df.height else None
+
+
+def sample_grid(con, sel: Selection, question_id: str) -> pl.DataFrame:
+    """Models × samples of one question: verdict, extracted answer, length (no response text)."""
+    where, params = sel.where("o")
+    return query(con, f"""
+        SELECT o.model_id, o.run_id, o.sample_idx, o.trajectory_id, o.is_correct, o.answer, o.reason,
+               o.n_chars, o.n_tokens, o.finish_reason
+        FROM outcomes o WHERE {where} AND o.question_id = ?
+        ORDER BY o.model_id, o.run_id, o.sample_idx""", params + [question_id])
+
+
+# --- one trajectory -----------------------------------------------------------------------
+
+def trajectory(con, trajectory_id: int) -> dict | None:
+    """One trajectory with its response, verdict, extracted answer, model and gold answer."""
+    df = query(con, """
+        SELECT o.trajectory_id, o.run_id, o.model_id, o.benchmark, o.question_id, o.sample_idx,
+               o.is_correct, o.answer, o.reason, o.graded, o.n_chars, o.n_tokens, o.finish_reason,
+               o.source_correct, o.source_pred, t.response, q.answer AS gold, q.problem
+        FROM outcomes o JOIN trajectories t USING (trajectory_id)
+        JOIN questions q ON q.benchmark = o.benchmark AND q.question_id = o.question_id
+        WHERE o.trajectory_id = ?""", [int(trajectory_id)])
+    return df.row(0, named=True) if df.height else None
+
+
+def steps(con, trajectory_id: int) -> pl.DataFrame:
+    """The steps of a trajectory (char spans) with their annotations collected per step."""
+    return query(con, """
+        SELECT s.step_idx, s.start_char, s.end_char, s.kind,
+               list(a.label ORDER BY a.annotator, a.label) FILTER (WHERE a.label IS NOT NULL) AS labels,
+               list(a.annotator || ': ' || coalesce(a.evidence, '') ORDER BY a.annotator, a.label)
+                   FILTER (WHERE a.label IS NOT NULL) AS evidence
+        FROM steps s LEFT JOIN step_annotations a USING (trajectory_id, step_idx)
+        WHERE s.trajectory_id = ? GROUP BY ALL ORDER BY s.step_idx""", [int(trajectory_id)])
+
+
+def annotations(con, trajectory_id: int) -> pl.DataFrame:
+    return query(con, "SELECT step_idx, annotator, label, score, evidence FROM step_annotations "
+                      "WHERE trajectory_id = ? ORDER BY step_idx, annotator, label", [int(trajectory_id)])
+
+
+def flags(con, trajectory_id: int) -> pl.DataFrame:
+    return query(con, "SELECT annotator, flag, value, detail FROM trajectory_flags "
+                      "WHERE trajectory_id = ? ORDER BY annotator, flag", [int(trajectory_id)])
+
+
+def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
+    """Responses that contain ``text`` (case-insensitive), with a snippet around the first hit."""
+    if not text or not text.strip():
+        return pl.DataFrame()
+    where, params = sel.where("o")
+    return query(con, f"""
+        WITH hits AS (
+            SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct,
+                   strpos(lower(t.response), lower(?)) AS pos, t.response
+            FROM outcomes o JOIN trajectories t USING (trajectory_id)
+            WHERE {where} AND contains(lower(t.response), lower(?)))
+        SELECT trajectory_id, model_id, question_id, sample_idx, is_correct,
+               substr(response, greatest(pos - 80, 1), 160 + length(?)) AS snippet
+        FROM hits ORDER BY model_id, try_cast(question_id AS INTEGER) NULLS LAST, question_id, sample_idx
+        LIMIT ?""", [text] + params + [text, text, int(limit)])
+
+
+# --- step errors --------------------------------------------------------------------------
+
+_BY = {"tier": "t.tier", "category": "q.category", "model": "o.model_id", "group": 'm."group"'}
+
+
+def step_error_counts(con, sel: Selection, by: str = "tier") -> pl.DataFrame:
+    """Step annotation labels counted per ``by`` (tier|category|model|group): label, by, steps, trajectories."""
+    return _taxonomy(con, sel, by, "step_annotations", "label",
+                     "count(*) AS steps, count(DISTINCT x.trajectory_id) AS trajectories")
+
+
+def flag_counts(con, sel: Selection, by: str = "tier") -> pl.DataFrame:
+    """Trajectory flags counted per ``by`` (tier|category|model|group): flag, by, trajectories."""
+    return _taxonomy(con, sel, by, "trajectory_flags", "flag", "count(DISTINCT x.trajectory_id) AS trajectories")
+
+
+def _taxonomy(con, sel: Selection, by: str, table: str, col: str, aggs: str) -> pl.DataFrame:
+    if by not in _BY:
+        raise ValueError(f"by must be one of {', '.join(_BY)}, not {by!r}")
+    where, params = sel.where("o")
+    return query(con, f"""
+        SELECT x.{col}, coalesce(CAST({_BY[by]} AS VARCHAR), '(none)') AS "{by}", x.annotator, {aggs},
+               count_if(NOT o.is_correct)::BIGINT AS in_wrong
+        FROM {table} x JOIN outcomes o USING (trajectory_id)
+        JOIN questions q ON q.benchmark = o.benchmark AND q.question_id = o.question_id
+        JOIN models m ON m.model_id = o.model_id
+        LEFT JOIN question_tiers t ON t.benchmark = o.benchmark AND t.question_id = o.question_id AND t.scheme = ?
+        WHERE {where} GROUP BY ALL ORDER BY 1, 2""", [sel.scheme] + params)

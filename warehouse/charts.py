@@ -1,0 +1,188 @@
+"""Pure figure builders: a polars DataFrame in, a plotly Figure out.
+
+The app and the headless export (``python -m pipeline export-charts``) draw the same figures
+from these functions. No queries here: callers pass the frames that warehouse/ functions return.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from .records import TIERS
+
+TIER_COLORS = {"Easy": "rgba(76,175,80,0.13)", "Medium": "rgba(255,235,59,0.18)",
+               "Hard": "rgba(244,67,54,0.11)", "Exh": "rgba(63,81,181,0.12)"}
+PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#264653", "#8ab17d", "#6a4c93", "#1982c4",
+           "#ff595e", "#8d99ae", "#b5838d", "#43aa8b", "#f9844a", "#577590", "#90be6d", "#f94144"]
+TEMPLATE = "plotly_white"
+
+
+def _tier_rank(t: str | None) -> int:
+    return TIERS.index(t) if t in TIERS else len(TIERS)
+
+
+def empty_figure(message: str = "nothing to show for this selection") -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(template=TEMPLATE, xaxis_visible=False, yaxis_visible=False, height=300)
+    return fig
+
+
+def ladder_order(acc: pl.DataFrame) -> list[str]:
+    """Question ids sorted by tier, then by mean accuracy (descending), then id: the x axis of Figure 1."""
+    per_q = (acc.group_by("question_id").agg(pl.col("tier").first(), pl.col("accuracy").mean().alias("m"))
+             .with_columns(pl.col("tier").map_elements(_tier_rank, return_dtype=pl.Int64).alias("r")))
+    return per_q.sort(["r", "m", "question_id"], descending=[False, True, False])["question_id"].to_list()
+
+
+def ladder_figure(acc: pl.DataFrame, series: str = "model_id", reference: pl.DataFrame | None = None,
+                  title: str = "Accuracy drops as reasoning difficulty increases") -> go.Figure:
+    """The paper's Figure 1 for any selection.
+
+    ``acc``: question_id, tier, accuracy and the ``series`` column (model_id or group) — one line
+    per series. ``reference``: optional question_id, group, value (the paper's values), drawn dashed.
+    Tier bands are shaded rectangles named ``tier:<Tier>``.
+    """
+    if acc.is_empty():
+        return empty_figure()
+    if acc[series].null_count():
+        acc = acc.with_columns(pl.col(series).fill_null("(none)"))
+    # one point per (series, question): mean over models when series is a group
+    pts = acc.group_by([series, "question_id"]).agg(pl.col("tier").first(), pl.col("accuracy").mean())
+    order = ladder_order(pts)
+    pos = {q: i for i, q in enumerate(order)}
+    fig = go.Figure()
+    for i, name in enumerate(sorted(pts[series].unique().to_list())):
+        d = pts.filter(pl.col(series) == name).with_columns(
+            pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("x")).sort("x")
+        fig.add_trace(go.Scatter(x=d["question_id"].to_list(), y=d["accuracy"].to_list(), name=str(name),
+                                 mode="lines+markers", marker_color=PALETTE[i % len(PALETTE)],
+                                 customdata=d["tier"].to_list(),
+                                 hovertemplate="question %{x} (%{customdata})<br>accuracy %{y:.2f}"))
+    if reference is not None and not reference.is_empty():
+        ref = reference.filter(pl.col("question_id").is_in(order))
+        for i, g in enumerate(sorted(ref["group"].unique().to_list())):
+            d = ref.filter(pl.col("group") == g).with_columns(
+                pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("x")).sort("x")
+            fig.add_trace(go.Scatter(x=d["question_id"].to_list(), y=d["value"].to_list(),
+                                     name=f"paper: {g}", mode="lines+markers",
+                                     line={"dash": "dot", "width": 1}, marker={"symbol": "x", "size": 6},
+                                     opacity=0.7, legendgroup="paper"))
+    tiers = {q: t for q, t in zip(pts["question_id"], pts["tier"])}
+    start = 0
+    for k in range(1, len(order) + 1):
+        if k == len(order) or tiers.get(order[k]) != tiers.get(order[start]):
+            t = tiers.get(order[start])
+            if t is not None:
+                fig.add_vrect(x0=start - 0.5, x1=k - 0.5, fillcolor=TIER_COLORS.get(t, "rgba(0,0,0,0.05)"),
+                              line_width=0, layer="below", name=f"tier:{t}",
+                              annotation_text=t, annotation_position="top left")
+            start = k
+    fig.update_layout(template=TEMPLATE, title=title, height=460, legend_title_text=series,
+                      xaxis={"title": "questions, sorted by tier then accuracy", "type": "category",
+                             "categoryorder": "array", "categoryarray": order},
+                      yaxis={"title": "averaged accuracy", "range": [-0.03, 1.05]})
+    return fig
+
+
+def heatmap_figure(acc: pl.DataFrame, series: str = "model_id", title: str = "Accuracy per question and model") -> go.Figure:
+    """Question × model heatmap (columns sorted like the ladder)."""
+    if acc.is_empty():
+        return empty_figure()
+    order = ladder_order(acc)
+    pts = acc.group_by([series, "question_id"]).agg(pl.col("accuracy").mean())
+    rows = sorted(pts[series].cast(pl.Utf8).fill_null("(none)").unique().to_list())
+    lookup = {(str(r[series]) if r[series] is not None else "(none)", r["question_id"]): r["accuracy"]
+              for r in pts.iter_rows(named=True)}
+    z = [[lookup.get((m, q)) for q in order] for m in rows]
+    fig = go.Figure(go.Heatmap(z=z, x=order, y=rows, colorscale="Viridis", zmin=0, zmax=1,
+                               colorbar={"title": "accuracy"}))
+    fig.update_layout(template=TEMPLATE, title=title, height=max(300, 22 * len(rows) + 160),
+                      xaxis={"type": "category", "title": "question"})
+    return fig
+
+
+def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title: str = "",
+               barmode: str = "group", y_title: str | None = None) -> go.Figure:
+    """Grouped (or stacked) bars of ``y`` by ``x``, one trace per ``color`` value."""
+    if df.is_empty():
+        return empty_figure()
+    fig = go.Figure()
+    groups = [None] if color is None else sorted(df[color].cast(pl.Utf8).fill_null("(none)").unique().to_list())
+    for i, g in enumerate(groups):
+        d = df if g is None else df.filter(pl.col(color).cast(pl.Utf8).fill_null("(none)") == g)
+        fig.add_trace(go.Bar(x=d[x].cast(pl.Utf8).to_list(), y=d[y].to_list(), name=str(g or y),
+                             marker_color=PALETTE[i % len(PALETTE)]))
+    fig.update_layout(template=TEMPLATE, title=title, barmode=barmode, height=420,
+                      xaxis={"type": "category", "title": x}, yaxis_title=y_title or y)
+    return fig
+
+
+def scatter_figure(df: pl.DataFrame, x: str, y: str, label: str, color: str | None = None, title: str = "",
+                   diagonal: bool = False) -> go.Figure:
+    """Labelled scatter (e.g. cov@n against avg@n per model), optional y = x line."""
+    if df.is_empty():
+        return empty_figure()
+    fig = go.Figure()
+    groups = [None] if color is None else sorted(df[color].cast(pl.Utf8).fill_null("(none)").unique().to_list())
+    for i, g in enumerate(groups):
+        d = df if g is None else df.filter(pl.col(color).cast(pl.Utf8).fill_null("(none)") == g)
+        fig.add_trace(go.Scatter(x=d[x].to_list(), y=d[y].to_list(), text=d[label].cast(pl.Utf8).to_list(),
+                                 mode="markers", name=str(g or label), marker={"size": 10,
+                                 "color": PALETTE[i % len(PALETTE)]},
+                                 hovertemplate="%{text}<br>" + f"{x} %{{x:.3f}}<br>{y} %{{y:.3f}}"))
+    if diagonal:
+        fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dash", "color": "#999"})
+    fig.update_layout(template=TEMPLATE, title=title, height=440, xaxis_title=x, yaxis_title=y)
+    return fig
+
+
+def line_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title: str = "",
+                log_x: bool = False, band: tuple[str, str] | None = None, fit: str | None = None) -> go.Figure:
+    """One line per ``color`` value; optional shaded band (lo, hi columns) and a dashed ``fit`` column."""
+    if df.is_empty():
+        return empty_figure()
+    fig = go.Figure()
+    groups = [None] if color is None else sorted(df[color].cast(pl.Utf8).fill_null("(none)").unique().to_list(),
+                                                 key=_tier_rank_or_name)
+    for i, g in enumerate(groups):
+        d = (df if g is None else df.filter(pl.col(color).cast(pl.Utf8).fill_null("(none)") == g)).sort(x)
+        c = PALETTE[i % len(PALETTE)]
+        name = str(g or y)
+        if band and band[0] in d.columns:
+            fig.add_trace(go.Scatter(x=d[x].to_list() + d[x].to_list()[::-1],
+                                     y=d[band[1]].to_list() + d[band[0]].to_list()[::-1], fill="toself",
+                                     line={"width": 0}, fillcolor=c, opacity=0.15, showlegend=False,
+                                     hoverinfo="skip", legendgroup=name))
+        fig.add_trace(go.Scatter(x=d[x].to_list(), y=d[y].to_list(), name=name, mode="lines+markers",
+                                 marker_color=c, legendgroup=name))
+        if fit and fit in d.columns:
+            fig.add_trace(go.Scatter(x=d[x].to_list(), y=d[fit].to_list(), name=f"{name} fit", mode="lines",
+                                     line={"dash": "dash", "color": c}, legendgroup=name, showlegend=False))
+    fig.update_layout(template=TEMPLATE, title=title, height=440, xaxis_title=x, yaxis_title=y)
+    if log_x:
+        fig.update_xaxes(type="log")
+    return fig
+
+
+def _tier_rank_or_name(v: str) -> tuple[int, str]:
+    return (_tier_rank(v), v)
+
+
+def grid_figure(grid: pl.DataFrame, title: str = "Samples: models × samples") -> go.Figure:
+    """Models × samples of one question coloured by correctness (green right, red wrong)."""
+    if grid.is_empty():
+        return empty_figure("no samples for this question")
+    models = sorted(grid["model_id"].unique().to_list())
+    n = int(grid["sample_idx"].max()) + 1
+    cell = {(r["model_id"], r["sample_idx"]): r for r in grid.iter_rows(named=True)}
+    z, text = [], []
+    for m in models:
+        z.append([None if (m, s) not in cell else float(bool(cell[(m, s)]["is_correct"])) for s in range(n)])
+        text.append([("" if (m, s) not in cell else str(cell[(m, s)]["answer"] or "—")[:20]) for s in range(n)])
+    fig = go.Figure(go.Heatmap(z=z, x=list(range(n)), y=models, text=text, texttemplate="%{text}",
+                               colorscale=[[0, "#e76f51"], [1, "#2a9d8f"]], zmin=0, zmax=1, showscale=False,
+                               xgap=2, ygap=2, hovertemplate="%{y} sample %{x}<br>answer %{text}"))
+    fig.update_layout(template=TEMPLATE, title=title, height=max(220, 26 * len(models) + 120),
+                      xaxis={"title": "sample", "dtick": 1})
+    return fig
