@@ -12,6 +12,7 @@ import sys
 
 COMMANDS = [
     "pipeline.commands.benchmarks",
+    "pipeline.commands.tiers",
 ]
 
 
