@@ -1,0 +1,183 @@
+"""What every page shares: the warehouse state, sidebar filters kept in the URL, cached queries,
+and export widgets (every chart PNG/SVG/PDF/HTML, every table CSV/Parquet, a page's charts as a zip).
+
+Queries run through ``q(fn, *args)``: a short read-only connection per call, results cached by
+``(warehouse data_version, function, arguments)`` so a filter change re-runs only aggregate
+queries and an unchanged warehouse is never queried twice.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from pipeline import export
+from warehouse import browse, db
+from warehouse.filters import Selection
+
+FILTER_KEYS = ("b", "scheme", "tiers", "cats", "models", "groups")
+
+
+# --- warehouse and cached queries ---------------------------------------------------------
+
+def warehouse_state() -> str:
+    """'missing' (no file), 'empty' (no trajectories) or 'ok'."""
+    p = db.db_path()
+    if not p.exists():
+        return "missing"
+    return "empty" if q(browse.is_empty) else "ok"
+
+
+def version() -> str:
+    return db.data_version(db.db_path())
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(_version: str, path: str, module: str, name: str, args: tuple, kwargs: tuple):
+    fn = getattr(importlib.import_module(module), name)
+    with db.reader(path) as con:
+        return fn(con, *args, **dict(kwargs))
+
+
+def q(fn, *args, **kwargs):
+    """``fn(con, *args, **kwargs)`` on a short read-only connection, cached by warehouse version."""
+    return _cached(version(), str(db.db_path()), fn.__module__, fn.__name__, args,
+                   tuple(sorted(kwargs.items())))
+
+
+# --- sidebar filters <-> query params -----------------------------------------------------
+
+def _qp_list(key: str) -> list[str]:
+    v = st.query_params.get(key)
+    return [x for x in v.split(",") if x] if v else []
+
+
+def _sync(key: str, value) -> None:
+    text = ",".join(value) if isinstance(value, (list, tuple)) else (value or "")
+    if st.query_params.get(key, "") != text:
+        if text:
+            st.query_params[key] = text
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def _multi(label: str, key: str, options: list[str], container) -> tuple[str, ...]:
+    wkey = f"f_{key}"
+    if wkey in st.session_state:  # drop choices the current benchmark does not have
+        st.session_state[wkey] = [v for v in st.session_state[wkey] if v in options]
+        val = container.multiselect(label, options, key=wkey)
+    else:
+        val = container.multiselect(label, options, default=[v for v in _qp_list(key) if v in options], key=wkey)
+    _sync(key, val)
+    return tuple(val)
+
+
+def _single(label: str, key: str, options: list[str], container) -> str | None:
+    if not options:
+        return None
+    wkey = f"f_{key}"
+    if wkey in st.session_state and st.session_state[wkey] not in options:
+        del st.session_state[wkey]
+    if wkey in st.session_state:
+        val = container.selectbox(label, options, key=wkey)
+    else:
+        want = st.query_params.get(key)
+        val = container.selectbox(label, options, index=options.index(want) if want in options else 0, key=wkey)
+    _sync(key, val)
+    return val
+
+
+def sidebar() -> Selection | None:
+    """The sidebar filters (benchmark, tier scheme, tiers, categories, models, groups), kept in
+    st.query_params so a URL reproduces the view. Returns the Selection, or None with no benchmark."""
+    opts = q(browse.options)
+    sb = st.sidebar
+    sb.header("Filters")
+    bench = _single("Benchmark", "b", opts["benchmarks"], sb)
+    if bench is None:
+        return None
+    schemes = opts["schemes"].get(bench) or ["paper"]
+    scheme = _single("Tier scheme", "scheme", schemes, sb)
+    tiers = _multi("Tiers", "tiers", opts["tiers"].get(bench, []), sb)
+    cats = _multi("Categories", "cats", opts["categories"].get(bench, []), sb)
+    groups = _multi("Model groups", "groups", opts["groups"].get(bench, []), sb)
+    models = _multi("Models", "models", opts["models"].get(bench, []), sb)
+    sel = Selection(bench, scheme or "paper", tiers, cats, models, groups)
+    st.session_state["selection"] = sel
+    return sel
+
+
+def selection() -> Selection | None:
+    return st.session_state.get("selection")
+
+
+# --- export widgets -----------------------------------------------------------------------
+
+def _figures() -> dict[str, go.Figure]:
+    return st.session_state.setdefault("_page_figures", {})
+
+
+def reset_page() -> None:
+    """Forget the previous page's charts (called by app.py before each page runs)."""
+    st.session_state["_page_figures"] = {}
+    st.session_state["_page_tables"] = {}
+
+
+def chart(fig: go.Figure, name: str) -> None:
+    """Show a chart with download buttons for PNG, SVG, PDF and interactive HTML."""
+    _figures()[name] = fig
+    st.plotly_chart(fig, key=f"chart_{name}", width="stretch")
+    cols = st.columns(6)
+    for col, fmt in zip(cols, export.FORMATS):
+        col.download_button(fmt.upper(), data=lambda f=fig, x=fmt: export.figure_bytes(f, x),
+                            file_name=f"{export.slug(name)}.{fmt}", mime=export.MIME[fmt],
+                            key=f"dl_{name}_{fmt}", on_click="ignore")
+
+
+def table(df: pl.DataFrame, name: str, **kwargs) -> None:
+    """Show a table with CSV and Parquet download buttons."""
+    st.session_state.setdefault("_page_tables", {})[name] = df
+    st.dataframe(df, width="stretch", hide_index=True, **kwargs)
+    cols = st.columns(6)
+    for col, fmt in zip(cols, ("csv", "parquet")):
+        col.download_button(fmt.upper(), data=lambda d=df, x=fmt: export.table_bytes(d, x),
+                            file_name=f"{export.slug(name)}.{fmt}", mime=export.MIME[fmt],
+                            key=f"dl_{name}_{fmt}", on_click="ignore")
+
+
+def page_zip(page: str) -> None:
+    """One button: every chart of this page (PNG, SVG, PDF, HTML) and table (CSV, Parquet) as a zip."""
+    figs, tables = dict(_figures()), dict(st.session_state.get("_page_tables", {}))
+    if not figs and not tables:
+        return
+    st.divider()
+    st.download_button(f"Download all {len(figs)} charts and {len(tables)} tables (zip)",
+                       data=lambda: export.zip_bytes(figs, tables=tables), file_name=f"{export.slug(page)}.zip",
+                       mime=export.MIME["zip"], key=f"zip_{page}", on_click="ignore")
+
+
+# --- safe rendering of model text ---------------------------------------------------------
+
+_IMG = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
+_REF_IMG = re.compile(r"!\[([^\]]*)\]\[([^\]]*)\]")
+
+
+def safe_markdown(text: str) -> str:
+    """Model output made safe for st.markdown (which escapes raw HTML itself: never pass
+    unsafe_allow_html with model text): Markdown images become inert text so that nothing is
+    fetched from remote hosts, and \\( \\) / \\[ \\] math becomes $ / $$ for KaTeX."""
+    t = _IMG.sub(lambda m: f"(image omitted: {m.group(1)})", text or "")
+    t = _REF_IMG.sub(lambda m: f"(image omitted: {m.group(1)})", t)
+    t = re.sub(r"\\\[(.+?)\\\]", lambda m: f"$${m.group(1)}$$", t, flags=re.S)
+    t = re.sub(r"\\\((.+?)\\\)", lambda m: f"${m.group(1)}$", t, flags=re.S)
+    return t
+
+
+def link(page: str, label: str, **params) -> None:
+    """A permalink to another page with query params (the filters travel along)."""
+    qp = {k: st.query_params[k] for k in FILTER_KEYS if k in st.query_params}
+    qp.update({k: str(v) for k, v in params.items()})
+    st.page_link(page, label=label, query_params=qp)

@@ -1,0 +1,21 @@
+"""Shown when the warehouse is missing or has no trajectories: which command builds one."""
+import streamlit as st
+
+from pages import common
+from warehouse import db
+
+path = db.db_path()
+state = common.warehouse_state()
+st.title("ladder — get started")
+if state == "missing":
+    st.warning(f"No warehouse at `{path}` yet.")
+else:
+    st.info(f"The warehouse `{path}` has no trajectories yet.")
+st.markdown("Build the demo warehouse from the real traces in `../shared/data` and serve this app:")
+st.code("make demo\n# or, step by step:\npython -m pipeline demo\nstreamlit run app.py", language="bash")
+st.markdown("Or load the question tables and import traces another harness wrote:")
+st.code("python -m pipeline benchmarks\n"
+        "python -m pipeline import --format qwen-eval --benchmark aime24 ../shared/data/traces/skythought-aime24/*.jsonl",
+        language="bash")
+st.markdown("Another warehouse file: set `LADDER_DB=path/to/file.duckdb` before `streamlit run app.py`. "
+            "Reload this page when the command has finished.")

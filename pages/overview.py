@@ -1,0 +1,32 @@
+"""Overview: benchmarks, models, runs (where the data came from) and per-tier accuracy."""
+import streamlit as st
+
+from pages import common
+from warehouse import browse, db
+
+sel = common.selection()
+st.title("Overview")
+info, counts = common.q(browse.info), common.q(browse.counts)
+st.caption(f"Warehouse `{db.db_path()}` · schema {info['schema_version']} · data version {info['data_version']} · "
+           f"grader: {info['active_grader'] or 'source harness verdicts'} {info['active_grader_version'] or ''}")
+cols = st.columns(5)
+for col, k in zip(cols, ("benchmarks", "models", "runs", "trajectories", "step_annotations")):
+    col.metric(k.replace("_", " "), f"{counts[k]:,}")
+
+st.subheader("Benchmarks")
+common.table(common.q(browse.benchmarks), "benchmarks")
+
+if sel is not None:
+    st.subheader(f"Accuracy per tier — {sel.benchmark} ({sel.scheme} tiers)")
+    acc = common.q(browse.tier_accuracy, sel)
+    if acc.is_empty():
+        st.info("No trajectories match the filters.")
+    else:
+        wide = acc.pivot(on="tier", index="model_id", values="accuracy", aggregate_function="first")
+        common.table(wide, "tier_accuracy")
+
+    st.subheader("Models")
+    common.table(common.q(browse.models, sel.benchmark), "models")
+    st.subheader("Runs — where the data came from")
+    common.table(common.q(browse.runs, sel.benchmark), "runs")
+common.page_zip("overview")

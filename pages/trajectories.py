@@ -1,0 +1,117 @@
+"""Trajectories: pick a question, see the models × samples grid, open one (or two) trajectories
+with numbered, annotated steps, and search every response. The URL (q, t, t2) is a permalink.
+
+Model text is untrusted: it is rendered only through st.markdown without unsafe_allow_html
+(raw HTML is escaped) after common.safe_markdown (remote images become inert text).
+"""
+import streamlit as st
+
+from pages import common
+from warehouse import browse, charts
+
+sel = common.selection()
+st.title("Trajectories")
+
+
+def _param(key: str, value) -> None:
+    if value is None:
+        st.query_params.pop(key, None)
+    elif st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+
+
+def show_trajectory(tid: int, container) -> None:
+    t = common.q(browse.trajectory, int(tid))
+    if t is None:
+        container.warning(f"No trajectory {tid}.")
+        return
+    ok = "✅ correct" if t["is_correct"] else "❌ wrong"
+    container.markdown(f"**{t['model_id']}** · sample {t['sample_idx']} · {ok} · {t['n_chars']:,} chars"
+                       + (f" · finish: {t['finish_reason']}" if t["finish_reason"] else ""))
+    a, g = container.columns(2)
+    a.metric("extracted answer", str(t["answer"]) if t["answer"] not in (None, "") else "—")
+    g.metric("gold answer", str(t["gold"]))
+    flags = common.q(browse.flags, int(tid))
+    if not flags.is_empty():
+        container.caption("flags: " + ", ".join(f"{r['flag']} ({r['annotator']})" for r in flags.iter_rows(named=True)))
+    steps = common.q(browse.steps, int(tid))
+    box = container.container(height=700)
+    text = t["response"] or ""
+    if steps.is_empty():
+        box.markdown(common.safe_markdown(text) or "_(empty response)_")
+        return
+    for s in steps.iter_rows(named=True):
+        body = common.safe_markdown(text[s["start_char"]:s["end_char"]])
+        head = f"**Step {s['step_idx'] + 1}**" + (f" · {s['kind']}" if s["kind"] else "")
+        if s["labels"]:
+            note = box.error if any(not lab.startswith("ok") for lab in s["labels"]) else box.info
+            note(f"{head} · " + ", ".join(s["labels"]) + "\n\n" + body)
+            for ev in s["evidence"] or []:
+                box.caption(common.safe_markdown(ev))
+        else:
+            box.markdown(f"{head}\n\n{body}")
+
+
+qs = common.q(browse.questions, sel)
+if qs.is_empty():
+    st.info("No questions match the filters.")
+    st.stop()
+ids = qs["question_id"].to_list()
+labels = {r["question_id"]: f"{r['question_id']} · {r['tier'] or '-'} · {r['category'] or '-'} · "
+          + (f"{r['accuracy']:.0%}" if r["accuracy"] is not None else "no samples")
+          for r in qs.iter_rows(named=True)}
+want = st.query_params.get("q")
+qid = st.selectbox("Question (sorted by tier, then accuracy)", ids, index=ids.index(want) if want in ids else 0,
+                   format_func=labels.get, key=f"traj_q_{want}")
+if qid != want:
+    _param("q", qid)
+    _param("t", None)
+    _param("t2", None)
+question = common.q(browse.question, sel.benchmark, qid, sel.scheme)
+with st.expander(f"Problem {qid} — gold answer: {question['answer']}", expanded=True):
+    st.markdown(common.safe_markdown(question["problem"]))
+    st.markdown(f"**Gold answer:** `{question['answer']}` · tier {question['tier'] or '-'} · "
+                f"{question['category'] or ''}")
+
+grid = common.q(browse.sample_grid, sel, qid)
+if grid.is_empty():
+    st.info("No samples of this question in the selection.")
+else:
+    common.chart(charts.grid_figure(grid, title=f"question {qid}: models × samples"), "sample_grid")
+    tids = grid["trajectory_id"].to_list()
+    names = {r["trajectory_id"]: f"{r['model_id']} · sample {r['sample_idx']} · "
+             f"{'✓' if r['is_correct'] else '✗'} {r['answer'] or '—'}" for r in grid.iter_rows(named=True)}
+    cur = st.query_params.get("t")
+    cur = int(cur) if cur and cur.lstrip("-").isdigit() and int(cur) in tids else None
+    c1, c2 = st.columns(2)
+    tid = c1.selectbox("Open a trajectory", tids, index=tids.index(cur) if cur in tids else 0,
+                       format_func=names.get, key=f"traj_t_{qid}")
+    _param("t", tid)
+    other = [None] + tids
+    cur2 = st.query_params.get("t2")
+    cur2 = int(cur2) if cur2 and cur2.lstrip("-").isdigit() and int(cur2) in tids else None
+    tid2 = c2.selectbox("Compare side by side with", other, index=other.index(cur2),
+                        format_func=lambda v: "—" if v is None else names[v], key=f"traj_t2_{qid}")
+    _param("t2", tid2)
+    st.caption("Permalink: this page's URL (filters, question and trajectories are in its query string).")
+    if tid2 is None:
+        show_trajectory(tid, st.container())
+    else:
+        left, right = st.columns(2)
+        show_trajectory(tid, left)
+        show_trajectory(tid2, right)
+
+st.divider()
+st.subheader("Search the responses")
+text = st.text_input("Text to find (case-insensitive)", value=st.query_params.get("s", ""), key="traj_search")
+_param("s", text or None)
+if text:
+    hits = common.q(browse.search, sel, text, 50)
+    if hits.is_empty():
+        st.info("No response contains this text.")
+    else:
+        st.dataframe(hits, hide_index=True, width="stretch")
+        for r in hits.head(10).iter_rows(named=True):
+            common.link("pages/trajectories.py", f"{r['model_id']} · question {r['question_id']} · "
+                        f"sample {r['sample_idx']}", q=r["question_id"], t=r["trajectory_id"])
+common.page_zip("trajectories")
