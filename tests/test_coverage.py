@@ -1,0 +1,67 @@
+"""Coverage vs accuracy against hand computations from the trace files."""
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from analysis_fixtures import MAJ8, aime_model, aime_truth, cached, load_qwen_eval
+from pipeline import benchmarks
+from warehouse import coverage, db
+from warehouse.filters import Selection
+
+
+@pytest.fixture(scope="module")
+def aime(shared):
+    with db.reader(cached("aime", shared)) as con:
+        yield con
+
+
+def _group_acc(shared):
+    truth = aime_truth(shared)
+    acc = defaultdict(lambda: defaultdict(list))
+    for m, row in truth.items():
+        for q, v in row.items():
+            acc[aime_model(m).group][q].append(v)
+    return {g: {q: np.mean(v) for q, v in qs.items()} for g, qs in acc.items()}
+
+
+def test_gap_and_unstable_counts_per_group_and_tier(aime, shared):
+    acc = _group_acc(shared)
+    tiers = {t.question_id: t.tier for t in benchmarks.load("aime24", shared).tiers}
+    out = coverage.potential_vs_stability(aime, Selection("aime24"), by="group", n_boot=200)
+    assert out.height == 3 * 4
+    for r in out.iter_rows(named=True):
+        a = [acc[r["key"]][q] for q in tiers if tiers[q] == r["tier"]]
+        assert r["gap"] == pytest.approx(np.mean([x > 0 for x in a]) - np.mean(a))
+        assert r["unstable"] == sum(0 < x < 1 for x in a)
+        assert r["never"] + r["always"] + r["unstable"] == len(a)
+        assert r["gap_lo"] - 1e-12 <= r["gap"] <= r["gap_hi"] + 1e-12
+
+
+def test_single_model_multi_sample_gap(shared):
+    rows = load_qwen_eval(shared / MAJ8)
+    with db.reader(cached("maj8", shared)) as con:
+        r = coverage.potential_vs_stability(con, Selection("math_cot_100"), per_tier=False, n_boot=0).row(0, named=True)
+    assert r["unstable"] == sum(0 < sum(x["score"]) < 8 for x in rows) == 10
+    assert r["gap"] == pytest.approx(np.mean([any(x["score"]) - sum(x["score"]) / 8 for x in rows]))
+
+
+def test_compare_to_reference(aime, shared):
+    acc = _group_acc(shared)
+    out = coverage.compare_to_reference(aime, Selection("aime24"), "step_series", by="group")
+    row = out.filter(key="sft_5k").row(0, named=True)
+    cov = lambda g: np.mean([v > 0 for v in acc[g].values()])  # noqa: E731
+    avg = lambda g: np.mean(list(acc[g].values()))  # noqa: E731
+    assert row["cov_diff"] == pytest.approx(cov("sft_5k") - cov("step_series"))
+    assert row["avg_lag"] == pytest.approx(100 * (avg("step_series") - avg("sft_5k")))
+    assert "step_series" in row["summary"] and "points" in row["summary"]
+    same = out.filter(key="step_series").row(0, named=True)
+    assert same["summary"] == "step_series covers as many questions as step_series while avg@n is equal"
+    with pytest.raises(ValueError, match="nope"):
+        coverage.compare_to_reference(aime, Selection("aime24"), "nope", by="group")
+
+
+def test_pass_at_k_curves_per_group(aime):
+    c = coverage.pass_at_k_curves(aime, Selection("aime24"), by="group", n_boot=50)
+    base = c.filter(key="base")
+    assert base["k"].to_list() == [1, 2, 3, 4] and base["pass_at_k"].is_sorted()
