@@ -13,6 +13,7 @@ import sys
 COMMANDS = [
     "pipeline.commands.benchmarks",
     "pipeline.commands.tiers",
+    "pipeline.commands.import_",
 ]
 
 

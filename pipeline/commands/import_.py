@@ -1,0 +1,58 @@
+"""`python -m pipeline import`: import real trajectory files (qwen-eval, lm-eval, jsonl) into the warehouse."""
+from pipeline.cli import add_data_dir_argument, add_db_argument
+
+NAME = "import"
+HELP = "import trajectory files or folders (formats: qwen-eval, lm-eval, jsonl; see docs/IMPORT.md)"
+MAX_PROBLEMS_SHOWN = 50
+
+
+def add_arguments(p) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders searched recursively")
+    p.add_argument("--format", required=True, dest="fmt", choices=["qwen-eval", "lm-eval", "jsonl"],
+                   help="input format")
+    p.add_argument("--benchmark", required=True,
+                   help="aime24, math500, a benchmark already in the warehouse, or a new name "
+                        "(then created from the file's problems and gold answers)")
+    p.add_argument("--model", help="model name (default: from the file; see docs/IMPORT.md)")
+    p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
+                   help="model metadata: a models column (family, params_b, base_model, sft_size, group, "
+                        "train_step, ...) or any other key (stored in models.meta); repeatable")
+    p.add_argument("--strict", action="store_true",
+                   help="import a file only if none of its lines is rejected")
+    add_db_argument(p)
+    add_data_dir_argument(p)
+
+
+def run(args) -> int:
+    import sys
+    from pathlib import Path
+
+    from pipeline import benchmarks
+    from pipeline.cli import CLIError
+    from pipeline.importing import ImportSession, expand, parse_meta
+
+    try:
+        meta = parse_meta(args.meta)
+        root = benchmarks.data_dir(args.data_dir)
+        for p in args.paths:
+            if not expand(Path(p), args.fmt):
+                raise CLIError(f"{p}: no files to import in format {args.fmt}")
+    except (ValueError, FileNotFoundError) as exc:
+        raise CLIError(str(exc)) from exc
+    session = ImportSession(args.db, root)
+    failed = 0
+    for p in args.paths:
+        try:
+            reports = session.import_path(p, args.fmt, args.benchmark, model=args.model, meta=meta,
+                                          strict=args.strict)
+        except (ValueError, FileNotFoundError, KeyError) as exc:
+            raise CLIError(str(exc)) from exc
+        for rep in reports:
+            for prob in rep.problems[:MAX_PROBLEMS_SHOWN]:
+                print(f"{prob.severity}: {prob}", file=sys.stderr)
+            if len(rep.problems) > MAX_PROBLEMS_SHOWN:
+                print(f"... and {len(rep.problems) - MAX_PROBLEMS_SHOWN} more problems in {rep.path}",
+                      file=sys.stderr)
+            print(rep.summary())
+            failed += not rep.ok
+    return 1 if failed else 0

@@ -1,0 +1,281 @@
+"""What every importer shares: reading a file safely, matching questions, collecting records.
+
+An importer module defines ``NAME``, ``DESCRIPTION`` and ``parse(path, ctx)``; it reads the file
+with ``read_json_lines`` and hands each sample to ``ctx.add(...)``. ``ImportContext`` matches the
+sample's question to the benchmark's question table (by id, else by normalized problem text; never
+guessed), or creates the question when the benchmark is being created from the file, and builds
+the typed records (Model, Run, Trajectory, Question). Problems with the input are collected as
+``Problem`` rows (``file:line: field: message``); good records are kept.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from warehouse.records import Benchmark, Model, Question, Run, Trajectory, normalize_problem
+
+MAX_LINE_BYTES = 64 * 1024 * 1024   # one JSON line; longer lines are rejected unread
+_CHUNK = 1 << 20
+
+
+@dataclass
+class Problem:
+    path: str
+    line: int                 # 1-based; 0 = the file as a whole
+    field: str
+    message: str
+    severity: str = "error"   # 'error': the line (or sample) was rejected; 'warning': kept
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+class QuestionIndex:
+    """A benchmark's question table, looked up by question id or by normalized problem text."""
+
+    def __init__(self, benchmark: str, questions: list[Question], answer_type: str = "math") -> None:
+        self.benchmark = benchmark
+        self.answer_type = answer_type
+        self.by_id: dict[str, Question] = {}
+        self.by_text: dict[str, str] = {}
+        for q in questions:
+            self.add(q)
+
+    def add(self, q: Question) -> None:
+        self.by_id[q.question_id] = q
+        self.by_text.setdefault(q.problem_norm or normalize_problem(q.problem), q.question_id)
+
+    def match(self, question_id: Any = None, problem: str | None = None) -> str | None:
+        if question_id is not None and str(question_id) in self.by_id:
+            return str(question_id)
+        if problem:
+            return self.by_text.get(normalize_problem(problem))
+        return None
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_json_lines(path: Path, problems: list[Problem],
+                    max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, JSON object) per line, reading bytes and decoding each line on its own.
+
+    A bad line (invalid UTF-8, malformed JSON, not an object, too long) becomes one ``Problem``
+    and the next line is read; blank lines are skipped; an empty file is one problem.
+    """
+    p = str(path)
+    n_nonblank = 0
+    with open(path, "rb") as f:
+        lineno = 0
+        while True:
+            raw = f.readline(max_line_bytes + 1)
+            if not raw:
+                break
+            lineno += 1
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                size = len(raw)
+                while True:   # skip the rest of the line without keeping it
+                    rest = f.readline(_CHUNK)
+                    size += len(rest)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                problems.append(Problem(p, lineno, "line", f"line is {size / 1e6:.1f} MB, over the "
+                                        f"{max_line_bytes / 1e6:.0f} MB limit; skipped"))
+                n_nonblank += 1
+                continue
+            if not raw.strip():
+                continue
+            n_nonblank += 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(p, lineno, "line", f"invalid UTF-8 at byte {exc.start}"))
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                problems.append(Problem(p, lineno, "line", f"malformed JSON: {exc.msg} at column {exc.colno}"))
+                continue
+            if not isinstance(obj, dict):
+                problems.append(Problem(p, lineno, "line", f"expected a JSON object, got {type(obj).__name__}"))
+                continue
+            yield lineno, obj
+    if n_nonblank == 0:
+        problems.append(Problem(p, 0, "file", "empty file: no JSON lines"))
+
+
+_INT = re.compile(r"^[+-]?\d+$")
+_MODEL_FIELD_TYPES = {"params_b": float, "sft_size": int, "seed": int, "train_step": int}
+
+
+def model_from_meta(model_id: str, meta: dict[str, str] | None) -> Model:
+    """A Model whose columns come from ``--meta k=v`` where k names a column; other keys go to meta."""
+    m = Model(model_id)
+    cols = set(Model.columns()) - {"model_id", "meta"}
+    for k, v in (meta or {}).items():
+        if k in cols:
+            conv = _MODEL_FIELD_TYPES.get(k, str)
+            try:
+                setattr(m, k, conv(v))
+            except ValueError as exc:
+                raise ValueError(f"--meta {k}={v}: {k} must be {conv.__name__}") from exc
+        else:
+            m.meta[k] = v
+    return m
+
+
+@dataclass
+class ImportContext:
+    """Everything an importer needs to turn one file into records, and where they accumulate."""
+
+    path: Path
+    benchmark: str
+    fmt: str
+    sha256: str
+    index: QuestionIndex | None = None     # None: create the benchmark's questions from this file
+    model: str | None = None               # --model: overrides the file's own model name
+    default_model: str | None = None       # the importer's guess (file stem, folder names)
+    meta: dict[str, str] = field(default_factory=dict)
+    run_config: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    trajectories: list[Trajectory] = field(default_factory=list)
+    runs: dict[str, Run] = field(default_factory=dict)
+    models: dict[str, Model] = field(default_factory=dict)
+    new_questions: list[Question] = field(default_factory=list)
+    unmatched: int = 0
+    n_lines: int = 0
+
+    def __post_init__(self) -> None:
+        self.creating = self.index is None
+        if self.index is None:
+            self.index = QuestionIndex(self.benchmark, [])
+        self._seen: set[tuple[str, str, int]] = set()
+
+    # -- problems -------------------------------------------------------------------------------
+    def error(self, line: int, fld: str, message: str) -> None:
+        self.problems.append(Problem(str(self.path), line, fld, message))
+
+    def warn(self, line: int, fld: str, message: str) -> None:
+        self.problems.append(Problem(str(self.path), line, fld, message, "warning"))
+
+    @property
+    def rejected(self) -> int:
+        return len({p.line for p in self.problems if p.severity == "error"})
+
+    # -- questions ------------------------------------------------------------------------------
+    def question(self, line: int, source_id: Any = None, problem: str | None = None,
+                 answer: Any = None, new_id: Any = None, **extra: Any) -> str | None:
+        """The question id of this line in the benchmark, or None (reported) when it cannot be matched.
+
+        ``source_id`` is matched against the benchmark's question ids; ``new_id`` (else ``source_id``,
+        else a hash of the text) names the question when the benchmark is created from the file.
+        """
+        qid = self.index.match(source_id, problem)
+        if qid is not None:
+            return qid
+        if not self.creating:
+            what = f"id {source_id!r}" if source_id is not None else "its problem text"
+            if problem:
+                what += " or its problem text" if source_id is not None else ""
+            self.error(line, "question", f"no question of benchmark {self.benchmark!r} matches {what}")
+            self.unmatched += 1
+            return None
+        if not isinstance(problem, str) or not problem.strip():
+            self.error(line, "question", f"benchmark {self.benchmark!r} is created from this file, "
+                       "so every line needs the problem text")
+            return None
+        if answer is None or str(answer).strip() == "":
+            self.error(line, "answer", f"benchmark {self.benchmark!r} is created from this file, "
+                       "so every line needs the gold answer")
+            return None
+        if new_id is None:
+            new_id = source_id
+        qid = str(new_id) if new_id is not None else hashlib.sha1(
+            normalize_problem(problem).encode()).hexdigest()[:12]
+        if qid in self.index.by_id:   # same id, different text
+            self.error(line, "question", f"question id {qid!r} was already used for another problem")
+            return None
+        q = Question(self.benchmark, qid, problem, str(answer).strip(),
+                     **{k: v for k, v in extra.items() if v is not None})
+        self.index.add(q)
+        self.new_questions.append(q)
+        return qid
+
+    def created_benchmark(self) -> Benchmark | None:
+        if not self.creating or not self.new_questions:
+            return None
+        integer = all(_INT.match(q.answer) for q in self.new_questions)
+        return Benchmark(self.benchmark, f"created from {self.path.name}", "integer" if integer else "math",
+                         str(self.path))
+
+    # -- runs and trajectories ------------------------------------------------------------------
+    def run_for(self, model: str | None) -> Run:
+        model_id = self.model or model or self.default_model or self.path.stem
+        if model_id not in self.models:
+            m = model_from_meta(model_id, self.meta)
+            self.models[model_id] = m
+            run_id = f"{model_id}/{self.benchmark}/{self.fmt}/{self.sha256[:12]}"
+            self.runs[model_id] = Run(run_id, model_id, self.benchmark, "imported", self.fmt,
+                                      str(self.path), self.sha256, config=dict(self.run_config))
+        return self.runs[model_id]
+
+    def add(self, line: int, question_id: str, sample_idx: int, response: Any, *, fld: str = "response",
+            model: str | None = None, prompt: Any = None, n_tokens: Any = None, finish_reason: Any = None,
+            source_correct: Any = None, source_pred: Any = None) -> Trajectory | None:
+        """Validate one sample and keep it as a Trajectory; reports a problem and returns None when bad."""
+        if not isinstance(response, str):
+            self.error(line, fld, f"expected a string response, got {type(response).__name__}")
+            return None
+        if not isinstance(sample_idx, int) or isinstance(sample_idx, bool) or sample_idx < 0:
+            self.error(line, "sample_idx", f"expected a non-negative integer, got {sample_idx!r}")
+            return None
+        if "\x00" in response:
+            response = response.replace("\x00", "\ufffd")
+            self.warn(line, fld, "NUL characters replaced")
+        if not response.strip():
+            self.warn(line, fld, "empty response (kept: the sample counts as answered with nothing)")
+        if source_correct is not None and not isinstance(source_correct, bool):
+            if isinstance(source_correct, (int, float)) and source_correct in (0, 1):
+                source_correct = bool(source_correct)
+            else:
+                self.warn(line, "correct", f"expected true/false, got {source_correct!r}; ignored")
+                source_correct = None
+        if n_tokens is not None and (not isinstance(n_tokens, int) or isinstance(n_tokens, bool) or n_tokens < 0):
+            self.warn(line, "n_tokens", f"expected a non-negative integer, got {n_tokens!r}; ignored")
+            n_tokens = None
+        if finish_reason not in (None, "stop", "length"):
+            self.warn(line, "finish_reason", f"expected 'stop' or 'length', got {finish_reason!r}; ignored")
+            finish_reason = None
+        if prompt is not None and not isinstance(prompt, str):
+            prompt = json.dumps(prompt, ensure_ascii=False)
+        run = self.run_for(model)
+        key = (run.run_id, question_id, sample_idx)
+        if key in self._seen:
+            self.error(line, "sample_idx", f"duplicate sample {sample_idx} of question {question_id} "
+                       f"for model {run.model_id}")
+            return None
+        self._seen.add(key)
+        t = Trajectory(run.run_id, self.benchmark, question_id, sample_idx, response, prompt, n_tokens,
+                       finish_reason, source_correct, None if source_pred is None else str(source_pred))
+        self.trajectories.append(t)
+        return t
+
+    def finish(self) -> None:
+        """Set each run's samples_per_question (the most common count per question)."""
+        from collections import Counter
+
+        per: dict[str, Counter] = {}
+        for t in self.trajectories:
+            per.setdefault(t.run_id, Counter())[t.question_id] += 1
+        for run in self.runs.values():
+            counts = Counter(per.get(run.run_id, Counter()).values())
+            run.samples_per_question = counts.most_common(1)[0][0] if counts else None

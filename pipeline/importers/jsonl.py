@@ -1,0 +1,52 @@
+"""`jsonl`: the generic format, one trajectory per line (documented in docs/IMPORT.md).
+
+Required: ``response`` (string) and ``question_id`` or ``problem``. Optional: ``model`` (else
+``--model``, else the file stem), ``sample_idx`` (else numbered in file order per model and
+question), ``prompt``, ``n_tokens``, ``finish_reason`` ('stop' | 'length'), ``correct`` (the
+source's verdict), ``pred`` (the source's extracted answer), ``answer`` (gold; needed, with
+``problem``, when the benchmark is created from the file).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from .base import ImportContext, read_json_lines
+
+NAME = "jsonl"
+DESCRIPTION = "generic: one trajectory per line {model, question_id|problem, sample_idx, response, ...}"
+
+
+def parse(path: Path, ctx: ImportContext) -> None:
+    ctx.default_model = ctx.default_model or path.stem
+    next_idx: Counter = Counter()
+    for line, r in read_json_lines(path, ctx.problems):
+        ctx.n_lines += 1
+        if "response" not in r:
+            ctx.error(line, "response", "missing")
+            continue
+        model = r.get("model")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            ctx.error(line, "model", f"expected a non-empty string, got {model!r}")
+            continue
+        qid_in, problem = r.get("question_id"), r.get("problem")
+        if qid_in is None and problem is None:
+            ctx.error(line, "question_id", "missing: give question_id or problem")
+            continue
+        if qid_in is not None and (isinstance(qid_in, bool) or not isinstance(qid_in, (str, int))):
+            ctx.error(line, "question_id", f"expected a string or integer, got {type(qid_in).__name__}")
+            continue
+        if problem is not None and not isinstance(problem, str):
+            ctx.error(line, "problem", f"expected a string, got {type(problem).__name__}")
+            continue
+        qid = ctx.question(line, qid_in, problem, r.get("answer"))
+        if qid is None:
+            continue
+        key = (ctx.model or model, qid)
+        idx = r.get("sample_idx")
+        if idx is None:
+            idx = next_idx[key]
+        next_idx[key] = max(next_idx[key], idx + 1) if isinstance(idx, int) else next_idx[key]
+        ctx.add(line, qid, idx, r["response"], model=model, prompt=r.get("prompt"),
+                n_tokens=r.get("n_tokens"), finish_reason=r.get("finish_reason"),
+                source_correct=r.get("correct"), source_pred=r.get("pred"))

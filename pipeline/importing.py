@@ -1,0 +1,169 @@
+"""The import stage: real trajectory files -> records -> the warehouse, one transaction per file.
+
+``ImportSession(db, data_dir).import_path(path, fmt, benchmark, ...)`` expands folders, parses each
+file with its importer (``pipeline.importers``), matches questions, derives grades/steps/annotations
+for the trajectories not yet stored (``pipeline.postprocess.derive``, before the write
+transaction), then writes the benchmark (when missing), models, runs, trajectories and derived rows
+in one ``warehouse.db.writer()``. Run ids depend only on (model, benchmark, format, file sha256),
+so importing a file again writes nothing. With ``strict`` a file with any rejected line is not
+written at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from pipeline import benchmarks, postprocess
+from pipeline.importers import IMPORTERS, get
+from pipeline.importers.base import ImportContext, Problem, QuestionIndex, sha256_file
+from warehouse import db, ingest
+from warehouse.records import Model, Question
+
+
+@dataclass
+class FileReport:
+    path: Path
+    models: list[str] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
+    lines: int = 0
+    samples: int = 0              # valid samples found in the file
+    new: int = 0                  # trajectories written now
+    duplicates: int = 0           # already in the warehouse: skipped
+    rejected: int = 0             # lines with at least one error
+    unmatched: int = 0            # lines whose question is not in the benchmark
+    warnings: int = 0
+    written: bool = False
+    aborted: bool = False         # --strict and something was rejected: nothing written
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected == 0 and not self.aborted
+
+    def summary(self) -> str:
+        who = ", ".join(self.models) or "-"
+        s = (f"{self.path}: {who}: {self.new} new trajectories, {self.duplicates} duplicates skipped, "
+             f"{self.rejected} lines rejected ({self.unmatched} unmatched questions), {self.warnings} warnings")
+        return s + (" -- strict: file NOT imported" if self.aborted else "")
+
+
+def expand(path: Path, fmt: str) -> list[tuple[Path, str | None]]:
+    """The files behind a path, each with the model name its location implies (None: the importer decides)."""
+    imp = get(fmt)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if hasattr(imp, "files"):
+        return imp.files(path)
+    if path.is_dir():
+        return [(f, None) for f in sorted(path.rglob("*.jsonl"))]
+    return [(path, None)]
+
+
+class ImportSession:
+    """Imports files into one warehouse, caching each benchmark's question table between files."""
+
+    def __init__(self, db_path=None, data_dir=None) -> None:
+        self.db_path = db.db_path(db_path)
+        self.data_dir = data_dir
+        self._index: dict[str, QuestionIndex | None] = {}
+        self._pending: dict[str, benchmarks.BenchmarkData] = {}
+
+    # -- benchmarks -----------------------------------------------------------------------------
+    def _load_index(self, name: str) -> QuestionIndex | None:
+        """The benchmark's questions: from the warehouse, else its loader; None = create it from the file."""
+        if name in self._index:
+            return self._index[name]
+        index = None
+        if self.db_path.exists():
+            with db.reader(self.db_path) as con:
+                found = con.execute("SELECT answer_type FROM benchmarks WHERE benchmark = ?", [name]).fetchall()
+                if found:
+                    row = found[0]
+                    rows = db.query(con, "SELECT * FROM questions WHERE benchmark = ?", [name]).to_dicts()
+                    index = QuestionIndex(name, [Question(**{k: r[k] for k in Question.columns()}) for r in rows],
+                                          row[0])
+        if index is None and name in benchmarks.LOADERS:
+            data = benchmarks.load(name, self.data_dir)
+            self._pending[name] = data
+            index = QuestionIndex(name, data.questions, data.benchmark.answer_type)
+        self._index[name] = index
+        return index
+
+    def _existing_ids(self, run_ids: Sequence[str]) -> set[int]:
+        if not run_ids or not self.db_path.exists():
+            return set()
+        with db.reader(self.db_path) as con:
+            rows = con.execute("SELECT trajectory_id FROM trajectories WHERE list_contains(?, run_id)",
+                               [list(run_ids)]).fetchall()
+        return {r[0] for r in rows}
+
+    # -- files ----------------------------------------------------------------------------------
+    def import_path(self, path: str | Path, fmt: str, benchmark: str, *, model: str | None = None,
+                    meta: Mapping[str, str] | None = None, strict: bool = False,
+                    models: Sequence[Model] = (), workers: int | None = None) -> list[FileReport]:
+        return [self.import_file(f, fmt, benchmark, model=model, default_model=dm, meta=meta, strict=strict,
+                                 models=models, workers=workers)
+                for f, dm in expand(Path(path), fmt)]
+
+    def import_file(self, path: Path, fmt: str, benchmark: str, *, model: str | None = None,
+                    default_model: str | None = None, meta: Mapping[str, str] | None = None,
+                    strict: bool = False, models: Sequence[Model] = (),
+                    workers: int | None = None) -> FileReport:
+        imp = get(fmt)
+        index = self._load_index(benchmark)
+        ctx = ImportContext(path=Path(path), benchmark=benchmark, fmt=fmt, sha256=sha256_file(path),
+                            index=index, model=model, default_model=default_model, meta=dict(meta or {}))
+        imp.parse(Path(path), ctx)
+        ctx.finish()
+        rep = FileReport(Path(path), sorted(ctx.models), sorted(r.run_id for r in ctx.runs.values()),
+                         ctx.n_lines, len(ctx.trajectories), rejected=ctx.rejected, unmatched=ctx.unmatched,
+                         warnings=sum(p.severity == "warning" for p in ctx.problems), problems=ctx.problems)
+        if strict and rep.rejected:
+            rep.aborted = True
+            return rep
+        existing = self._existing_ids(rep.runs)
+        new = [t for t in ctx.trajectories if t.trajectory_id not in existing]
+        rep.duplicates = len(ctx.trajectories) - len(new)
+        pending = self._pending.get(benchmark)
+        created = ctx.created_benchmark()
+        if not new and pending is None and created is None:
+            return rep
+        qmap = {(benchmark, t.question_id): ctx.index.by_id[t.question_id] for t in new}
+        derived = postprocess.derive(new, qmap, {benchmark: ctx.index.answer_type if not created
+                                                 else created.answer_type}, workers=workers)
+        with db.writer(self.db_path) as con:
+            if pending is not None:
+                benchmarks.install(con, pending)
+            if created is not None:
+                ingest.upsert_benchmark(con, created)
+                ingest.upsert_questions(con, ctx.new_questions)
+            for m in ctx.models.values():
+                ingest.upsert_model(con, m)
+            for m in models:
+                if m.model_id in ctx.models:
+                    ingest.upsert_model(con, m)
+            for r in ctx.runs.values():
+                ingest.upsert_run(con, r)
+            rep.new = ingest.insert_trajectories(con, new)
+            postprocess.store(con, new, derived)
+        rep.written = True
+        self._pending.pop(benchmark, None)
+        if created is not None:
+            ctx.index.answer_type = created.answer_type
+            self._index[benchmark] = ctx.index
+        return rep
+
+
+def parse_meta(items: Sequence[str] | None) -> dict[str, str]:
+    """``k=v`` strings -> dict; raises ValueError naming the bad item."""
+    out = {}
+    for it in items or ():
+        k, sep, v = it.partition("=")
+        if not sep or not k.strip():
+            raise ValueError(f"--meta {it!r}: expected key=value")
+        out[k.strip()] = v.strip()
+    return out
+
+
+__all__ = ["FileReport", "IMPORTERS", "ImportSession", "expand", "parse_meta"]
