@@ -12,8 +12,11 @@ import sys
 
 COMMANDS = [
     "pipeline.commands.benchmarks",
+    "pipeline.commands.generate",
+    "pipeline.commands.merge",
     "pipeline.commands.tiers",
     "pipeline.commands.import_",
+    "pipeline.commands.stats",
 ]
 
 
