@@ -17,6 +17,7 @@ COMMANDS = [
     "pipeline.commands.tiers",
     "pipeline.commands.import_",
     "pipeline.commands.stats",
+    "pipeline.commands.demo",
 ]
 
 
