@@ -2,7 +2,7 @@
 import streamlit as st
 
 from pages import common
-from warehouse import charts, metrics
+from warehouse import charts, ladder, metrics
 
 sel = common.selection()
 st.title("The ladder")
@@ -19,12 +19,23 @@ common.chart(charts.heatmap_figure(acc, series="key"), "heatmap")
 common.table(acc, "question_accuracy")
 
 st.subheader("Ladder-ness")
-try:
-    from warehouse import ladder
-except ImportError:
-    ladder = None
-if ladder is None:
-    st.info("Ladder-ness statistics (Guttman, Loevinger H) arrive with warehouse/ladder.py.")
-else:
-    st.info("warehouse/ladder.py is not wired into this page yet.")
+st.caption("Does difficulty order the models? A question counts as solved by a key when its accuracy is above "
+           "the threshold. Guttman reproducibility and Loevinger's H near 1 mean a clean ladder.")
+thr = st.slider("Solved when accuracy >", 0.0, 0.95, 0.5, 0.05, key="ladder_thr")
+sg = common.q(ladder.scalogram, sel, by, "threshold", thr)
+if sg.height:
+    r = sg.row(0, named=True)
+    cols = st.columns(4)
+    cols[0].metric("Guttman reproducibility", f"{r['reproducibility']:.3f}" if r["reproducibility"] is not None else "—")
+    cols[1].metric("Loevinger H", f"{r['loevinger_h']:.3f}" if r["loevinger_h"] is not None else "—")
+    cols[2].metric("Guttman errors", r["guttman_errors"])
+    cols[3].metric("keys × questions", f"{r['n_keys']} × {r['n_questions']}")
+sm = common.q(ladder.solved_matrix, sel, by, "threshold", thr)
+if not sm.is_empty():
+    common.chart(charts.solved_matrix_figure(sm), "solved_matrix")
+st.markdown("**Violations** — a key solves a harder question but fails an easier one:")
+common.table(common.q(ladder.violations, sel, by, "threshold", thr), "violations")
+diff = common.q(ladder.difficulty, sel, by)
+if not diff.is_empty():
+    common.chart(charts.difficulty_figure(diff), "rasch_difficulty")
 common.page_zip("ladder")

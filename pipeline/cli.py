@@ -18,6 +18,7 @@ COMMANDS = [
     "pipeline.commands.import_",
     "pipeline.commands.stats",
     "pipeline.commands.demo",
+    "pipeline.commands.export_charts",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .db import get_meta, query
+from .db import query
 from .filters import Selection
 from .records import TIERS
 
@@ -23,18 +23,19 @@ def counts(con) -> dict[str, int]:
     """Row counts of the main tables."""
     tables = ["benchmarks", "questions", "models", "runs", "trajectories", "grades", "steps",
               "step_annotations", "trajectory_flags"]
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
 
 def is_empty(con) -> bool:
     """True when the warehouse has no trajectories yet."""
-    return con.execute("SELECT count(*) FROM trajectories").fetchone()[0] == 0
+    return con.execute("SELECT count(*) FROM trajectories").fetchall()[0][0] == 0
 
 
 def info(con) -> dict[str, str | None]:
     """Schema and data version and the active grader."""
-    return {k: get_meta(con, k) for k in ("schema_version", "data_version", "active_grader",
-                                          "active_grader_version")}
+    keys = ("schema_version", "data_version", "active_grader", "active_grader_version")
+    meta = dict(con.execute("SELECT key, value FROM meta WHERE list_contains(?, key)", [list(keys)]).fetchall())
+    return {k: meta.get(k) for k in keys}
 
 
 def benchmarks(con) -> pl.DataFrame:

@@ -186,3 +186,39 @@ def grid_figure(grid: pl.DataFrame, title: str = "Samples: models × samples") -
     fig.update_layout(template=TEMPLATE, title=title, height=max(220, 26 * len(models) + 120),
                       xaxis={"title": "sample", "dtick": 1})
     return fig
+
+
+def solved_matrix_figure(sm: pl.DataFrame, title: str = "Solved matrix (Guttman scalogram)") -> go.Figure:
+    """``ladder.solved_matrix`` output: keys (rows, best first) × questions (columns, easiest first)."""
+    if sm.is_empty():
+        return empty_figure()
+    qs = sm.select("question_id", "q_rank").unique().sort("q_rank")["question_id"].to_list()
+    ks = sm.select("key", "k_rank").unique().sort("k_rank")["key"].cast(pl.Utf8).to_list()
+    cell = {(str(r["key"]), r["question_id"]): float(bool(r["solved"])) for r in sm.iter_rows(named=True)}
+    z = [[cell.get((k, q)) for q in qs] for k in ks]
+    fig = go.Figure(go.Heatmap(z=z, x=qs, y=ks, colorscale=[[0, "#f1f1f1"], [1, "#264653"]], zmin=0, zmax=1,
+                               showscale=False, xgap=1, ygap=1))
+    fig.update_layout(template=TEMPLATE, title=title, height=max(260, 22 * len(ks) + 160),
+                      xaxis={"type": "category", "title": "question (easiest first)"},
+                      yaxis={"autorange": "reversed"})
+    return fig
+
+
+def difficulty_figure(diff: pl.DataFrame, title: str = "Rasch difficulty per question") -> go.Figure:
+    """``ladder.difficulty`` output: difficulty b with its interval, coloured by tier."""
+    if diff.is_empty():
+        return empty_figure()
+    d = diff.with_columns(pl.col("tier").map_elements(_tier_rank, return_dtype=pl.Int64).alias("_r")) \
+            .sort(["_r", "rasch_b"])
+    fig = go.Figure()
+    for i, t in enumerate(sorted(d["tier"].fill_null("(none)").unique().to_list(), key=_tier_rank_or_name)):
+        x = d.filter(pl.col("tier").fill_null("(none)") == t)
+        fig.add_trace(go.Scatter(x=x["question_id"].to_list(), y=x["rasch_b"].to_list(), mode="markers", name=t,
+                                 error_y={"type": "data", "symmetric": False,
+                                          "array": (x["rasch_hi"] - x["rasch_b"]).to_list(),
+                                          "arrayminus": (x["rasch_b"] - x["rasch_lo"]).to_list()},
+                                 marker_color=PALETTE[i % len(PALETTE)]))
+    fig.update_layout(template=TEMPLATE, title=title, height=420, yaxis_title="difficulty b (logit)",
+                      xaxis={"type": "category", "title": "question",
+                             "categoryorder": "array", "categoryarray": d["question_id"].to_list()})
+    return fig

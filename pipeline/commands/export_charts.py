@@ -1,0 +1,70 @@
+"""`python -m pipeline export-charts --out DIR --format png,svg,pdf`: the paper's figures, no UI."""
+from pipeline.cli import add_db_argument
+
+NAME = "export-charts"
+HELP = "render the paper's figures (ladder, heatmap, coverage, pass@k, scalogram) from a warehouse to files"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--out", required=True, help="output folder (created)")
+    p.add_argument("--format", default="png,svg,pdf", help="comma-separated: png, svg, pdf, html (default png,svg,pdf)")
+    p.add_argument("--benchmark", help="benchmark (default: the one with the most trajectories)")
+    p.add_argument("--scheme", default="paper", help="tier scheme (default paper)")
+    p.add_argument("--by", choices=["model", "group"], default="model", help="one line per model or per group")
+    p.add_argument("--reference", action="store_true", help="overlay the paper's Figure 1 values on the ladder")
+    add_db_argument(p)
+
+
+def paper_figures(con, sel, by: str = "model", reference: bool = False) -> dict:
+    """name -> plotly Figure: the figures the app shows, for one selection."""
+    from warehouse import charts, coverage, ladder, metrics
+
+    acc = metrics.question_accuracy(con, sel, by)
+    ref = metrics.reference_values(con, sel) if reference else None
+    figs = {"ladder": charts.ladder_figure(acc, series="key", reference=ref),
+            "heatmap": charts.heatmap_figure(acc, series="key")}
+    pvs = coverage.potential_vs_stability(con, sel, by, False)
+    figs["coverage_vs_accuracy"] = charts.scatter_figure(pvs, "avg", "cov", "key", title="cov@n against avg@n",
+                                                         diagonal=True)
+    pvt = coverage.potential_vs_stability(con, sel, by, True)
+    figs["gap_per_tier"] = charts.bar_figure(pvt, "tier", "gap", color="key", title="cov@n − avg@n per tier")
+    pk = coverage.pass_at_k_curves(con, sel, by, False)
+    if pk.height and pk["k"].max() > 1:
+        figs["pass_at_k"] = charts.line_figure(pk, "k", "pass_at_k", color="key", title="pass@k", band=("lo", "hi"))
+    figs["solved_matrix"] = charts.solved_matrix_figure(ladder.solved_matrix(con, sel, by))
+    return figs
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from pipeline import export
+    from pipeline.cli import CLIError
+    from warehouse import browse, db
+    from warehouse.filters import Selection
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in export.FORMATS]
+    if bad or not formats:
+        raise CLIError(f"--format: unknown format {', '.join(bad) or '(none)'}; use {', '.join(export.FORMATS)}")
+    try:
+        with db.reader(args.db) as con:
+            bench = args.benchmark or (browse.options(con)["benchmarks"] or [None])[0]
+            if bench is None or browse.is_empty(con):
+                raise CLIError(f"the warehouse {db.db_path(args.db)} has no trajectories: run "
+                               f"`python -m pipeline demo` or `python -m pipeline import ...` first")
+            figs = paper_figures(con, Selection(bench, args.scheme), args.by, args.reference)
+    except db.WarehouseMissing as exc:
+        raise CLIError(str(exc)) from exc
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, fig in figs.items():
+            for fmt in formats:
+                (out / f"{name}.{fmt}").write_bytes(export.figure_bytes(fig, fmt))
+    except export.ExportError as exc:
+        raise CLIError(str(exc)) from exc
+    finally:
+        export.stop_server()
+    print(f"{len(figs)} figures × {len(formats)} formats ({bench}) written to {out}")
+    return 0

@@ -1,0 +1,93 @@
+"""Browse queries and figure builders on the real skythought-aime24 traces."""
+import json
+
+import polars as pl
+
+from pages.common import safe_markdown
+from warehouse import browse, charts, db
+from warehouse.filters import Selection
+
+ALL = Selection("aime24")
+
+
+def test_contents_and_provenance(app_db, shared):
+    with db.reader(app_db) as con:
+        counts = browse.counts(con)
+        runs = browse.runs(con, "aime24")
+        bench = browse.benchmarks(con).row(0, named=True)
+        opts = browse.options(con)
+    n_files = len(list((shared / "traces" / "skythought-aime24").glob("*.jsonl")))
+    assert counts["trajectories"] == 30 * n_files and counts["runs"] == n_files
+    assert set(runs["source_format"]) == {"qwen-eval"} and runs["trajectories"].to_list() == [30] * n_files
+    assert all(f.endswith(".jsonl") for f in runs["source_file"])
+    assert bench["questions"] == 30 and bench["models"] == n_files
+    assert opts["tiers"]["aime24"] == ["Easy", "Medium", "Hard", "Exh"]
+    assert "Geometry" in opts["categories"]["aime24"] and len(opts["models"]["aime24"]) == n_files
+
+
+def test_tier_accuracy_matches_source_scores(app_db, shared):
+    """Per-tier accuracy of one model recomputed straight from its file."""
+    f = shared / "traces" / "skythought-aime24" / "Qwen2.5-14B-Instruct.jsonl"
+    rows = [json.loads(line) for line in f.read_text().splitlines()]
+    with db.reader(app_db) as con:
+        acc = browse.tier_accuracy(con, Selection("aime24", models=("Qwen2.5-14B-Instruct",)))
+        tiers = dict(con.execute("SELECT q.problem_norm, t.tier FROM questions q JOIN question_tiers t "
+                                 "USING (benchmark, question_id) WHERE t.scheme = 'paper'").fetchall())
+    from warehouse.records import normalize_problem
+    expect = {}
+    for r in rows:
+        expect.setdefault(tiers[normalize_problem(r["question"])], []).append(float(r["score"][0]))
+    got = {r["tier"]: r["accuracy"] for r in acc.iter_rows(named=True)}
+    assert got.keys() == expect.keys()
+    for t, v in expect.items():
+        assert abs(got[t] - sum(v) / len(v)) < 1e-9
+
+
+def test_questions_sorted_by_tier_and_filtered(app_db):
+    with db.reader(app_db) as con:
+        qs = browse.questions(con, ALL)
+        hard = browse.questions(con, Selection("aime24", tiers=("Hard", "Exh"), categories=("Geometry",)))
+        q60 = browse.question(con, "aime24", "60")
+    ranks = [["Easy", "Medium", "Hard", "Exh"].index(t) for t in qs["tier"]]
+    assert qs.height == 30 and ranks == sorted(ranks)
+    assert 0 < hard.height < 30 and set(hard["tier"]) <= {"Hard", "Exh"} and set(hard["category"]) == {"Geometry"}
+    assert q60["answer"] == "204" and q60["tier"] is not None
+
+
+def test_grid_trajectory_and_search(app_db):
+    with db.reader(app_db) as con:
+        grid = browse.sample_grid(con, Selection("aime24", groups=("base",)), "60")
+        t = browse.trajectory(con, grid["trajectory_id"][1])
+        hits = browse.search(con, ALL, "\\boxed", 5)
+        none = browse.search(con, ALL, "zz-no-such-text-qq", 5)
+    assert grid.height == 4 and "response" not in grid.columns   # the grid never reads text
+    assert t["gold"] == "204" and t["question_id"] == "60" and len(t["response"]) == t["n_chars"]
+    assert hits.height == 5 and all("boxed" in s.lower() for s in hits["snippet"])
+    assert none.is_empty()
+
+
+def test_taxonomy_rejects_unknown_dimension(app_db):
+    import pytest
+    with db.reader(app_db) as con, pytest.raises(ValueError, match="by must be one of"):
+        browse.step_error_counts(con, ALL, by="model_id; DROP TABLE x")
+
+
+def test_ladder_figure_traces_and_tier_bands(app_db):
+    with db.reader(app_db) as con:
+        acc = browse.question_accuracy(con, Selection("aime24", models=("Qwen2.5-14B-Instruct", "Llama-3.1-8B")))
+    fig = charts.ladder_figure(acc)
+    assert {tr.name for tr in fig.data} == {"Qwen2.5-14B-Instruct", "Llama-3.1-8B"}
+    assert [s.name for s in fig.layout.shapes] == ["tier:Easy", "tier:Medium", "tier:Hard", "tier:Exh"]
+    order = list(fig.layout.xaxis.categoryarray)
+    tier_of = dict(zip(acc["question_id"], acc["tier"]))
+    ranks = [["Easy", "Medium", "Hard", "Exh"].index(tier_of[q]) for q in order]
+    assert len(order) == 30 and ranks == sorted(ranks)
+    ref = pl.DataFrame({"question_id": ["60", "61"], "group": ["base", "base"], "value": [0.5, 0.25]})
+    assert len(charts.ladder_figure(acc, reference=ref).data) == 3
+    assert charts.ladder_figure(acc.clear()).layout.annotations[0].text.startswith("nothing")
+
+
+def test_safe_markdown_neutralizes_remote_images():
+    out = safe_markdown("see ![pic](http://evil.example/x.png) and ![r][ref] then \\(x^2\\) and \\[y\\]")
+    assert "![" not in out and "http://evil.example" not in out
+    assert "$x^2$" in out and "$$y$$" in out
