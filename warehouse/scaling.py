@@ -1,0 +1,230 @@
+"""Scaling: accuracy against a model factor (SFT size, training step, parameters), and categorical ablations.
+
+API (``factor`` is a models column: numeric ``NUMERIC_FACTORS``, categorical ``CATEGORICAL_FACTORS``):
+- ``numeric_factors(con, sel)`` / ``categorical_factors(con, sel)``: factor, n_models, n_values (only
+  factors with >= 2 distinct values among the selected models).
+- ``scaling_points(con, sel, factor, per_tier=True, n_boot=1000, seed=0)``: x, [tier], n_models and the
+  ``metrics`` columns (avg, cov, maj with CIs); models sharing an x value pool their samples.
+- ``scaling_fits(con, sel, factor, metric="avg", per_tier=True, n_boot=200, seed=0)``: one row per
+  [tier] x fit: fit ("log": y = a + b ln x; "saturating": y = c - (c - a) exp(-b x)), a, b, c (plateau,
+  null for log), slope_per_doubling (log: b ln 2), r2, and bootstrap intervals (over questions) of the
+  slope per doubling (log) or the plateau (saturating): lo, hi.
+- ``scaling_bands(con, sel, factor, metric="avg", per_tier=True, n_boot=200, seed=0, grid=50)``:
+  [tier], fit, x, y, lo, hi: fitted curves with pointwise bootstrap bands, for plotting.
+- ``categorical_ablation(con, sel, factor, per_tier=True, n_boot=1000, seed=0)``: value, [tier], n_models,
+  avg, cov, maj (+ CIs): grouped-bar data.
+Pure helpers: ``fit_log(x, y)``, ``fit_saturating(x, y)`` -> dict.
+"""
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from scipy import optimize
+
+from warehouse import metrics
+from warehouse.db import query
+from warehouse.filters import Selection
+from warehouse.selection_sql import per_question
+
+NUMERIC_FACTORS = ("sft_size", "train_step", "params_b")
+CATEGORICAL_FACTORS = ("sft_category", "trajectory_length", "trajectory_style")
+FITS = ("log", "saturating")
+
+
+def _factor_table(con, sel: Selection, factors: tuple[str, ...]) -> pl.DataFrame:
+    where, params = sel.where("s")
+    cols = ", ".join(f'm."{f}"' for f in factors)          # fixed names from the constants above
+    return query(con, f"""SELECT DISTINCT m.model_id, {cols} FROM models m
+                          WHERE m.model_id IN (SELECT s.model_id FROM run_question_stats s WHERE {where})""", params)
+
+
+def _list_factors(con, sel, factors):
+    t = _factor_table(con, sel, factors)
+    rows = [(f, int(t[f].is_not_null().sum()), int(t[f].drop_nulls().n_unique())) for f in factors]
+    return pl.DataFrame([r for r in rows if r[2] >= 2], schema={"factor": pl.String, "n_models": pl.Int64,
+                                                               "n_values": pl.Int64}, orient="row")
+
+
+def numeric_factors(con, sel: Selection) -> pl.DataFrame:
+    return _list_factors(con, sel, NUMERIC_FACTORS)
+
+
+def categorical_factors(con, sel: Selection) -> pl.DataFrame:
+    return _list_factors(con, sel, CATEGORICAL_FACTORS)
+
+
+def _check(factor: str, allowed: tuple[str, ...]) -> None:
+    if factor not in allowed:
+        raise ValueError(f"factor must be one of {allowed}, not {factor!r}")
+
+
+def _pooled(con, sel: Selection, factor: str) -> pl.DataFrame:
+    """Per (factor value, question): n, c, maj pooled over the models with that value."""
+    fac = _factor_table(con, sel, (factor,)).filter(pl.col(factor).is_not_null())
+    pq = per_question(con, sel, "model").join(fac, left_on="key", right_on="model_id")
+    return (pq.group_by(factor, "question_id").agg(
+                pl.col("tier").first(), pl.col("n").sum(), pl.col("c").sum(), pl.col("maj").mean(),
+                pl.col("key").n_unique().alias("n_models"))
+            .with_columns(key=pl.col(factor).cast(pl.String)))
+
+
+def _points(pooled: pl.DataFrame, factor: str, per_tier: bool, n_boot: int, seed: int) -> pl.DataFrame:
+    keys = ["key", "tier"] if per_tier else ["key"]
+    m = metrics.metrics_from_questions(pooled.drop(factor), per_tier, n_boot, seed)
+    xs = pooled.group_by("key").agg(pl.col(factor).first().alias("x"), pl.col("n_models").max())
+    return m.join(xs, on="key").drop("key").select("x", *keys[1:], "n_models", pl.exclude("x", *keys[1:], "n_models"))
+
+
+def scaling_points(con, sel: Selection, factor: str, per_tier: bool = True, n_boot: int = 1000,
+                   seed: int = 0) -> pl.DataFrame:
+    _check(factor, NUMERIC_FACTORS)
+    out = _points(_pooled(con, sel, factor), factor, per_tier, n_boot, seed)
+    return out.with_columns(pl.col("x").cast(pl.Float64)).sort(["tier", "x"] if per_tier else ["x"])
+
+
+def categorical_ablation(con, sel: Selection, factor: str, per_tier: bool = True, n_boot: int = 1000,
+                         seed: int = 0) -> pl.DataFrame:
+    _check(factor, CATEGORICAL_FACTORS)
+    return _points(_pooled(con, sel, factor), factor, per_tier, n_boot, seed).rename({"x": "value"}).sort(
+        ["tier", "value"] if per_tier else ["value"])
+
+
+def fit_log(x, y) -> dict:
+    """Least squares y = a + b ln x (x > 0)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    A = np.column_stack([np.ones_like(x), np.log(x)])
+    (a, b), *_ = np.linalg.lstsq(A, y, rcond=None)
+    return dict(a=float(a), b=float(b), c=None, slope_per_doubling=float(b * np.log(2)), r2=_r2(y, a + b * np.log(x)))
+
+
+def _sat(x, a, c, b):
+    return c - (c - a) * np.exp(-b * x)
+
+
+def _b_grid(xs: np.ndarray, scale: float, size: int = 120) -> np.ndarray:
+    """Rates b on x / max(x): from barely bending to saturated by the smallest x (exp(-b x_min) >= 1e-3)."""
+    top = np.log(1e3) / max(float(xs.min()) / scale, 1e-9)
+    return np.logspace(-0.5, np.log10(max(top, 1.0)), size)
+
+
+def _sat_linear(xs, Y, b, scale):
+    e = np.exp(-b * xs / scale)
+    A = np.column_stack([e, 1 - e])
+    coef = np.linalg.pinv(A) @ Y.T                      # (2, replicates): a, c
+    return coef, ((A @ coef - Y.T) ** 2).sum(axis=0)
+
+
+def _sat_profile(xs: np.ndarray, Y: np.ndarray):
+    """Profile least squares of the saturating curve for every row of Y (replicates x points).
+
+    For a fixed rate b the model is linear in (a, c): y = a e + c (1 - e), e = exp(-b x), so each b on a
+    grid is one small linear solve for all replicates at once; the best b per replicate wins.
+    Returns a, c, b (scaled x) arrays of length len(Y) and the scale.
+    """
+    scale = float(xs.max()) or 1.0
+    best = np.full(len(Y), np.inf)
+    out = np.full((3, len(Y)), np.nan)
+    for b in _b_grid(xs, scale):
+        coef, sse = _sat_linear(xs, Y, b, scale)
+        better = sse < best - 1e-15
+        best = np.where(better, sse, best)
+        out[:, better] = np.vstack([coef[:, better], np.full(better.sum(), b)])
+    return out[0], out[1], out[2], scale
+
+
+def fit_saturating(x, y) -> dict:
+    """Least squares y = c - (c - a) exp(-b x), b > 0 (profiled over a grid of b); c is the plateau."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    a, c, bs, scale = _sat_profile(x, y[None, :])
+    if np.isfinite(bs[0]):   # refine the grid's best rate
+        grid = _b_grid(x, scale)
+        i = int(np.argmin(np.abs(grid - bs[0])))
+        lo, hi = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])
+        r = optimize.minimize_scalar(lambda lb: _sat_linear(x, y[None, :], np.exp(lb), scale)[1][0],
+                                     bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
+        coef, _ = _sat_linear(x, y[None, :], np.exp(r.x), scale)
+        a, c, bs = coef[:, 0:1][0], coef[:, 0:1][1], np.array([np.exp(r.x)])
+    a, c, bs = float(a[0]), float(c[0]), float(bs[0])
+    return dict(a=a, b=bs / scale, c=c, slope_per_doubling=None, r2=_r2(y, _sat(x / scale, a, c, bs)))
+
+
+def _r2(y, yhat) -> float:
+    ss = float(((y - y.mean()) ** 2).sum())
+    return float(1 - ((y - yhat) ** 2).sum() / ss) if ss > 0 else np.nan
+
+
+def _boot_curves(pooled: pl.DataFrame, factor: str, metric: str, per_tier: bool, n_boot: int, seed: int):
+    """Yields (tier, x, y, Yboot) with Yboot (n_boot, len(x)): the metric per x under question resampling."""
+    pooled = pooled.filter(pl.col(factor) > 0).with_columns(
+        v=(pl.col("c") / pl.col("n")) if metric == "avg" else (pl.col("c") > 0).cast(pl.Float64)
+        if metric == "cov" else pl.col("maj").cast(pl.Float64))
+    rng = np.random.default_rng(seed)
+    parts = pooled.partition_by("tier", as_dict=True) if per_tier else {(None,): pooled}
+    for (tier,), part in sorted(parts.items(), key=lambda kv: str(kv[0])):
+        wide = part.pivot(on=factor, index="question_id", values="v").sort("question_id")
+        xs = np.array(sorted(float(c) for c in wide.columns if c != "question_id"))
+        cols = {float(c): c for c in wide.columns if c != "question_id"}
+        M = wide.select([cols[x] for x in xs]).to_numpy().astype(float)       # questions x values
+        y = np.nanmean(M, axis=0)
+        if n_boot > 0 and M.shape[0] > 0:
+            idx = rng.integers(0, M.shape[0], (n_boot, M.shape[0]))
+            Yb = np.nanmean(M[idx], axis=1)
+        else:
+            Yb = np.empty((0, len(xs)))
+        yield tier, xs, y, Yb
+
+
+def _fits_and_bands(con, sel, factor, metric, per_tier, n_boot, seed, grid):
+    _check(factor, NUMERIC_FACTORS)
+    if metric not in ("avg", "cov", "maj"):
+        raise ValueError(f"metric must be avg, cov or maj, not {metric!r}")
+    fits, bands = [], []
+    for tier, xs, y, Yb in _boot_curves(_pooled(con, sel, factor), factor, metric, per_tier, n_boot, seed):
+        if len(xs) < 3:
+            continue
+        gx = np.exp(np.linspace(np.log(xs.min()), np.log(xs.max()), grid))
+        # log fit: all bootstrap replicates in one least-squares solve
+        lf = fit_log(xs, y)
+        A = np.column_stack([np.ones_like(xs), np.log(xs)])
+        coef = np.linalg.lstsq(A, Yb.T, rcond=None)[0] if len(Yb) else np.empty((2, 0))
+        curves = coef[0][:, None] + coef[1][:, None] * np.log(gx)[None, :]
+        fits.append(dict(tier=tier, fit="log", n_points=len(xs), **lf, **_ci(coef[1] * np.log(2))))
+        bands.append((tier, "log", gx, lf["a"] + lf["b"] * np.log(gx), curves))
+        sf = fit_saturating(xs, y)
+        ba, bc, bb, scale = _sat_profile(xs, Yb) if len(Yb) else (np.array([]),) * 3 + (1.0,)
+        fits.append(dict(tier=tier, fit="saturating", n_points=len(xs), **sf, **_ci(bc)))
+        scurves = _sat(gx[None, :] / scale, ba[:, None], bc[:, None], bb[:, None])
+        bands.append((tier, "saturating", gx, _sat(gx, sf["a"], sf["c"], sf["b"]), scurves))
+    return fits, bands
+
+
+def _ci(v: np.ndarray, ci: float = 0.95) -> dict:
+    if len(v) == 0:
+        return dict(lo=np.nan, hi=np.nan)
+    return dict(lo=float(np.quantile(v, (1 - ci) / 2)), hi=float(np.quantile(v, 1 - (1 - ci) / 2)))
+
+
+_FIT_SCHEMA = {"tier": pl.String, "fit": pl.String, "n_points": pl.Int64, "a": pl.Float64, "b": pl.Float64,
+               "c": pl.Float64, "slope_per_doubling": pl.Float64, "r2": pl.Float64, "lo": pl.Float64, "hi": pl.Float64}
+
+
+def scaling_fits(con, sel: Selection, factor: str, metric: str = "avg", per_tier: bool = True, n_boot: int = 200,
+                 seed: int = 0) -> pl.DataFrame:
+    fits, _ = _fits_and_bands(con, sel, factor, metric, per_tier, n_boot, seed, 2)
+    out = pl.DataFrame(fits, schema=_FIT_SCHEMA, orient="row") if fits else pl.DataFrame(schema=_FIT_SCHEMA)
+    return out if per_tier else out.drop("tier")
+
+
+def scaling_bands(con, sel: Selection, factor: str, metric: str = "avg", per_tier: bool = True, n_boot: int = 200,
+                  seed: int = 0, grid: int = 50) -> pl.DataFrame:
+    _, bands = _fits_and_bands(con, sel, factor, metric, per_tier, n_boot, seed, grid)
+    frames = []
+    for tier, fit, gx, y, curves in bands:
+        lo = np.quantile(curves, 0.025, axis=0) if len(curves) else np.full_like(gx, np.nan)
+        hi = np.quantile(curves, 0.975, axis=0) if len(curves) else np.full_like(gx, np.nan)
+        frames.append(pl.DataFrame({"tier": [tier] * len(gx), "fit": [fit] * len(gx), "x": gx, "y": y,
+                                    "lo": lo, "hi": hi}, schema_overrides={"tier": pl.String}))
+    schema = {"tier": pl.String, "fit": pl.String, "x": pl.Float64, "y": pl.Float64, "lo": pl.Float64,
+              "hi": pl.Float64}
+    out = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    return out if per_tier else out.drop("tier")
