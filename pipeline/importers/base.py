@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from warehouse.records import Benchmark, Model, Question, Run, Trajectory, normalize_problem
 
-MAX_LINE_BYTES = 64 * 1024 * 1024   # one JSON line; longer lines are rejected unread
+MAX_LINE_BYTES = 16 * 1024 * 1024   # one JSON line (8 long responses are ~1 MB); longer lines are rejected unread
 _CHUNK = 1 << 20
 
 
