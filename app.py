@@ -21,7 +21,6 @@ PAGES = [
 
 state = common.warehouse_state()
 if state == "ok":
-    common.sidebar()
     page = st.navigation(PAGES)
 else:
     page = st.navigation([st.Page("pages/get_started.py", title="Get started", icon="🚀", default=True)])

@@ -64,13 +64,17 @@ def _sync(key: str, value) -> None:
             del st.query_params[key]
 
 
+def _store() -> dict:
+    """Filter values that outlive page switches (widget state is dropped with the page)."""
+    return st.session_state.setdefault("_filters", {})
+
+
 def _multi(label: str, key: str, options: list[str], container) -> tuple[str, ...]:
-    wkey = f"f_{key}"
-    if wkey in st.session_state:  # drop choices the current benchmark does not have
-        st.session_state[wkey] = [v for v in st.session_state[wkey] if v in options]
-        val = container.multiselect(label, options, key=wkey)
-    else:
-        val = container.multiselect(label, options, default=[v for v in _qp_list(key) if v in options], key=wkey)
+    wkey, store = f"f_{key}", _store()
+    init = st.session_state.get(wkey, store.get(key, _qp_list(key)))
+    st.session_state[wkey] = [v for v in init if v in options]  # drop what this benchmark lacks
+    val = container.multiselect(label, options, key=wkey)
+    store[key] = val
     _sync(key, val)
     return tuple(val)
 
@@ -78,14 +82,11 @@ def _multi(label: str, key: str, options: list[str], container) -> tuple[str, ..
 def _single(label: str, key: str, options: list[str], container) -> str | None:
     if not options:
         return None
-    wkey = f"f_{key}"
-    if wkey in st.session_state and st.session_state[wkey] not in options:
-        del st.session_state[wkey]
-    if wkey in st.session_state:
-        val = container.selectbox(label, options, key=wkey)
-    else:
-        want = st.query_params.get(key)
-        val = container.selectbox(label, options, index=options.index(want) if want in options else 0, key=wkey)
+    wkey, store = f"f_{key}", _store()
+    init = st.session_state.get(wkey, store.get(key, st.query_params.get(key)))
+    st.session_state[wkey] = init if init in options else options[0]
+    val = container.selectbox(label, options, key=wkey)
+    store[key] = val
     _sync(key, val)
     return val
 
@@ -111,7 +112,8 @@ def sidebar() -> Selection | None:
 
 
 def selection() -> Selection | None:
-    return st.session_state.get("selection")
+    """Draw the sidebar filters and return the page's Selection (every page calls this first)."""
+    return sidebar()
 
 
 # --- export widgets -----------------------------------------------------------------------

@@ -14,11 +14,12 @@ def test_contents_and_provenance(app_db, shared):
     with db.reader(app_db) as con:
         counts = browse.counts(con)
         runs = browse.runs(con, "aime24")
-        bench = browse.benchmarks(con).row(0, named=True)
+        bench = browse.benchmarks(con).filter(benchmark="aime24").row(0, named=True)
         opts = browse.options(con)
     n_files = len(list((shared / "traces" / "skythought-aime24").glob("*.jsonl")))
-    assert counts["trajectories"] == 30 * n_files and counts["runs"] == n_files
+    assert counts["trajectories"] >= 30 * n_files and runs.height == n_files
     assert set(runs["source_format"]) == {"qwen-eval"} and runs["trajectories"].to_list() == [30] * n_files
+    assert opts["benchmarks"][0] == "aime24"
     assert all(f.endswith(".jsonl") for f in runs["source_file"])
     assert bench["questions"] == 30 and bench["models"] == n_files
     assert opts["tiers"]["aime24"] == ["Easy", "Medium", "Hard", "Exh"]

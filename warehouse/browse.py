@@ -74,7 +74,7 @@ def runs(con, benchmark: str | None = None) -> pl.DataFrame:
 
 def options(con) -> dict:
     """Values for the sidebar filters: benchmarks, schemes and tiers, categories, models, groups."""
-    benches = [r[0] for r in con.execute("SELECT benchmark FROM benchmarks ORDER BY "
+    benches = [r[0] for r in con.execute("SELECT benchmark FROM benchmarks ORDER BY benchmark = 'aime24' DESC, "
                                          "(SELECT count(*) FROM trajectories t WHERE t.benchmark = "
                                          "benchmarks.benchmark) DESC, benchmark").fetchall()]
     out: dict = {"benchmarks": benches, "schemes": {}, "tiers": {}, "categories": {}, "models": {},

@@ -1,0 +1,117 @@
+"""Every page renders (Streamlit AppTest) on the real-data warehouse and on a missing/empty one,
+and shows the right content. Model text with HTML or remote images renders inert."""
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline import benchmarks
+from warehouse import db, ingest, stats
+from warehouse.records import Model, Run, Trajectory
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/overview.py", "pages/ladder.py", "pages/coverage.py", "pages/failures.py", "pages/scaling.py",
+         "pages/trajectories.py", "pages/step_errors.py"]
+
+
+def _app(monkeypatch, path, **params) -> AppTest:
+    monkeypatch.setenv("LADDER_DB", str(path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at
+
+
+def _figures(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_real_data(app_db, monkeypatch, page):
+    at = _app(monkeypatch, app_db)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title and at.title[0].value != "ladder — get started"
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_get_started_page_when_no_data(tmp_path, monkeypatch, shared, state):
+    path = tmp_path / "w.duckdb"
+    if state == "empty":
+        with db.writer(path) as con:
+            benchmarks.install(con, benchmarks.load("aime24", shared))
+    at = _app(monkeypatch, path)
+    at.run()
+    assert not at.exception
+    text = " ".join(c.value for c in at.code)
+    assert "python -m pipeline demo" in text and "python -m pipeline import" in text
+    assert ("No warehouse" in at.warning[0].value) if state == "missing" else ("no trajectories" in at.info[0].value)
+
+
+def test_ladder_one_trace_per_model_and_four_tier_bands(app_db, monkeypatch):
+    models = "Qwen2.5-14B-Instruct,Sky-T1-math-correct-5K-14B,Llama-3.1-8B"
+    at = _app(monkeypatch, app_db, models=models)
+    at.run()
+    at.switch_page("pages/ladder.py").run()
+    assert not at.exception
+    ladder = _figures(at)[0]
+    assert sorted(t["name"] for t in ladder["data"]) == sorted(models.split(","))
+    assert [s["name"] for s in ladder["layout"]["shapes"]] == ["tier:Easy", "tier:Medium", "tier:Hard", "tier:Exh"]
+    assert at.multiselect(key="f_models").value == models.split(",")  # the URL drove the filter
+
+
+def test_ladder_reference_overlay_and_group_lines(app_db, monkeypatch):
+    at = _app(monkeypatch, app_db)
+    at.run()
+    at.switch_page("pages/ladder.py").run()
+    at.radio(key="ladder_by").set_value("group").run()
+    at.toggle(key="ladder_ref").set_value(True).run()
+    assert not at.exception
+    names = {t["name"] for t in _figures(at)[0]["data"]}
+    assert {"base", "sft-correct-5k"} <= names and {"paper: base", "paper: small_sft", "paper: large"} <= names
+
+
+def test_filter_change_is_written_to_the_url(app_db, monkeypatch):
+    at = _app(monkeypatch, app_db)
+    at.run()
+    at.multiselect(key="f_tiers").set_value(["Hard", "Exh"]).run()
+    assert not at.exception
+    assert at.query_params["tiers"] == ["Hard,Exh"] or at.query_params["tiers"] == "Hard,Exh"
+
+
+def test_trajectory_page_shows_gold_answer(app_db, monkeypatch, shared):
+    gold = {str(r["id"]): r["answer"] for r in map(json.loads, (shared / "aime24" / "problems.jsonl").open())}["61"]
+    at = _app(monkeypatch, app_db, q="61")
+    at.run()
+    at.switch_page("pages/trajectories.py").run()
+    assert not at.exception
+    golds = [m.value for m in at.metric if m.label == "gold answer"]
+    assert golds == [gold]
+    assert f"gold answer: {gold}" in at.expander[0].label
+
+
+HOSTILE = ("Let me think. <script>alert('pwned')</script> <img src=x onerror=alert(1)> "
+           "![tracker](http://evil.example/pixel.png) so the answer is \\boxed{204}")
+
+
+def test_hostile_trajectory_renders_inert(tmp_path, monkeypatch, shared):
+    path = tmp_path / "w.duckdb"
+    with db.writer(path) as con:
+        benchmarks.install(con, benchmarks.load("aime24", shared))
+        ingest.upsert_model(con, Model("evil-model", group="base"))
+        ingest.upsert_run(con, Run("evil-run", "evil-model", "aime24", "imported"))
+        ingest.insert_trajectories(con, [Trajectory("evil-run", "aime24", "60", 0, HOSTILE, source_correct=True,
+                                                    source_pred="204")])
+        stats.refresh_run_stats(con)
+    at = _app(monkeypatch, path, q="60")
+    at.run()
+    at.switch_page("pages/trajectories.py").run()
+    assert not at.exception
+    shown = [m for m in at.markdown if "pwned" in m.value]
+    assert shown, "the response text is shown"
+    assert all(not m.proto.allow_html for m in shown)   # st.markdown escapes raw HTML
+    assert not any("<script" in m.value and m.proto.allow_html for m in at.markdown)
+    assert not any("evil.example" in m.value for m in at.markdown)  # the remote image is gone
+    assert not at.get("html")
