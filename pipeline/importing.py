@@ -68,6 +68,7 @@ class ImportSession:
         self.data_dir = data_dir
         self._index: dict[str, QuestionIndex | None] = {}
         self._pending: dict[str, benchmarks.BenchmarkData] = {}
+        self._runs: set[str] | None = None     # run ids known to be stored
 
     # -- benchmarks -----------------------------------------------------------------------------
     def _load_index(self, name: str) -> QuestionIndex | None:
@@ -91,7 +92,13 @@ class ImportSession:
         return index
 
     def _existing_ids(self, run_ids: Sequence[str]) -> set[int]:
-        if not run_ids or not self.db_path.exists():
+        """Trajectory ids already stored for these runs (no query when none of the runs is stored)."""
+        if not self.db_path.exists():
+            return set()
+        if self._runs is None:
+            with db.reader(self.db_path) as con:
+                self._runs = {r[0] for r in con.execute("SELECT run_id FROM runs").fetchall()}
+        if not self._runs.intersection(run_ids):
             return set()
         with db.reader(self.db_path) as con:
             rows = con.execute("SELECT trajectory_id FROM trajectories WHERE list_contains(?, run_id)",
@@ -148,6 +155,8 @@ class ImportSession:
             rep.new = ingest.insert_trajectories(con, new)
             postprocess.store(con, new, derived)
         rep.written = True
+        if self._runs is not None:
+            self._runs.update(rep.runs)
         self._pending.pop(benchmark, None)
         if created is not None:
             ctx.index.answer_type = created.answer_type
