@@ -28,17 +28,12 @@ def potential_vs_stability(con, sel: Selection, by: str = "model", per_tier: boo
     counts = pq.group_by(keys).agg(
         unstable=((pl.col("acc") > 0) & (pl.col("acc") < 1)).sum().cast(pl.Int64),
         never=(pl.col("acc") == 0).sum().cast(pl.Int64), always=(pl.col("acc") == 1).sum().cast(pl.Int64))
-    # bootstrap of the gap itself (cov - avg per question), same resampling scheme as metrics
-    rng = np.random.default_rng(seed + 1)
-    gaps = []
-    for part in pq.sort(keys).partition_by(keys, maintain_order=True):
-        g = ((part["c"] > 0).cast(pl.Float64) - part["acc"]).to_numpy()
-        if n_boot > 0 and len(g):
-            means = g[rng.integers(0, len(g), (n_boot, len(g)))].mean(axis=1)
-            lo, hi = np.quantile(means, [(1 - ci) / 2, 1 - (1 - ci) / 2])
-        else:
-            lo = hi = np.nan
-        gaps.append({**{k: part[k][0] for k in keys}, "gap_lo": float(lo), "gap_hi": float(hi)})
+    # bootstrap of the gap itself (cov - avg per question), paired resampling as in metrics
+    parts = pq.sort(keys).partition_by(keys, maintain_order=True)
+    blocks = [((p["c"] > 0).cast(pl.Float64) - p["acc"]).to_numpy()[:, None] for p in parts]
+    los, his = metrics.bootstrap_many(blocks, n_boot, np.random.default_rng(seed + 1), ci)
+    gaps = [{**{k: p[k][0] for k in keys}, "gap_lo": float(lo[0]), "gap_hi": float(hi[0])}
+            for p, lo, hi in zip(parts, los, his)]
     gap_df = pl.DataFrame(gaps, schema={k: pl.String for k in keys} | {"gap_lo": pl.Float64, "gap_hi": pl.Float64})
     return (base.with_columns(gap=pl.col("cov") - pl.col("avg"))
             .join(gap_df, on=keys, how="left", nulls_equal=True)

@@ -8,7 +8,7 @@ API (every function takes ``con`` and a ``warehouse.filters.Selection``; returns
     ``by="group"`` pools the samples of a group's models (accuracy = total correct / total samples).
 - ``model_metrics(con, sel, **kw)``, ``model_tier_metrics(con, sel, **kw)``,
   ``group_tier_metrics(con, sel, **kw)``: the same with ``by``/``per_tier`` fixed.
-- ``pass_at_k(con, sel, by="model", per_tier=False, ks=None, n_boot=1000, seed=0, ci=0.95)``
+- ``pass_at_k(con, sel, by="model", per_tier=False, ks=None, n_boot=300, seed=0, ci=0.95)``
     key, [tier], k, pass_at_k, lo, hi: unbiased pass@k = 1 - C(n-c,k)/C(n,k) averaged over questions,
     for k = 1..min n (or the given ks that are <= min n).
 - ``question_accuracy(con, sel, by="group"|"model", reference_source="paper_fig1")``
@@ -31,10 +31,11 @@ from warehouse.selection_sql import per_question, tier_rank
 METRICS = ("avg", "cov", "maj")
 
 
-def pass_at_k_estimate(n, c, k: int) -> np.ndarray:
+def pass_at_k_estimate(n, c, k) -> np.ndarray:
     """Unbiased pass@k, 1 - C(n-c, k) / C(n, k), via log-gamma (stable for large n); nan where k > n."""
     n = np.asarray(n, dtype=float)
     c = np.asarray(c, dtype=float)
+    k = np.asarray(k, dtype=float)
     fail = n - c
     with np.errstate(invalid="ignore", divide="ignore"):
         log_ratio = (gammaln(fail + 1) - gammaln(np.maximum(fail - k, 0) + 1)
@@ -46,14 +47,37 @@ def pass_at_k_estimate(n, c, k: int) -> np.ndarray:
 
 def _bootstrap(values: np.ndarray, n_boot: int, rng: np.random.Generator, ci: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile CI of column means of ``values`` (questions x metrics), resampling questions."""
-    q = values.shape[0]
-    if q == 0 or n_boot <= 0:
-        nan = np.full(values.shape[1], np.nan)
-        return nan, nan
-    idx = rng.integers(0, q, size=(n_boot, q))
-    means = values[idx].mean(axis=1)
+    lo, hi = bootstrap_many([values], n_boot, rng, ci)
+    return lo[0], hi[0]
+
+
+def bootstrap_many(blocks: list[np.ndarray], n_boot: int, rng: np.random.Generator, ci: float = 0.95):
+    """Percentile CIs of column means for many (questions x metrics) blocks at once.
+
+    Blocks with the same number of questions share one set of resampling weights (a paired bootstrap:
+    the same resampled question sets for every model), so each size is one matrix product.
+    Returns lists lo, hi of arrays (one per block, one value per metric column).
+    """
     alpha = (1 - ci) / 2
-    return np.quantile(means, alpha, axis=0), np.quantile(means, 1 - alpha, axis=0)
+    lo: list = [None] * len(blocks)
+    hi: list = [None] * len(blocks)
+    by_size: dict[tuple[int, int], list[int]] = {}
+    for i, b in enumerate(blocks):
+        by_size.setdefault(b.shape, []).append(i)
+    for (q, m), idx in sorted(by_size.items()):
+        if q == 0 or n_boot <= 0:
+            for i in idx:
+                lo[i] = hi[i] = np.full(m, np.nan)
+            continue
+        w = rng.multinomial(q, np.full(q, 1.0 / q), size=n_boot).astype(float) / q   # (B, Q)
+        stack = np.concatenate([blocks[i] for i in idx], axis=1)                          # (Q, G*M)
+        means = np.ascontiguousarray((w @ stack).T)                                        # (G*M, B)
+        klo, khi = int(np.floor(alpha * (n_boot - 1))), int(np.ceil((1 - alpha) * (n_boot - 1)))
+        part = np.partition(means, [klo, khi], axis=1)      # percentile bounds as order statistics
+        qlo, qhi = part[:, klo], part[:, khi]
+        for j, i in enumerate(idx):
+            lo[i], hi[i] = qlo[j * m:(j + 1) * m], qhi[j * m:(j + 1) * m]
+    return lo, hi
 
 
 def _keys(per_tier: bool) -> list[str]:
@@ -72,11 +96,11 @@ def metrics_from_questions(pq: pl.DataFrame, per_tier: bool = False, n_boot: int
     keys = _keys(per_tier)
     pq = pq.with_columns(avg=pl.col("c") / pl.col("n"), cov=(pl.col("c") > 0).cast(pl.Float64),
                          maj=pl.col("maj").cast(pl.Float64))
-    rng = np.random.default_rng(seed)
+    parts = pq.sort(keys).partition_by(keys, maintain_order=True)
+    blocks = [part.select(METRICS).to_numpy().astype(float) for part in parts]
+    los, his = bootstrap_many(blocks, n_boot, np.random.default_rng(seed), ci)
     rows = []
-    for part in pq.sort(keys).partition_by(keys, maintain_order=True):
-        vals = part.select(METRICS).to_numpy().astype(float)
-        lo, hi = _bootstrap(vals, n_boot, rng, ci)
+    for part, vals, lo, hi in zip(parts, blocks, los, his):
         row = {k: part[k][0] for k in keys}
         row.update(n_questions=part.height, n_samples=int(part["n"].sum()))
         for i, m in enumerate(METRICS):
@@ -107,20 +131,20 @@ def group_tier_metrics(con, sel: Selection, **kw) -> pl.DataFrame:
     return metrics(con, sel, by="group", per_tier=True, **kw)
 
 
-def pass_at_k(con, sel: Selection, by: str = "model", per_tier: bool = False, ks=None, n_boot: int = 1000,
+def pass_at_k(con, sel: Selection, by: str = "model", per_tier: bool = False, ks=None, n_boot: int = 300,
               seed: int = 0, ci: float = 0.95) -> pl.DataFrame:
     pq = per_question(con, sel, by)
     keys = _keys(per_tier)
-    rng = np.random.default_rng(seed)
-    rows = []
+    prepared = []
     for part in pq.sort(keys).partition_by(keys, maintain_order=True):
         n, c = part["n"].to_numpy(), part["c"].to_numpy()
         kmax = int(n.min())
         kk = [k for k in (ks or range(1, kmax + 1)) if 1 <= k <= kmax]
-        if not kk:
-            continue
-        vals = np.column_stack([pass_at_k_estimate(n, c, k) for k in kk])
-        lo, hi = _bootstrap(vals, n_boot, rng, ci)
+        if kk:
+            prepared.append((part, kk, pass_at_k_estimate(n[:, None], c[:, None], np.array(kk)[None, :])))
+    los, his = bootstrap_many([v for _, _, v in prepared], n_boot, np.random.default_rng(seed), ci)
+    rows = []
+    for (part, kk, vals), lo, hi in zip(prepared, los, his):
         for j, k in enumerate(kk):
             row = {k_: part[k_][0] for k_ in keys}
             row.update(k=k, pass_at_k=float(vals[:, j].mean()), lo=float(lo[j]), hi=float(hi[j]))

@@ -108,28 +108,33 @@ def _b_grid(xs: np.ndarray, scale: float, size: int = 120) -> np.ndarray:
 
 
 def _sat_linear(xs, Y, b, scale):
-    e = np.exp(-b * xs / scale)
-    A = np.column_stack([e, 1 - e])
-    coef = np.linalg.pinv(A) @ Y.T                      # (2, replicates): a, c
-    return coef, ((A @ coef - Y.T) ** 2).sum(axis=0)
+    """For rates ``b`` (array), the least-squares a, c of every row of Y and their SSE: (R, len(b)) each."""
+    b = np.atleast_1d(np.asarray(b, float))
+    E = np.exp(-np.outer(b, xs) / scale)                      # (nb, X)
+    F = 1 - E
+    s11, s12, s22 = (E * E).sum(1), (E * F).sum(1), (F * F).sum(1)
+    t1, t2 = Y @ E.T, Y @ F.T                                  # (R, nb)
+    det = s11 * s22 - s12 ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = (s22 * t1 - s12 * t2) / det
+        c = (s11 * t2 - s12 * t1) / det
+    sse = (Y * Y).sum(1)[:, None] - (a * t1 + c * t2)
+    return a, c, np.where(np.isfinite(sse), sse, np.inf)
 
 
 def _sat_profile(xs: np.ndarray, Y: np.ndarray):
     """Profile least squares of the saturating curve for every row of Y (replicates x points).
 
-    For a fixed rate b the model is linear in (a, c): y = a e + c (1 - e), e = exp(-b x), so each b on a
-    grid is one small linear solve for all replicates at once; the best b per replicate wins.
-    Returns a, c, b (scaled x) arrays of length len(Y) and the scale.
+    For a fixed rate b the model is linear in (a, c): y = a e + c (1 - e), e = exp(-b x), so a grid of
+    b is a batch of 2x2 linear solves for all replicates at once; the best b per replicate wins.
+    Returns a, c, b (on x / scale) arrays of length len(Y) and the scale.
     """
     scale = float(xs.max()) or 1.0
-    best = np.full(len(Y), np.inf)
-    out = np.full((3, len(Y)), np.nan)
-    for b in _b_grid(xs, scale):
-        coef, sse = _sat_linear(xs, Y, b, scale)
-        better = sse < best - 1e-15
-        best = np.where(better, sse, best)
-        out[:, better] = np.vstack([coef[:, better], np.full(better.sum(), b)])
-    return out[0], out[1], out[2], scale
+    grid = _b_grid(xs, scale)
+    a, c, sse = _sat_linear(xs, Y, grid, scale)
+    best = np.argmin(sse, axis=1)
+    r = np.arange(len(Y))
+    return a[r, best], c[r, best], grid[best], scale
 
 
 def fit_saturating(x, y) -> dict:
@@ -140,10 +145,10 @@ def fit_saturating(x, y) -> dict:
         grid = _b_grid(x, scale)
         i = int(np.argmin(np.abs(grid - bs[0])))
         lo, hi = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])
-        r = optimize.minimize_scalar(lambda lb: _sat_linear(x, y[None, :], np.exp(lb), scale)[1][0],
+        r = optimize.minimize_scalar(lambda lb: _sat_linear(x, y[None, :], np.exp(lb), scale)[2][0, 0],
                                      bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
-        coef, _ = _sat_linear(x, y[None, :], np.exp(r.x), scale)
-        a, c, bs = coef[:, 0:1][0], coef[:, 0:1][1], np.array([np.exp(r.x)])
+        a, c, _ = _sat_linear(x, y[None, :], np.exp(r.x), scale)
+        a, c, bs = a[0], c[0], np.array([np.exp(r.x)])
     a, c, bs = float(a[0]), float(c[0]), float(bs[0])
     return dict(a=a, b=bs / scale, c=c, slope_per_doubling=None, r2=_r2(y, _sat(x / scale, a, c, bs)))
 
