@@ -1,0 +1,183 @@
+"""`python -m bench --scale paper|10x|tiny [--json]`: a paper-size (or 10x) warehouse stays fast.
+
+Builds (or reuses, keyed by scale) a warehouse of SYNTHETIC trajectories (bench/synth.py; for
+benchmarking only) through the real import path (jsonl importer + grading + rules annotation),
+then prints: ingest rate, size on disk, peak memory, the latency (median of 5) of every analysis
+function behind every page, the first-render and filter-change time of every page (Streamlit
+AppTest, in its own process: its peak memory is the app's), opening one trajectory with its
+annotations, a full-text search, and the plain approach (pandas over the same JSONL, per-tier
+avg@n as the paper's view_results.py) with the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+TARGETS = {"ingest_per_s": 300, "analysis_ms": {"paper": 300, "10x": 1000, "tiny": 300},
+           "first_render_s": 2.0, "filter_change_s": 0.5, "trajectory_ms": 300, "search_s": 2.0,
+           "app_memory_mb": 2048}
+
+
+def _median_ms(fn, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def _questions(data_dir: Path) -> list[dict]:
+    with open(data_dir / "aime24" / "paper_reference.csv", newline="") as f:
+        return [dict(question_id=r["id"], answer=r["answer"], tier=r["paper_tier"]) for r in csv.DictReader(f)]
+
+
+def build(scale: str, chars: int, log) -> tuple[Path, Path, dict]:
+    from bench import synth
+    from pipeline import benchmarks
+    from pipeline.importing import ImportSession
+    from warehouse import db, ingest
+    from warehouse.records import Model
+
+    root = CACHE / f"{scale}-{chars}"
+    path, traces, info_file = root / "bench.duckdb", root / "traces", root / "build.json"
+    if info_file.exists() and path.exists():
+        log(f"reusing {path}")
+        return path, traces, json.loads(info_file.read_text())
+    shutil.rmtree(root, ignore_errors=True)
+    data_dir = benchmarks.data_dir()
+    t0 = time.perf_counter()
+    files = synth.write(scale, _questions(data_dir), traces, target_chars=chars)
+    gen_s = time.perf_counter() - t0
+    log(f"wrote {len(files)} synthetic files in {gen_s:.0f}s; importing")
+    session = ImportSession(path, data_dir)
+    t0 = time.perf_counter()
+    n = 0
+    for i, f in enumerate(files):
+        for rep in session.import_path(f, "jsonl", "aime24"):
+            n += rep.new
+        if i % 20 == 0:
+            log(f"  {i + 1}/{len(files)} files, {n} trajectories, {n / (time.perf_counter() - t0):.0f}/s")
+    ingest_s = time.perf_counter() - t0
+    with db.writer(path) as con:  # the experiment factors, for the scaling pages
+        for m in synth.models(scale):
+            ingest.upsert_model(con, Model(m.name, seed=m.seed, sft_size=m.sft_size, sft_category=m.sft_category,
+                                           group=m.group, params_b=32.0, meta={"synthetic": True}))
+    info = {"trajectories": n, "files": len(files), "jsonl_bytes": sum(f.stat().st_size for f in files),
+            "ingest_s": round(ingest_s, 1), "ingest_per_s": round(n / ingest_s, 1),
+            "ingest_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "synth_write_s": round(gen_s, 1)}
+    info_file.write_text(json.dumps(info))
+    return path, traces, info
+
+
+def analysis(path: Path) -> dict:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_analysis
+    from warehouse import db
+
+    out = {}
+    with db.reader(path) as con:
+        for name, fn in bench_analysis.functions("aime24").items():
+            try:
+                out[name] = _median_ms(lambda: fn(con))
+            except Exception as exc:  # report and keep timing the others
+                out[name] = f"error: {type(exc).__name__}: {exc}"
+    return out
+
+
+def browsing(path: Path) -> dict:
+    from warehouse import browse, db
+    from warehouse.filters import Selection
+
+    with db.reader(path) as con:
+        tid = con.execute("SELECT trajectory_id FROM trajectories ORDER BY trajectory_id LIMIT 1 OFFSET 1000"
+                          ).fetchall()[0][0]
+
+        def open_one():
+            browse.trajectory(con, tid), browse.steps(con, tid), browse.annotations(con, tid), browse.flags(con, tid)
+
+        sel = Selection("aime24")
+        return {"open_trajectory_ms": _median_ms(open_one),
+                "search_ms": _median_ms(lambda: browse.search(con, sel, "So the answer might be $17$"), repeat=3)}
+
+
+def pages(path: Path) -> dict:
+    env = dict(os.environ, LADDER_DB=str(path))
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "apptiming.py")], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=3600)
+    if res.returncode != 0:
+        return {"error": res.stderr[-2000:]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def plain_pandas(traces: Path, data_dir: Path) -> dict:
+    """What a researcher does without the tool: read every JSONL with pandas, per-tier avg@n."""
+    import pandas as pd
+
+    tiers = {q["question_id"]: q["tier"] for q in _questions(data_dir)}
+    t0 = time.perf_counter()
+    df = pd.concat([pd.read_json(f, lines=True) for f in sorted(traces.glob("*.jsonl"))], ignore_index=True)
+    df["tier"] = df["question_id"].astype(str).map(tiers)
+    per_q = df.groupby(["model", "tier", "question_id"])["correct"].mean()
+    per_q.groupby(["model", "tier"]).mean()
+    return {"pandas_per_tier_avg_s": round(time.perf_counter() - t0, 2)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", choices=["paper", "10x", "tiny"], default="paper")
+    ap.add_argument("--chars", type=int, default=40_000, help="mean response length (default 40,000)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--skip-pages", action="store_true")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from pipeline import benchmarks
+
+    log = (lambda m: print(m, file=sys.stderr, flush=True))
+    path, traces, built = build(args.scale, args.chars, log)
+    out = {"scale": args.scale, "synthetic": True, "build": built,
+           "size_on_disk_mb": round(sum(p.stat().st_size for p in path.parent.glob("bench.duckdb*")) / 2**20, 1)}
+    log("timing analysis functions")
+    out["analysis_ms"] = analysis(path)
+    log("timing browsing")
+    out.update(browsing(path))
+    if not args.skip_pages:
+        log("timing pages (AppTest)")
+        out["pages"] = pages(path)
+    log("timing the plain pandas approach")
+    out.update(plain_pandas(traces, benchmarks.data_dir()))
+    ours = max(v for v in out["analysis_ms"].values() if isinstance(v, float)) / 1000
+    out["pandas_vs_slowest_query_ratio"] = round(out["pandas_per_tier_avg_s"] / max(ours, 1e-6), 1)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    limit = TARGETS["analysis_ms"][args.scale]
+    out["misses"] = ([f"analysis {k}: {v} ms" for k, v in out["analysis_ms"].items()
+                      if not isinstance(v, float) or v >= limit]
+                     + ([f"ingest {built['ingest_per_s']}/s"] if built["ingest_per_s"] < TARGETS["ingest_per_s"] else [])
+                     + ([f"open trajectory {out['open_trajectory_ms']} ms"] if out["open_trajectory_ms"] >= 300 else [])
+                     + ([f"search {out['search_ms']} ms"] if out["search_ms"] >= 2000 else []))
+    for kind, target in (("first_render_s", 2.0), ("filter_change_s", 0.5)):
+        for page, v in out.get("pages", {}).get(kind, {}).items():
+            if v >= target:
+                out["misses"].append(f"{kind} {page}: {v} s")
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Time every page of the app with Streamlit AppTest on $LADDER_DB; print JSON (run in its own process
+so that its peak memory is the app's)."""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["overview", "ladder", "coverage", "failures", "scaling", "trajectories", "step_errors"]
+
+
+def main() -> int:
+    out = {"first_render_s": {}, "filter_change_s": {}, "errors": {}}
+    for name in PAGES:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        at.run()
+        t0 = time.perf_counter()
+        at.switch_page(f"pages/{name}.py").run()
+        out["first_render_s"][name] = round(time.perf_counter() - t0, 3)
+        if at.exception:
+            out["errors"][name] = [e.value for e in at.exception]
+            continue
+        tiers = at.multiselect(key="f_tiers")
+        opts = [o for o in tiers.options if o in ("Hard", "Exh")] or list(tiers.options)[:1]
+        t0 = time.perf_counter()
+        tiers.set_value(opts).run()
+        out["filter_change_s"][name] = round(time.perf_counter() - t0, 3)
+        if at.exception:
+            out["errors"][name] = [e.value for e in at.exception]
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
