@@ -102,8 +102,9 @@ def browsing(path: Path) -> dict:
     from warehouse.filters import Selection
 
     with db.reader(path) as con:
-        tid = con.execute("SELECT trajectory_id FROM trajectories ORDER BY trajectory_id LIMIT 1 OFFSET 1000"
-                          ).fetchall()[0][0]
+        n = con.execute("SELECT count(*) FROM trajectories").fetchall()[0][0]
+        tid = con.execute("SELECT trajectory_id FROM trajectories ORDER BY trajectory_id LIMIT 1 OFFSET ?",
+                          [n // 2]).fetchall()[0][0]
 
         def open_one():
             browse.trajectory(con, tid), browse.steps(con, tid), browse.annotations(con, tid), browse.flags(con, tid)
