@@ -14,6 +14,8 @@ COMMANDS = [
     "pipeline.commands.benchmarks",
     "pipeline.commands.generate",
     "pipeline.commands.merge",
+    "pipeline.commands.generate",
+    "pipeline.commands.merge",
     "pipeline.commands.tiers",
     "pipeline.commands.import_",
     "pipeline.commands.stats",

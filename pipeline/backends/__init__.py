@@ -9,6 +9,9 @@ import importlib
 from .base import Backend, Completion, SamplingParams
 
 BACKENDS = {
+    "llamacpp": "pipeline.backends.llamacpp:LlamaCppBackend",
+    "transformers": "pipeline.backends.transformers_backend:TransformersBackend",
+    "vllm": "pipeline.backends.vllm_backend:VLLMBackend",
 }
 
 

@@ -1,0 +1,47 @@
+"""`python -m pipeline generate --config configs/X.yaml`: sample trajectories into the warehouse."""
+from pipeline.cli import add_data_dir_argument, add_db_argument
+
+NAME = "generate"
+HELP = "sample reasoning trajectories with a local model (llamacpp, transformers, vllm); resumable, shardable"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", required=True, help="run config (YAML), e.g. configs/cpu_demo.yaml")
+    p.add_argument("--dry-run", action="store_true", help="print the plan (generations, token bound, "
+                   "what the warehouse already holds) and exit without loading a model")
+    add_db_argument(p)
+    p.add_argument("--shard", help="i/N: generate only shard i (0-based) of N; see docs/GENERATION.md")
+    p.add_argument("--out", help="write to DIR/<config name>[.shard-i-of-N].duckdb instead of --db "
+                   "(combine the shard files with `python -m pipeline merge`)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_data_dir_argument(p)
+
+
+def run(args) -> int:
+    import signal
+
+    from pipeline import benchmarks, config, generate, shards
+    from pipeline.cli import CLIError
+
+    try:
+        cfg = config.load(args.config)
+        shard = shards.parse_shard(args.shard) if args.shard else None
+    except (config.ConfigError, ValueError) as exc:
+        raise CLIError(str(exc)) from exc
+    if args.out and args.db:
+        raise CLIError("give either --db or --out, not both")
+    target = shards.shard_db_path(args.out, cfg.name, shard) if args.out else args.db
+    try:
+        plan = generate.make_plan(cfg, target, shard, benchmarks.data_dir(args.data_dir))
+    except (config.ConfigError, FileNotFoundError) as exc:
+        raise CLIError(str(exc)) from exc
+    print(plan.describe())
+    if args.dry_run:
+        return 0
+    # SIGTERM behaves like Ctrl-C: the batch in flight is rolled back, committed batches stay.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    s = generate.execute(plan, progress=not args.no_progress)
+    rate = s["generated"] / s["seconds"] if s["seconds"] else 0.0
+    print(f"generated {s['generated']} trajectories ({s['tokens']} tokens) in {s['batches']} batches, "
+          f"{s['seconds']}s ({rate:.2f} traj/s) into {plan.db}")
+    return 0

@@ -1,0 +1,221 @@
+"""The generation stage: a validated run config in, trajectories streamed into the warehouse out.
+
+``make_plan`` works out, per (model, benchmark) run, which (question, sample) pairs this shard
+owns and which the warehouse already holds; ``execute`` loads each model once, sends the
+remaining samples to the backend batch by batch, and commits every finished batch in one short
+``db.writer()`` transaction (model, run, trajectories, ``postprocess.store``), after running
+``postprocess.derive`` outside it. Killing the process loses at most the batch in flight;
+running the same config again resumes where it stopped and never writes a sample twice.
+
+Every sample has its own seed, derived from (run seed, benchmark, question, sample index), so
+a resumed or sharded run draws the same samples as a single uninterrupted one (on backends
+that honour per-sample seeds: llamacpp and vllm).
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pipeline import benchmarks as bench_mod
+from pipeline.backends import SamplingParams, get_backend
+from pipeline.config import BenchmarkSelection, ConfigError, ModelSpec, RunConfig, backend_class
+from pipeline.shards import Shard
+from warehouse.records import Question, Run, Trajectory
+
+
+def sample_seed(run_seed: int, benchmark: str, question_id: str, sample_idx: int) -> int:
+    """The seed of one sample: the same wherever and whenever it is generated."""
+    key = f"{run_seed}\x1f{benchmark}\x1f{question_id}\x1f{sample_idx}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big") % (2**31 - 1)
+
+
+def select_questions(sel: BenchmarkSelection, data: bench_mod.BenchmarkData, key: str,
+                     path: str = "<config>") -> list[Question]:
+    """The questions a benchmark entry of the config selects, in the benchmark's order."""
+    qs = data.questions
+    if sel.ids:
+        known = {q.question_id for q in qs}
+        for j, qid in enumerate(sel.ids):
+            if qid not in known:
+                raise ConfigError(f"{path}: {key}.ids[{j}]: no question {qid!r} in {sel.name}")
+        wanted = set(sel.ids)
+        qs = [q for q in qs if q.question_id in wanted]
+    if sel.tiers:
+        tiers = {t.question_id for t in data.tiers if t.scheme == sel.scheme and t.tier in sel.tiers}
+        if not any(t.scheme == sel.scheme for t in data.tiers):
+            raise ConfigError(f"{path}: {key}.tiers: {sel.name} has no tiers under scheme {sel.scheme!r}")
+        qs = [q for q in qs if q.question_id in tiers]
+    if sel.categories:
+        qs = [q for q in qs if q.category in sel.categories]
+    if sel.levels:
+        qs = [q for q in qs if q.level in sel.levels]
+    if sel.limit:
+        qs = qs[:sel.limit]
+    if not qs:
+        raise ConfigError(f"{path}: {key}: the selection matches no question of {sel.name}")
+    return qs
+
+
+@dataclass
+class RunPlan:
+    spec: ModelSpec
+    benchmark: str
+    run_id: str
+    questions: list[Question]
+    owned: int                                   # samples this shard owns
+    done: int                                    # of those, already in the warehouse
+    todo: list[tuple[Question, int]] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    config: RunConfig
+    db: Path
+    shard: Shard | None
+    runs: list[RunPlan]
+    data: dict[str, bench_mod.BenchmarkData]
+
+    @property
+    def owned(self) -> int:
+        return sum(r.owned for r in self.runs)
+
+    @property
+    def done(self) -> int:
+        return sum(r.done for r in self.runs)
+
+    @property
+    def remaining(self) -> int:
+        return sum(len(r.todo) for r in self.runs)
+
+    def describe(self) -> str:
+        c = self.config
+        lines = [f"config {c.path} ({c.name}): backend {c.backend}, {len(c.models)} model(s), "
+                 f"{c.samples} sample(s)/question, temperature {c.temperature}, top_p {c.top_p}, "
+                 f"max_tokens {c.max_tokens}, seed {c.seed}",
+                 f"warehouse {self.db}" + (f", shard {self.shard}" if self.shard else ""),
+                 f"{'run':<58} {'questions':>9} {'samples':>8} {'stored':>8} {'remaining':>9}"]
+        for r in self.runs:
+            lines.append(f"{r.run_id[:58]:<58} {len(r.questions):>9} {r.owned:>8} {r.done:>8} {len(r.todo):>9}")
+        lines.append(f"total: {self.owned} generations, {self.done} already stored, {self.remaining} remaining; "
+                     f"at most {self.remaining * c.max_tokens:,} new tokens")
+        return "\n".join(lines)
+
+
+def _stored(db_path: Path, run_ids: list[str]) -> set[tuple[str, str, int]]:
+    from warehouse import db
+
+    if not db_path.exists():
+        return set()
+    with db.reader(db_path) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "trajectories" not in tables:
+            return set()
+        rows = con.execute("SELECT run_id, question_id, sample_idx FROM trajectories "
+                           "WHERE list_contains(?, run_id)", [run_ids]).fetchall()
+    return {(r, q, int(i)) for r, q, i in rows}
+
+
+def make_plan(cfg: RunConfig, db_path: str | Path | None = None, shard: Shard | None = None,
+              data_root: Path | None = None) -> Plan:
+    """What to generate and what is already there. Loads no model."""
+    from warehouse import db
+
+    path = db.db_path(db_path)
+    data = {}
+    for b in cfg.benchmarks:
+        if b.name not in data:
+            data[b.name] = bench_mod.load(b.name, data_root)
+    selected: dict[str, list[Question]] = {}
+    for i, b in enumerate(cfg.benchmarks):
+        qs = select_questions(b, data[b.name], f"benchmarks[{i}]", cfg.path)
+        have = {q.question_id for q in selected.get(b.name, [])}
+        selected.setdefault(b.name, []).extend(q for q in qs if q.question_id not in have)
+    runs = [RunPlan(spec, name, cfg.run_id(spec, name), qs, 0, 0)
+            for spec in cfg.models for name, qs in selected.items()]
+    stored = _stored(path, [r.run_id for r in runs])
+    for r in runs:
+        for q in r.questions:
+            for k in range(cfg.samples):
+                if shard and not shard.owns(r.spec.model_id, r.benchmark, q.question_id, k):
+                    continue
+                r.owned += 1
+                if (r.run_id, q.question_id, k) in stored:
+                    r.done += 1
+                else:
+                    r.todo.append((q, k))
+    return Plan(cfg, path, shard, runs, data)
+
+
+def _generate(backend, prompts, params, seeds):
+    if "seeds" in inspect.signature(backend.generate).parameters:
+        return backend.generate(prompts, params, seeds=seeds)
+    return backend.generate(prompts, params)
+
+
+def execute(plan: Plan, *, progress: bool = True,
+            backend_factory: Callable = get_backend) -> dict:
+    """Generate everything the plan has left, committing batch by batch. Returns counts."""
+    from tqdm import tqdm
+
+    from pipeline import postprocess
+    from warehouse import db, ingest
+
+    cfg = plan.config
+    summary = {"generated": 0, "tokens": 0, "batches": 0, "seconds": 0.0}
+    if not plan.remaining:
+        return summary
+    with db.writer(plan.db) as con:        # question tables first: runs and stats join on them
+        for name in sorted({r.benchmark for r in plan.runs if r.todo}):
+            bench_mod.install(con, plan.data[name])
+    questions = {(q.benchmark, q.question_id): q for d in plan.data.values() for q in d.questions}
+    answer_types = {name: d.benchmark.answer_type for name, d in plan.data.items()}
+    params = SamplingParams(n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
+                            seed=cfg.seed, stop=cfg.stop)
+    size = cfg.batch_size or getattr(backend_class(cfg.backend), "default_batch_size", None)
+    t0 = time.monotonic()
+    bar = tqdm(total=plan.remaining, unit="traj", disable=not progress, dynamic_ncols=True)
+    try:
+        for spec in cfg.models:
+            runs = [r for r in plan.runs if r.spec is spec and r.todo]
+            if not runs:
+                continue
+            bar.set_description(spec.record.display_name or spec.model_id)
+            backend = backend_factory(cfg.backend, spec.model, **cfg.options_for(spec))
+            try:
+                for r in runs:
+                    run = Run(r.run_id, spec.model_id, r.benchmark, "generated", source_format=cfg.backend,
+                              temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
+                              seed=cfg.seed, prompt_template=cfg.prompt_template,
+                              samples_per_question=cfg.samples, config=cfg.as_dict())
+                    step = size or len(r.todo)
+                    for i in range(0, len(r.todo), step):
+                        batch = r.todo[i:i + step]
+                        prompts = [cfg.messages(q.problem) for q, _ in batch]
+                        seeds = [sample_seed(cfg.seed, r.benchmark, q.question_id, k) for q, k in batch]
+                        outs = _generate(backend, prompts, params, seeds)
+                        trajs = [Trajectory(r.run_id, r.benchmark, q.question_id, k, response=o[0].text,
+                                            prompt=cfg.render(q.problem), n_tokens=o[0].n_tokens,
+                                            finish_reason=o[0].finish_reason)
+                                 for (q, k), o in zip(batch, outs)]
+                        derived = postprocess.derive(trajs, questions, answer_types)
+                        with db.writer(plan.db) as con:
+                            ingest.upsert_model(con, spec.record)
+                            ingest.upsert_run(con, run)
+                            ingest.insert_trajectories(con, trajs)
+                            postprocess.store(con, trajs, derived)
+                        summary["generated"] += len(trajs)
+                        summary["tokens"] += sum(t.n_tokens or 0 for t in trajs)
+                        summary["batches"] += 1
+                        bar.update(len(trajs))
+                        elapsed = max(time.monotonic() - t0, 1e-9)
+                        bar.set_postfix(tok_s=f"{summary['tokens'] / elapsed:.1f}")
+            finally:
+                backend.close()
+    finally:
+        bar.close()
+        summary["seconds"] = round(time.monotonic() - t0, 2)
+    return summary

@@ -1,0 +1,128 @@
+"""Scale-out: split a run's work across machines with ``--shard i/N``, then merge the outputs.
+
+Shard ``i`` of ``N`` (0-based) owns the samples whose hash of (model, benchmark, question,
+sample) is ``i`` modulo ``N``: deterministic, independent of the question order, and stable
+when samples or questions are added. Each shard writes its own DuckDB warehouse file (the same
+schema, so it can be resumed and even browsed on its own); ``merge()`` ingests shard files
+into one warehouse idempotently (natural keys; trajectories already there are skipped), and
+runs the usual ``postprocess.derive``/``store`` on the new ones.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from warehouse.records import Benchmark, Model, Question, ReferenceValue, Run, Tier, Trajectory
+
+MERGE_CHUNK = 1000          # trajectories per write transaction
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def owns(self, model_id: str, benchmark: str, question_id: str, sample_idx: int) -> bool:
+        key = f"{model_id}\x1f{benchmark}\x1f{question_id}\x1f{sample_idx}".encode()
+        h = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
+        return h % self.count == self.index
+
+
+def parse_shard(text: str) -> Shard:
+    """``"i/N"`` with 0 <= i < N."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+    if not m:
+        raise ValueError(f"--shard {text!r}: expected i/N, e.g. 0/4 (shards are numbered 0..N-1)")
+    i, n = int(m.group(1)), int(m.group(2))
+    if n < 1 or i >= n:
+        raise ValueError(f"--shard {text!r}: need 0 <= i < N (shards are numbered 0..N-1)")
+    return Shard(i, n)
+
+
+def shard_db_path(out_dir: str | os.PathLike, name: str, shard: Shard | None) -> Path:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    suffix = f".shard-{shard.index}-of-{shard.count}" if shard else ""
+    return Path(out_dir) / f"{stem}{suffix}.duckdb"
+
+
+@dataclass
+class MergeResult:
+    files: int = 0
+    runs: int = 0
+    trajectories_seen: int = 0
+    trajectories_new: int = 0
+
+
+def _rows(con, sql: str, params: list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def _read_shard(path: Path) -> dict:
+    from warehouse import db
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such shard file")
+    try:
+        with db.reader(path) as con:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            if not {"runs", "trajectories", "models", "questions"} <= tables:
+                raise ValueError(f"{path}: not a ladder warehouse (no runs/trajectories tables)")
+            q = lambda cls, table: [cls(**{c: r[c] for c in cls.columns()})  # noqa: E731
+                                    for r in _rows(con, f"SELECT * FROM {table}")]
+            models = [Model(**{**{c: r[c] for c in Model.columns()}, "meta": json.loads(r["meta"] or "{}")})
+                      for r in _rows(con, "SELECT * FROM models")]
+            runs = [Run(**{**{c: r[c] for c in Run.columns()}, "config": json.loads(r["config"] or "{}")})
+                    for r in _rows(con, "SELECT * FROM runs")]
+            return {"benchmarks": q(Benchmark, "benchmarks"), "questions": q(Question, "questions"),
+                    "tiers": q(Tier, "question_tiers"), "references": q(ReferenceValue, "reference_values"),
+                    "models": models, "runs": runs, "trajectories": q(Trajectory, "trajectories")}
+    except Exception as exc:
+        if isinstance(exc, (ValueError, FileNotFoundError)):
+            raise
+        raise ValueError(f"{path}: cannot read as a DuckDB warehouse: {exc}") from exc
+
+
+def merge(paths: Sequence[str | os.PathLike], db_path: str | os.PathLike | None = None) -> MergeResult:
+    """Ingest shard warehouses into ``db_path``; running it twice adds nothing."""
+    from pipeline import benchmarks, postprocess
+    from warehouse import db, ingest
+
+    res = MergeResult()
+    for p in paths:
+        shard = _read_shard(Path(p))
+        res.files += 1
+        with db.writer(db_path) as con:
+            for b in shard["benchmarks"]:
+                benchmarks.install(con, benchmarks.BenchmarkData(
+                    b, [q for q in shard["questions"] if q.benchmark == b.benchmark],
+                    [t for t in shard["tiers"] if t.benchmark == b.benchmark],
+                    [r for r in shard["references"] if r.benchmark == b.benchmark]))
+            for m in shard["models"]:
+                ingest.upsert_model(con, m)
+            for r in shard["runs"]:
+                res.runs += ingest.upsert_run(con, r)
+            run_ids = [r.run_id for r in shard["runs"]]
+            have = {row[0] for row in con.execute(
+                "SELECT trajectory_id FROM trajectories WHERE list_contains(?, run_id)", [run_ids]).fetchall()}
+        trajs = shard["trajectories"]
+        res.trajectories_seen += len(trajs)
+        new = [t for t in trajs if t.trajectory_id not in have]
+        questions = {(q.benchmark, q.question_id): q for q in shard["questions"]}
+        answer_types = {b.benchmark: b.answer_type for b in shard["benchmarks"]}
+        for i in range(0, len(new), MERGE_CHUNK):
+            chunk = new[i:i + MERGE_CHUNK]
+            derived = postprocess.derive(chunk, questions, answer_types)
+            with db.writer(db_path) as con:
+                res.trajectories_new += ingest.insert_trajectories(con, chunk)
+                postprocess.store(con, chunk, derived)
+    return res
