@@ -11,8 +11,8 @@ from warehouse import db, ingest, stats
 from warehouse.records import Model, Run, Trajectory
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/overview.py", "pages/ladder.py", "pages/coverage.py", "pages/failures.py", "pages/scaling.py",
-         "pages/trajectories.py", "pages/step_errors.py"]
+PAGES = ["app_pages/overview.py", "app_pages/ladder.py", "app_pages/coverage.py", "app_pages/failures.py", "app_pages/scaling.py",
+         "app_pages/trajectories.py", "app_pages/step_errors.py"]
 
 
 def _app(monkeypatch, path, **params) -> AppTest:
@@ -54,7 +54,7 @@ def test_ladder_one_trace_per_model_and_four_tier_bands(app_db, monkeypatch):
     models = "Qwen2.5-14B-Instruct,Sky-T1-math-correct-5K-14B,Llama-3.1-8B"
     at = _app(monkeypatch, app_db, models=models)
     at.run()
-    at.switch_page("pages/ladder.py").run()
+    at.switch_page("app_pages/ladder.py").run()
     assert not at.exception
     ladder = _figures(at)[0]
     assert sorted(t["name"] for t in ladder["data"]) == sorted(models.split(","))
@@ -65,7 +65,7 @@ def test_ladder_one_trace_per_model_and_four_tier_bands(app_db, monkeypatch):
 def test_ladder_reference_overlay_and_group_lines(app_db, monkeypatch):
     at = _app(monkeypatch, app_db)
     at.run()
-    at.switch_page("pages/ladder.py").run()
+    at.switch_page("app_pages/ladder.py").run()
     at.radio(key="ladder_by").set_value("group").run()
     at.toggle(key="ladder_ref").set_value(True).run()
     assert not at.exception
@@ -85,7 +85,7 @@ def test_trajectory_page_shows_gold_answer(app_db, monkeypatch, shared):
     gold = {str(r["id"]): r["answer"] for r in map(json.loads, (shared / "aime24" / "problems.jsonl").open())}["61"]
     at = _app(monkeypatch, app_db, q="61")
     at.run()
-    at.switch_page("pages/trajectories.py").run()
+    at.switch_page("app_pages/trajectories.py").run()
     assert not at.exception
     golds = [m.value for m in at.metric if m.label == "gold answer"]
     assert golds == [gold]
@@ -107,7 +107,7 @@ def test_hostile_trajectory_renders_inert(tmp_path, monkeypatch, shared):
         stats.refresh_run_stats(con)
     at = _app(monkeypatch, path, q="60")
     at.run()
-    at.switch_page("pages/trajectories.py").run()
+    at.switch_page("app_pages/trajectories.py").run()
     assert not at.exception
     shown = [m for m in at.markdown if "pwned" in m.value]
     assert shown, "the response text is shown"

@@ -3,7 +3,7 @@ import json
 
 import polars as pl
 
-from pages.common import safe_markdown
+from app_pages.common import safe_markdown
 from warehouse import browse, charts, db
 from warehouse.filters import Selection
 

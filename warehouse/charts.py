@@ -184,7 +184,7 @@ def grid_figure(grid: pl.DataFrame, title: str = "Samples: models × samples") -
                                colorscale=[[0, "#e76f51"], [1, "#2a9d8f"]], zmin=0, zmax=1, showscale=False,
                                xgap=2, ygap=2, hovertemplate="%{y} sample %{x}<br>answer %{text}"))
     fig.update_layout(template=TEMPLATE, title=title, height=max(220, 26 * len(models) + 120),
-                      xaxis={"title": "sample", "dtick": 1})
+                      xaxis={"title": "sample", "dtick": 1}, yaxis={"autorange": "reversed"})
     return fig
 
 

@@ -2,7 +2,7 @@
 import polars as pl
 import streamlit as st
 
-from pages import common
+from app_pages import common
 from warehouse import browse, charts
 
 sel = common.selection()
@@ -39,7 +39,7 @@ st.subheader("Questions")
 qs = common.q(browse.questions, fsel)
 common.table(qs, "failure_questions")
 for row in qs.head(12).iter_rows(named=True):
-    common.link("pages/trajectories.py", f"Open question {row['question_id']} ({row['tier']}) in Trajectories",
+    common.link("app_pages/trajectories.py", f"Open question {row['question_id']} ({row['tier']}) in Trajectories",
                 q=row["question_id"])
 if failures is None:
     st.info("Wrong-answer convergence arrives with warehouse/failures.py.")

@@ -2,7 +2,7 @@
 import polars as pl
 import streamlit as st
 
-from pages import common
+from app_pages import common
 from warehouse import charts, coverage, metrics
 
 sel = common.selection()

@@ -1,7 +1,7 @@
 """Ladder: the paper's Figure 1 for any selection, the question × model heatmap, ladder-ness."""
 import streamlit as st
 
-from pages import common
+from app_pages import common
 from warehouse import charts, ladder, metrics
 
 sel = common.selection()

@@ -6,7 +6,7 @@ Model text is untrusted: it is rendered only through st.markdown without unsafe_
 """
 import streamlit as st
 
-from pages import common
+from app_pages import common
 from warehouse import browse, charts
 
 sel = common.selection()
@@ -112,6 +112,6 @@ if text:
     else:
         st.dataframe(hits, hide_index=True, width="stretch")
         for r in hits.head(10).iter_rows(named=True):
-            common.link("pages/trajectories.py", f"{r['model_id']} · question {r['question_id']} · "
+            common.link("app_pages/trajectories.py", f"{r['model_id']} · question {r['question_id']} · "
                         f"sample {r['sample_idx']}", q=r["question_id"], t=r["trajectory_id"])
 common.page_zip("trajectories")

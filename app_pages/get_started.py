@@ -1,7 +1,7 @@
 """Shown when the warehouse is missing or has no trajectories: which command builds one."""
 import streamlit as st
 
-from pages import common
+from app_pages import common
 from warehouse import db
 
 path = db.db_path()

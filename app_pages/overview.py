@@ -1,7 +1,7 @@
 """Overview: benchmarks, models, runs (where the data came from) and per-tier accuracy."""
 import streamlit as st
 
-from pages import common
+from app_pages import common
 from warehouse import browse, db
 
 sel = common.selection()

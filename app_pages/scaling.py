@@ -1,7 +1,7 @@
 """Scaling: per-tier accuracy against a numeric model factor (log x), fits, plateau, bands."""
 import streamlit as st
 
-from pages import common
+from app_pages import common
 
 sel = common.selection()
 st.title("Scaling")

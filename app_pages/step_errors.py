@@ -1,7 +1,7 @@
 """Step errors: the error taxonomy (step annotation labels, trajectory flags) by tier, category, model."""
 import streamlit as st
 
-from pages import common
+from app_pages import common
 from warehouse import browse, charts
 
 sel = common.selection()

@@ -1,0 +1,120 @@
+"""End to end: `streamlit run app.py` on a free localhost port, driven by headless Chromium (Playwright,
+the system /usr/bin/chromium — never a downloaded browser) through every page: apply a filter, open a
+trajectory, export a chart. Screenshots go to artifacts/ (gitignored)."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+REPO = Path(__file__).resolve().parent.parent
+ART = REPO / "artifacts" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+PAGES = {"overview": "Overview", "ladder": "The ladder", "coverage": "Coverage vs accuracy",
+         "failures": "Failures on the hardest questions", "scaling": "Scaling", "trajectories": "Trajectories",
+         "step_errors": "Step errors"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(app_db):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} missing: `make system` installs Debian's chromium")
+    port = _free_port()
+    env = dict(os.environ, LADDER_DB=str(app_db))
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--browser.gatherUsageStats", "false"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("streamlit did not start")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ART.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        ctx = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+        pg = ctx.new_page()
+        yield pg
+        browser.close()
+
+
+def _idle(page) -> None:
+    """Wait until the script run has finished and the page has settled."""
+    page.wait_for_timeout(300)
+    page.locator('[data-test-script-state="notRunning"]').first.wait_for(timeout=90_000)
+    page.wait_for_timeout(500)
+
+
+def _open(page, url: str, title: str) -> None:
+    page.goto(url)
+    page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+    _idle(page)
+
+
+def test_every_page(page, server):
+    for path, title in PAGES.items():
+        _open(page, f"{server}/{path}", title)
+        assert page.locator('[data-testid="stException"]').count() == 0, path
+        page.screenshot(path=str(ART / f"{path}.png"), full_page=False)
+
+
+def test_filter_in_url_and_sidebar(page, server):
+    _open(page, f"{server}/ladder?tiers=Hard,Exh", "The ladder")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.get_by_text("Hard").count() >= 1 and sidebar.get_by_text("Exh").count() >= 1
+    # change a filter in the UI: the URL follows
+    sidebar.locator('[data-testid="stMultiSelect"]').nth(2).click()   # Model groups
+    page.get_by_role("option", name="base", exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_url("**groups=base**", timeout=30_000)
+    _idle(page)
+    page.screenshot(path=str(ART / "ladder_filtered.png"))
+
+
+def test_open_trajectory_and_search(page, server):
+    _open(page, f"{server}/trajectories?q=60", "Trajectories")
+    page.get_by_text("gold answer").first.wait_for(timeout=30_000)
+    assert page.get_by_text("204").count() >= 1
+    assert "t=" in page.url            # the open trajectory is in the permalink
+    page.screenshot(path=str(ART / "trajectory.png"), full_page=False)
+
+
+def test_export_a_chart(page, server):
+    _open(page, f"{server}/ladder", "The ladder")
+    with page.expect_download(timeout=90_000) as dl:
+        page.get_by_role("button", name="SVG").first.click()
+    data = Path(dl.value.path()).read_bytes()
+    assert data.lstrip().startswith(b"<svg") and dl.value.suggested_filename == "ladder.svg"
+    with page.expect_download(timeout=90_000) as dl:
+        page.get_by_role("button", name="PNG").first.click()
+    assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
