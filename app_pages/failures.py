@@ -1,46 +1,68 @@
-"""Exh failures: wrong-answer convergence, strategy tags, step-error types, found-then-lost cases."""
+"""Exh failures (any tier): wrong-answer convergence, strategy tags, step-error types,
+found-then-lost cases, with permalinks into the trajectories."""
+import dataclasses
+
 import polars as pl
 import streamlit as st
 
 from app_pages import common
-from warehouse import browse, charts
+from warehouse import browse, charts, failures
 
 sel = common.selection()
 st.title("Failures on the hardest questions")
-opts = common.q(browse.options)
-tiers = opts["tiers"].get(sel.benchmark, [])
-default = ["Exh"] if "Exh" in tiers else tiers[-1:]
-pick = st.multiselect("Tiers to study", tiers, default=default, key="fail_tiers")
-fsel = type(sel)(sel.benchmark, sel.scheme, tuple(pick) or sel.tiers, sel.categories, sel.models, sel.groups)
+tiers = common.q(browse.options)["tiers"].get(sel.benchmark, [])
+pick = st.multiselect("Tiers to study", tiers, default=["Exh"] if "Exh" in tiers else tiers[-1:], key="fail_tiers")
+fsel = dataclasses.replace(sel, tiers=tuple(pick)) if pick else sel
+by = st.radio("Per", ["model", "group"], horizontal=True, key="fail_by")
 
-try:
-    from warehouse import failures
-except ImportError:
-    failures = None
-
-st.subheader("Trajectory flags (strategy tags, found-then-lost, truncation)")
-fl = common.q(browse.flag_counts, fsel, "model")
-if fl.is_empty():
-    st.info("No trajectory flags yet: annotate with the pipeline's annotators.")
+st.subheader("Do models converge on the same wrong answer?")
+conc = common.q(failures.wrong_answer_concentration, fsel)
+if conc.is_empty():
+    st.info("No wrong answers in this selection.")
 else:
-    common.chart(charts.bar_figure(fl, "flag", "trajectories", color="model", title="flags per model",
-                                   barmode="stack"), "flags")
-    common.table(fl, "flags")
+    common.chart(charts.bar_figure(conc, "question_id", "top_share", color="converged",
+                                   title="share of wrong samples giving the most common wrong answer",
+                                   y_title="top wrong answer share"), "wrong_answer_convergence")
+    common.table(conc, "wrong_answer_concentration")
+    wa = common.q(failures.wrong_answers, fsel, 5)
+    common.chart(charts.bar_figure(wa, "question_id", "n_samples", color="answer", barmode="stack",
+                                   title="the five most common wrong answers per question"), "wrong_answers")
+    for qid in conc["question_id"].to_list()[:12]:
+        common.link("app_pages/trajectories.py", f"Open question {qid} in Trajectories", q=qid)
+
+st.subheader("Strategy tags")
+tags = common.q(failures.strategy_tags, fsel)
+if tags.is_empty():
+    st.info("No strategy flags in this selection (the rules annotator writes 'strategy:<name>' flags).")
+else:
+    long = tags.unpivot(index="strategy", on=["share_correct", "share_incorrect"], variable_name="outcome",
+                        value_name="share")
+    common.chart(charts.bar_figure(long, "strategy", "share", color="outcome",
+                                   title="strategies in correct vs incorrect trajectories"), "strategy_tags")
+    common.table(tags, "strategy_tags")
 
 st.subheader("Step-error types")
-se = common.q(browse.step_error_counts, fsel, "model")
+se = common.q(failures.step_error_types, fsel)
 if se.is_empty():
-    st.info("No step annotations yet.")
+    st.info("No step annotations in this selection.")
 else:
-    common.chart(charts.bar_figure(se, "label", "steps", color="model", title="step errors per model",
-                                   barmode="stack"), "step_error_types")
+    common.chart(charts.bar_figure(se, "label", "n_trajectories", color="annotator",
+                                   title="step-error labels (trajectories)"), "step_error_types")
+    common.table(se, "step_error_types")
 
-st.subheader("Questions")
-qs = common.q(browse.questions, fsel)
-common.table(qs, "failure_questions")
-for row in qs.head(12).iter_rows(named=True):
-    common.link("app_pages/trajectories.py", f"Open question {row['question_id']} ({row['tier']}) in Trajectories",
-                q=row["question_id"])
-if failures is None:
-    st.info("Wrong-answer convergence arrives with warehouse/failures.py.")
+st.subheader("Found the answer, then lost it")
+rates = common.q(failures.flag_rates, fsel, by)
+if not rates.is_empty():
+    common.chart(charts.bar_figure(rates.unpivot(index="key", on=["found_then_lost_rate", "truncated_rate"],
+                                                 variable_name="flag", value_name="rate"),
+                                   "key", "rate", color="flag", title="found-then-lost and truncation rates"),
+                 "flag_rates")
+ftl = common.q(browse.flagged, fsel, "found_then_lost", 50)
+if ftl.is_empty():
+    st.info("No found-then-lost trajectories in this selection.")
+else:
+    common.table(ftl.drop("detail"), "found_then_lost")
+    for r in ftl.head(15).iter_rows(named=True):
+        common.link("app_pages/trajectories.py", f"{r['model_id']} · question {r['question_id']} · "
+                    f"sample {r['sample_idx']}", q=r["question_id"], t=r["trajectory_id"])
 common.page_zip("failures")

@@ -1,14 +1,42 @@
-"""Scaling: per-tier accuracy against a numeric model factor (log x), fits, plateau, bands."""
+"""Scaling: per-tier accuracy against a numeric model factor (log x), fits, plateau, bands;
+ablations by category, length or style as grouped bars when those factors exist."""
+import polars as pl
 import streamlit as st
 
 from app_pages import common
+from warehouse import charts, scaling
 
 sel = common.selection()
 st.title("Scaling")
-try:
-    from warehouse import scaling
-except ImportError:
-    scaling = None
-if scaling is None:
-    st.info("Scaling curves arrive with warehouse/scaling.py.")
+num = common.q(scaling.numeric_factors, sel)
+cat = common.q(scaling.categorical_factors, sel)
+if num.is_empty() and cat.is_empty():
+    st.info("The selected models vary in no model factor (sft_size, train_step, params_b, sft_category, ...). "
+            "Import models with `--meta sft_size=...` to draw scaling curves.")
+if not num.is_empty():
+    c1, c2, c3 = st.columns(3)
+    factor = c1.selectbox("Factor", num["factor"].to_list(), key="scal_factor")
+    metric = c2.selectbox("Metric", ["avg", "cov", "maj"], key="scal_metric")
+    log_x = c3.toggle("log x", value=True, key="scal_log")
+    pts = common.q(scaling.scaling_points, sel, factor, True, n_boot=300)
+    common.chart(charts.line_figure(pts, "x", metric, color="tier", log_x=log_x,
+                                    band=(f"{metric}_lo", f"{metric}_hi"),
+                                    title=f"{metric}@n per tier against {factor}"), "scaling_points")
+    fit = st.radio("Fit", ["log", "saturating"], horizontal=True, key="scal_fit")
+    bands = common.q(scaling.scaling_bands, sel, factor, metric, True, n_boot=100)
+    fits = common.q(scaling.scaling_fits, sel, factor, metric, True, n_boot=100)
+    curve = bands.filter(pl.col("fit") == fit)
+    common.chart(charts.line_figure(curve, "x", "y", color="tier", log_x=log_x, band=("lo", "hi"),
+                                    title=f"{fit} fit with bootstrap band ({metric} against {factor})"),
+                 "scaling_fit")
+    st.caption("log: y = a + b ln x (slope per doubling = b ln 2); saturating: y = c − (c − a) e^(−bx), "
+               "c is the plateau.")
+    common.table(fits, "scaling_fits")
+    common.table(pts, "scaling_points")
+if not cat.is_empty():
+    st.subheader("Ablations")
+    factor_c = st.selectbox("Categorical factor", cat["factor"].to_list(), key="scal_cat")
+    abl = common.q(scaling.categorical_ablation, sel, factor_c, True, n_boot=300)
+    common.chart(charts.bar_figure(abl, "value", "avg", color="tier", title=f"avg@n by {factor_c}"), "ablation")
+    common.table(abl, "ablation")
 common.page_zip("scaling")

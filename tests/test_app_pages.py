@@ -115,3 +115,29 @@ def test_hostile_trajectory_renders_inert(tmp_path, monkeypatch, shared):
     assert not any("<script" in m.value and m.proto.allow_html for m in at.markdown)
     assert not any("evil.example" in m.value for m in at.markdown)  # the remote image is gone
     assert not at.get("html")
+
+
+def test_failures_page_defaults_to_exh_and_links_to_trajectories(app_db, monkeypatch):
+    with db.reader(app_db) as con:
+        exh = sorted(r[0] for r in con.execute("SELECT question_id FROM question_tiers WHERE benchmark = 'aime24' "
+                                               "AND scheme = 'paper' AND tier = 'Exh'").fetchall())
+    at = _app(monkeypatch, app_db)
+    at.run()
+    at.switch_page("app_pages/failures.py").run()
+    assert not at.exception
+    conv = _figures(at)[0]
+    assert sorted({x for t in conv["data"] for x in t["x"]}) == exh
+    links = [e for e in at.get("page_link")]
+    assert links and all("trajectories" in e.proto.page for e in links)
+
+
+def test_scaling_page_draws_training_step_curves(app_db, monkeypatch):
+    at = _app(monkeypatch, app_db)
+    at.run()
+    at.switch_page("app_pages/scaling.py").run()
+    at.selectbox(key="scal_factor").set_value("train_step").run()
+    assert not at.exception
+    points = _figures(at)[0]
+    names = [t["name"] for t in points["data"] if t.get("mode") == "lines+markers"]
+    assert names == ["Easy", "Medium", "Hard", "Exh"]
+    assert points["layout"]["xaxis"]["type"] == "log"

@@ -249,3 +249,15 @@ def _taxonomy(con, sel: Selection, by: str, table: str, col: str, aggs: str) -> 
         JOIN models m ON m.model_id = o.model_id
         LEFT JOIN question_tiers t ON t.benchmark = o.benchmark AND t.question_id = o.question_id AND t.scheme = ?
         WHERE {where} GROUP BY ALL ORDER BY 1, 2""", [sel.scheme] + params)
+
+
+def flagged(con, sel: Selection, flag: str, limit: int = 100) -> pl.DataFrame:
+    """Trajectories carrying a flag (e.g. 'found_then_lost'), for links into the trajectory view."""
+    where, params = sel.where("o")
+    return query(con, f"""
+        SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct, o.answer,
+               f.annotator, f.value, f.detail
+        FROM trajectory_flags f JOIN outcomes o USING (trajectory_id)
+        WHERE {where} AND f.flag = ?
+        ORDER BY try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.model_id, o.sample_idx
+        LIMIT ?""", params + [flag, int(limit)])
