@@ -13,7 +13,7 @@ from app_pages import common
 st.set_page_config(page_title="ladder", page_icon="🪜", layout="wide")
 
 PAGES = [
-    st.Page("app_pages/overview.py", title="Overview", icon=":material/home:", url_path="overview", default=True),
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/home:", default=True),
     st.Page("app_pages/ladder.py", title="Ladder", icon=":material/stairs:", url_path="ladder"),
     st.Page("app_pages/coverage.py", title="Coverage vs accuracy", icon=":material/target:", url_path="coverage"),
     st.Page("app_pages/failures.py", title="Exh failures", icon=":material/block:", url_path="failures"),

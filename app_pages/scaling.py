@@ -20,13 +20,14 @@ if not num.is_empty():
     log_x = c3.toggle("log x", value=True, key="scal_log")
     pts = common.q(scaling.scaling_points, sel, factor, True, n_boot=300)
     common.chart(charts.line_figure(pts, "x", metric, color="tier", log_x=log_x,
-                                    band=(f"{metric}_lo", f"{metric}_hi"),
+                                    band=(f"{metric}_lo", f"{metric}_hi"), x_title=factor,
                                     title=f"{metric}@n per tier against {factor}"), "scaling_points")
     fit = st.radio("Fit", ["log", "saturating"], horizontal=True, key="scal_fit")
     bands = common.q(scaling.scaling_bands, sel, factor, metric, True, n_boot=100)
     fits = common.q(scaling.scaling_fits, sel, factor, metric, True, n_boot=100)
     curve = bands.filter(pl.col("fit") == fit)
     common.chart(charts.line_figure(curve, "x", "y", color="tier", log_x=log_x, band=("lo", "hi"),
+                                    x_title=factor, y_title=metric,
                                     title=f"{fit} fit with bootstrap band ({metric} against {factor})"),
                  "scaling_fit")
     st.caption("log: y = a + b ln x (slope per doubling = b ln 2); saturating: y = c − (c − a) e^(−bx), "

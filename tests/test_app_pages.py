@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline import benchmarks
 from warehouse import db, ingest, stats
-from warehouse.records import Model, Run, Trajectory
+from warehouse.records import Model, Run, Step, StepAnnotation, Trajectory, TrajectoryFlag
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["app_pages/overview.py", "app_pages/ladder.py", "app_pages/coverage.py", "app_pages/failures.py", "app_pages/scaling.py",
@@ -102,8 +102,15 @@ def test_hostile_trajectory_renders_inert(tmp_path, monkeypatch, shared):
         benchmarks.install(con, benchmarks.load("aime24", shared))
         ingest.upsert_model(con, Model("evil-model", group="base"))
         ingest.upsert_run(con, Run("evil-run", "evil-model", "aime24", "imported"))
-        ingest.insert_trajectories(con, [Trajectory("evil-run", "aime24", "60", 0, HOSTILE, source_correct=True,
-                                                    source_pred="204")])
+        t = Trajectory("evil-run", "aime24", "60", 0, HOSTILE, source_correct=True, source_pred="204")
+        ingest.insert_trajectories(con, [t])
+        cut = HOSTILE.index("<img")
+        ingest.replace_steps(con, [t.trajectory_id], [Step(t.trajectory_id, 0, 0, cut), Step(t.trajectory_id, 1, cut,
+                                                                                              len(HOSTILE))])
+        ingest.replace_annotations(con, "rules", [t.trajectory_id],
+                                   [StepAnnotation(t.trajectory_id, 1, "rules", "arithmetic_slip",
+                                                   evidence="<b>bold</b> claim")],
+                                   [TrajectoryFlag(t.trajectory_id, "rules", "backtracks")])
         stats.refresh_run_stats(con)
     at = _app(monkeypatch, path, q="60")
     at.run()
@@ -115,6 +122,11 @@ def test_hostile_trajectory_renders_inert(tmp_path, monkeypatch, shared):
     assert not any("<script" in m.value and m.proto.allow_html for m in at.markdown)
     assert not any("evil.example" in m.value for m in at.markdown)  # the remote image is gone
     assert not at.get("html")
+    # steps are numbered; the annotated one is highlighted with its label and evidence
+    assert any(m.value.startswith("**Step 1**") for m in at.markdown)
+    assert [e.value.split("\n")[0] for e in at.error] == ["**Step 2** · arithmetic_slip"]
+    assert any("<b>bold</b> claim" in c.value for c in at.caption)
+    assert any("backtracks" in c.value for c in at.caption)
 
 
 def test_failures_page_defaults_to_exh_and_links_to_trajectories(app_db, monkeypatch):

@@ -18,7 +18,7 @@ ART = REPO / "artifacts" / "e2e"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-PAGES = {"overview": "Overview", "ladder": "The ladder", "coverage": "Coverage vs accuracy",
+PAGES = {"": "Overview", "ladder": "The ladder", "coverage": "Coverage vs accuracy",
          "failures": "Failures on the hardest questions", "scaling": "Scaling", "trajectories": "Trajectories",
          "step_errors": "Step errors"}
 
@@ -85,7 +85,8 @@ def test_every_page(page, server):
     for path, title in PAGES.items():
         _open(page, f"{server}/{path}", title)
         assert page.locator('[data-testid="stException"]').count() == 0, path
-        page.screenshot(path=str(ART / f"{path}.png"), full_page=False)
+        assert page.get_by_text("Page not found").count() == 0, path
+        page.screenshot(path=str(ART / f"{path or 'overview'}.png"), full_page=False)
 
 
 def test_filter_in_url_and_sidebar(page, server):

@@ -138,7 +138,8 @@ def scatter_figure(df: pl.DataFrame, x: str, y: str, label: str, color: str | No
 
 
 def line_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title: str = "",
-                log_x: bool = False, band: tuple[str, str] | None = None, fit: str | None = None) -> go.Figure:
+                log_x: bool = False, band: tuple[str, str] | None = None, fit: str | None = None,
+                x_title: str | None = None, y_title: str | None = None) -> go.Figure:
     """One line per ``color`` value; optional shaded band (lo, hi columns) and a dashed ``fit`` column."""
     if df.is_empty():
         return empty_figure()
@@ -154,12 +155,13 @@ def line_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, titl
                                      y=d[band[1]].to_list() + d[band[0]].to_list()[::-1], fill="toself",
                                      line={"width": 0}, fillcolor=c, opacity=0.15, showlegend=False,
                                      hoverinfo="skip", legendgroup=name))
-        fig.add_trace(go.Scatter(x=d[x].to_list(), y=d[y].to_list(), name=name, mode="lines+markers",
-                                 marker_color=c, legendgroup=name))
+        fig.add_trace(go.Scatter(x=d[x].to_list(), y=d[y].to_list(), name=name, marker_color=c, legendgroup=name,
+                                 mode="lines+markers" if d.height <= 30 else "lines"))
         if fit and fit in d.columns:
             fig.add_trace(go.Scatter(x=d[x].to_list(), y=d[fit].to_list(), name=f"{name} fit", mode="lines",
                                      line={"dash": "dash", "color": c}, legendgroup=name, showlegend=False))
-    fig.update_layout(template=TEMPLATE, title=title, height=440, xaxis_title=x, yaxis_title=y)
+    fig.update_layout(template=TEMPLATE, title=title, height=440, xaxis_title=x_title or x,
+                      yaxis_title=y_title or y)
     if log_x:
         fig.update_xaxes(type="log")
     return fig
