@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app_pages import common
-from warehouse import charts, ladder, metrics
+from warehouse import calibration, charts, ladder, metrics
 
 sel = common.selection()
 st.title("The ladder")
@@ -15,6 +15,9 @@ ref = common.q(metrics.reference_values, sel) if show_ref else None
 if show_ref and (ref is None or ref.is_empty()):
     st.info("No reference values for this benchmark (the paper's Figure 1 covers AIME24).")
 common.chart(charts.ladder_figure(acc, series="key", reference=ref), "ladder")
+if show_ref and ref is not None and not ref.is_empty():
+    st.markdown("**Agreement with the paper's values** (groups of the same name; lines per group):")
+    common.table(common.q(calibration.agreement_summary, sel), "reference_agreement")
 common.chart(charts.heatmap_figure(acc, series="key"), "heatmap")
 common.table(acc, "question_accuracy")
 
