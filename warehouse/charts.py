@@ -14,6 +14,7 @@ TIER_COLORS = {"Easy": "rgba(76,175,80,0.13)", "Medium": "rgba(255,235,59,0.18)"
                "Hard": "rgba(244,67,54,0.11)", "Exh": "rgba(63,81,181,0.12)"}
 PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#264653", "#8ab17d", "#6a4c93", "#1982c4",
            "#ff595e", "#8d99ae", "#b5838d", "#43aa8b", "#f9844a", "#577590", "#90be6d", "#f94144"]
+REF_COLORS = ["#555555", "#8c564b", "#9467bd"]
 TEMPLATE = "plotly_white"
 
 
@@ -52,7 +53,9 @@ def ladder_figure(acc: pl.DataFrame, series: str = "model_id", reference: pl.Dat
     order = ladder_order(pts)
     pos = {q: i for i, q in enumerate(order)}
     fig = go.Figure()
-    for i, name in enumerate(sorted(pts[series].unique().to_list())):
+    names = sorted(pts[series].unique().to_list())
+    colors = {str(n): PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+    for i, name in enumerate(names):
         d = pts.filter(pl.col(series) == name).with_columns(
             pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("x")).sort("x")
         fig.add_trace(go.Scatter(x=d["question_id"].to_list(), y=d["accuracy"].to_list(), name=str(name),
@@ -66,7 +69,8 @@ def ladder_figure(acc: pl.DataFrame, series: str = "model_id", reference: pl.Dat
                 pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("x")).sort("x")
             fig.add_trace(go.Scatter(x=d["question_id"].to_list(), y=d["value"].to_list(),
                                      name=f"paper: {g}", mode="lines+markers",
-                                     line={"dash": "dot", "width": 1}, marker={"symbol": "x", "size": 6},
+                                     line={"dash": "dot", "width": 1, "color": colors.get(str(g), REF_COLORS[i % 3])},
+                                     marker={"symbol": "x", "size": 6},
                                      opacity=0.7, legendgroup="paper"))
     tiers = {q: t for q, t in zip(pts["question_id"], pts["tier"])}
     start = 0
