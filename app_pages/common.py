@@ -32,11 +32,19 @@ def warehouse_state() -> str:
 
 
 def version() -> str:
-    return db.data_version(db.db_path())
+    """The warehouse's data_version, re-read only when the file or its WAL changed (a read costs a connection)."""
+    p = db.db_path()
+    stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in (p, p.with_name(p.name + ".wal")))
+    return _version(str(p), stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _version(path: str, stamp: tuple) -> str:
+    return db.data_version(path)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached(_version: str, path: str, module: str, name: str, args: tuple, kwargs: tuple):
+def _cached(data_version: str, path: str, module: str, name: str, args: tuple, kwargs: tuple):
     fn = getattr(importlib.import_module(module), name)
     with db.reader(path) as con:
         return fn(con, *args, **dict(kwargs))

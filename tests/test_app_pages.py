@@ -153,3 +153,23 @@ def test_scaling_page_draws_training_step_curves(app_db, monkeypatch):
     names = [t["name"] for t in points["data"] if t.get("mode") == "lines+markers"]
     assert names == ["Easy", "Medium", "Hard", "Exh"]
     assert points["layout"]["xaxis"]["type"] == "log"
+
+
+def test_app_follows_a_write_to_the_warehouse(tmp_path, monkeypatch, shared):
+    """Caches are keyed by the warehouse version: an import while the app runs shows up on the next rerun."""
+    path = tmp_path / "w.duckdb"
+    with db.writer(path) as con:
+        benchmarks.install(con, benchmarks.load("aime24", shared))
+    at = _app(monkeypatch, path)
+    at.run()
+    assert at.title[0].value == "ladder — get started"
+    with db.writer(path) as con:
+        ingest.upsert_model(con, Model("m1", group="base"))
+        ingest.upsert_run(con, Run("r1", "m1", "aime24", "imported"))
+        ingest.insert_trajectories(con, [Trajectory("r1", "aime24", "60", 0, "\\boxed{204}", source_correct=True,
+                                                    source_pred="204")])
+        stats.refresh_run_stats(con)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    assert [m.value for m in at.metric if m.label == "trajectories"] == ["1"]
