@@ -125,6 +125,8 @@ def make_plan(cfg: RunConfig, db_path: str | Path | None = None, shard: Shard | 
     from warehouse import db
 
     path = db.db_path(db_path)
+    if data_root is None:
+        data_root = bench_mod.data_dir()
     data = {}
     for b in cfg.benchmarks:
         if b.name not in data:
