@@ -27,10 +27,12 @@ def _figures(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
+@pytest.mark.parametrize("bench", ["aime24", "math_cot_100"])   # one greedy sample, paper tiers / 8 samples, none
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders_on_real_data(app_db, monkeypatch, page):
-    at = _app(monkeypatch, app_db)
+def test_every_page_renders_on_real_data(app_db, monkeypatch, page, bench):
+    at = _app(monkeypatch, app_db, b=bench)
     at.run()
+    assert at.selectbox(key="f_b").value == bench
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title and at.title[0].value != "ladder — get started"
