@@ -76,10 +76,10 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    have = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()[0]
+    have = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchall()[0][0]
     if have:
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row and row[0] == SCHEMA_VERSION:
+        rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        if rows and rows[0][0] == SCHEMA_VERSION:
             return
     sql = resources.files("warehouse").joinpath("schema.sql").read_text()
     con.execute(sql)
@@ -121,13 +121,14 @@ def data_version(path: str | os.PathLike | None = None) -> str:
     if not p.exists():
         return ""
     with reader(p) as con:
-        row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
-    return f"{p.resolve()}:{row[0] if row else ''}"
+        rows = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
+    return f"{p.resolve()}:{rows[0][0] if rows else ''}"
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return row[0] if row else default
+    # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and refuses the next query
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else default
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
