@@ -41,8 +41,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict], co
     try:
         sel = select or _quote(columns)
         res = con.execute(f"INSERT INTO {table} ({_quote(columns)}) SELECT {sel} FROM _ingest_batch "
-                          f"ON CONFLICT {conflict}").fetchone()
-        return int(res[0]) if res else 0
+                          f"ON CONFLICT {conflict}").fetchall()
+        return int(res[0][0]) if res else 0
     finally:
         con.unregister("_ingest_batch")
 
@@ -105,8 +105,8 @@ def upsert_run(con, r: Run) -> bool:
     row["config"] = json.dumps(r.config or {}, sort_keys=True)
     cols = Run.columns()
     res = con.execute(f"INSERT INTO runs ({_quote(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
-                      f"ON CONFLICT (run_id) DO NOTHING", [row[c] for c in cols]).fetchone()
-    return bool(res and res[0])
+                      f"ON CONFLICT (run_id) DO NOTHING", [row[c] for c in cols]).fetchall()
+    return bool(res and res[0][0])
 
 
 _TRAJ_COLS = ["trajectory_id", "run_id", "benchmark", "question_id", "sample_idx", "prompt", "response",
@@ -131,8 +131,8 @@ def _insert_traj(con, rows: list[dict]) -> int:
     try:
         res = con.execute(f"INSERT INTO trajectories ({_quote(_TRAJ_COLS)}, n_chars) "
                           f"SELECT {_quote(_TRAJ_COLS)}, length(response) FROM _ingest_batch "
-                          f"ON CONFLICT DO NOTHING").fetchone()
-        return int(res[0]) if res else 0
+                          f"ON CONFLICT DO NOTHING").fetchall()
+        return int(res[0][0]) if res else 0
     finally:
         con.unregister("_ingest_batch")
 
