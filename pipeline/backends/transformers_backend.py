@@ -45,7 +45,8 @@ def completions_from_rows(rows, eos_ids: set[int], decode) -> list[Completion]:
 
 class TransformersBackend(Backend):
     name = "transformers"
-    OPTIONS = {"device": str, "dtype": str, "gguf_file": str, "trust_remote_code": bool, "top_k": int}
+    OPTIONS = {"device": str, "dtype": str, "gguf_file": str, "trust_remote_code": bool, "top_k": int,
+               "n_threads": int}
     default_batch_size = 8
 
     def __init__(self, model: str, **options) -> None:
@@ -53,6 +54,8 @@ class TransformersBackend(Backend):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        if options.get("n_threads"):
+            torch.set_num_threads(int(options["n_threads"]))
         where, gguf = _locate(model)
         gguf = options.get("gguf_file", gguf)
         kw = {"gguf_file": gguf} if gguf else {}
