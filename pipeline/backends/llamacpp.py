@@ -52,6 +52,11 @@ class LlamaCppBackend(Backend):
                "cache_prompt": bool, "verbose": bool}
     default_batch_size = 8          # prompts per committed batch (one at a time inside)
 
+    @staticmethod
+    def check_model(model: str) -> None:
+        """Config-time check (no model load): the GGUF can be found."""
+        resolve_gguf(model)
+
     def __init__(self, model: str = DEFAULT_MODEL, **options) -> None:
         super().__init__(model, **options)
         from llama_cpp import Llama

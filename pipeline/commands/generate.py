@@ -17,6 +17,10 @@ def add_arguments(p) -> None:
     add_data_dir_argument(p)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(args) -> int:
     import signal
 
@@ -39,8 +43,11 @@ def run(args) -> int:
     if args.dry_run:
         return 0
     # SIGTERM behaves like Ctrl-C: the batch in flight is rolled back, committed batches stay.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    s = generate.execute(plan, progress=not args.no_progress)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        s = generate.execute(plan, progress=not args.no_progress)
+    except (FileNotFoundError, ImportError) as exc:        # a model or backend that cannot load
+        raise CLIError(str(exc)) from exc
     rate = s["generated"] / s["seconds"] if s["seconds"] else 0.0
     print(f"generated {s['generated']} trajectories ({s['tokens']} tokens) in {s['batches']} batches, "
           f"{s['seconds']}s ({rate:.2f} traj/s) into {plan.db}")
