@@ -19,8 +19,11 @@ install: $(VENV)/.installed system
 system:
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# The demo warehouse: every real trace set in ../shared/data/traces, graded and annotated, plus one
+# run this machine generates itself with the CPU model (configs/cpu_demo.yaml; resumes if re-run).
 warehouse: install
 	$(PY) -m pipeline demo --db $(LADDER_DB)
+	$(PY) -m pipeline generate --config configs/cpu_demo.yaml --db $(LADDER_DB)
 
 demo: warehouse serve
 
