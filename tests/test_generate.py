@@ -80,7 +80,8 @@ def test_generate_streams_into_the_warehouse_and_skips_what_is_stored(tmp_path, 
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_without_duplicates(tmp_path, tmp_db, shared):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_killed_run_resumes_without_duplicates(tmp_path, tmp_db, shared, sig):
     cfg_path = tiny_config(tmp_path, ids=SHORT, samples=3, max_tokens=12)
     env = {**os.environ, "LADDER_DATA_DIR": str(shared)}
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "generate", "--config", str(cfg_path),
@@ -98,8 +99,10 @@ def test_killed_run_resumes_without_duplicates(tmp_path, tmp_db, shared):
                 break
         time.sleep(0.05)
     assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read()[-500:]}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.send_signal(sig)
+    rc = proc.wait()
+    if sig == signal.SIGTERM:                  # handled: the batch in flight is rolled back, exit 130
+        assert rc == 130 and "interrupted" in proc.stderr.read().decode()
     n_killed = _count(tmp_db)[0]
     assert 1 <= n_killed < 9
     cfg = config.load(cfg_path)
