@@ -17,6 +17,7 @@ Trajectory flags
 from __future__ import annotations
 
 import ast
+import bisect
 import math
 import operator
 import re
@@ -37,12 +38,14 @@ _LATEX_OPS = [("\\times", "*"), ("\\cdot", "*"), ("\\div", "/"), ("×", "*"), ("
 _FRAC = re.compile(r"\\[dt]?frac\{(\d+)\}\{(\d+)\}")
 _NUM = r"\d+(?:\.\d+)?"
 _CLAIM = re.compile(  # atomic groups / possessive repeats: no catastrophic backtracking
-    rf"(?P<lhs>(?>\(?[ \t]*-?{_NUM}[ \t]*\)?)(?>[ \t]*(?:\*\*|[-+*/^])[ \t]*\(?[ \t]*-?{_NUM}[ \t]*\)?)++)"
+    rf"(?P<lhs>(?>(?:\([ \t]*)?-?{_NUM}[ \t]*\)?)(?>[ \t]*(?:\*\*|[-+*/^])[ \t]*\(?[ \t]*-?{_NUM}[ \t]*\)?)++)"
     rf"[ \t]*=[ \t]*(?P<rhs>-?{_NUM})")
+_PRE = re.compile(r"(?<=[\d)])[ \t]*=[ \t]*-?\d")
+_EXPR_CHARS = frozenset("0123456789.+-*/^() \t")
 _APPROX = re.compile(r"≈|\\approx|approx|about|around|roughly|nearly|rounded|\\sim|~|mod|\\equiv|\\pmod|≡|%|\\%")
 _GLUED_BEFORE = set("_.\\}{^)|!")
 _OP_BEFORE = set("*/^+-_.\\}){[|!×·")
-_BAD_AFTER = re.compile(r"\s*(?:[\w\\^/({!.]\d|[\w\\^/({!]|[-+*]\s*\d)")
+_BAD_AFTER = re.compile(r"[\w\\^/({!]|\.\d|[ \t]*(?:[-+*/^]|\*\*)[ \t]*[\d(]")  # '= 12x', '= 3/4', '= 5 + 1'
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos}
@@ -63,20 +66,46 @@ def _eval(node: ast.AST) -> float:
     raise ValueError("not arithmetic")
 
 
+def _pad(a: str, b: str) -> tuple[str, str]:
+    return a, b + " " * (len(a) - len(b))
+
+
+_SAME_LEN = [_pad(a, b) for a, b in _LATEX_OPS if len(b) <= len(a) and a != "{,}"]
+
+
+def _frac_same_len(m: re.Match) -> str:
+    rep = f"({m.group(1)}/{m.group(2)})"
+    return rep + " " * (len(m.group(0)) - len(rep))
+
+
 def _normalize_math(text: str) -> str:
-    for a, b in _LATEX_OPS:
+    """LaTeX operators to ASCII, keeping every character offset (replacements are space-padded)."""
+    for a, b in _SAME_LEN:
         if a in text:
             text = text.replace(a, b)
-    return _FRAC.sub(r"(\1/\2)", text) if "frac" in text else text
+    return _FRAC.sub(_frac_same_len, text) if "frac" in text else text
 
 
 def arithmetic_slips(text: str) -> list[tuple[str, float]]:
     """Explicit numeric claims in ``text`` that evaluate otherwise: (claim, true value)."""
+    return [(claim, value) for _, claim, value in find_slips(text)]
+
+
+def find_slips(text: str) -> list[tuple[int, str, float]]:
+    """(character offset, claim, true value) of every wrong explicit numeric claim in ``text``."""
     if "=" not in text:
         return []
     t = _normalize_math(text)
     out = []
-    for m in _CLAIM.finditer(t):
+    for pre in _PRE.finditer(t):        # cheap scan for 'digit = digit', then parse backwards
+        j = pre.start()
+        while j > 0 and t[j - 1] in _EXPR_CHARS and pre.start() - j < 160:
+            j -= 1
+        while t[j] in " \t":
+            j += 1
+        m = _CLAIM.match(t, j)
+        if m is None or m.start("rhs") < pre.start():
+            continue
         start = m.start() + len(m.group("lhs")) - len(m.group("lhs").lstrip())
         j = start - 1
         if j >= 0 and (t[j].isalnum() or t[j] in _GLUED_BEFORE):
@@ -85,13 +114,12 @@ def arithmetic_slips(text: str) -> list[tuple[str, float]]:
             j -= 1
         if j >= 0 and t[j] in _OP_BEFORE:
             continue           # the tail of a longer expression: 'y + 3 + 4 = 7'
-
         if _BAD_AFTER.match(t, m.end()):
             continue           # '= 12x', '= 3/4', '= 5 + ...': not a plain number
         ctx = t[max(0, m.start() - 12):m.end() + 24]
         if _APPROX.search(ctx):
             continue
-        lhs, rhs = m.group("lhs").strip(), m.group("rhs")
+        lhs, rhs = " ".join(m.group("lhs").split()), m.group("rhs")
         if lhs.count("(") > lhs.count(")") and lhs.startswith("("):
             lhs = lhs[1:].strip()
         if lhs.count(")") > lhs.count("(") and lhs.endswith(")"):
@@ -108,7 +136,7 @@ def arithmetic_slips(text: str) -> list[tuple[str, float]]:
         if "." in lhs and not decimals:
             tol = max(tol, 0.5)        # '3.14 * 2 = 6' style rounding of decimals
         if abs(value - claimed) > tol:
-            out.append((f"{lhs.strip()} = {rhs}", value))
+            out.append((start, f"{lhs} = {rhs}", value))
     return out
 
 
@@ -127,12 +155,30 @@ def asserted_answer(step: str) -> str | None:
     return m.group(1).rstrip(".)\\").strip() or None if m else None
 
 
-def _value_pattern(value: str) -> re.Pattern | None:
-    v = grade._norm(value)
-    if not re.fullmatch(r"-?\d+(?:\.\d+)?", v or ""):
+_STATES = re.compile(r"(?:=|\bis|\bget|\bgives?|\bequals?|boxed\{|answer:?)[\s$\\(]*0*$")
+
+
+def _numeric(value: str | None) -> str | None:
+    v = grade._norm(value or "")
+    if not re.fullmatch(r"-?\d+(?:\.\d+)?", v):
         return None
-    v = v.lstrip("0") or "0" if not v.startswith("-") else v
-    return re.compile(rf"(?:=|\bis|\bget|\bgives?|\bequals?|boxed\{{|answer:?)\s*\$?\\?\(?\s*0*{re.escape(v)}(?![\d.]\d|\d)")
+    return v if v.startswith("-") else (v.lstrip("0") or "0")
+
+
+def stated_at(text: str, value: str | None) -> list[int]:
+    """Offsets where ``text`` states the number ``value`` ('= 204', 'is 204', '\\boxed{204}')."""
+    v = _numeric(value)
+    if v is None:
+        return []
+    out, i = [], text.find(v)
+    while i >= 0:
+        end = i + len(v)
+        before, after = text[max(0, i - 24):i], text[end:end + 2]
+        if not (before[-1:].isdigit() or before[-1:] == "." or after[:1].isdigit()
+                or (after[:1] == "." and after[1:2].isdigit())) and _STATES.search(before):
+            out.append(i)
+        i = text.find(v, end)
+    return out
 
 
 def _same(a: str, b: str, answer_type: str = "math") -> bool:
@@ -150,29 +196,36 @@ def _same(a: str, b: str, answer_type: str = "math") -> bool:
 _BACKTRACK_KINDS = {"wait", "alternatively", "check", "hmm"}
 _BACKTRACK_RE = re.compile(r"(?:^|\n|[.!?] )\W*(?:But wait|Wait|Alternatively|Hmm|Let me check)\b")
 
+# Strategy lexicon: lower-case literals counted with str.count (one lower-casing, no regex scans).
 STRATEGIES = {
-    "coordinates": r"coordinate (?:system|geometry)|place (?:the )?(?:points?|\w+) at|let [A-Z] = \(|origin at",
-    "vectors": r"\bvectors?\b|dot product|cross product|\\vec\{|\\overrightarrow",
-    "complex_numbers": r"complex (?:number|plane)|roots? of unity|\bargument of|\\omega|e\^\{i|\bmodulus\b",
-    "trigonometry": r"\\(?:sin|cos|tan)\b|law of (?:sines|cosines)|\b(?:sine|cosine)\b",
-    "inclusion_exclusion": r"inclusion[- ]exclusion|\|A \\cup B\||PIE\b",
-    "casework": r"\bcase \d|\bcases?:|casework|\bCase [1-9IVX]",
-    "complementary_counting": r"complement(?:ary)? (?:counting|probability|event)|total minus|subtract (?:the )?(?:bad|invalid)",
-    "recursion": r"recurs(?:ion|ive)|recurrence|a_\{?n-1\}?|f\(n-1\)",
-    "generating_functions": r"generating function",
-    "modular_arithmetic": r"\\pmod|\\equiv|\bmod\b|modulo|\\bmod",
-    "symmetry": r"\bsymmetr(?:y|ic)\b|Burnside|orbit",
-    "induction": r"\binduction\b|inductive step|base case",
-    "vieta": r"Vieta",
-    "am_gm": r"AM[- ]GM|Cauchy[- ]Schwarz",
-    "pigeonhole": r"pigeonhole",
-    "probability": r"\bprobability\b|expected value",
-    "logarithms": r"\\log|\blog_",
-    "similar_triangles": r"similar triangles|\\sim \\triangle|similarity",
-    "pythagorean": r"Pythagorean|Pythagoras",
-    "brute_force": r"list(?:ing)? (?:all|them|out)|enumerat(?:e|ing)|check each",
+    "coordinates": ("coordinate system", "coordinate geometry", "coordinates", "origin at", "place the points"),
+    "vectors": ("vector", "dot product", "cross product", "\\vec{", "\\overrightarrow"),
+    "complex_numbers": ("complex number", "complex plane", "roots of unity", "root of unity", "\\omega",
+                        "e^{i", "modulus"),
+    "trigonometry": ("\\sin", "\\cos", "\\tan", "law of sines", "law of cosines", "sine", "cosine"),
+    "inclusion_exclusion": ("inclusion-exclusion", "inclusion exclusion", "inclusion–exclusion"),
+    "casework": ("case 1", "case 2", "case 3", "casework", "case i:", "case ii"),
+    "complementary_counting": ("complementary counting", "complementary probability", "complement",
+                               "total minus"),
+    "recursion": ("recursion", "recursive", "recurrence", "a_{n-1}", "f(n-1)"),
+    "generating_functions": ("generating function",),
+    "modular_arithmetic": ("\\pmod", "\\equiv", " mod ", "modulo", "\\bmod"),
+    "symmetry": ("symmetry", "symmetric", "burnside", "orbit"),
+    "induction": ("induction", "inductive step", "base case"),
+    "vieta": ("vieta",),
+    "am_gm": ("am-gm", "am gm", "cauchy-schwarz", "cauchy–schwarz"),
+    "pigeonhole": ("pigeonhole",),
+    "probability": ("probability", "expected value"),
+    "logarithms": ("\\log", "log_"),
+    "similar_triangles": ("similar triangles", "similarity", "\\sim \\triangle"),
+    "pythagorean": ("pythagorean", "pythagoras"),
+    "brute_force": ("list all", "listing all", "enumerate", "enumerating", "check each"),
 }
-_STRATEGY_RE = {k: re.compile(v, re.I if k not in ("casework", "vieta") else 0) for k, v in STRATEGIES.items()}
+
+
+def strategy_hits(text: str) -> dict[str, int]:
+    low = text.lower()
+    return {name: sum(low.count(w) for w in words) for name, words in STRATEGIES.items()}
 
 
 def repetition_ratio(text: str, window: int = 4000) -> float:
@@ -194,20 +247,28 @@ class RulesAnnotator(Annotator):
         return [self.annotate_one(it) for it in items]
 
     def annotate_one(self, it: AnnotateInput) -> AnnotationResult:
-        tid, kinds = it.trajectory_id, it.kinds
+        tid, kinds, text = it.trajectory_id, it.kinds, it.response
         res = AnnotationResult(tid)
         ann, flags = res.annotations, res.flags
-        slips: list[int] = []
-        asserted: list[tuple[int, str]] = []
-        for i, step in enumerate(it.steps):
-            for claim, value in arithmetic_slips(step)[:3]:
-                if not slips or slips[-1] != i:
-                    slips.append(i)
-                    ann.append(StepAnnotation(tid, i, NAME, "arithmetic_slip", 1.0,
-                                              f"{claim} (evaluates to {value:.6g})"))
-            a = asserted_answer(step) if ("box" in step or "answer" in step) else None
-            if a:
-                asserted.append((i, a))
+        n = len(it.steps)
+        whole = len(it.offsets) == n and n > 0   # scan the response once, map offsets to steps
+        starts = [a for a, _ in it.offsets] if whole else []
+
+        def step_of(pos: int) -> int:
+            return max(0, bisect.bisect_right(starts, pos) - 1)
+
+        if whole:
+            slips = [(step_of(pos), claim, value) for pos, claim, value in find_slips(text)]
+        else:
+            slips = [(i, claim, value) for i, st in enumerate(it.steps) for _, claim, value in find_slips(st)]
+        slip_steps: list[int] = []
+        for i, claim, value in slips:
+            if not slip_steps or slip_steps[-1] != i:
+                slip_steps.append(i)
+                ann.append(StepAnnotation(tid, i, NAME, "arithmetic_slip", 1.0,
+                                          f"{claim} (evaluates to {value:.6g})"[:300]))
+        asserted = [(i, a) for i, st in enumerate(it.steps)
+                    if ("box" in st or "answer" in st) and (a := asserted_answer(st))]
         # answer flips: the asserted answer changes from one assertion to the next
         flips, seq = 0, []
         for i, a in asserted:
@@ -218,9 +279,8 @@ class RulesAnnotator(Annotator):
             flags.append(TrajectoryFlag(tid, NAME, "answer_flip", float(flips),
                                         " -> ".join(f"{a}@{i}" for i, a in seq[:20])[:500]))
         # found then lost: a wrong trajectory that stated the gold on the way
-        gold_step = None
         if it.is_correct is False and it.gold:
-            gold_step = self._gold_step(it, asserted)
+            gold_step = self._gold_step(it, asserted, step_of if whole else None)
             if gold_step is not None:
                 ann.append(StepAnnotation(tid, gold_step, NAME, "gold_reached", 1.0, f"gold {it.gold}"[:200]))
                 flags.append(TrajectoryFlag(tid, NAME, "found_then_lost", float(gold_step),
@@ -228,30 +288,31 @@ class RulesAnnotator(Annotator):
         if it.finish_reason == "length" or (it.extracted_answer is None and it.is_correct is not None):
             flags.append(TrajectoryFlag(tid, NAME, "truncated", 1.0,
                                         "finish_reason=length" if it.finish_reason == "length" else "no final answer"))
-        ratio = repetition_ratio(it.response)
+        ratio = repetition_ratio(text)
         if ratio < self.repetition_threshold:
-            flags.append(TrajectoryFlag(tid, NAME, "repetition_loop", ratio, it.response[-200:]))
+            flags.append(TrajectoryFlag(tid, NAME, "repetition_loop", ratio, text[-200:]))
         n_back = (sum(k in _BACKTRACK_KINDS for k in kinds) if kinds is not None
-                  else len(_BACKTRACK_RE.findall(it.response)))
+                  else len(_BACKTRACK_RE.findall(text)))
         flags.append(TrajectoryFlag(tid, NAME, "backtracks", float(n_back)))
-        for name, rx in _STRATEGY_RE.items():
-            hits = len(rx.findall(it.response))
+        for name, hits in strategy_hits(text).items():
             if hits >= self.strategy_min_hits:
                 flags.append(TrajectoryFlag(tid, NAME, f"strategy:{name}", float(hits)))
-        res.first_error = self.first_error(it, slips, asserted)
+        res.first_error = self.first_error(it, slip_steps, asserted)
         if res.first_error is not None and res.first_error >= 0:
             ann.append(StepAnnotation(tid, res.first_error, NAME, "first_error", None,
                                       "rules heuristic: first slip, else first derived number / first mention of the final answer"))
         return res
 
-    def _gold_step(self, it: AnnotateInput, asserted: list[tuple[int, str]]) -> int | None:
-        pat = _value_pattern(it.gold)
+    def _gold_step(self, it: AnnotateInput, asserted: list[tuple[int, str]], step_of) -> int | None:
+        """The first step, before the last one, that states the gold answer."""
         last = len(it.steps) - 1
-        if pat is not None:
-            for i, step in enumerate(it.steps[:last] if last > 0 else it.steps):
-                if pat.search(step):
-                    return i
-            return None
+        if _numeric(it.gold) is not None:
+            if step_of is not None:
+                hits = [step_of(p) for p in stated_at(it.response, it.gold)]
+            else:
+                hits = [i for i, st in enumerate(it.steps) if stated_at(st, it.gold)]
+            hits = [h for h in hits if h < last]
+            return hits[0] if hits else None
         for i, a in asserted:
             if i < last and _same(it.gold, a, it.answer_type):
                 return i
@@ -277,10 +338,9 @@ class RulesAnnotator(Annotator):
                 cands.append(i)
                 break
         final = it.extracted_answer or (asserted[-1][1] if asserted else None)
-        pat = _value_pattern(final) if final else None
-        if pat is not None:
+        if _numeric(final) is not None:
             for i, step in enumerate(it.steps):
-                if pat.search(step):
+                if stated_at(step, final):
                     cands.append(i)
                     break
         return min(cands) if cands else (len(it.steps) - 1) // 2

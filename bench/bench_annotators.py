@@ -1,0 +1,59 @@
+"""Rules annotator: speed on the real ~40k-char AIME trajectories, the whole derive() path
+(grade + segment + rules, every core), and ProcessBench scores next to the trivial baseline.
+
+    .venv/bin/python bench/bench_annotators.py [--workers N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline import postprocess  # noqa: E402
+from pipeline.annotate import eval_annotator, load_processbench, processbench_scores  # noqa: E402
+from warehouse.records import Question, Trajectory  # noqa: E402
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=None)
+    a = ap.parse_args()
+    trajs, questions = [], {}
+    for f in sorted((DATA / "traces" / "skythought-aime24").glob("*.jsonl")):
+        for line in open(f, encoding="utf-8"):
+            r = json.loads(line)
+            qid = str(r["idx"])
+            questions[("aime24", qid)] = Question("aime24", qid, r["question"], str(r["gt"]))
+            trajs.append(Trajectory(f.stem, "aime24", qid, 0, r["code"][0], finish_reason="stop"))
+    mean = sum(len(t.response) for t in trajs) / len(trajs)
+    from pipeline import grade
+
+    grade.answers_match("\\sqrt{2}", "\\frac{1}{2}")   # warm math-verify in this process
+    for w in (1, a.workers or os.cpu_count() or 1):
+        for label in ("cold", "warm"):
+            grade.answers_match.cache_clear()
+            t0 = time.perf_counter()
+            d = postprocess.derive(trajs, questions, {"aime24": "integer"}, workers=w)
+            dt = time.perf_counter() - t0
+            print(f"derive (grade+segment+rules) on {len(trajs)} AIME responses (mean {mean:,.0f} chars), "
+                  f"{w} worker(s), {label if w > 1 else 'in-process'}: {len(trajs) / dt:,.0f} traj/s  "
+                  f"[{len(d.steps)} steps, {len(d.annotations)} labels, {len(d.flags)} flags]")
+            if w == 1:
+                break
+    for name in ("gsm8k", "math"):
+        path = DATA / "step-labels" / "processbench" / f"{name}.json"
+        items = load_processbench(path)
+        base = [(-1 if it["final_answer_correct"] else len(it["steps"]) // 2) for it in items]
+        print(f"ProcessBench {name}: rules {eval_annotator('rules', path)}  "
+              f"baseline(middle step if wrong) {processbench_scores([it['label'] for it in items], base)}")
+
+
+if __name__ == "__main__":
+    main()

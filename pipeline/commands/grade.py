@@ -1,0 +1,26 @@
+"""`python -m pipeline grade`: (re)grade stored trajectories with the ladder grader."""
+from pipeline.cli import add_db_argument
+
+NAME = "grade"
+HELP = "grade stored trajectories with the ladder grader (no regeneration); --regrade redoes graded ones"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--regrade", action="store_true", help="grade again trajectories already graded by this version")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    add_db_argument(p)
+
+
+def run(args) -> int:
+    import json
+
+    from pipeline.annotate import grade_warehouse
+    from pipeline.cli import CLIError
+    from warehouse import db
+
+    try:
+        result = grade_warehouse(db.db_path(args.db), regrade=args.regrade, workers=args.workers)
+    except db.WarehouseMissing as exc:
+        raise CLIError(str(exc)) from exc
+    print(json.dumps(result))
+    return 0
