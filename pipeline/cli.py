@@ -14,13 +14,14 @@ COMMANDS = [
     "pipeline.commands.benchmarks",
     "pipeline.commands.generate",
     "pipeline.commands.merge",
-    "pipeline.commands.generate",
-    "pipeline.commands.merge",
     "pipeline.commands.tiers",
     "pipeline.commands.import_",
     "pipeline.commands.stats",
     "pipeline.commands.demo",
     "pipeline.commands.export_charts",
+    "pipeline.commands.grade",
+    "pipeline.commands.annotate",
+    "pipeline.commands.eval_annotator",
 ]
 
 
