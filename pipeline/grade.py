@@ -80,7 +80,8 @@ def _answer_line(text: str) -> str | None:
     return ans or None
 
 
-_CLAIM = re.compile(r"\b(?:is|are|was|equals|be|gives?|get)\b|=|:|\\boxed", re.I)
+_CLAIM = re.compile(r"\b(?:is|are|was|equals|be|gives?|get)\b|=|:|^\W*(?:therefore|thus|hence|so|in conclusion)\b",
+                    re.I)
 _LAST_MATH = re.compile(r"(?:\$([^$]+)\$|\\\((.+?)\\\))[^$\\\w]*$")
 _LAST_NUM = re.compile(r"(-?\d[\d,]*(?:\.\d+)?)(?!.*\d)")
 
@@ -93,7 +94,7 @@ def _conclusion(text: str) -> str | None:
     """
     lines = [ln for ln in text[-1500:].split("\n") if ln.strip()][-3:]
     for ln in reversed(lines):
-        if not _CLAIM.search(ln):
+        if not _CLAIM.search(ln) or "\\boxed" in ln:
             continue
         lm = _LAST_MATH.search(ln.rstrip(" .*"))
         if lm:
