@@ -41,7 +41,7 @@ _CLAIM = re.compile(  # atomic groups / possessive repeats: no catastrophic back
     rf"(?P<lhs>(?>(?:\([ \t]*)?-?{_NUM}[ \t]*\)?)(?>[ \t]*(?:\*\*|[-+*/^])[ \t]*\(?[ \t]*-?{_NUM}[ \t]*\)?)++)"
     rf"[ \t]*=[ \t]*(?P<rhs>-?{_NUM})")
 _PRE = re.compile(r"(?<=[\d)])[ \t]*=[ \t]*-?\d")
-_EXPR_CHARS = frozenset("0123456789.+-*/^() \t")
+_REV_EXPR = re.compile(r"[0-9.+\-*/^() \t]{0,160}")   # an arithmetic expression, read backwards
 _APPROX = re.compile(r"≈|\\approx|approx|about|around|roughly|nearly|rounded|\\sim|~|mod|\\equiv|\\pmod|≡|%|\\%")
 _GLUED_BEFORE = set("_.\\}{^)|!")
 _OP_BEFORE = set("*/^+-_.\\}){[|!×·")
@@ -97,10 +97,11 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
         return []
     t = _normalize_math(text)
     out = []
+    rev = None
     for pre in _PRE.finditer(t):        # cheap scan for 'digit = digit', then parse backwards
-        j = pre.start()
-        while j > 0 and t[j - 1] in _EXPR_CHARS and pre.start() - j < 160:
-            j -= 1
+        if rev is None:
+            rev = t[::-1]
+        j = pre.start() - _REV_EXPR.match(rev, len(t) - pre.start()).end() + (len(t) - pre.start())
         while t[j] in " \t":
             j += 1
         m = _CLAIM.match(t, j)
