@@ -28,6 +28,12 @@ from pipeline.steps import split_steps
     ("7*8 \\approx 50", []),
     ("2 + 3 = 5x", []),
     ("2 + 3 = 6/2", []),
+    # from real Sky-T1 AIME traces: truncated decimals, remainders, thousands, implicit products
+    ("\\( 1716 \\div 7 = 245.142... \\) (not divisible)", []),
+    ("\\( 1000 \\div 7 = 142 \\) remainder 6", []),
+    ("\\(s_2 = 150 \\times 150 = 22,500\\)", []),
+    ("1/2 = 4 g(f(cos(3πy)))", []),
+    ("So, h^2 = 72.25 + 17030.25 - 2862.25 = 14238.25", ["72.25 + 17030.25 - 2862.25 = 14238.25"]),
 ])
 def test_arithmetic_slips(text, slips):
     assert [c for c, _ in arithmetic_slips(text)] == slips

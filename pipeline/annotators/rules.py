@@ -39,13 +39,14 @@ _FRAC = re.compile(r"\\[dt]?frac\{(\d+)\}\{(\d+)\}")
 _NUM = r"\d+(?:\.\d+)?"
 _CLAIM = re.compile(  # atomic groups / possessive repeats: no catastrophic backtracking
     rf"(?P<lhs>(?>(?:\([ \t]*)?-?{_NUM}[ \t]*\)?)(?>[ \t]*(?:\*\*|[-+*/^])[ \t]*\(?[ \t]*-?{_NUM}[ \t]*\)?)++)"
-    rf"[ \t]*=[ \t]*(?P<rhs>-?{_NUM})")
+    rf"[ \t]*=[ \t]*(?P<rhs>-?(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)(?:\.\d+)?)")
 _PRE = re.compile(r"(?<=[\d)])[ \t]*=[ \t]*-?\d")
 _REV_EXPR = re.compile(r"[0-9.+\-*/^() \t]{0,160}")   # an arithmetic expression, read backwards
-_APPROX = re.compile(r"≈|\\approx|approx|about|around|roughly|nearly|rounded|\\sim|~|mod|\\equiv|\\pmod|≡|%|\\%")
+_APPROX = re.compile(r"≈|\\approx|approx|about|around|roughly|nearly|rounded|remainder|quotient|\.\.\.|…|\\ldots|\\dots|\\sim|~|mod|\\equiv|\\pmod|≡|%|\\%")
 _GLUED_BEFORE = set("_.\\}{^)|!")
 _OP_BEFORE = set("*/^+-_.\\}){[|!×·")
-_BAD_AFTER = re.compile(r"[\w\\^/({!]|\.\d|[ \t]*(?:[-+*/^]|\*\*)[ \t]*[\d(]")  # '= 12x', '= 3/4', '= 5 + 1'
+_BAD_AFTER = re.compile(r"[\w\\^/({!]|\.\d|[ \t]*(?:[-+*/^]|\*\*)[ \t]*[\d(]"
+                        r"|[ \t]+(?:[A-Za-z](?![A-Za-z])|[A-Za-z]+\(|\\[A-Za-z]+)")  # '= 4 g(x)', '= 2 x', '= 3 \\sqrt'
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos}
@@ -131,9 +132,10 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
             continue
         if isinstance(value, complex) or not math.isfinite(value):
             continue
-        claimed = float(rhs)
+        claimed = float(rhs.replace(",", ""))
         decimals = len(rhs.split(".")[1]) if "." in rhs else 0
-        tol = 0.5 * 10 ** -decimals + 1e-9 * abs(value) if decimals else 1e-9 * max(1.0, abs(value))
+        # a decimal may be rounded or truncated to the digits written: one unit in the last place
+        tol = 10 ** -decimals + 1e-9 * abs(value) if decimals else 1e-9 * max(1.0, abs(value))
         if "." in lhs and not decimals:
             tol = max(tol, 0.5)        # '3.14 * 2 = 6' style rounding of decimals
         if abs(value - claimed) > tol:
