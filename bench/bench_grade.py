@@ -72,7 +72,8 @@ def main() -> None:
         grade.grade_many(aime, workers=w, min_parallel=1)
         dt = time.perf_counter() - t0
         print(f"AIME responses (n={len(aime)}, mean {sum(len(x[0]) for x in aime) / len(aime):,.0f} chars), "
-              f"{w} worker(s): {len(aime) / dt:,.0f} traj/s = {len(aime) / dt / w:,.0f} per core")
+              f"{w} worker(s): {len(aime) / dt:,.0f} traj/s = {len(aime) / dt / w:,.0f} per core"
+              + (" (pool reused from above: its workers' verdict caches are warm)" if w > 1 else " (cold caches)"))
 
 
 if __name__ == "__main__":

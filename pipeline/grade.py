@@ -212,11 +212,10 @@ def grade_many(items: Sequence[tuple[str, str, str, str | None]], workers: int |
     pairs = sorted({(g, a, t) for a, g, t, _, _ in located if a is not None})
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     if workers > 1 and len(pairs) >= min_parallel:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+        from pipeline.postprocess import _pool  # one warm pool per process, shared with derive()
 
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver")) as ex:
-            verdicts = dict(zip(pairs, ex.map(_match_task, pairs, chunksize=max(1, len(pairs) // (workers * 4)))))
+        ex = _pool(workers)
+        verdicts = dict(zip(pairs, ex.map(_match_task, pairs, chunksize=max(1, len(pairs) // (workers * 4)))))
     else:
         verdicts = {p: answers_match(*p) for p in pairs}
     out = []
