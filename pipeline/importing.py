@@ -65,7 +65,7 @@ class ImportSession:
 
     def __init__(self, db_path=None, data_dir=None) -> None:
         self.db_path = db.db_path(db_path)
-        self.data_dir = data_dir
+        self.data_dir = benchmarks.data_dir(data_dir)  # --data-dir, $LADDER_DATA_DIR or ../shared/data
         self._index: dict[str, QuestionIndex | None] = {}
         self._pending: dict[str, benchmarks.BenchmarkData] = {}
         self._runs: set[str] | None = None     # run ids known to be stored

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 TIERS = ("Easy", "Medium", "Hard", "Exh")
@@ -35,11 +35,17 @@ class Record:
     """Mixin: ``as_row()`` in the column order of the table."""
 
     def as_row(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        # a shallow dict: records are flat (dict fields are serialized by the writer), and
+        # dataclasses.asdict's deep copy dominated bulk writes
+        return {name: getattr(self, name) for name in self.columns()}
 
     @classmethod
     def columns(cls) -> list[str]:
-        return [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        cols = cls.__dict__.get("_columns")
+        if cols is None:
+            cols = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+            setattr(cls, "_columns", cols)
+        return cols
 
 
 @dataclass

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 import math
 import operator
 import re
@@ -65,6 +66,15 @@ def _eval(node: ast.AST) -> float:
     if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
         return _OPS[type(node.op)](_eval(node.operand))
     raise ValueError("not arithmetic")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _evaluate(lhs: str) -> float | None:
+    """The value of a plain arithmetic expression, None when it is not one (cached: claims repeat)."""
+    try:
+        return _eval(ast.parse(lhs.replace("^", "**"), mode="eval"))
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
+        return None
 
 
 def _pad(a: str, b: str) -> tuple[str, str]:
@@ -126,9 +136,8 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
             lhs = lhs[1:].strip()
         if lhs.count(")") > lhs.count("(") and lhs.endswith(")"):
             lhs = lhs[:-1].strip()
-        try:
-            value = _eval(ast.parse(lhs.replace("^", "**"), mode="eval"))
-        except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError):
+        value = _evaluate(lhs)
+        if value is None:
             continue
         if isinstance(value, complex) or not math.isfinite(value):
             continue
