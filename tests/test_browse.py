@@ -92,3 +92,19 @@ def test_safe_markdown_neutralizes_remote_images():
     out = safe_markdown("see ![pic](http://evil.example/x.png) and ![r][ref] then \\(x^2\\) and \\[y\\]")
     assert "![" not in out and "http://evil.example" not in out
     assert "$x^2$" in out and "$$y$$" in out
+
+
+def test_search_is_smart_case_and_treats_wildcards_literally(app_db):
+    with db.reader(app_db) as con:
+        lower = browse.search(con, ALL, "aya", 1000)      # all lower case: case-insensitive
+        exact = browse.search(con, ALL, "Aya", 1000)      # an upper-case letter: case-sensitive
+        shout = browse.search(con, ALL, "AYA WALKS", 1000)
+        wild = browse.search(con, ALL, "a%b_c", 5)        # LIKE wildcards are plain characters
+        n_ci = con.execute("SELECT count(*) FROM trajectories WHERE benchmark = 'aime24' "
+                           "AND contains(lower(response), 'aya')").fetchall()[0][0]
+        n_cs = con.execute("SELECT count(*) FROM trajectories WHERE benchmark = 'aime24' "
+                           "AND contains(response, 'Aya')").fetchall()[0][0]
+    assert 0 < n_cs <= n_ci
+    assert lower.height == min(n_ci, 1000) and exact.height == min(n_cs, 1000)
+    assert all("Aya" in s for s in exact["snippet"])
+    assert shout.is_empty() and wild.is_empty()

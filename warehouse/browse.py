@@ -204,21 +204,37 @@ def flags(con, trajectory_id: int) -> pl.DataFrame:
                       "WHERE trajectory_id = ? ORDER BY annotator, flag", [int(trajectory_id)])
 
 
+def search_condition(text: str) -> tuple[str, list]:
+    """SQL condition over ``t.response`` for a full-text search, and its parameters.
+
+    Smart case, as in ripgrep: a query with an upper-case letter matches case-sensitively (a plain
+    substring scan, the fastest); an all-lower-case query matches case-insensitively (ILIKE; a
+    query holding LIKE's wildcards ``%`` or ``_`` compares lower-cased text instead).
+    """
+    if any(c.isupper() for c in text):
+        return "contains(t.response, ?)", [text]
+    if "%" in text or "_" in text:
+        return "contains(lower(t.response), ?)", [text]
+    return "t.response ILIKE ?", ["%" + text + "%"]
+
+
 def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
-    """Responses that contain ``text`` (case-insensitive), with a snippet around the first hit."""
+    """Responses that contain ``text`` (smart case: see ``search_condition``), with a snippet."""
     if not text or not text.strip():
         return pl.DataFrame()
     where, params = sel.where("o")
+    cond, cparams = search_condition(text)
+    pos = "strpos(t.response, ?)" if cond.startswith("contains(t.response,") else "strpos(lower(t.response), lower(?))"
     return query(con, f"""
         WITH hits AS (
             SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct,
-                   strpos(lower(t.response), lower(?)) AS pos, t.response
+                   {pos} AS pos, t.response
             FROM outcomes o JOIN trajectories t USING (trajectory_id)
-            WHERE {where} AND contains(lower(t.response), lower(?)))
+            WHERE {where} AND {cond})
         SELECT trajectory_id, model_id, question_id, sample_idx, is_correct,
                substr(response, greatest(pos - 80, 1), 160 + length(?)) AS snippet
         FROM hits ORDER BY model_id, try_cast(question_id AS INTEGER) NULLS LAST, question_id, sample_idx
-        LIMIT ?""", [text] + params + [text, text, int(limit)])
+        LIMIT ?""", [text] + params + cparams + [text, int(limit)])
 
 
 # --- step errors --------------------------------------------------------------------------
