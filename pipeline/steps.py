@@ -51,6 +51,16 @@ TAGS = {"<think>": "think", "</think>": "answer", "<|begin_of_thought|>": "think
 _TAG_RE = re.compile("|".join(re.escape(t) for t in TAGS))
 
 
+def _short(text: str, a: int, b: int, min_chars: int) -> bool:
+    """``len(text[a:b].strip()) < min_chars``, without the copy in the common case: when both
+    ``text[a]`` and ``text[a + min_chars - 1]`` are visible the stripped span is long enough."""
+    if b - a < min_chars:
+        return True
+    if min_chars > 0 and not text[a].isspace() and not text[a + min_chars - 1].isspace():
+        return False
+    return len(text[a:b].strip()) < min_chars
+
+
 class Span(NamedTuple):
     start_char: int
     end_char: int
@@ -74,33 +84,39 @@ def split_steps(text: str, min_chars: int = 30) -> list[Span]:
     n = len(text)
     bounds = sorted(cuts)
     bounds.append(n)
-    out: list[list] = []          # [start, end, kind]
+    # parallel lists, not a list of lists: fewer objects for the garbage collector to walk
+    starts: list[int] = []
+    ends: list[int] = []
+    kinds: list[str] = []
     pending = None                # start of a lone tag waiting for its text, and the tag's kind
     for k in range(len(bounds) - 1):
         a, b = bounds[k], bounds[k + 1]
         if a >= b:
             continue
         kind = cuts[a]
-        if a in tags and not text[a:b].strip() in TAGS:
-            pass
-        elif a in tags:
-            pending = pending or (a, kind)
-            continue
+        if a in tags:
+            if text[a:b].strip() in TAGS:
+                pending = pending or (a, kind)
+                continue
         if pending is not None:
             if not text[a:b].strip():
                 continue
-            a, kind = pending[0], pending[1]
+            a, kind = pending
             pending = None
-        elif out and kind == "paragraph" and (b - a < min_chars or len(text[a:b].strip()) < min_chars):
-            out[-1][1] = b
+        elif starts and kind == "paragraph" and _short(text, a, b, min_chars):
+            ends[-1] = b
             continue
-        out.append([a, b, kind])
+        starts.append(a)
+        ends.append(b)
+        kinds.append(kind)
     if pending is not None:
-        if out:
-            out[-1][1] = n
+        if starts:
+            ends[-1] = n
         else:
-            out.append([pending[0], n, pending[1]])
-    return [Span(a, b, kind) for a, b, kind in out]
+            starts.append(pending[0])
+            ends.append(n)
+            kinds.append(pending[1])
+    return list(map(Span, starts, ends, kinds))
 
 
 def step_texts(text: str, spans: list[Span]) -> list[str]:
