@@ -106,17 +106,23 @@ def heatmap_figure(acc: pl.DataFrame, series: str = "model_id", title: str = "Ac
     return fig
 
 
+def _split(df: pl.DataFrame, color: str | None, key=None) -> list[tuple[str | None, pl.DataFrame]]:
+    """(value, rows) per distinct ``color`` value (nulls as "(none)"), sorted; one pass over ``df``."""
+    if color is None:
+        return [(None, df)]
+    tagged = df.with_columns(pl.col(color).cast(pl.Utf8).fill_null("(none)").alias("__series"))
+    parts = tagged.partition_by("__series", as_dict=True, include_key=False)
+    return sorted(((k[0], v) for k, v in parts.items()), key=lambda kv: key(kv[0]) if key else kv[0])
+
+
 def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title: str = "",
                barmode: str = "group", y_title: str | None = None) -> go.Figure:
     """Grouped (or stacked) bars of ``y`` by ``x``, one trace per ``color`` value."""
     if df.is_empty():
         return empty_figure()
-    fig = go.Figure()
-    groups = [None] if color is None else sorted(df[color].cast(pl.Utf8).fill_null("(none)").unique().to_list())
-    for i, g in enumerate(groups):
-        d = df if g is None else df.filter(pl.col(color).cast(pl.Utf8).fill_null("(none)") == g)
-        fig.add_trace(go.Bar(x=d[x].cast(pl.Utf8).to_list(), y=d[y].to_list(), name=str(g or y),
-                             marker_color=PALETTE[i % len(PALETTE)]))
+    fig = go.Figure(data=[go.Bar(x=d[x].cast(pl.Utf8).to_list(), y=d[y].to_list(), name=str(g or y),
+                                 marker_color=PALETTE[i % len(PALETTE)])
+                          for i, (g, d) in enumerate(_split(df, color))])
     fig.update_layout(template=TEMPLATE, title=title, barmode=barmode, height=420,
                       xaxis={"type": "category", "title": x}, yaxis_title=y_title or y)
     return fig
@@ -127,14 +133,11 @@ def scatter_figure(df: pl.DataFrame, x: str, y: str, label: str, color: str | No
     """Labelled scatter (e.g. cov@n against avg@n per model), optional y = x line."""
     if df.is_empty():
         return empty_figure()
-    fig = go.Figure()
-    groups = [None] if color is None else sorted(df[color].cast(pl.Utf8).fill_null("(none)").unique().to_list())
-    for i, g in enumerate(groups):
-        d = df if g is None else df.filter(pl.col(color).cast(pl.Utf8).fill_null("(none)") == g)
-        fig.add_trace(go.Scatter(x=d[x].to_list(), y=d[y].to_list(), text=d[label].cast(pl.Utf8).to_list(),
-                                 mode="markers", name=str(g or label), marker={"size": 10,
-                                 "color": PALETTE[i % len(PALETTE)]},
-                                 hovertemplate="%{text}<br>" + f"{x} %{{x:.3f}}<br>{y} %{{y:.3f}}"))
+    fig = go.Figure(data=[go.Scatter(x=d[x].to_list(), y=d[y].to_list(), text=d[label].cast(pl.Utf8).to_list(),
+                                     mode="markers", name=str(g or label), marker={"size": 10,
+                                     "color": PALETTE[i % len(PALETTE)]},
+                                     hovertemplate="%{text}<br>" + f"{x} %{{x:.3f}}<br>{y} %{{y:.3f}}")
+                          for i, (g, d) in enumerate(_split(df, color))])
     if diagonal:
         fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dash", "color": "#999"})
     fig.update_layout(template=TEMPLATE, title=title, height=440, xaxis_title=x, yaxis_title=y)
@@ -147,23 +150,22 @@ def line_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, titl
     """One line per ``color`` value; optional shaded band (lo, hi columns) and a dashed ``fit`` column."""
     if df.is_empty():
         return empty_figure()
-    fig = go.Figure()
-    groups = [None] if color is None else sorted(df[color].cast(pl.Utf8).fill_null("(none)").unique().to_list(),
-                                                 key=_tier_rank_or_name)
-    for i, g in enumerate(groups):
-        d = (df if g is None else df.filter(pl.col(color).cast(pl.Utf8).fill_null("(none)") == g)).sort(x)
+    traces = []
+    for i, (g, d) in enumerate(_split(df, color, key=_tier_rank_or_name)):
+        d = d.sort(x)
         c = PALETTE[i % len(PALETTE)]
         name = str(g or y)
         if band and band[0] in d.columns:
-            fig.add_trace(go.Scatter(x=d[x].to_list() + d[x].to_list()[::-1],
+            traces.append(go.Scatter(x=d[x].to_list() + d[x].to_list()[::-1],
                                      y=d[band[1]].to_list() + d[band[0]].to_list()[::-1], fill="toself",
                                      line={"width": 0}, fillcolor=c, opacity=0.15, showlegend=False,
                                      hoverinfo="skip", legendgroup=name))
-        fig.add_trace(go.Scatter(x=d[x].to_list(), y=d[y].to_list(), name=name, marker_color=c, legendgroup=name,
+        traces.append(go.Scatter(x=d[x].to_list(), y=d[y].to_list(), name=name, marker_color=c, legendgroup=name,
                                  mode="lines+markers" if d.height <= 30 else "lines"))
         if fit and fit in d.columns:
-            fig.add_trace(go.Scatter(x=d[x].to_list(), y=d[fit].to_list(), name=f"{name} fit", mode="lines",
+            traces.append(go.Scatter(x=d[x].to_list(), y=d[fit].to_list(), name=f"{name} fit", mode="lines",
                                      line={"dash": "dash", "color": c}, legendgroup=name, showlegend=False))
+    fig = go.Figure(data=traces)
     fig.update_layout(template=TEMPLATE, title=title, height=440, xaxis_title=x_title or x,
                       yaxis_title=y_title or y)
     if log_x:
