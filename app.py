@@ -28,4 +28,7 @@ if state == "ok":
 else:
     page = st.navigation([st.Page("app_pages/get_started.py", title="Get started", icon=":material/rocket_launch:", default=True)])
 common.reset_page()
-page.run()
+try:
+    page.run()
+finally:
+    common.release()  # never hold the warehouse between runs: the pipeline may want to write

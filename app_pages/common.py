@@ -1,9 +1,10 @@
 """What every page shares: the warehouse state, sidebar filters kept in the URL, cached queries,
 and export widgets (every chart PNG/SVG/PDF/HTML, every table CSV/Parquet, a page's charts as a zip).
 
-Queries run through ``q(fn, *args)``: a short read-only connection per call, results cached by
-``(warehouse data_version, function, arguments)`` so a filter change re-runs only aggregate
-queries and an unchanged warehouse is never queried twice.
+Queries run through ``q(fn, *args)``: results cached by ``(warehouse data_version, function,
+arguments)`` so a filter change re-runs only aggregate queries and an unchanged warehouse is never
+queried twice. Cache misses of one script run share one read-only connection, opened on the first
+miss and closed by ``release()`` when the run ends (app.py), so a writer waits at most one run.
 """
 from __future__ import annotations
 
@@ -43,15 +44,34 @@ def _version(path: str, stamp: tuple) -> str:
     return db.data_version(path)
 
 
+_RUN_CON = "_run_connection"
+
+
+def _connection(path: str):
+    """This script run's read-only connection (opening one costs ~20 ms and starts with cold caches)."""
+    held = st.session_state.get(_RUN_CON)
+    if held is None or held[0] != path:
+        release()
+        held = (path, db.connect(path, read_only=True))
+        st.session_state[_RUN_CON] = held
+    return held[1]
+
+
+def release() -> None:
+    """Close this run's connection, so that a writing pipeline is never kept waiting for long."""
+    held = st.session_state.pop(_RUN_CON, None)
+    if held is not None:
+        held[1].close()
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(data_version: str, path: str, module: str, name: str, args: tuple, kwargs: tuple):
     fn = getattr(importlib.import_module(module), name)
-    with db.reader(path) as con:
-        return fn(con, *args, **dict(kwargs))
+    return fn(_connection(path), *args, **dict(kwargs))
 
 
 def q(fn, *args, **kwargs):
-    """``fn(con, *args, **kwargs)`` on a short read-only connection, cached by warehouse version."""
+    """``fn(con, *args, **kwargs)`` on this run's read-only connection, cached by warehouse version."""
     return _cached(version(), str(db.db_path()), fn.__module__, fn.__name__, args,
                    tuple(sorted(kwargs.items())))
 
