@@ -7,7 +7,7 @@ from warehouse import calibration, charts, ladder, metrics
 sel = common.selection()
 st.title("The ladder")
 c1, c2 = st.columns(2)
-by = c1.radio("Lines per", ["model", "group"], horizontal=True, key="ladder_by")
+by = c1.radio("Lines per", ["group", "model"], horizontal=True, key="ladder_by")  # groups: as in Figure 1
 show_ref = c2.toggle("Overlay the paper's Figure 1 values", value=False, key="ladder_ref")
 
 acc = common.q(metrics.question_accuracy, sel, by)

@@ -57,6 +57,8 @@ def test_ladder_one_trace_per_model_and_four_tier_bands(app_db, monkeypatch):
     at = _app(monkeypatch, app_db, models=models)
     at.run()
     at.switch_page("app_pages/ladder.py").run()
+    assert at.radio(key="ladder_by").value == "group"     # the default, as in the paper's Figure 1
+    at.radio(key="ladder_by").set_value("model").run()
     assert not at.exception
     ladder = _figures(at)[0]
     assert sorted(t["name"] for t in ladder["data"]) == sorted(models.split(","))
