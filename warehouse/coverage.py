@@ -29,12 +29,12 @@ def potential_vs_stability(con, sel: Selection, by: str = "model", per_tier: boo
         unstable=((pl.col("acc") > 0) & (pl.col("acc") < 1)).sum().cast(pl.Int64),
         never=(pl.col("acc") == 0).sum().cast(pl.Int64), always=(pl.col("acc") == 1).sum().cast(pl.Int64))
     # bootstrap of the gap itself (cov - avg per question), paired resampling as in metrics
-    parts = pq.sort(keys).partition_by(keys, maintain_order=True)
-    blocks = [((p["c"] > 0).cast(pl.Float64) - p["acc"]).to_numpy()[:, None] for p in parts]
+    pq = pq.with_columns(gap=(pl.col("c") > 0).cast(pl.Float64) - pl.col("acc"))
+    _, groups, blocks = metrics.sorted_blocks(pq, keys, ["gap"])
     los, his = metrics.bootstrap_many(blocks, n_boot, np.random.default_rng(seed + 1), ci)
-    gaps = [{**{k: p[k][0] for k in keys}, "gap_lo": float(lo[0]), "gap_hi": float(hi[0])}
-            for p, lo, hi in zip(parts, los, his)]
-    gap_df = pl.DataFrame(gaps, schema={k: pl.String for k in keys} | {"gap_lo": pl.Float64, "gap_hi": pl.Float64})
+    gap_df = groups.select(keys).cast({k: pl.String for k in keys}).with_columns(
+        gap_lo=pl.Series([float(lo[0]) for lo in los], dtype=pl.Float64),
+        gap_hi=pl.Series([float(hi[0]) for hi in his], dtype=pl.Float64))
     return (base.with_columns(gap=pl.col("cov") - pl.col("avg"))
             .join(gap_df, on=keys, how="left", nulls_equal=True)
             .join(counts, on=keys, how="left", nulls_equal=True))

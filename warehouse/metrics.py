@@ -96,19 +96,28 @@ def metrics_from_questions(pq: pl.DataFrame, per_tier: bool = False, n_boot: int
     keys = _keys(per_tier)
     pq = pq.with_columns(avg=pl.col("c") / pl.col("n"), cov=(pl.col("c") > 0).cast(pl.Float64),
                          maj=pl.col("maj").cast(pl.Float64))
-    parts = pq.sort(keys).partition_by(keys, maintain_order=True)
-    blocks = [part.select(METRICS).to_numpy().astype(float) for part in parts]
+    pq, groups, blocks = sorted_blocks(pq, keys, METRICS)
     los, his = bootstrap_many(blocks, n_boot, np.random.default_rng(seed), ci)
-    rows = []
-    for part, vals, lo, hi in zip(parts, blocks, los, his):
-        row = {k: part[k][0] for k in keys}
-        row.update(n_questions=part.height, n_samples=int(part["n"].sum()))
-        for i, m in enumerate(METRICS):
-            row[m], row[f"{m}_lo"], row[f"{m}_hi"] = float(vals[:, i].mean()), float(lo[i]), float(hi[i])
-        rows.append(row)
+    cols: dict = {}
+    for i, m in enumerate(METRICS):
+        cols[m] = [float(b[:, i].mean()) for b in blocks]
+        cols[f"{m}_lo"] = [float(lo[i]) for lo in los]
+        cols[f"{m}_hi"] = [float(hi[i]) for hi in his]
     schema = {k: pl.String for k in keys} | {"n_questions": pl.Int64, "n_samples": pl.Int64} | {
         f"{m}{s}": pl.Float64 for m in METRICS for s in ("", "_lo", "_hi")}
-    return _tier_sorted(pl.DataFrame(rows, schema=schema, orient="row"), per_tier)
+    out = groups.with_columns(**{c: pl.Series(c, v, dtype=pl.Float64) for c, v in cols.items()})
+    return _tier_sorted(out.select(list(schema)).cast(schema), per_tier)
+
+
+def sorted_blocks(pq: pl.DataFrame, keys: list[str], columns) -> tuple[pl.DataFrame, pl.DataFrame, list]:
+    """``pq`` sorted by ``keys``, one row per key (keys, n_questions, n_samples), and the (questions x
+    columns) float block of each key, in the same order: one pass, no per-key DataFrame."""
+    pq = pq.sort(keys, nulls_last=False)
+    groups = pq.group_by(keys, maintain_order=True).agg(n_questions=pl.len().cast(pl.Int64),
+                                                        n_samples=pl.col("n").sum().cast(pl.Int64))
+    arr = pq.select(columns).to_numpy().astype(float)
+    bounds = np.cumsum(groups["n_questions"].to_numpy())[:-1]
+    return pq, groups, (np.split(arr, bounds) if len(arr) else [])
 
 
 def _tier_sorted(df: pl.DataFrame, per_tier: bool) -> pl.DataFrame:
