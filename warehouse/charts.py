@@ -120,8 +120,9 @@ def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title
     """Grouped (or stacked) bars of ``y`` by ``x``, one trace per ``color`` value."""
     if df.is_empty():
         return empty_figure()
-    fig = go.Figure(data=[go.Bar(x=d[x].cast(pl.Utf8).to_list(), y=d[y].to_list(), name=str(g or y),
-                                 marker_color=PALETTE[i % len(PALETTE)])
+    # traces as plain dicts: plotly validates them once, in the Figure (go.Bar objects validate twice)
+    fig = go.Figure(data=[dict(type="bar", x=d[x].cast(pl.Utf8).to_list(), y=d[y].to_list(), name=str(g or y),
+                               marker={"color": PALETTE[i % len(PALETTE)]})
                           for i, (g, d) in enumerate(_split(df, color))])
     fig.update_layout(template=TEMPLATE, title=title, barmode=barmode, height=420,
                       xaxis={"type": "category", "title": x}, yaxis_title=y_title or y)
@@ -133,10 +134,10 @@ def scatter_figure(df: pl.DataFrame, x: str, y: str, label: str, color: str | No
     """Labelled scatter (e.g. cov@n against avg@n per model), optional y = x line."""
     if df.is_empty():
         return empty_figure()
-    fig = go.Figure(data=[go.Scatter(x=d[x].to_list(), y=d[y].to_list(), text=d[label].cast(pl.Utf8).to_list(),
-                                     mode="markers", name=str(g or label), marker={"size": 10,
-                                     "color": PALETTE[i % len(PALETTE)]},
-                                     hovertemplate="%{text}<br>" + f"{x} %{{x:.3f}}<br>{y} %{{y:.3f}}")
+    fig = go.Figure(data=[dict(type="scatter", x=d[x].to_list(), y=d[y].to_list(),
+                               text=d[label].cast(pl.Utf8).to_list(), mode="markers", name=str(g or label),
+                               marker={"size": 10, "color": PALETTE[i % len(PALETTE)]},
+                               hovertemplate="%{text}<br>" + f"{x} %{{x:.3f}}<br>{y} %{{y:.3f}}")
                           for i, (g, d) in enumerate(_split(df, color))])
     if diagonal:
         fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dash", "color": "#999"})
@@ -156,15 +157,15 @@ def line_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, titl
         c = PALETTE[i % len(PALETTE)]
         name = str(g or y)
         if band and band[0] in d.columns:
-            traces.append(go.Scatter(x=d[x].to_list() + d[x].to_list()[::-1],
-                                     y=d[band[1]].to_list() + d[band[0]].to_list()[::-1], fill="toself",
-                                     line={"width": 0}, fillcolor=c, opacity=0.15, showlegend=False,
-                                     hoverinfo="skip", legendgroup=name))
-        traces.append(go.Scatter(x=d[x].to_list(), y=d[y].to_list(), name=name, marker_color=c, legendgroup=name,
-                                 mode="lines+markers" if d.height <= 30 else "lines"))
+            traces.append(dict(type="scatter", x=d[x].to_list() + d[x].to_list()[::-1],
+                               y=d[band[1]].to_list() + d[band[0]].to_list()[::-1], fill="toself",
+                               line={"width": 0}, fillcolor=c, opacity=0.15, showlegend=False,
+                               hoverinfo="skip", legendgroup=name))
+        traces.append(dict(type="scatter", x=d[x].to_list(), y=d[y].to_list(), name=name, marker={"color": c},
+                           legendgroup=name, mode="lines+markers" if d.height <= 30 else "lines"))
         if fit and fit in d.columns:
-            traces.append(go.Scatter(x=d[x].to_list(), y=d[fit].to_list(), name=f"{name} fit", mode="lines",
-                                     line={"dash": "dash", "color": c}, legendgroup=name, showlegend=False))
+            traces.append(dict(type="scatter", x=d[x].to_list(), y=d[fit].to_list(), name=f"{name} fit",
+                               mode="lines", line={"dash": "dash", "color": c}, legendgroup=name, showlegend=False))
     fig = go.Figure(data=traces)
     fig.update_layout(template=TEMPLATE, title=title, height=440, xaxis_title=x_title or x,
                       yaxis_title=y_title or y)
