@@ -131,35 +131,6 @@ def store(con, trajectories: Sequence[Trajectory], derived: Derived) -> None:
             db.set_meta(con, "active_grader", grade.GRADER)
             db.set_meta(con, "active_grader_version", grade.GRADER_VERSION)
     if ids:
-        _replace_steps_columnar(con, ids, derived.steps)
+        ingest.replace_steps(con, ids, derived.steps)
         ingest.replace_annotations(con, "rules", ids, derived.annotations, derived.flags)
     stats.refresh_run_stats(con, sorted({t.run_id for t in trajectories}))
-
-
-def _replace_steps_columnar(con, ids: Sequence[int], steps: Sequence[Step]) -> None:
-    """``ingest.replace_steps`` for the bulk path: ~400 steps per long trajectory make the
-    row-dict route (``Record.as_row`` = ``dataclasses.asdict``) the slowest part of an import,
-    so the steps go to DuckDB as one columnar Arrow table."""
-    import pyarrow as pa
-
-    con.register("_pp_ids", pa.table({"trajectory_id": pa.array(list(ids), pa.int64())}))
-    try:
-        con.execute("DELETE FROM steps WHERE trajectory_id IN (SELECT trajectory_id FROM _pp_ids)")
-    finally:
-        con.unregister("_pp_ids")
-    if not steps:
-        return
-    table = pa.table({
-        "trajectory_id": pa.array([s.trajectory_id for s in steps], pa.int64()),
-        "step_idx": pa.array([s.step_idx for s in steps], pa.int32()),
-        "start_char": pa.array([s.start_char for s in steps], pa.int32()),
-        "end_char": pa.array([s.end_char for s in steps], pa.int32()),
-        "kind": pa.array([s.kind for s in steps], pa.string()),
-    })
-    con.register("_pp_steps", table)
-    try:
-        con.execute("INSERT INTO steps (trajectory_id, step_idx, start_char, end_char, kind) "
-                    "SELECT trajectory_id, step_idx, start_char, end_char, kind FROM _pp_steps "
-                    "ON CONFLICT DO NOTHING")
-    finally:
-        con.unregister("_pp_steps")

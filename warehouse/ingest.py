@@ -1,7 +1,7 @@
 """Idempotent writes of typed records. Call inside ``warehouse.db.writer()``: one transaction.
 
 Every function keys on the table's natural key, so writing the same records twice changes
-nothing. Bulk rows travel as Arrow tables (no per-row round trips).
+nothing. Bulk rows travel as columnar Arrow tables built straight from the records.
 """
 from __future__ import annotations
 
@@ -22,25 +22,28 @@ _ARROW_TYPES = {
 }
 
 
-def _table(rows: Sequence[dict], columns: Sequence[str]) -> pa.Table:
-    schema = pa.schema([(c, _ARROW_TYPES.get(c, pa.string())) for c in columns])
-    return pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows], schema=schema)
+def _table(records: Sequence, columns: Sequence[str]) -> pa.Table:
+    """Records to one columnar Arrow table: no per-row dicts (a long trajectory has ~400 steps)."""
+    return pa.table({c: pa.array([getattr(r, c) for r in records], _ARROW_TYPES.get(c, pa.string()))
+                     for c in columns})
 
 
 def _quote(cols: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in cols)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict], columns: Sequence[str],
-            conflict: str = "DO NOTHING", select: str | None = None) -> int:
-    """Bulk insert; returns the number of rows inserted or updated."""
-    if not rows:
+def _insert(con: duckdb.DuckDBPyConnection, table: str, records: Sequence, columns: Sequence[str],
+            conflict: str = "DO NOTHING", computed: dict[str, str] | None = None) -> int:
+    """Bulk insert of the records' ``columns`` plus ``computed`` columns (name -> SQL expression
+    over them); returns the number of rows inserted or updated."""
+    if not records:
         return 0
-    batch = _table(rows, columns)  # noqa: F841  (read by DuckDB's replacement scan)
-    con.register("_ingest_batch", batch)
+    computed = computed or {}
+    con.register("_ingest_batch", _table(records, columns))
     try:
-        sel = select or _quote(columns)
-        res = con.execute(f"INSERT INTO {table} ({_quote(columns)}) SELECT {sel} FROM _ingest_batch "
+        target = _quote([*columns, *computed])
+        select = ", ".join([_quote(columns), *computed.values()])
+        res = con.execute(f"INSERT INTO {table} ({target}) SELECT {select} FROM _ingest_batch "
                           f"ON CONFLICT {conflict}").fetchall()
         return int(res[0][0]) if res else 0
     finally:
@@ -65,13 +68,13 @@ def upsert_benchmark(con, b: Benchmark) -> None:
 
 def upsert_questions(con, questions: Sequence[Question]) -> int:
     cols = Question.columns()
-    return _insert(con, "questions", [q.as_row() for q in questions], cols,
+    return _insert(con, "questions", questions, cols,
                    _update_all(cols, ["benchmark", "question_id"], keep_existing=True))
 
 
 def upsert_tiers(con, tiers: Sequence[Tier]) -> int:
     cols = Tier.columns()
-    return _insert(con, "question_tiers", [t.as_row() for t in tiers], cols,
+    return _insert(con, "question_tiers", tiers, cols,
                    _update_all(cols, ["benchmark", "question_id", "scheme"]))
 
 
@@ -82,7 +85,7 @@ def replace_tier_scheme(con, benchmark: str, scheme: str, tiers: Sequence[Tier])
 
 def upsert_reference_values(con, values: Sequence[ReferenceValue]) -> int:
     cols = ReferenceValue.columns()
-    return _insert(con, "reference_values", [v.as_row() for v in values], cols,
+    return _insert(con, "reference_values", values, cols,
                    _update_all(cols, ["benchmark", "question_id", "source", "group", "metric"]))
 
 
@@ -115,35 +118,16 @@ _TRAJ_COLS = ["trajectory_id", "run_id", "benchmark", "question_id", "sample_idx
 
 def insert_trajectories(con, trajectories: Sequence[Trajectory]) -> int:
     """Insert trajectories not yet stored; returns how many were new."""
-    rows = []
-    for t in trajectories:
-        row = t.as_row()
-        row["trajectory_id"] = t.trajectory_id
-        rows.append(row)
-    return _insert_traj(con, rows)
-
-
-def _insert_traj(con, rows: list[dict]) -> int:
-    if not rows:
-        return 0
-    batch = _table(rows, _TRAJ_COLS)  # noqa: F841
-    con.register("_ingest_batch", batch)
-    try:
-        res = con.execute(f"INSERT INTO trajectories ({_quote(_TRAJ_COLS)}, n_chars) "
-                          f"SELECT {_quote(_TRAJ_COLS)}, length(response) FROM _ingest_batch "
-                          f"ON CONFLICT DO NOTHING").fetchall()
-        return int(res[0][0]) if res else 0
-    finally:
-        con.unregister("_ingest_batch")
+    return _insert(con, "trajectories", trajectories, _TRAJ_COLS, computed={"n_chars": "length(response)"})
 
 
 def upsert_grades(con, grades: Sequence[Grade]) -> int:
     cols = Grade.columns()
-    return _insert(con, "grades", [g.as_row() for g in grades], cols,
+    return _insert(con, "grades", grades, cols,
                    _update_all(cols, ["trajectory_id", "grader", "grader_version"]))
 
 
-def _replace_for(con, table: str, trajectory_ids: Sequence[int], rows: Sequence[dict], columns: Sequence[str],
+def _replace_for(con, table: str, trajectory_ids: Sequence[int], records: Sequence, columns: Sequence[str],
                  extra_where: str = "", extra_params: Sequence = ()) -> int:
     if trajectory_ids:
         ids = pa.table({"trajectory_id": pa.array(list(trajectory_ids), pa.int64())})  # noqa: F841
@@ -153,19 +137,19 @@ def _replace_for(con, table: str, trajectory_ids: Sequence[int], rows: Sequence[
                         + extra_where, list(extra_params))
         finally:
             con.unregister("_ingest_ids")
-    return _insert(con, table, rows, columns)
+    return _insert(con, table, records, columns)
 
 
 def replace_steps(con, trajectory_ids: Sequence[int], steps: Sequence[Step]) -> int:
     """Replace the steps of these trajectories (idempotent re-segmentation)."""
-    return _replace_for(con, "steps", trajectory_ids, [s.as_row() for s in steps], Step.columns())
+    return _replace_for(con, "steps", trajectory_ids, steps, Step.columns())
 
 
 def replace_annotations(con, annotator: str, trajectory_ids: Sequence[int],
                         annotations: Sequence[StepAnnotation], flags: Sequence[TrajectoryFlag] = ()) -> int:
     """Replace one annotator's step annotations and trajectory flags for these trajectories."""
-    n = _replace_for(con, "step_annotations", trajectory_ids, [a.as_row() for a in annotations],
+    n = _replace_for(con, "step_annotations", trajectory_ids, annotations,
                      StepAnnotation.columns(), " AND annotator = ?", [annotator])
-    _replace_for(con, "trajectory_flags", trajectory_ids, [f.as_row() for f in flags],
+    _replace_for(con, "trajectory_flags", trajectory_ids, flags,
                  TrajectoryFlag.columns(), " AND annotator = ?", [annotator])
     return n
