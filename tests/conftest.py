@@ -31,3 +31,24 @@ def app_db(shared, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("appdb") / "demo.duckdb"
     demo.build(path, str(shared), workers=1)
     return path
+
+
+# Small real warehouses for the analysis tests (tests/analysis_fixtures.py builds and caches them).
+@pytest.fixture(scope="module")
+def aime(shared):
+    """The 19 skythought AIME24 models, one sample each, as a read-only connection."""
+    from analysis_fixtures import cached
+    from warehouse import db
+
+    with db.reader(cached("aime", shared)) as con:
+        yield con
+
+
+@pytest.fixture(scope="module")
+def maj8(shared):
+    """The 8-sample MATH set (qwen25math-maj8), as a read-only connection."""
+    from analysis_fixtures import cached
+    from warehouse import db
+
+    with db.reader(cached("maj8", shared)) as con:
+        yield con

@@ -5,15 +5,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis_fixtures import BASE, aime_truth, cached
-from warehouse import calibration, db
+from analysis_fixtures import BASE, aime_truth
+from warehouse import calibration
 from warehouse.filters import Selection
-
-
-@pytest.fixture(scope="module")
-def aime(shared):
-    with db.reader(cached("aime", shared)) as con:
-        yield con
 
 
 def test_base_group_against_figure1(aime, shared):

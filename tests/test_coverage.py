@@ -10,12 +10,6 @@ from warehouse import coverage, db
 from warehouse.filters import Selection
 
 
-@pytest.fixture(scope="module")
-def aime(shared):
-    with db.reader(cached("aime", shared)) as con:
-        yield con
-
-
 def _group_acc(shared):
     truth = aime_truth(shared)
     acc = defaultdict(lambda: defaultdict(list))

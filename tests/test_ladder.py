@@ -2,15 +2,9 @@
 import numpy as np
 import pytest
 
-from analysis_fixtures import aime_truth, cached
-from warehouse import db, ladder
+from analysis_fixtures import aime_truth
+from warehouse import ladder
 from warehouse.filters import Selection
-
-
-@pytest.fixture(scope="module")
-def aime(shared):
-    with db.reader(cached("aime", shared)) as con:
-        yield con
 
 
 def test_solved_matrix_matches_the_files(aime, shared):

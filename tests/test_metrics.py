@@ -5,22 +5,10 @@ from math import comb
 import numpy as np
 import pytest
 
-from analysis_fixtures import BASE, MAJ8, aime_truth, cached, load_qwen_eval
+from analysis_fixtures import BASE, MAJ8, aime_truth, load_qwen_eval
 from pipeline import benchmarks
-from warehouse import db, metrics
+from warehouse import metrics
 from warehouse.filters import Selection
-
-
-@pytest.fixture(scope="module")
-def maj8(shared):
-    with db.reader(cached("maj8", shared)) as con:
-        yield con
-
-
-@pytest.fixture(scope="module")
-def aime(shared):
-    with db.reader(cached("aime", shared)) as con:
-        yield con
 
 
 def _majority_correct(r):

@@ -4,16 +4,10 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from analysis_fixtures import aime_model, aime_truth, cached
+from analysis_fixtures import aime_model, aime_truth
 from pipeline import benchmarks
-from warehouse import db, scaling
+from warehouse import scaling
 from warehouse.filters import Selection
-
-
-@pytest.fixture(scope="module")
-def aime(shared):
-    with db.reader(cached("aime", shared)) as con:
-        yield con
 
 
 def test_log_fit_recovers_slope_per_doubling():

@@ -4,16 +4,10 @@ import csv
 import numpy as np
 import pytest
 
-from analysis_fixtures import aime_truth, build_aime, cached
+from analysis_fixtures import aime_truth, build_aime
 from pipeline.cli import main
 from warehouse import db, tiers
 from warehouse.filters import Selection
-
-
-@pytest.fixture(scope="module")
-def aime(shared):
-    with db.reader(cached("aime", shared)) as con:
-        yield con
 
 
 def _fig1(shared):
