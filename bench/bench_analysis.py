@@ -19,12 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.synth import SIZES  # noqa: E402  (one synthetic model for both builders)
+from bench.synth import TIER_DIFFICULTY as DIFF  # noqa: E402
 from warehouse import (calibration, coverage, db, failures, ladder, metrics, scaling,  # noqa: E402
                        tiers)
 from warehouse.filters import Selection  # noqa: E402
-
-SIZES = [100, 200, 500, 1000, 2000, 5000, 10000, 20000, 114000, 1000000]
-DIFF = {"Easy": -2.0, "Medium": -0.3, "Hard": 1.2, "Exh": 4.0}
 
 
 def make_synthetic(path: Path, n_models: int, n_seeds: int, n_samples: int, seed: int = 0) -> int:
