@@ -24,23 +24,46 @@ MARKERS = {
 _OPENERS = frozenset("\n.!?)")
 
 
+def _scan_keys(markers: dict[str, tuple[str, ...]]) -> dict[str, list[tuple[str, str]]]:
+    """Markers grouped under the prefix they share ("Let me ", "Another "), so that the text is
+    scanned once per group instead of once per marker (each scan reads the whole response)."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for kind, words in markers.items():
+        for w in words:
+            groups.setdefault(w.split()[0], []).append((w, kind))
+    out = {}
+    for items in groups.values():
+        key = items[0][0]
+        for w, _ in items[1:]:
+            while not w.startswith(key):
+                key = key[:-1]
+        out[key] = items
+    return out
+
+
+_SCAN = _scan_keys(MARKERS)
+
+
 def _markers(text: str) -> list[tuple[int, str]]:
     """(position, kind) of every marker that opens a sentence; str.find is far faster than a regex."""
     found = []
-    for kind, words in MARKERS.items():
-        for w in words:
-            i = text.find(w)
-            while i >= 0:
+    n = len(text)
+    for key, words in _SCAN.items():
+        i = text.find(key)
+        while i >= 0:
+            for w, kind in words:
+                if not text.startswith(w, i):
+                    continue
                 j = i - 1
                 while j >= 0 and text[j] in " \t*#>":
                     j -= 1
                 end = i + len(w)
-                while w == "Hmm" and end < len(text) and text[end] == "m":
+                while w == "Hmm" and end < n and text[end] == "m":
                     end += 1
                 if (j < 0 or text[j] in _OPENERS and (text[j] == "\n" or j < i - 1)) and \
-                        (end >= len(text) or not text[end].isalnum()):
+                        (end >= n or not text[end].isalnum()):
                     found.append((i, kind))
-                i = text.find(w, end)
+            i = text.find(key, i + len(key))
     return found
 
 
@@ -51,72 +74,91 @@ TAGS = {"<think>": "think", "</think>": "answer", "<|begin_of_thought|>": "think
 _TAG_RE = re.compile("|".join(re.escape(t) for t in TAGS))
 
 
-def _short(text: str, a: int, b: int, min_chars: int) -> bool:
-    """``len(text[a:b].strip()) < min_chars``, without the copy in the common case: when both
-    ``text[a]`` and ``text[a + min_chars - 1]`` are visible the stripped span is long enough."""
-    if b - a < min_chars:
-        return True
-    if min_chars > 0 and not text[a].isspace() and not text[a + min_chars - 1].isspace():
-        return False
-    return len(text[a:b].strip()) < min_chars
-
-
 class Span(NamedTuple):
     start_char: int
     end_char: int
     kind: str
 
 
-def split_steps(text: str, min_chars: int = 30) -> list[Span]:
-    """The steps of ``text``: contiguous spans covering it, each with a kind."""
-    if not text:
-        return []
+class Segments(NamedTuple):
+    """The steps of a text as parallel lists (columnar: what the warehouse stores)."""
+    starts: list[int]
+    ends: list[int]
+    kinds: list[str]
+
+
+def segment(text: str, min_chars: int = 30) -> Segments:
+    """The steps of ``text`` as parallel lists of start offsets, end offsets and kinds.
+
+    Every cut (paragraph break, marker, tag) opens a fragment running to the next cut; a
+    paragraph fragment shorter than ``min_chars`` (stripped) is merged into the step before it.
+    A tag alone on its fragment joins the text after it. The steps are contiguous, so each ends
+    where the next starts and only the starts need deciding.
+    """
+    n = len(text)
+    if not n:
+        return Segments([], [], [])
     cuts: dict[int, str] = {0: "paragraph"}
-    for m in _BREAK.finditer(text):
-        cuts[m.end()] = "paragraph"
+    cuts.update(dict.fromkeys([m.end() for m in _BREAK.finditer(text)], "paragraph"))
     for pos, kind in _markers(text):
         cuts[pos] = kind
     tags = set()
-    for m in _TAG_RE.finditer(text):
-        cuts[m.start()] = TAGS[m.group()]
-        cuts.setdefault(m.end(), "paragraph")
-        tags.add(m.start())
-    n = len(text)
+    if "<" in text:
+        for m in _TAG_RE.finditer(text):
+            cuts[m.start()] = TAGS[m.group()]
+            cuts.setdefault(m.end(), "paragraph")
+            tags.add(m.start())
     bounds = sorted(cuts)
-    bounds.append(n)
-    # parallel lists, not a list of lists: fewer objects for the garbage collector to walk
-    starts: list[int] = []
-    ends: list[int] = []
-    kinds: list[str] = []
-    pending = None                # start of a lone tag waiting for its text, and the tag's kind
-    for k in range(len(bounds) - 1):
-        a, b = bounds[k], bounds[k + 1]
-        if a >= b:
+    nxt = bounds[1:]
+    nxt.append(n)
+    m = min_chars
+    # a fragment opens a step unless it is a paragraph fragment shorter than min_chars once
+    # stripped (cheap test first: both ends of its first min_chars characters are visible)
+    starts = [a for a, b in zip(bounds, nxt) if a < b and (cuts[a] != "paragraph" or b - a >= m and (
+        not text[a].isspace() and not text[a + m - 1].isspace() or len(text[a:b].strip()) >= m))]
+    if starts[:1] != [0]:
+        starts.insert(0, 0)                 # the first fragment always opens a step
+    if tags:
+        starts = _join_tags(text, cuts, bounds, nxt, tags, starts)
+    ends = starts[1:]
+    ends.append(n)
+    return Segments(starts, ends, [cuts[a] for a in starts])
+
+
+def _join_tags(text: str, cuts: dict[int, str], bounds: list[int], nxt: list[int], tags: set[int],
+               starts: list[int]) -> list[int]:
+    """A tag alone on its fragment does not open a step of its own: the step it opens starts at
+    the tag and takes the first fragment after it that has text (whitespace and further lone
+    tags in between are absorbed); a lone tag at the very end joins the step before it."""
+    index = {a: i for i, a in enumerate(bounds)}
+    drop: set[int] = set()
+    add: list[int] = []
+
+    def lone(i: int) -> bool:
+        a, b = bounds[i], nxt[i]
+        return a in tags and a < b and text[a:b].strip() in TAGS
+
+    for t in sorted(tags):
+        k = index[t]
+        if t in drop or not lone(k):
             continue
-        kind = cuts[a]
-        if a in tags:
-            if text[a:b].strip() in TAGS:
-                pending = pending or (a, kind)
-                continue
-        if pending is not None:
-            if not text[a:b].strip():
-                continue
-            a, kind = pending
-            pending = None
-        elif starts and kind == "paragraph" and _short(text, a, b, min_chars):
-            ends[-1] = b
-            continue
-        starts.append(a)
-        ends.append(b)
-        kinds.append(kind)
-    if pending is not None:
-        if starts:
-            ends[-1] = n
-        else:
-            starts.append(pending[0])
-            ends.append(n)
-            kinds.append(pending[1])
-    return list(map(Span, starts, ends, kinds))
+        drop.add(t)
+        r = k + 1
+        while r < len(bounds) and (bounds[r] >= nxt[r] or lone(r) or text[bounds[r]:nxt[r]].isspace()):
+            drop.add(bounds[r])
+            r += 1
+        if r < len(bounds):
+            drop.add(bounds[r])
+            add.append(t)
+        elif t == 0:
+            add.append(t)
+    out = sorted({a for a in starts if a not in drop}.union(add))
+    return out or [0]
+
+
+def split_steps(text: str, min_chars: int = 30) -> list[Span]:
+    """The steps of ``text``: contiguous spans covering it, each with a kind."""
+    return list(map(Span, *segment(text, min_chars)))
 
 
 def step_texts(text: str, spans: list[Span]) -> list[str]:
