@@ -101,3 +101,12 @@ def test_question_accuracy_orders_by_tier_then_difficulty_with_reference(aime, s
         open(shared / "aime24" / "paper_reference.csv"))}
     assert dict(zip(base["question_id"], base["reference"])) == ref
     assert qa.filter(key="step_series")["reference"].null_count() == 30
+
+
+def test_bootstrap_does_not_depend_on_row_order(aime):
+    from warehouse.selection_sql import per_question
+
+    pq = per_question(aime, Selection("aime24"), "group")
+    shuffled = pq.sample(fraction=1.0, shuffle=True, seed=7)
+    a = metrics.metrics_from_questions(pq, per_tier=True, n_boot=200, seed=1)
+    assert a.equals(metrics.metrics_from_questions(shuffled, per_tier=True, n_boot=200, seed=1))

@@ -111,13 +111,19 @@ def metrics_from_questions(pq: pl.DataFrame, per_tier: bool = False, n_boot: int
 
 def sorted_blocks(pq: pl.DataFrame, keys: list[str], columns) -> tuple[pl.DataFrame, pl.DataFrame, list]:
     """``pq`` sorted by ``keys``, one row per key (keys, n_questions, n_samples), and the (questions x
-    columns) float block of each key, in the same order: one pass, no per-key DataFrame."""
-    pq = pq.sort(keys, nulls_last=False)
+    columns) float block of each key, in the same order: one pass, no per-key DataFrame. Within a key, rows
+    follow question_id (polars' multi-column sort is not stable, so the bootstrap's pairing of resampling
+    weights with questions would otherwise depend on sort internals)."""
+    pq = pq.sort(_row_order(pq, keys), nulls_last=False)
     groups = pq.group_by(keys, maintain_order=True).agg(n_questions=pl.len().cast(pl.Int64),
                                                         n_samples=pl.col("n").sum().cast(pl.Int64))
     arr = pq.select(columns).to_numpy().astype(float)
     bounds = np.cumsum(groups["n_questions"].to_numpy())[:-1]
     return pq, groups, (np.split(arr, bounds) if len(arr) else [])
+
+
+def _row_order(pq: pl.DataFrame, keys: list[str]) -> list[str]:
+    return keys + (["question_id"] if "question_id" in pq.columns and "question_id" not in keys else [])
 
 
 def _tier_sorted(df: pl.DataFrame, per_tier: bool) -> pl.DataFrame:
@@ -145,7 +151,7 @@ def pass_at_k(con, sel: Selection, by: str = "model", per_tier: bool = False, ks
     pq = per_question(con, sel, by)
     keys = _keys(per_tier)
     prepared = []
-    for part in pq.sort(keys).partition_by(keys, maintain_order=True):
+    for part in pq.sort(_row_order(pq, keys), nulls_last=False).partition_by(keys, maintain_order=True):
         n, c = part["n"].to_numpy(), part["c"].to_numpy()
         kmax = int(n.min())
         kk = [k for k in (ks or range(1, kmax + 1)) if 1 <= k <= kmax]
