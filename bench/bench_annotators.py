@@ -44,7 +44,7 @@ def main() -> None:
             dt = time.perf_counter() - t0
             print(f"derive (grade+segment+rules) on {len(trajs)} AIME responses (mean {mean:,.0f} chars), "
                   f"{w} worker(s), {label if w > 1 else 'in-process'}: {len(trajs) / dt:,.0f} traj/s  "
-                  f"[{len(d.steps)} steps, {len(d.annotations)} labels, {len(d.flags)} flags]")
+                  f"[{d.steps.num_rows} steps, {len(d.annotations)} labels, {len(d.flags)} flags]")
             if w == 1:
                 break
     for name in ("gsm8k", "math"):

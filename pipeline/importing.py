@@ -69,6 +69,7 @@ class ImportSession:
         self._index: dict[str, QuestionIndex | None] = {}
         self._pending: dict[str, benchmarks.BenchmarkData] = {}
         self._runs: set[str] | None = None     # run ids known to be stored
+        self._written: set[str] = set()        # run ids this session wrote
 
     # -- benchmarks -----------------------------------------------------------------------------
     def _load_index(self, name: str) -> QuestionIndex | None:
@@ -109,14 +110,38 @@ class ImportSession:
     def import_path(self, path: str | Path, fmt: str, benchmark: str, *, model: str | None = None,
                     meta: Mapping[str, str] | None = None, strict: bool = False,
                     models: Sequence[Model] = (), workers: int | None = None) -> list[FileReport]:
-        return [self.import_file(f, fmt, benchmark, model=model, default_model=dm, meta=meta, strict=strict,
-                                 models=models, workers=workers)
-                for f, dm in expand(Path(path), fmt)]
+        """Import every file behind ``path``, one transaction per file. Pipelined: while one file
+        is written, the worker pool already grades and annotates the next one."""
+        reports = []
+        waiting: _Prepared | None = None
+        for f, dm in expand(Path(path), fmt):
+            if waiting is not None and not self._settled(benchmark):
+                reports.append(self._write(waiting))      # the first file creates the benchmark
+                waiting = None
+            prepared = self._prepare(f, fmt, benchmark, model=model, default_model=dm, meta=meta,
+                                     strict=strict, models=models, workers=workers)
+            if waiting is not None:
+                reports.append(self._write(waiting))
+            waiting = prepared
+        if waiting is not None:
+            reports.append(self._write(waiting))
+        return reports
 
     def import_file(self, path: Path, fmt: str, benchmark: str, *, model: str | None = None,
                     default_model: str | None = None, meta: Mapping[str, str] | None = None,
                     strict: bool = False, models: Sequence[Model] = (),
                     workers: int | None = None) -> FileReport:
+        return self._write(self._prepare(path, fmt, benchmark, model=model, default_model=default_model,
+                                         meta=meta, strict=strict, models=models, workers=workers))
+
+    def _settled(self, benchmark: str) -> bool:
+        """The benchmark's questions are known (stored, or from its loader): files can be prepared ahead."""
+        return self._index.get(benchmark) is not None
+
+    def _prepare(self, path: Path, fmt: str, benchmark: str, *, model: str | None,
+                 default_model: str | None, meta: Mapping[str, str] | None, strict: bool,
+                 models: Sequence[Model], workers: int | None) -> "_Prepared":
+        """Parse a file, drop what is stored already and start deriving the rest (not waited for)."""
         imp = get(fmt)
         index = self._load_index(benchmark)
         ctx = ImportContext(path=Path(path), benchmark=benchmark, fmt=fmt, sha256=sha256_file(path),
@@ -126,19 +151,38 @@ class ImportSession:
         rep = FileReport(Path(path), sorted(ctx.models), sorted(r.run_id for r in ctx.runs.values()),
                          ctx.n_lines, len(ctx.trajectories), rejected=ctx.rejected, unmatched=ctx.unmatched,
                          warnings=sum(p.severity == "warning" for p in ctx.problems), problems=ctx.problems)
+        prepared = _Prepared(rep, ctx, benchmark, models)
         if strict and rep.rejected:
             rep.aborted = True
-            return rep
+            return prepared
         existing = self._existing_ids(rep.runs)
-        new = [t for t in ctx.trajectories if t.trajectory_id not in existing]
-        rep.duplicates = len(ctx.trajectories) - len(new)
+        prepared.new = [t for t in ctx.trajectories if t.trajectory_id not in existing]
+        rep.duplicates = len(ctx.trajectories) - len(prepared.new)
+        created = ctx.created_benchmark()
+        if not prepared.new and self._pending.get(benchmark) is None and created is None:
+            return prepared
+        qmap = {(benchmark, t.question_id): ctx.index.by_id[t.question_id] for t in prepared.new}
+        prepared.derived = postprocess.derive_submit(
+            prepared.new, qmap, {benchmark: ctx.index.answer_type if not created else created.answer_type},
+            workers=workers)
+        return prepared
+
+    def _write(self, p: "_Prepared") -> FileReport:
+        """Wait for a prepared file's derived rows and write everything in one transaction."""
+        rep, ctx, benchmark = p.rep, p.ctx, p.benchmark
+        if p.derived is None:
+            return rep
+        derived = p.derived.result()
+        new = p.new
+        if self._written.intersection(rep.runs):
+            # a run written since this file was prepared (the same file twice): skip what it wrote
+            existing = self._existing_ids(rep.runs)
+            if existing:
+                new = [t for t in new if t.trajectory_id not in existing]
+                rep.duplicates = len(ctx.trajectories) - len(new)
+                derived = derived.only({t.trajectory_id for t in new})
         pending = self._pending.get(benchmark)
         created = ctx.created_benchmark()
-        if not new and pending is None and created is None:
-            return rep
-        qmap = {(benchmark, t.question_id): ctx.index.by_id[t.question_id] for t in new}
-        derived = postprocess.derive(new, qmap, {benchmark: ctx.index.answer_type if not created
-                                                 else created.answer_type}, workers=workers)
         with db.writer(self.db_path) as con:
             if pending is not None:
                 benchmarks.install(con, pending)
@@ -147,7 +191,7 @@ class ImportSession:
                 ingest.upsert_questions(con, ctx.new_questions)
             for m in ctx.models.values():
                 ingest.upsert_model(con, m)
-            for m in models:
+            for m in p.models:
                 if m.model_id in ctx.models:
                     ingest.upsert_model(con, m)
             for r in ctx.runs.values():
@@ -155,6 +199,7 @@ class ImportSession:
             rep.new = ingest.insert_trajectories(con, new)
             postprocess.store(con, new, derived)
         rep.written = True
+        self._written.update(rep.runs)
         if self._runs is not None:
             self._runs.update(rep.runs)
         self._pending.pop(benchmark, None)
@@ -162,6 +207,17 @@ class ImportSession:
             ctx.index.answer_type = created.answer_type
             self._index[benchmark] = ctx.index
         return rep
+
+
+@dataclass
+class _Prepared:
+    """A parsed file waiting to be written, its derived rows (possibly still being computed) with it."""
+    rep: FileReport
+    ctx: ImportContext
+    benchmark: str
+    models: Sequence[Model]
+    new: list = field(default_factory=list)
+    derived: "postprocess.Pending | None" = None
 
 
 def parse_meta(items: Sequence[str] | None) -> dict[str, str]:

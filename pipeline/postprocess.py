@@ -11,22 +11,44 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+import pyarrow as pa
+
 from warehouse import db, ingest, stats
-from warehouse.records import Grade, Question, Step, StepAnnotation, Trajectory, TrajectoryFlag
+from warehouse.records import Grade, Question, StepAnnotation, Trajectory, TrajectoryFlag
 
 MIN_PARALLEL = 16        # below this many trajectories one process is faster than the (warm) pool
+
+
+STEP_SCHEMA = pa.schema([("trajectory_id", pa.int64()), ("step_idx", pa.int32()), ("start_char", pa.int32()),
+                         ("end_char", pa.int32()), ("kind", pa.string())])
+
+
+def step_table(tids: list[int], idx: list[int], starts: list[int], ends: list[int], kinds: list[str]) -> pa.Table:
+    """Steps as one Arrow table with the ``steps`` columns (a long trajectory has ~400 steps: no
+    per-step Python objects between the segmenter and the warehouse)."""
+    return pa.table([tids, idx, starts, ends, kinds], schema=STEP_SCHEMA)
 
 
 @dataclass
 class Derived:
     grades: list[Grade] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
+    steps: pa.Table = field(default_factory=STEP_SCHEMA.empty_table)
     annotations: list[StepAnnotation] = field(default_factory=list)
     flags: list[TrajectoryFlag] = field(default_factory=list)
 
+    def only(self, ids: set[int]) -> "Derived":
+        """The rows of these trajectories only."""
+        import pyarrow.compute as pc
+
+        keep = pa.array(sorted(ids), pa.int64())
+        return Derived([g for g in self.grades if g.trajectory_id in ids],
+                       self.steps.filter(pc.is_in(self.steps["trajectory_id"], keep)),
+                       [a for a in self.annotations if a.trajectory_id in ids],
+                       [f for f in self.flags if f.trajectory_id in ids])
+
     def extend(self, other: "Derived") -> None:
         self.grades += other.grades
-        self.steps += other.steps
+        self.steps = pa.concat_tables([self.steps, other.steps])
         self.annotations += other.annotations
         self.flags += other.flags
 
@@ -36,24 +58,31 @@ def _derive_chunk(chunk: list[tuple]) -> Derived:
     from pipeline import grade
     from pipeline.annotators.base import AnnotateInput
     from pipeline.annotators.rules import RulesAnnotator
-    from pipeline.steps import split_steps
+    from pipeline.steps import segment
 
     out = Derived()
     rules = RulesAnnotator()
+    tids, idx, starts, ends, kinds = [], [], [], [], []
     for tid, response, finish, gold, atype, problem in chunk:
-        spans = split_steps(response)
-        out.steps += [Step(tid, i, s.start_char, s.end_char, s.kind) for i, s in enumerate(spans)]
+        seg = segment(response)
+        n = len(seg.starts)
+        tids += [tid] * n
+        idx += range(n)
+        starts += seg.starts
+        ends += seg.ends
+        kinds += seg.kinds
         v = grade.grade_response(response, gold, atype, finish) if gold is not None else None
         if v is not None:
             out.grades.append(Grade(tid, grade.GRADER, grade.GRADER_VERSION, v.extracted, v.is_correct, v.reason))
         res = rules.annotate_one(AnnotateInput(
             trajectory_id=tid, problem=problem or "", gold=gold or "", response=response,
-            steps=[response[s.start_char:s.end_char].strip() for s in spans],
-            offsets=[(s.start_char, s.end_char) for s in spans], kinds=[s.kind for s in spans],
+            steps=[response[a:b].strip() for a, b in zip(seg.starts, seg.ends)],
+            offsets=list(zip(seg.starts, seg.ends)), kinds=seg.kinds,
             finish_reason=finish, is_correct=v.is_correct if v else None,
             extracted_answer=v.extracted if v else None, answer_type=atype))
         out.annotations += res.annotations
         out.flags += res.flags
+    out.steps = step_table(tids, idx, starts, ends, kinds)
     return out
 
 
@@ -64,6 +93,34 @@ def derive(trajectories: Sequence[Trajectory], questions: Mapping[tuple[str, str
     ``questions`` maps (benchmark, question_id) to the question (its gold answer); a trajectory
     without one gets steps and flags but no grade. ``answer_types`` maps benchmark -> 'integer'|'math'.
     """
+    return derive_submit(trajectories, questions, answer_types, workers).result()
+
+
+class Pending:
+    """Derived rows being computed by the worker pool; ``result()`` waits for them."""
+
+    def __init__(self, futures=None, done: Derived | None = None) -> None:
+        self._futures, self._done = futures, done
+
+    def result(self) -> Derived:
+        if self._done is None:
+            out = Derived()
+            tables = []
+            for fut in self._futures:
+                g, st, an, fl = fut.result()
+                out.grades += [Grade(*x) for x in g]
+                tables.append(st)
+                out.annotations += [StepAnnotation(*x) for x in an]
+                out.flags += [TrajectoryFlag(*x) for x in fl]
+            out.steps = pa.concat_tables(tables)
+            self._done, self._futures = out, None
+        return self._done
+
+
+def derive_submit(trajectories: Sequence[Trajectory], questions: Mapping[tuple[str, str], Question],
+                  answer_types: Mapping[str, str], workers: int | None = None) -> Pending:
+    """``derive`` without waiting: the pool works on these while the caller does something else
+    (the importer writes the previous file). Small batches are derived at once, in this process."""
     rows = []
     for t in trajectories:
         q = questions.get((t.benchmark, t.question_id))
@@ -71,26 +128,20 @@ def derive(trajectories: Sequence[Trajectory], questions: Mapping[tuple[str, str
                      answer_types.get(t.benchmark, "math"), q.problem if q else ""))
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     if workers == 1 or len(rows) < MIN_PARALLEL:
-        return _derive_chunk(rows)
+        return Pending(done=_derive_chunk(rows))
     size = max(8, len(rows) // (workers * 4))
-    chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
-    out = Derived()
-    for g, st, an, fl in _pool(workers).map(_derive_packed, chunks):
-        out.grades += [Grade(*x) for x in g]
-        out.steps += [Step(*x) for x in st]
-        out.annotations += [StepAnnotation(*x) for x in an]
-        out.flags += [TrajectoryFlag(*x) for x in fl]
-    return out
+    pool = _pool(workers)
+    return Pending([pool.submit(_derive_packed, rows[i:i + size]) for i in range(0, len(rows), size)])
 
 
-def _derive_packed(chunk: list[tuple]) -> tuple[list, list, list, list]:
-    """``_derive_chunk`` with plain tuples for the trip back (dataclasses pickle 4x slower)."""
+def _derive_packed(chunk: list[tuple]) -> tuple[list, pa.Table, list, list]:
+    """``_derive_chunk`` with plain tuples for the trip back (dataclasses pickle 4x slower); the
+    steps travel as their Arrow table (buffers, not objects)."""
     from dataclasses import astuple
 
     d = _derive_chunk(chunk)
-    return ([astuple(x) for x in d.grades], [(s.trajectory_id, s.step_idx, s.start_char, s.end_char, s.kind)
-                                              for s in d.steps],
-            [astuple(x) for x in d.annotations], [astuple(x) for x in d.flags])
+    return ([astuple(x) for x in d.grades], d.steps, [astuple(x) for x in d.annotations],
+            [astuple(x) for x in d.flags])
 
 
 _POOLS: dict = {}

@@ -155,3 +155,23 @@ def test_prm_logic_on_processbench(shared):
     probs = positive_probs(logits, ids, sep)
     assert len(probs) == 4 and probs[0] > 0.98 and probs[1] < 0.2
     assert first_error(probs, 0.5) == 1 and first_error([0.9, 0.8], 0.5) == -1
+
+
+def test_simple_claims_are_evaluated_as_python_would():
+    from pipeline.annotators.rules import _evaluate
+
+    assert _evaluate("17 * 23") == 391 and isinstance(_evaluate("17 * 23"), int)
+    assert _evaluate("7 / 2") == 3.5 and _evaluate("2 - -3") == 5 and _evaluate("-3 - 2") == -5
+    assert _evaluate("0.5 * 4") == 2.0 and _evaluate("123456789 * 987654321") == 121932631112635269
+    assert _evaluate("7 / 0") is None                 # no value, no claim
+    assert _evaluate("012 * 3") is None               # not a Python literal, as before the fast path
+    assert _evaluate("-2 ^ 2") == -4                  # unary minus binds looser than a power
+    assert _evaluate("2 * (3 + 4)") == 14
+
+
+def test_strategy_lexicon_counts_each_phrase_on_its_own():
+    from pipeline.annotators.rules import strategy_hits
+
+    hits = strategy_hits("By the Law of Cosines, cosine and SINE; the cosine again. Casework: Case 1 and case 2.")
+    assert hits["trigonometry"] == 1 + 3 + 4    # 'law of cosines'; 'cosine' in 3 words; 'sine' in those + SINE
+    assert hits["casework"] == 3 and hits["vectors"] == 0

@@ -22,8 +22,11 @@ _ARROW_TYPES = {
 }
 
 
-def _table(records: Sequence, columns: Sequence[str]) -> pa.Table:
-    """Records to one columnar Arrow table: no per-row dicts (a long trajectory has ~400 steps)."""
+def _table(records: Sequence | pa.Table, columns: Sequence[str]) -> pa.Table:
+    """Records to one columnar Arrow table: no per-row dicts (a long trajectory has ~400 steps).
+    An Arrow table passes through (its ``columns``)."""
+    if isinstance(records, pa.Table):
+        return records.select(list(columns))
     return pa.table({c: pa.array([getattr(r, c) for r in records], _ARROW_TYPES.get(c, pa.string()))
                      for c in columns})
 
@@ -36,7 +39,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, records: Sequence, colum
             conflict: str = "DO NOTHING", computed: dict[str, str] | None = None) -> int:
     """Bulk insert of the records' ``columns`` plus ``computed`` columns (name -> SQL expression
     over them); returns the number of rows inserted or updated."""
-    if not records:
+    if (records.num_rows if isinstance(records, pa.Table) else len(records)) == 0:
         return 0
     computed = computed or {}
     con.register("_ingest_batch", _table(records, columns))
@@ -140,8 +143,9 @@ def _replace_for(con, table: str, trajectory_ids: Sequence[int], records: Sequen
     return _insert(con, table, records, columns)
 
 
-def replace_steps(con, trajectory_ids: Sequence[int], steps: Sequence[Step]) -> int:
-    """Replace the steps of these trajectories (idempotent re-segmentation)."""
+def replace_steps(con, trajectory_ids: Sequence[int], steps: Sequence[Step] | pa.Table) -> int:
+    """Replace the steps of these trajectories (idempotent re-segmentation): Step records, or an
+    Arrow table with the same columns."""
     return _replace_for(con, "steps", trajectory_ids, steps, Step.columns())
 
 

@@ -41,7 +41,7 @@ _NUM = r"\d+(?:\.\d+)?"
 _CLAIM = re.compile(  # atomic groups / possessive repeats: no catastrophic backtracking
     rf"(?P<lhs>(?>(?:\([ \t]*)?-?{_NUM}[ \t]*\)?)(?>[ \t]*(?:\*\*|[-+*/^])[ \t]*\(?[ \t]*-?{_NUM}[ \t]*\)?)++)"
     rf"[ \t]*=[ \t]*(?P<rhs>-?(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)(?:\.\d+)?)")
-_PRE = re.compile(r"(?<=[\d)])[ \t]*=[ \t]*-?\d")
+_EQ = re.compile(r"=[ \t]*-?\d")          # a claim's "= <number>"; what precedes is checked by hand
 _REV_EXPR = re.compile(r"[0-9.+\-*/^() \t]{0,160}")   # an arithmetic expression, read backwards
 _APPROX = re.compile(r"≈|\\approx|approx|about|around|roughly|nearly|rounded|remainder|quotient|\.\.\.|…|\\ldots|\\dots|\\sim|~|mod|\\equiv|\\pmod|≡|%|\\%")
 _GLUED_BEFORE = set("_.\\}{^)|!")
@@ -68,9 +68,29 @@ def _eval(node: ast.AST) -> float:
     raise ValueError("not arithmetic")
 
 
+_SIMPLE = re.compile(r"(-?)(\d+)(\.\d+)? ?([-+*/]) ?(-?)(\d+)(\.\d+)?")
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
+def _number(sign: str, digits: str, frac: str | None) -> int | float | None:
+    if len(digits) > 1 and digits[0] == "0" and not frac:
+        return None                          # '012' is not a Python literal: let ast decide
+    v = float(digits + frac) if frac else int(digits)
+    return -v if sign else v
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _evaluate(lhs: str) -> float | None:
-    """The value of a plain arithmetic expression, None when it is not one (cached: claims repeat)."""
+    """The value of a plain arithmetic expression, None when it is not one (cached: claims repeat).
+    ``a op b`` (most claims) is computed directly; anything else goes through ``ast``."""
+    m = _SIMPLE.fullmatch(lhs)
+    if m is not None:
+        a, b = _number(*m.group(1, 2, 3)), _number(*m.group(5, 6, 7))
+        if a is not None and b is not None:
+            try:
+                return _ARITH[m.group(4)](a, b)
+            except ZeroDivisionError:
+                return None
     try:
         return _eval(ast.parse(lhs.replace("^", "**"), mode="eval"))
     except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
@@ -89,9 +109,12 @@ def _frac_same_len(m: re.Match) -> str:
     return rep + " " * (len(m.group(0)) - len(rep))
 
 
+_SAME_LEN_ASCII = [(a, b) for a, b in _SAME_LEN if a.isascii()]
+
+
 def _normalize_math(text: str) -> str:
     """LaTeX operators to ASCII, keeping every character offset (replacements are space-padded)."""
-    for a, b in _SAME_LEN:
+    for a, b in (_SAME_LEN_ASCII if text.isascii() else _SAME_LEN):
         if a in text:
             text = text.replace(a, b)
     return _FRAC.sub(_frac_same_len, text) if "frac" in text else text
@@ -109,14 +132,20 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
     t = _normalize_math(text)
     out = []
     rev = None
-    for pre in _PRE.finditer(t):        # cheap scan for 'digit = digit', then parse backwards
+    for eq in _EQ.finditer(t):          # cheap scan for '= digit', then 'digit =' and parse backwards
+        p = eq.start() - 1
+        while p >= 0 and t[p] in " \t":
+            p -= 1
+        if p < 0 or not (t[p] == ")" or t[p].isdecimal()):
+            continue
+        p += 1                          # where 'digit' ends: the claim's left side ends here
         if rev is None:
             rev = t[::-1]
-        j = pre.start() - _REV_EXPR.match(rev, len(t) - pre.start()).end() + (len(t) - pre.start())
+        j = len(t) - _REV_EXPR.match(rev, len(t) - p).end()   # the expression read backwards from p
         while t[j] in " \t":
             j += 1
         m = _CLAIM.match(t, j)
-        if m is None or m.start("rhs") < pre.start():
+        if m is None or m.start("rhs") < p:
             continue
         start = m.start() + len(m.group("lhs")) - len(m.group("lhs").lstrip())
         j = start - 1
@@ -235,9 +264,26 @@ STRATEGIES = {
 }
 
 
+@functools.cache
+def _lexicon():
+    """One Aho-Corasick automaton over every lexicon phrase: one pass over the text, not one per phrase."""
+    import ahocorasick
+
+    auto = ahocorasick.Automaton()
+    for i, words in enumerate(STRATEGIES.values()):
+        for w in words:
+            auto.add_word(w, i)
+    auto.make_automaton()
+    return auto
+
+
 def strategy_hits(text: str) -> dict[str, int]:
-    low = text.lower()
-    return {name: sum(low.count(w) for w in words) for name, words in STRATEGIES.items()}
+    """Occurrences of each strategy's phrases in the lower-cased text (each phrase counted on its
+    own, as ``str.count`` would: 'cosine' also counts as 'sine')."""
+    counts = [0] * len(STRATEGIES)
+    for _, i in _lexicon().iter(text.lower()):
+        counts[i] += 1
+    return dict(zip(STRATEGIES, counts))
 
 
 def repetition_ratio(text: str, window: int = 4000) -> float:
