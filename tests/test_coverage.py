@@ -59,3 +59,24 @@ def test_pass_at_k_curves_per_group(aime):
     c = coverage.pass_at_k_curves(aime, Selection("aime24"), by="group", n_boot=50)
     base = c.filter(key="base")
     assert base["k"].to_list() == [1, 2, 3, 4] and base["pass_at_k"].is_sorted()
+
+
+def test_unstable_questions(shared):
+    rows = load_qwen_eval(shared / MAJ8)
+    with db.reader(cached("maj8", shared)) as con:
+        u = coverage.unstable_questions(con, Selection("math_cot_100"))
+    assert sorted(u["question_id"]) == sorted(str(r["idx"]) for r in rows if 0 < sum(r["score"]) < 8)
+    assert u.columns == ["key", "question_id", "tier", "n", "c", "accuracy"]
+    assert u["accuracy"].to_list() == [c / n for c, n in zip(u["c"], u["n"])]
+
+
+def test_report_is_the_separate_functions_from_one_query(aime):
+    from polars.testing import assert_frame_equal
+
+    sel = Selection("aime24", tiers=("Hard", "Exh"))
+    r = coverage.report(aime, sel, by="group", n_boot=100, pass_boot=50, seed=2)
+    same = lambda a, b: assert_frame_equal(a, b, check_exact=True)  # noqa: E731
+    same(r["overall"], coverage.potential_vs_stability(aime, sel, "group", False, n_boot=0, seed=2))
+    same(r["per_tier"], coverage.potential_vs_stability(aime, sel, "group", True, n_boot=100, seed=2))
+    same(r["pass_at_k"], coverage.pass_at_k_curves(aime, sel, "group", n_boot=50, seed=2))
+    same(r["unstable"], coverage.unstable_questions(aime, sel, "group"))

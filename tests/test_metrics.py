@@ -110,3 +110,24 @@ def test_bootstrap_does_not_depend_on_row_order(aime):
     shuffled = pq.sample(fraction=1.0, shuffle=True, seed=7)
     a = metrics.metrics_from_questions(pq, per_tier=True, n_boot=200, seed=1)
     assert a.equals(metrics.metrics_from_questions(shuffled, per_tier=True, n_boot=200, seed=1))
+
+
+def test_block_stats_percentiles_by_hand():
+    values = np.random.default_rng(0).random((10, 2))
+    mean, lo, hi = metrics.block_stats(values, [10], 400, np.random.default_rng(3))
+    w = np.random.default_rng(3).multinomial(10, np.full(10, 0.1), size=400) / 10
+    boot = np.sort(w @ values, axis=0)
+    assert np.array_equal(lo[0], boot[9]) and np.array_equal(hi[0], boot[390])   # floor(.025*399), ceil(.975*399)
+    assert np.array_equal(mean[0], [values[:, 0].mean(), values[:, 1].mean()])
+
+
+def test_block_stats_is_bootstrap_many_vectorised():
+    sizes = [4, 12, 4, 7, 12, 1]
+    values = np.random.default_rng(0).random((sum(sizes), 3))
+    blocks = np.split(values, np.cumsum(sizes)[:-1])
+    lo, hi = metrics.bootstrap_many(blocks, 500, np.random.default_rng(9))
+    mean, lo2, hi2 = metrics.block_stats(values, sizes, 500, np.random.default_rng(9))
+    assert np.array_equal(np.array(lo), lo2) and np.array_equal(np.array(hi), hi2)
+    assert np.array_equal(mean, [[b[:, i].mean() for i in range(3)] for b in blocks])
+    mean, lo, hi = metrics.block_stats(values, sizes, 0, np.random.default_rng(9))
+    assert np.isnan(lo).all() and np.isnan(hi).all() and mean.shape == (6, 3)

@@ -5,7 +5,12 @@ API:
     key, [tier], n_questions, avg, cov, maj (+ CIs from ``metrics``), gap (= cov - avg),
     gap_lo, gap_hi (bootstrap over questions), unstable (questions with 0 < accuracy < 1),
     never (accuracy 0), always (accuracy 1).
+- ``unstable_questions(con, sel, by="model")``: key, question_id, tier, n, c, accuracy of every (key, question)
+    with 0 < accuracy < 1, sorted by question_id, key.
 - ``pass_at_k_curves(con, sel, by="model", per_tier=False, **kw)``: ``metrics.pass_at_k``.
+- ``report(con, sel, by="model", n_boot=1000, pass_boot=300, seed=0)``: what the Coverage page shows, from
+    one per-question query: {"overall", "per_tier", "pass_at_k", "unstable"} (see the function).
+Each ``f(con, sel, ...)`` has an ``f_from_questions(pq, ...)`` twin over a fetched ``per_question`` frame.
 - ``compare_to_reference(con, sel, reference, by="model", per_tier=False)``
     key, [tier], cov, avg, ref_cov, ref_avg, cov_diff (key - reference), avg_lag (reference - key, in
     points of percentage), summary ("covers as many questions as R while avg@n lags by X points").
@@ -22,22 +27,52 @@ from warehouse.selection_sql import per_question
 
 def potential_vs_stability(con, sel: Selection, by: str = "model", per_tier: bool = True, n_boot: int = 1000,
                            seed: int = 0, ci: float = 0.95) -> pl.DataFrame:
-    pq = per_question(con, sel, by).with_columns(acc=pl.col("c") / pl.col("n"))
+    return potential_vs_stability_from_questions(per_question(con, sel, by), per_tier, n_boot, seed, ci)
+
+
+def potential_vs_stability_from_questions(pq: pl.DataFrame, per_tier: bool = True, n_boot: int = 1000,
+                                          seed: int = 0, ci: float = 0.95) -> pl.DataFrame:
+    """``potential_vs_stability`` on an already fetched ``selection_sql.per_question`` frame."""
     keys = ["key", "tier"] if per_tier else ["key"]
-    base = metrics.metrics_from_questions(pq, per_tier, n_boot, seed, ci)
-    counts = pq.group_by(keys).agg(
-        unstable=((pl.col("acc") > 0) & (pl.col("acc") < 1)).sum().cast(pl.Int64),
-        never=(pl.col("acc") == 0).sum().cast(pl.Int64), always=(pl.col("acc") == 1).sum().cast(pl.Int64))
-    # bootstrap of the gap itself (cov - avg per question), paired resampling as in metrics
-    pq = pq.with_columns(gap=(pl.col("c") > 0).cast(pl.Float64) - pl.col("acc"))
-    _, groups, blocks = metrics.sorted_blocks(pq, keys, ["gap"])
-    los, his = metrics.bootstrap_many(blocks, n_boot, np.random.default_rng(seed + 1), ci)
-    gap_df = groups.select(keys).cast({k: pl.String for k in keys}).with_columns(
-        gap_lo=pl.Series([float(lo[0]) for lo in los], dtype=pl.Float64),
-        gap_hi=pl.Series([float(hi[0]) for hi in his], dtype=pl.Float64))
+    b = metrics.question_blocks(pq, keys)
+    n, c = b.rows["n"].to_numpy().astype(float), b.rows["c"].to_numpy().astype(float)
+    acc = c / n
+    # the gap itself (cov - avg per question), bootstrapped with its own seeded draws, paired as in metrics
+    _, gap_lo, gap_hi = metrics.block_stats((c > 0).astype(float) - acc, b.sizes, n_boot,
+                                            np.random.default_rng(seed + 1), ci)
+    starts = np.cumsum(b.sizes) - b.sizes
+    count = (lambda mask: np.add.reduceat(mask.astype(np.int64), starts)) if len(acc) else \
+        (lambda mask: np.zeros(0, dtype=np.int64))
+    extra = b.groups.select(*(pl.col(k).cast(pl.String) for k in keys)).with_columns(
+        gap_lo=pl.Series(gap_lo[:, 0], dtype=pl.Float64), gap_hi=pl.Series(gap_hi[:, 0], dtype=pl.Float64),
+        unstable=pl.Series(count((acc > 0) & (acc < 1)), dtype=pl.Int64),
+        never=pl.Series(count(acc == 0), dtype=pl.Int64), always=pl.Series(count(acc == 1), dtype=pl.Int64))
+    base = metrics.metrics_from_blocks(b, per_tier, n_boot, seed, ci)
     return (base.with_columns(gap=pl.col("cov") - pl.col("avg"))
-            .join(gap_df, on=keys, how="left", nulls_equal=True)
-            .join(counts, on=keys, how="left", nulls_equal=True))
+            .join(extra, on=keys, how="left", nulls_equal=True))
+
+
+def unstable_questions(con, sel: Selection, by: str = "model") -> pl.DataFrame:
+    return unstable_questions_from_questions(per_question(con, sel, by))
+
+
+def unstable_questions_from_questions(pq: pl.DataFrame) -> pl.DataFrame:
+    """``unstable_questions`` on an already fetched ``selection_sql.per_question`` frame."""
+    return (pq.filter((pl.col("c") > 0) & (pl.col("c") < pl.col("n")))
+            .select("key", "question_id", "tier", "n", "c", accuracy=pl.col("c") / pl.col("n"))
+            .sort(["question_id", "key"]))
+
+
+def report(con, sel: Selection, by: str = "model", n_boot: int = 1000, pass_boot: int = 300, seed: int = 0,
+           ci: float = 0.95) -> dict[str, pl.DataFrame]:
+    """What the Coverage page shows, from one per-question fetch: ``overall`` (``potential_vs_stability``
+    per key, its point values only: n_boot 0), ``per_tier`` (per key and tier, with CIs), ``pass_at_k``
+    (``pass_at_k_curves``, ``pass_boot`` resamples) and ``unstable`` (``unstable_questions``)."""
+    pq = per_question(con, sel, by)
+    return {"overall": potential_vs_stability_from_questions(pq, False, 0, seed, ci),
+            "per_tier": potential_vs_stability_from_questions(pq, True, n_boot, seed, ci),
+            "pass_at_k": metrics.pass_at_k_from_questions(pq, False, None, pass_boot, seed, ci),
+            "unstable": unstable_questions_from_questions(pq)}
 
 
 def pass_at_k_curves(con, sel: Selection, by: str = "model", per_tier: bool = False, **kw) -> pl.DataFrame:

@@ -17,8 +17,18 @@ API (every function takes ``con`` and a ``warehouse.filters.Selection``; returns
     that group and question when the key names a reference group, else null). For Figure 1.
 - ``reference_values(con, sel, source="paper_fig1")``: question_id, group, metric, value, tier.
 - ``pass_at_k_estimate(n, c, k)``: the numpy estimator (vectorized over n, c).
+``metrics``, ``pass_at_k`` and ``question_accuracy`` have ``*_from_questions(pq, ...)`` twins over an already
+fetched ``selection_sql.per_question`` frame, so that one query can feed several of them.
+
+Bootstrap: questions are resampled within each key (and tier) block; blocks with the same number of questions
+share one multinomial weight matrix (paired), drawn in increasing size order from ``default_rng(seed)``; CI
+bounds are order statistics of the resampled means. ``block_stats(values, sizes, n_boot, rng, ci)`` does it
+for consecutive row blocks of one matrix at once (mean, lo, hi per block and column); ``bootstrap_many`` for a
+list of blocks. Within a block, questions are in question_id order (``question_blocks``).
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -51,37 +61,103 @@ def _bootstrap(values: np.ndarray, n_boot: int, rng: np.random.Generator, ci: fl
     return lo[0], hi[0]
 
 
+def _column_stats(stack: np.ndarray, n_boot: int, rng: np.random.Generator, ci: float):
+    """Mean, percentile lo and hi of every column of ``stack`` (questions x columns), resampling its rows.
+
+    One (n_boot x questions) multinomial weight matrix for all columns (a paired bootstrap), one matrix
+    product, and the bounds as order statistics of one partial sort. Draws nothing when n_boot <= 0 (nan CIs).
+    """
+    q = stack.shape[0]
+    mean = np.ascontiguousarray(stack.T).sum(axis=1) / q       # = column.mean(), same summation order
+    if q == 0 or n_boot <= 0:
+        return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+    alpha = (1 - ci) / 2
+    klo, khi = int(np.floor(alpha * (n_boot - 1))), int(np.ceil((1 - alpha) * (n_boot - 1)))
+    w = rng.multinomial(q, np.full(q, 1.0 / q), size=n_boot).astype(float) / q   # (B, Q)
+    means = np.ascontiguousarray((w @ stack).T)                                        # (columns, B)
+    # two single-kth partitions (numpy's SIMD selection) are ~3x faster than one with kth=[lo, hi]
+    means.partition(klo, axis=1)
+    lo = means[:, klo].copy()
+    if khi == klo:
+        return mean, lo, lo.copy()
+    upper = means[:, klo + 1:]                       # everything >= the lo-th order statistic
+    upper.partition(khi - klo - 1, axis=1)
+    return mean, lo, upper[:, khi - klo - 1].copy()
+
+
 def bootstrap_many(blocks: list[np.ndarray], n_boot: int, rng: np.random.Generator, ci: float = 0.95):
     """Percentile CIs of column means for many (questions x metrics) blocks at once.
 
-    Blocks with the same number of questions share one set of resampling weights (a paired bootstrap:
-    the same resampled question sets for every model), so each size is one matrix product.
-    Returns lists lo, hi of arrays (one per block, one value per metric column).
+    Blocks with the same shape share one set of resampling weights (a paired bootstrap: the same
+    resampled question sets for every model), drawn in increasing shape order, so each shape is one
+    matrix product. Returns lists lo, hi of arrays (one per block, one value per metric column).
     """
-    alpha = (1 - ci) / 2
     lo: list = [None] * len(blocks)
     hi: list = [None] * len(blocks)
     by_size: dict[tuple[int, int], list[int]] = {}
     for i, b in enumerate(blocks):
         by_size.setdefault(b.shape, []).append(i)
     for (q, m), idx in sorted(by_size.items()):
-        if q == 0 or n_boot <= 0:
-            for i in idx:
-                lo[i] = hi[i] = np.full(m, np.nan)
-            continue
-        w = rng.multinomial(q, np.full(q, 1.0 / q), size=n_boot).astype(float) / q   # (B, Q)
-        stack = np.concatenate([blocks[i] for i in idx], axis=1)                          # (Q, G*M)
-        means = np.ascontiguousarray((w @ stack).T)                                        # (G*M, B)
-        klo, khi = int(np.floor(alpha * (n_boot - 1))), int(np.ceil((1 - alpha) * (n_boot - 1)))
-        part = np.partition(means, [klo, khi], axis=1)      # percentile bounds as order statistics
-        qlo, qhi = part[:, klo], part[:, khi]
+        _, qlo, qhi = _column_stats(np.concatenate([blocks[i] for i in idx], axis=1), n_boot, rng, ci)
         for j, i in enumerate(idx):
             lo[i], hi[i] = qlo[j * m:(j + 1) * m], qhi[j * m:(j + 1) * m]
     return lo, hi
 
 
+def block_stats(values: np.ndarray, sizes, n_boot: int, rng: np.random.Generator, ci: float = 0.95):
+    """``bootstrap_many`` over consecutive row blocks of one matrix, vectorised: block i is the next
+    ``sizes[i]`` rows of ``values`` (rows x metrics). Returns mean, lo, hi, each (blocks x metrics);
+    the same numbers as ``bootstrap_many`` on the split blocks (and column means) with the same rng."""
+    values = np.asarray(values, dtype=float)
+    values = values[:, None] if values.ndim == 1 else values
+    sizes = np.asarray(sizes, dtype=np.int64)
+    m = values.shape[1]
+    out = [np.full((len(sizes), m), np.nan) for _ in range(3)]
+    starts = np.cumsum(sizes) - sizes
+    for q in np.unique(sizes):                       # increasing size, as bootstrap_many draws
+        idx = np.flatnonzero(sizes == q)
+        rows = starts[idx, None] + np.arange(q)[None, :]                                  # (G, Q)
+        stack = np.ascontiguousarray(values[rows].transpose(1, 0, 2)).reshape(q, -1)    # (Q, G*M)
+        for o, v in zip(out, _column_stats(stack, n_boot, rng, ci)):
+            o[idx] = v.reshape(-1, m)
+    return tuple(out)
+
+
 def _keys(per_tier: bool) -> list[str]:
     return ["key", "tier"] if per_tier else ["key"]
+
+
+class Blocks(NamedTuple):
+    """A per-question frame cut into one block of questions per key (and tier)."""
+    rows: pl.DataFrame     # the frame sorted by the keys, then question_id
+    groups: pl.DataFrame   # one row per block, in the same order: keys, n_questions, n_samples
+    sizes: np.ndarray      # questions per block
+
+
+def question_blocks(pq: pl.DataFrame, keys: list[str]) -> Blocks:
+    """Sort ``pq`` by ``keys`` and cut it into blocks. Within a block, rows follow question_id (polars'
+    multi-column sort is not stable, so the bootstrap's pairing of resampling weights with questions
+    would otherwise depend on sort internals)."""
+    rows = pq.sort(_row_order(pq, keys), nulls_last=False)
+    groups = rows.group_by(keys, maintain_order=True).agg(n_questions=pl.len().cast(pl.Int64),
+                                                          n_samples=pl.col("n").sum().cast(pl.Int64))
+    return Blocks(rows, groups, groups["n_questions"].to_numpy())
+
+
+def sorted_blocks(pq: pl.DataFrame, keys: list[str], columns) -> tuple[pl.DataFrame, pl.DataFrame, list]:
+    """``pq`` sorted by ``keys`` (``question_blocks``), one row per key (keys, n_questions, n_samples), and
+    the (questions x columns) float block of each key, in the same order."""
+    b = question_blocks(pq, keys)
+    arr = b.rows.select(columns).to_numpy().astype(float)
+    return b.rows, b.groups, (np.split(arr, np.cumsum(b.sizes)[:-1]) if len(arr) else [])
+
+
+def metric_values(rows: pl.DataFrame) -> np.ndarray:
+    """(rows x 3) per-question avg (c/n), cov (c > 0) and maj of a per-question frame."""
+    n = rows["n"].to_numpy().astype(float)
+    c = rows["c"].to_numpy().astype(float)
+    maj = rows["maj"].cast(pl.Float64).to_numpy()
+    return np.column_stack([c / n, (c > 0).astype(float), maj])
 
 
 def metrics(con, sel: Selection, by: str = "model", per_tier: bool = False, n_boot: int = 1000,
@@ -93,33 +169,18 @@ def metrics(con, sel: Selection, by: str = "model", per_tier: bool = False, n_bo
 def metrics_from_questions(pq: pl.DataFrame, per_tier: bool = False, n_boot: int = 1000, seed: int = 0,
                            ci: float = 0.95) -> pl.DataFrame:
     """``metrics`` on an already fetched ``selection_sql.per_question`` frame."""
+    return metrics_from_blocks(question_blocks(pq, _keys(per_tier)), per_tier, n_boot, seed, ci)
+
+
+def metrics_from_blocks(b: Blocks, per_tier: bool, n_boot: int, seed: int, ci: float) -> pl.DataFrame:
     keys = _keys(per_tier)
-    pq = pq.with_columns(avg=pl.col("c") / pl.col("n"), cov=(pl.col("c") > 0).cast(pl.Float64),
-                         maj=pl.col("maj").cast(pl.Float64))
-    pq, groups, blocks = sorted_blocks(pq, keys, METRICS)
-    los, his = bootstrap_many(blocks, n_boot, np.random.default_rng(seed), ci)
-    cols: dict = {}
+    mean, lo, hi = block_stats(metric_values(b.rows), b.sizes, n_boot, np.random.default_rng(seed), ci)
+    cols = {}
     for i, m in enumerate(METRICS):
-        cols[m] = [float(b[:, i].mean()) for b in blocks]
-        cols[f"{m}_lo"] = [float(lo[i]) for lo in los]
-        cols[f"{m}_hi"] = [float(hi[i]) for hi in his]
-    schema = {k: pl.String for k in keys} | {"n_questions": pl.Int64, "n_samples": pl.Int64} | {
-        f"{m}{s}": pl.Float64 for m in METRICS for s in ("", "_lo", "_hi")}
-    out = groups.with_columns(**{c: pl.Series(c, v, dtype=pl.Float64) for c, v in cols.items()})
-    return _tier_sorted(out.select(list(schema)).cast(schema), per_tier)
-
-
-def sorted_blocks(pq: pl.DataFrame, keys: list[str], columns) -> tuple[pl.DataFrame, pl.DataFrame, list]:
-    """``pq`` sorted by ``keys``, one row per key (keys, n_questions, n_samples), and the (questions x
-    columns) float block of each key, in the same order: one pass, no per-key DataFrame. Within a key, rows
-    follow question_id (polars' multi-column sort is not stable, so the bootstrap's pairing of resampling
-    weights with questions would otherwise depend on sort internals)."""
-    pq = pq.sort(_row_order(pq, keys), nulls_last=False)
-    groups = pq.group_by(keys, maintain_order=True).agg(n_questions=pl.len().cast(pl.Int64),
-                                                        n_samples=pl.col("n").sum().cast(pl.Int64))
-    arr = pq.select(columns).to_numpy().astype(float)
-    bounds = np.cumsum(groups["n_questions"].to_numpy())[:-1]
-    return pq, groups, (np.split(arr, bounds) if len(arr) else [])
+        cols[m], cols[f"{m}_lo"], cols[f"{m}_hi"] = mean[:, i], lo[:, i], hi[:, i]
+    out = b.groups.select(*(pl.col(k).cast(pl.String) for k in keys), "n_questions", "n_samples").with_columns(
+        **{c: pl.Series(c, v, dtype=pl.Float64) for c, v in cols.items()})
+    return _tier_sorted(out, per_tier)
 
 
 def _row_order(pq: pl.DataFrame, keys: list[str]) -> list[str]:
@@ -148,32 +209,52 @@ def group_tier_metrics(con, sel: Selection, **kw) -> pl.DataFrame:
 
 def pass_at_k(con, sel: Selection, by: str = "model", per_tier: bool = False, ks=None, n_boot: int = 300,
               seed: int = 0, ci: float = 0.95) -> pl.DataFrame:
-    pq = per_question(con, sel, by)
+    return pass_at_k_from_questions(per_question(con, sel, by), per_tier, ks, n_boot, seed, ci)
+
+
+def pass_at_k_from_questions(pq: pl.DataFrame, per_tier: bool = False, ks=None, n_boot: int = 300, seed: int = 0,
+                             ci: float = 0.95) -> pl.DataFrame:
+    """``pass_at_k`` on an already fetched ``selection_sql.per_question`` frame."""
     keys = _keys(per_tier)
-    prepared = []
-    for part in pq.sort(_row_order(pq, keys), nulls_last=False).partition_by(keys, maintain_order=True):
-        n, c = part["n"].to_numpy(), part["c"].to_numpy()
-        kmax = int(n.min())
-        kk = [k for k in (ks or range(1, kmax + 1)) if 1 <= k <= kmax]
-        if kk:
-            prepared.append((part, kk, pass_at_k_estimate(n[:, None], c[:, None], np.array(kk)[None, :])))
-    los, his = bootstrap_many([v for _, _, v in prepared], n_boot, np.random.default_rng(seed), ci)
-    rows = []
-    for (part, kk, vals), lo, hi in zip(prepared, los, his):
-        for j, k in enumerate(kk):
-            row = {k_: part[k_][0] for k_ in keys}
-            row.update(k=k, pass_at_k=float(vals[:, j].mean()), lo=float(lo[j]), hi=float(hi[j]))
-            rows.append(row)
-    schema = {k: pl.String for k in keys} | {"k": pl.Int64, "pass_at_k": pl.Float64, "lo": pl.Float64,
-                                             "hi": pl.Float64}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    b = question_blocks(pq, keys)
+    n, c = b.rows["n"].to_numpy(), b.rows["c"].to_numpy()
+    starts = np.cumsum(b.sizes) - b.sizes
+    kmax = np.minimum.reduceat(n, starts) if len(n) else np.zeros(0, dtype=np.int64)   # k <= every question's n
+    grid = np.array(list(ks) if ks else range(1, int(kmax.max(initial=0)) + 1), dtype=np.int64)
+    est = pass_at_k_estimate(n[:, None], c[:, None], grid[None, :])                     # (rows, k grid)
+    # each block's ks: the grid entries in 1..kmax; blocks of one (size, number of ks) share resampling weights
+    # (one matrix product each), drawn in increasing (size, number of ks) order
+    cols = [np.flatnonzero((grid >= 1) & (grid <= k)) for k in kmax]
+    shapes: dict[tuple[int, int], list[int]] = {}
+    for i, (q, cc) in enumerate(zip(b.sizes, cols)):
+        if len(cc):
+            shapes.setdefault((int(q), len(cc)), []).append(i)
+    rng = np.random.default_rng(seed)
+    stats: dict[int, tuple] = {}
+    for (q, m), idx in sorted(shapes.items()):
+        rows = starts[idx, None] + np.arange(q)[None, :]                                    # (G, Q)
+        picked = np.take_along_axis(est[rows], np.array([cols[i] for i in idx])[:, None, :], axis=2)  # (G, Q, M)
+        stack = np.ascontiguousarray(picked.transpose(1, 0, 2)).reshape(q, -1)
+        mean, lo, hi = (v.reshape(-1, m) for v in _column_stats(stack, n_boot, rng, ci))
+        for j, i in enumerate(idx):
+            stats[i] = (mean[j], lo[j], hi[j])
+    order = sorted(stats)                                                                   # blocks in key order
+    pick = lambda j: np.concatenate([stats[i][j] for i in order]) if order else np.zeros(0)   # noqa: E731
+    k_col = grid[np.concatenate([cols[i] for i in order])] if order else np.zeros(0, dtype=np.int64)
+    block_of_row = np.repeat(np.array(order, dtype=np.int64), [len(cols[i]) for i in order])
+    return b.groups.select(*(pl.col(k).cast(pl.String) for k in keys))[block_of_row].with_columns(
+        k=pl.Series(k_col, dtype=pl.Int64), pass_at_k=pl.Series(pick(0), dtype=pl.Float64),
+        lo=pl.Series(pick(1), dtype=pl.Float64), hi=pl.Series(pick(2), dtype=pl.Float64))
 
 
 def question_accuracy(con, sel: Selection, by: str = "group", reference_source: str = "paper_fig1") -> pl.DataFrame:
-    pq = per_question(con, sel, by)
+    return question_accuracy_from_questions(per_question(con, sel, by), reference_values(con, sel, reference_source))
+
+
+def question_accuracy_from_questions(pq: pl.DataFrame, refs: pl.DataFrame) -> pl.DataFrame:
+    """``question_accuracy`` on an already fetched ``selection_sql.per_question`` frame and ``reference_values``."""
     diff = pq.group_by("question_id").agg(difficulty=pl.col("c").sum() / pl.col("n").sum())
-    refs = reference_values(con, sel, reference_source).select(
-        pl.col("question_id"), pl.col("group").alias("key"), pl.col("value").alias("reference"))
+    refs = refs.select(pl.col("question_id"), pl.col("group").alias("key"), pl.col("value").alias("reference"))
     out = (pq.with_columns(accuracy=pl.col("c") / pl.col("n"))
            .join(diff, on="question_id", how="left")
            .join(refs.unique(["question_id", "key"]), on=["question_id", "key"], how="left"))
