@@ -63,12 +63,15 @@ def build(scale: str, chars: int, log) -> tuple[Path, Path, dict]:
     log(f"wrote {len(files)} synthetic files in {gen_s:.0f}s; importing")
     session = ImportSession(path, data_dir)
     t0 = time.perf_counter()
-    n = 0
-    for i, f in enumerate(files):
-        for rep in session.import_path(f, "jsonl", "aime24"):
-            n += rep.new
-        if i % 20 == 0:
-            log(f"  {i + 1}/{len(files)} files, {n} trajectories, {n / (time.perf_counter() - t0):.0f}/s")
+    n = done = 0
+
+    def progress(rep) -> None:
+        nonlocal n, done
+        n, done = n + rep.new, done + 1
+        if done % 20 == 0:
+            log(f"  {done}/{len(files)} files, {n} trajectories, {n / (time.perf_counter() - t0):.0f}/s")
+
+    session.import_path(traces, "jsonl", "aime24", on_report=progress)   # the folder, as the CLI does
     ingest_s = time.perf_counter() - t0
     with db.writer(path) as con:  # the experiment factors, for the scaling pages
         for m in synth.models(scale):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from pipeline import benchmarks, postprocess
 from pipeline.importers import IMPORTERS, get
@@ -109,10 +109,12 @@ class ImportSession:
     # -- files ----------------------------------------------------------------------------------
     def import_path(self, path: str | Path, fmt: str, benchmark: str, *, model: str | None = None,
                     meta: Mapping[str, str] | None = None, strict: bool = False,
-                    models: Sequence[Model] = (), workers: int | None = None) -> list[FileReport]:
+                    models: Sequence[Model] = (), workers: int | None = None,
+                    on_report: Callable[[FileReport], None] | None = None) -> list[FileReport]:
         """Import every file behind ``path``, one transaction per file. Pipelined: while one file
-        is written, the worker pool already grades and annotates the next one."""
-        reports = []
+        is written, the worker pool already grades and annotates the next one. ``on_report`` is
+        called with each file's report as soon as that file is done."""
+        reports: list[FileReport] = _Reports(on_report)
         waiting: _Prepared | None = None
         for f, dm in expand(Path(path), fmt):
             if waiting is not None and not self._settled(benchmark):
@@ -125,7 +127,7 @@ class ImportSession:
             waiting = prepared
         if waiting is not None:
             reports.append(self._write(waiting))
-        return reports
+        return list(reports)
 
     def import_file(self, path: Path, fmt: str, benchmark: str, *, model: str | None = None,
                     default_model: str | None = None, meta: Mapping[str, str] | None = None,
@@ -207,6 +209,19 @@ class ImportSession:
             ctx.index.answer_type = created.answer_type
             self._index[benchmark] = ctx.index
         return rep
+
+
+class _Reports(list):
+    """A list of reports that tells ``on_report`` about each one as it is added."""
+
+    def __init__(self, on_report) -> None:
+        super().__init__()
+        self.on_report = on_report
+
+    def append(self, rep: FileReport) -> None:
+        super().append(rep)
+        if self.on_report is not None:
+            self.on_report(rep)
 
 
 @dataclass

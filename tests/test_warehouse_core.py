@@ -71,3 +71,79 @@ def test_missing_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(db.WarehouseMissing, match="python -m pipeline demo"):
         with db.reader(tmp_path / "nope.duckdb"):
             pass
+
+
+KEYS = {"trajectories": ["trajectory_id"], "grades": ["trajectory_id", "grader", "grader_version"],
+        "steps": ["trajectory_id", "step_idx"], "step_annotations": ["trajectory_id", "step_idx", "annotator", "label"],
+        "trajectory_flags": ["trajectory_id", "annotator", "flag"]}
+
+
+def duplicate_keys(con) -> dict[str, int]:
+    """Rows sharing a key, per big table (they have no index: the writers keep the keys)."""
+    out = {}
+    for table, key in KEYS.items():
+        cols = ", ".join(key)
+        out[table] = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL "
+                                 f"HAVING count(*) > 1)").fetchall()[0][0]
+    return out
+
+
+def test_writers_keep_the_keys_of_the_unindexed_tables(shared, tmp_db):
+    """Import, re-import, re-grade and re-annotate: every key of the big tables stays unique."""
+    from pipeline.cli import main
+    from pipeline.importing import ImportSession
+
+    f = shared / "traces" / "skythought-aime24" / "gemma-2-27b-it.jsonl"
+    ImportSession(tmp_db, shared).import_path(f, "qwen-eval", "aime24")
+    with db.writer(tmp_db) as con:       # the same trajectories again, one repeated inside the batch
+        rows = db.query(con, "SELECT * FROM trajectories").to_dicts()
+        again = [Trajectory(**{k: r[k] for k in ingest._TRAJ_COLS if k != "trajectory_id"}) for r in rows]
+        assert ingest.insert_trajectories(con, again + again[:1]) == 0
+    assert ImportSession(tmp_db, shared).import_path(f, "qwen-eval", "aime24")[0].new == 0
+    assert main(["grade", "--regrade", "--db", str(tmp_db)]) == 0
+    assert main(["annotate", "--annotator", "rules", "--db", str(tmp_db)]) == 0
+    with db.reader(tmp_db) as con:
+        assert duplicate_keys(con) == dict.fromkeys(KEYS, 0)
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in KEYS}
+    assert counts["trajectories"] == 30 and counts["grades"] == 30 and counts["steps"] > 30 * 5
+
+
+V1_BIG_TABLES = """
+CREATE TABLE trajectories (trajectory_id BIGINT PRIMARY KEY, run_id VARCHAR NOT NULL, benchmark VARCHAR NOT NULL,
+    question_id VARCHAR NOT NULL, sample_idx INTEGER NOT NULL, prompt VARCHAR, response VARCHAR NOT NULL,
+    n_chars INTEGER NOT NULL, n_tokens INTEGER, finish_reason VARCHAR, source_correct BOOLEAN, source_pred VARCHAR,
+    UNIQUE (run_id, question_id, sample_idx));
+CREATE TABLE grades (trajectory_id BIGINT NOT NULL, grader VARCHAR NOT NULL, grader_version VARCHAR NOT NULL,
+    extracted_answer VARCHAR, is_correct BOOLEAN NOT NULL, reason VARCHAR NOT NULL,
+    graded_at TIMESTAMP DEFAULT current_timestamp, PRIMARY KEY (trajectory_id, grader, grader_version));
+CREATE TABLE steps (trajectory_id BIGINT NOT NULL, step_idx INTEGER NOT NULL, start_char INTEGER NOT NULL,
+    end_char INTEGER NOT NULL, kind VARCHAR, PRIMARY KEY (trajectory_id, step_idx));
+CREATE TABLE step_annotations (trajectory_id BIGINT NOT NULL, step_idx INTEGER NOT NULL, annotator VARCHAR NOT NULL,
+    label VARCHAR NOT NULL, score DOUBLE, evidence VARCHAR, PRIMARY KEY (trajectory_id, step_idx, annotator, label));
+CREATE TABLE trajectory_flags (trajectory_id BIGINT NOT NULL, annotator VARCHAR NOT NULL, flag VARCHAR NOT NULL,
+    value DOUBLE, detail VARCHAR, PRIMARY KEY (trajectory_id, annotator, flag));
+"""
+
+
+def test_a_version_1_warehouse_is_migrated_in_place(tmp_db):
+    """Version 1 indexed the big tables; opening it for writing drops the indexes and keeps every row."""
+    import duckdb
+
+    con = duckdb.connect(str(tmp_db))
+    con.execute(V1_BIG_TABLES)
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '7')")
+    con.execute("INSERT INTO trajectories VALUES (1, 'r1', 'aime24', '60', 0, NULL, 'x', 1, NULL, 'stop', NULL, NULL)")
+    con.execute("INSERT INTO grades VALUES (1, 'ladder', '1', '204', true, 'correct', DEFAULT)")
+    con.execute("INSERT INTO steps VALUES (1, 0, 0, 1, 'paragraph')")
+    con.execute("INSERT INTO trajectory_flags VALUES (1, 'rules', 'backtracks', 0, NULL)")
+    con.close()
+    with db.writer(tmp_db) as con:
+        assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE constraint_type IN "
+                           "('PRIMARY KEY', 'UNIQUE') AND list_contains(?, table_name)",
+                           [list(KEYS)]).fetchall()[0][0] == 0
+        assert db.get_meta(con, "schema_version") == db.SCHEMA_VERSION and db.get_meta(con, "data_version") == "7"
+        assert con.execute("SELECT response FROM trajectories").fetchall() == [("x",)]
+        assert con.execute("SELECT count(*) FROM grades").fetchall()[0][0] == 1
+        assert con.execute("SELECT kind FROM steps").fetchall() == [("paragraph",)]
+        ingest.insert_trajectories(con, [_traj(0)])             # writes work on the migrated tables

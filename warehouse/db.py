@@ -20,7 +20,9 @@ from typing import Iterator
 
 import duckdb
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# version 2 dropped the indexes of the big tables (see schema.sql); _migrate_v1 rebuilds them
+UNINDEXED = ("trajectories", "grades", "steps", "step_annotations", "trajectory_flags")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = REPO_ROOT / "warehouse" / "demo.duckdb"
 
@@ -70,6 +72,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
                 raise
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 1.0)
+    con.execute("SET enable_progress_bar = false")   # no progress bars in CLI output or app logs
     if not read_only:
         ensure_schema(con)
     return con
@@ -77,14 +80,40 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     have = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchall()[0][0]
+    version = None
     if have:
         rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-        if rows and rows[0][0] == SCHEMA_VERSION:
+        version = rows[0][0] if rows else None
+        if version == SCHEMA_VERSION:
             return
     sql = resources.files("warehouse").joinpath("schema.sql").read_text()
-    con.execute(sql)
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
-    con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if version == "1":
+            _migrate_v1(con, sql)
+        con.execute(sql)
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _migrate_v1(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Version 1 -> 2: the big tables lose their PRIMARY KEY / UNIQUE indexes (rows kept as they are)."""
+    for table in UNINDEXED:
+        indexed = con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? AND "
+                              "constraint_type IN ('PRIMARY KEY', 'UNIQUE')", [table]).fetchall()[0][0]
+        if indexed:
+            con.execute(f"ALTER TABLE {table} RENAME TO {table}__v1")
+    con.execute(sql)                                   # creates the renamed tables afresh
+    for table in UNINDEXED:
+        old = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                          [f"{table}__v1"]).fetchall()[0][0]
+        if old:
+            con.execute(f"INSERT INTO {table} SELECT * FROM {table}__v1")
+            con.execute(f"DROP TABLE {table}__v1")
 
 
 @contextmanager

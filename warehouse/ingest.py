@@ -36,9 +36,12 @@ def _quote(cols: Iterable[str]) -> str:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, records: Sequence, columns: Sequence[str],
-            conflict: str = "DO NOTHING", computed: dict[str, str] | None = None) -> int:
+            conflict: str | None = "DO NOTHING", computed: dict[str, str] | None = None,
+            new_only: str | None = None) -> int:
     """Bulk insert of the records' ``columns`` plus ``computed`` columns (name -> SQL expression
-    over them); returns the number of rows inserted or updated."""
+    over them); returns the number of rows inserted or updated. ``conflict=None``: a plain insert
+    (the big tables have no index to conflict on: see schema.sql); ``new_only=COLUMN``: only the
+    rows whose COLUMN value the table does not hold yet (an anti-join)."""
     if (records.num_rows if isinstance(records, pa.Table) else len(records)) == 0:
         return 0
     computed = computed or {}
@@ -46,8 +49,9 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, records: Sequence, colum
     try:
         target = _quote([*columns, *computed])
         select = ", ".join([_quote(columns), *computed.values()])
-        res = con.execute(f"INSERT INTO {table} ({target}) SELECT {select} FROM _ingest_batch "
-                          f"ON CONFLICT {conflict}").fetchall()
+        tail = f" WHERE {new_only} NOT IN (SELECT {new_only} FROM {table})" if new_only else ""
+        tail += f" ON CONFLICT {conflict}" if conflict else ""
+        res = con.execute(f"INSERT INTO {table} ({target}) SELECT {select} FROM _ingest_batch{tail}").fetchall()
         return int(res[0][0]) if res else 0
     finally:
         con.unregister("_ingest_batch")
@@ -120,14 +124,28 @@ _TRAJ_COLS = ["trajectory_id", "run_id", "benchmark", "question_id", "sample_idx
 
 
 def insert_trajectories(con, trajectories: Sequence[Trajectory]) -> int:
-    """Insert trajectories not yet stored; returns how many were new."""
-    return _insert(con, "trajectories", trajectories, _TRAJ_COLS, computed={"n_chars": "length(response)"})
+    """Insert trajectories not yet stored (by trajectory_id; the first of repeats in the batch);
+    returns how many were new."""
+    seen: set[int] = set()
+    unique = [t for t in trajectories if not (t.trajectory_id in seen or seen.add(t.trajectory_id))]
+    return _insert(con, "trajectories", unique, _TRAJ_COLS, conflict=None, new_only="trajectory_id",
+                   computed={"n_chars": "length(response)"})
 
 
 def upsert_grades(con, grades: Sequence[Grade]) -> int:
-    cols = Grade.columns()
-    return _insert(con, "grades", grades, cols,
-                   _update_all(cols, ["trajectory_id", "grader", "grader_version"]))
+    """Insert grades, replacing any with the same (trajectory, grader, grader version)."""
+    if not grades:
+        return 0
+    last = {(g.trajectory_id, g.grader, g.grader_version): g for g in grades}   # the last of repeats
+    keys = pa.table({"trajectory_id": pa.array([k[0] for k in last], pa.int64()),
+                     "grader": [k[1] for k in last], "grader_version": [k[2] for k in last]})
+    con.register("_ingest_keys", keys)
+    try:
+        con.execute("DELETE FROM grades USING _ingest_keys k WHERE grades.trajectory_id = k.trajectory_id "
+                    "AND grades.grader = k.grader AND grades.grader_version = k.grader_version")
+    finally:
+        con.unregister("_ingest_keys")
+    return _insert(con, "grades", list(last.values()), Grade.columns(), conflict=None)
 
 
 def _replace_for(con, table: str, trajectory_ids: Sequence[int], records: Sequence, columns: Sequence[str],
@@ -140,7 +158,7 @@ def _replace_for(con, table: str, trajectory_ids: Sequence[int], records: Sequen
                         + extra_where, list(extra_params))
         finally:
             con.unregister("_ingest_ids")
-    return _insert(con, table, records, columns)
+    return _insert(con, table, records, columns, conflict=None)
 
 
 def replace_steps(con, trajectory_ids: Sequence[int], steps: Sequence[Step] | pa.Table) -> int:

@@ -41,18 +41,21 @@ def run(args) -> int:
         raise CLIError(str(exc)) from exc
     session = ImportSession(args.db, root)
     failed = 0
+
+    def report(rep) -> None:          # printed as each file is done
+        nonlocal failed
+        for prob in rep.problems[:MAX_PROBLEMS_SHOWN]:
+            print(f"{prob.severity}: {prob}", file=sys.stderr)
+        if len(rep.problems) > MAX_PROBLEMS_SHOWN:
+            print(f"... and {len(rep.problems) - MAX_PROBLEMS_SHOWN} more problems in {rep.path}",
+                  file=sys.stderr)
+        print(rep.summary(), flush=True)
+        failed += not rep.ok
+
     for p in args.paths:
         try:
-            reports = session.import_path(p, args.fmt, args.benchmark, model=args.model, meta=meta,
-                                          strict=args.strict)
+            session.import_path(p, args.fmt, args.benchmark, model=args.model, meta=meta,
+                                strict=args.strict, on_report=report)
         except (ValueError, FileNotFoundError, KeyError) as exc:
             raise CLIError(str(exc)) from exc
-        for rep in reports:
-            for prob in rep.problems[:MAX_PROBLEMS_SHOWN]:
-                print(f"{prob.severity}: {prob}", file=sys.stderr)
-            if len(rep.problems) > MAX_PROBLEMS_SHOWN:
-                print(f"... and {len(rep.problems) - MAX_PROBLEMS_SHOWN} more problems in {rep.path}",
-                      file=sys.stderr)
-            print(rep.summary())
-            failed += not rep.ok
     return 1 if failed else 0
