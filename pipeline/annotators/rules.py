@@ -125,6 +125,26 @@ def arithmetic_slips(text: str) -> list[tuple[str, float]]:
     return [(claim, value) for _, claim, value in find_slips(text)]
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _wrong_claim(raw: str, rhs: str) -> tuple[str, float] | None:
+    """(expression, true value) when ``raw = rhs`` is plain arithmetic that evaluates otherwise."""
+    lhs = " ".join(raw.split())
+    if lhs.count("(") > lhs.count(")") and lhs.startswith("("):
+        lhs = lhs[1:].strip()
+    if lhs.count(")") > lhs.count("(") and lhs.endswith(")"):
+        lhs = lhs[:-1].strip()
+    value = _evaluate(lhs)
+    if value is None or isinstance(value, complex) or not math.isfinite(value):
+        return None
+    claimed = float(rhs.replace(",", ""))
+    decimals = len(rhs.split(".")[1]) if "." in rhs else 0
+    # a decimal may be rounded or truncated to the digits written: one unit in the last place
+    tol = 10 ** -decimals + 1e-9 * abs(value) if decimals else 1e-9 * max(1.0, abs(value))
+    if "." in lhs and not decimals:
+        tol = max(tol, 0.5)        # '3.14 * 2 = 6' style rounding of decimals
+    return (lhs, value) if abs(value - claimed) > tol else None
+
+
 def find_slips(text: str) -> list[tuple[int, str, float]]:
     """(character offset, claim, true value) of every wrong explicit numeric claim in ``text``."""
     if "=" not in text:
@@ -147,7 +167,11 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
         m = _CLAIM.match(t, j)
         if m is None or m.start("rhs") < p:
             continue
-        start = m.start() + len(m.group("lhs")) - len(m.group("lhs").lstrip())
+        raw, rhs = m.group("lhs", "rhs")
+        wrong = _wrong_claim(raw, rhs)  # most claims are right: the context checks below run on the rest
+        if wrong is None:
+            continue
+        start = m.start() + len(raw) - len(raw.lstrip())
         j = start - 1
         if j >= 0 and (t[j].isalnum() or t[j] in _GLUED_BEFORE):
             continue           # glued to an unknown, a power, a subscript: '2x+3', 'x^2+1', 'a_1+2'
@@ -157,27 +181,10 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
             continue           # the tail of a longer expression: 'y + 3 + 4 = 7'
         if _BAD_AFTER.match(t, m.end()):
             continue           # '= 12x', '= 3/4', '= 5 + ...': not a plain number
-        ctx = t[max(0, m.start() - 12):m.end() + 24]
-        if _APPROX.search(ctx):
+        if _APPROX.search(t, max(0, m.start() - 12), m.end() + 24):
             continue
-        lhs, rhs = " ".join(m.group("lhs").split()), m.group("rhs")
-        if lhs.count("(") > lhs.count(")") and lhs.startswith("("):
-            lhs = lhs[1:].strip()
-        if lhs.count(")") > lhs.count("(") and lhs.endswith(")"):
-            lhs = lhs[:-1].strip()
-        value = _evaluate(lhs)
-        if value is None:
-            continue
-        if isinstance(value, complex) or not math.isfinite(value):
-            continue
-        claimed = float(rhs.replace(",", ""))
-        decimals = len(rhs.split(".")[1]) if "." in rhs else 0
-        # a decimal may be rounded or truncated to the digits written: one unit in the last place
-        tol = 10 ** -decimals + 1e-9 * abs(value) if decimals else 1e-9 * max(1.0, abs(value))
-        if "." in lhs and not decimals:
-            tol = max(tol, 0.5)        # '3.14 * 2 = 6' style rounding of decimals
-        if abs(value - claimed) > tol:
-            out.append((start, f"{lhs} = {rhs}", value))
+        lhs, value = wrong
+        out.append((start, f"{lhs} = {rhs}", value))
     return out
 
 
