@@ -5,7 +5,9 @@ from these functions. No queries here: callers pass the frames that warehouse/ f
 """
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import polars as pl
 
 from .records import TIERS
@@ -16,6 +18,18 @@ PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#264653", "#8ab17d", "#6
            "#ff595e", "#8d99ae", "#b5838d", "#43aa8b", "#f9844a", "#577590", "#90be6d", "#f94144"]
 REF_COLORS = ["#555555", "#8c564b", "#9467bd"]
 TEMPLATE = "plotly_white"
+# plotly gives a new figure its default template as is (a registered template is valid already), while a
+# template assigned through the layout is validated again in full: ~13 ms a figure. So every figure of the
+# process is drawn in TEMPLATE by default, and ``_figure`` names it explicitly only if someone changed that.
+pio.templates.default = TEMPLATE
+
+
+def _figure(data=None, **layout) -> go.Figure:
+    """A Figure in TEMPLATE with ``layout`` (traces and layout validated as usual)."""
+    fig = go.Figure(data=data)
+    if pio.templates.default != TEMPLATE:
+        layout = {"template": TEMPLATE, **layout}
+    return fig.update_layout(**layout) if layout else fig
 
 
 def _tier_rank(t: str | None) -> int:
@@ -23,9 +37,9 @@ def _tier_rank(t: str | None) -> int:
 
 
 def empty_figure(message: str = "nothing to show for this selection") -> go.Figure:
-    fig = go.Figure()
+    fig = _figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_layout(template=TEMPLATE, xaxis_visible=False, yaxis_visible=False, height=300)
+    fig.update_layout(xaxis_visible=False, yaxis_visible=False, height=300)
     return fig
 
 
@@ -52,41 +66,43 @@ def ladder_figure(acc: pl.DataFrame, series: str = "model_id", reference: pl.Dat
     pts = acc.group_by([series, "question_id"]).agg(pl.col("tier").first(), pl.col("accuracy").mean())
     order = ladder_order(pts)
     pos = {q: i for i, q in enumerate(order)}
-    fig = go.Figure()
     names = sorted(pts[series].unique().to_list())
     colors = {str(n): PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+    traces = []       # plain dicts: plotly validates them once, in the Figure
     for i, name in enumerate(names):
         d = pts.filter(pl.col(series) == name).with_columns(
             pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("x")).sort("x")
-        fig.add_trace(go.Scatter(x=d["question_id"].to_list(), y=d["accuracy"].to_list(), name=str(name),
-                                 mode="lines+markers", marker_color=PALETTE[i % len(PALETTE)],
-                                 customdata=d["tier"].to_list(),
-                                 hovertemplate="question %{x} (%{customdata})<br>accuracy %{y:.2f}"))
+        traces.append(dict(type="scatter", x=d["question_id"].to_list(), y=d["accuracy"].to_list(), name=str(name),
+                           mode="lines+markers", marker={"color": PALETTE[i % len(PALETTE)]},
+                           customdata=d["tier"].to_list(),
+                           hovertemplate="question %{x} (%{customdata})<br>accuracy %{y:.2f}"))
     if reference is not None and not reference.is_empty():
         ref = reference.filter(pl.col("question_id").is_in(order))
         for i, g in enumerate(sorted(ref["group"].unique().to_list())):
             d = ref.filter(pl.col("group") == g).with_columns(
                 pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("x")).sort("x")
-            fig.add_trace(go.Scatter(x=d["question_id"].to_list(), y=d["value"].to_list(),
-                                     name=f"paper: {g}", mode="lines+markers",
-                                     line={"dash": "dot", "width": 1, "color": colors.get(str(g), REF_COLORS[i % 3])},
-                                     marker={"symbol": "x", "size": 6},
-                                     opacity=0.7, legendgroup="paper"))
+            traces.append(dict(type="scatter", x=d["question_id"].to_list(), y=d["value"].to_list(),
+                               name=f"paper: {g}", mode="lines+markers",
+                               line={"dash": "dot", "width": 1, "color": colors.get(str(g), REF_COLORS[i % 3])},
+                               marker={"symbol": "x", "size": 6}, opacity=0.7, legendgroup="paper"))
+    # tier bands: what add_vrect(..., annotation_position="top left") draws, built in one layout update
     tiers = {q: t for q, t in zip(pts["question_id"], pts["tier"])}
+    shapes, notes = [], []
     start = 0
     for k in range(1, len(order) + 1):
         if k == len(order) or tiers.get(order[k]) != tiers.get(order[start]):
             t = tiers.get(order[start])
             if t is not None:
-                fig.add_vrect(x0=start - 0.5, x1=k - 0.5, fillcolor=TIER_COLORS.get(t, "rgba(0,0,0,0.05)"),
-                              line_width=0, layer="below", name=f"tier:{t}",
-                              annotation_text=t, annotation_position="top left")
+                shapes.append(dict(type="rect", x0=start - 0.5, x1=k - 0.5, xref="x", y0=0, y1=1, yref="y domain",
+                                   fillcolor=TIER_COLORS.get(t, "rgba(0,0,0,0.05)"), line={"width": 0},
+                                   layer="below", name=f"tier:{t}"))
+                notes.append(dict(text=t, x=start - 0.5, xanchor="left", xref="x", y=1, yanchor="top",
+                                  yref="y domain", showarrow=False))
             start = k
-    fig.update_layout(template=TEMPLATE, title=title, height=460, legend_title_text=series,
-                      xaxis={"title": "questions, sorted by tier then accuracy", "type": "category",
-                             "categoryorder": "array", "categoryarray": order},
-                      yaxis={"title": "averaged accuracy", "range": [-0.03, 1.05]})
-    return fig
+    return _figure(data=traces, title=title, height=460, legend_title_text=series, shapes=shapes, annotations=notes,
+                   xaxis={"title": "questions, sorted by tier then accuracy", "type": "category",
+                          "categoryorder": "array", "categoryarray": order},
+                   yaxis={"title": "averaged accuracy", "range": [-0.03, 1.05]})
 
 
 def heatmap_figure(acc: pl.DataFrame, series: str = "model_id", title: str = "Accuracy per question and model") -> go.Figure:
@@ -99,9 +115,9 @@ def heatmap_figure(acc: pl.DataFrame, series: str = "model_id", title: str = "Ac
     lookup = {(str(r[series]) if r[series] is not None else "(none)", r["question_id"]): r["accuracy"]
               for r in pts.iter_rows(named=True)}
     z = [[lookup.get((m, q)) for q in order] for m in rows]
-    fig = go.Figure(go.Heatmap(z=z, x=order, y=rows, colorscale="Viridis", zmin=0, zmax=1,
-                               colorbar={"title": "accuracy"}))
-    fig.update_layout(template=TEMPLATE, title=title, height=max(300, 22 * len(rows) + 160),
+    fig = _figure(go.Heatmap(z=z, x=order, y=rows, colorscale="Viridis", zmin=0, zmax=1,
+                             colorbar={"title": "accuracy"}))
+    fig.update_layout(title=title, height=max(300, 22 * len(rows) + 160),
                       xaxis={"type": "category", "title": "question"})
     return fig
 
@@ -117,16 +133,22 @@ def _split(df: pl.DataFrame, color: str | None, key=None) -> list[tuple[str | No
 
 def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title: str = "",
                barmode: str = "group", y_title: str | None = None) -> go.Figure:
-    """Grouped (or stacked) bars of ``y`` by ``x``, one trace per ``color`` value."""
+    """Grouped (or stacked) bars of ``y`` by ``x``, one trace per ``color`` value (tiers in tier order)."""
     if df.is_empty():
         return empty_figure()
     # traces as plain dicts: plotly validates them once, in the Figure (go.Bar objects validate twice)
-    fig = go.Figure(data=[dict(type="bar", x=d[x].cast(pl.Utf8).to_list(), y=d[y].to_list(), name=str(g or y),
-                               marker={"color": PALETTE[i % len(PALETTE)]})
-                          for i, (g, d) in enumerate(_split(df, color))])
-    fig.update_layout(template=TEMPLATE, title=title, barmode=barmode, height=420,
+    fig = _figure(data=[dict(type="bar", x=d[x].cast(pl.Utf8).to_list(), y=d[y].to_list(), name=str(g or y),
+                             marker={"color": PALETTE[i % len(PALETTE)]})
+                        for i, (g, d) in enumerate(_split(df, color, key=_tier_rank_or_name))])
+    fig.update_layout(title=title, barmode=barmode, height=420,
                       xaxis={"type": "category", "title": x}, yaxis_title=y_title or y)
     return fig
+
+
+def gap_figure(per_tier: pl.DataFrame, title: str = "the gap cov@n − avg@n per tier") -> go.Figure:
+    """``coverage.potential_vs_stability(per_tier=True)``: the gap of every key, one bar per tier (one trace a
+    tier, however many keys: the legend names tiers, the axis keys)."""
+    return bar_figure(per_tier, "key", "gap", color="tier", title=title, y_title="cov@n − avg@n")
 
 
 def scatter_figure(df: pl.DataFrame, x: str, y: str, label: str, color: str | None = None, title: str = "",
@@ -134,44 +156,101 @@ def scatter_figure(df: pl.DataFrame, x: str, y: str, label: str, color: str | No
     """Labelled scatter (e.g. cov@n against avg@n per model), optional y = x line."""
     if df.is_empty():
         return empty_figure()
-    fig = go.Figure(data=[dict(type="scatter", x=d[x].to_list(), y=d[y].to_list(),
-                               text=d[label].cast(pl.Utf8).to_list(), mode="markers", name=str(g or label),
-                               marker={"size": 10, "color": PALETTE[i % len(PALETTE)]},
-                               hovertemplate="%{text}<br>" + f"{x} %{{x:.3f}}<br>{y} %{{y:.3f}}")
-                          for i, (g, d) in enumerate(_split(df, color))])
+    fig = _figure(data=[dict(type="scatter", x=d[x].to_list(), y=d[y].to_list(),
+                             text=d[label].cast(pl.Utf8).to_list(), mode="markers", name=str(g or label),
+                             marker={"size": 10, "color": PALETTE[i % len(PALETTE)]},
+                             hovertemplate="%{text}<br>" + f"{x} %{{x:.3f}}<br>{y} %{{y:.3f}}")
+                        for i, (g, d) in enumerate(_split(df, color))])
     if diagonal:
         fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dash", "color": "#999"})
-    fig.update_layout(template=TEMPLATE, title=title, height=440, xaxis_title=x, yaxis_title=y)
+    fig.update_layout(title=title, height=440, xaxis_title=x, yaxis_title=y)
     return fig
 
 
 def line_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title: str = "",
                 log_x: bool = False, band: tuple[str, str] | None = None, fit: str | None = None,
                 x_title: str | None = None, y_title: str | None = None) -> go.Figure:
-    """One line per ``color`` value; optional shaded band (lo, hi columns) and a dashed ``fit`` column."""
+    """One line per ``color`` value; optional shaded band (lo, hi columns) and a dashed ``fit`` column.
+
+    Up to len(PALETTE) series, each has its own traces and legend entry. Beyond, colours repeat anyway, so
+    the series of one colour share its traces (lines and bands separated by gaps, the hover naming each
+    point's series) and there is no legend: at most 3 traces a colour however many series (plotly builds a
+    figure at ~0.2 ms a trace plus ~1 us a listed value: pass@k per model at paper scale drew 480 traces).
+    """
     if df.is_empty():
         return empty_figure()
-    traces = []
-    for i, (g, d) in enumerate(_split(df, color, key=_tier_rank_or_name)):
-        d = d.sort(x)
-        c = PALETTE[i % len(PALETTE)]
-        name = str(g or y)
-        if band and band[0] in d.columns:
-            traces.append(dict(type="scatter", x=d[x].to_list() + d[x].to_list()[::-1],
-                               y=d[band[1]].to_list() + d[band[0]].to_list()[::-1], fill="toself",
-                               line={"width": 0}, fillcolor=c, opacity=0.15, showlegend=False,
-                               hoverinfo="skip", legendgroup=name))
-        traces.append(dict(type="scatter", x=d[x].to_list(), y=d[y].to_list(), name=name, marker={"color": c},
-                           legendgroup=name, mode="lines+markers" if d.height <= 30 else "lines"))
-        if fit and fit in d.columns:
-            traces.append(dict(type="scatter", x=d[x].to_list(), y=d[fit].to_list(), name=f"{name} fit",
-                               mode="lines", line={"dash": "dash", "color": c}, legendgroup=name, showlegend=False))
-    fig = go.Figure(data=traces)
-    fig.update_layout(template=TEMPLATE, title=title, height=440, xaxis_title=x_title or x,
+    has_band, has_fit = bool(band and band[0] in df.columns), bool(fit and fit in df.columns)
+    if color is not None and df[x].dtype.is_numeric() and df[color].n_unique() > len(PALETTE):
+        traces = _shared_line_traces(df, x, y, color, band if has_band else None, fit if has_fit else None)
+    else:
+        traces = []
+        for i, (g, d) in enumerate(_split(df.sort(x), color, key=_tier_rank_or_name)):
+            c = PALETTE[i % len(PALETTE)]
+            name = str(g or y)
+            if has_band:
+                traces.append(dict(type="scatter", x=d[x].to_list() + d[x].to_list()[::-1],
+                                   y=d[band[1]].to_list() + d[band[0]].to_list()[::-1], fill="toself",
+                                   line={"width": 0}, fillcolor=c, opacity=0.15, showlegend=False,
+                                   hoverinfo="skip", legendgroup=name))
+            traces.append(dict(type="scatter", x=d[x].to_list(), y=d[y].to_list(), name=name, marker={"color": c},
+                               legendgroup=name, mode="lines+markers" if d.height <= 30 else "lines"))
+            if has_fit:
+                traces.append(dict(type="scatter", x=d[x].to_list(), y=d[fit].to_list(), name=f"{name} fit",
+                                   mode="lines", line={"dash": "dash", "color": c}, legendgroup=name,
+                                   showlegend=False))
+    fig = _figure(data=traces)
+    fig.update_layout(title=title, height=440, xaxis_title=x_title or x,
                       yaxis_title=y_title or y)
     if log_x:
         fig.update_xaxes(type="log")
     return fig
+
+
+def _shared_line_traces(df: pl.DataFrame, x: str, y: str, color: str, band: tuple[str, str] | None,
+                        fit: str | None) -> list[dict]:
+    """``line_figure``'s traces when series share colours. Per colour, its series' points one after another
+    as float arrays with a NaN gap after each series (plotly takes an array whole and sends it as a typed
+    array, where it checks a list value by value); the band is one closed shape per series."""
+    label = pl.col(color).cast(pl.Utf8).fill_null("(none)")
+    labels = sorted(df.select(label.unique())[color].to_list(), key=_tier_rank_or_name)
+    df = df.with_columns(__rank=label.replace_strict(labels, list(range(len(labels))), return_dtype=pl.Int64)
+                         ).sort("__rank", x)
+    names = np.array(labels + [""])                                           # names[-1]: the gaps'
+    lens = np.bincount(df["__rank"].to_numpy(), minlength=len(labels))
+    starts = np.cumsum(lens) - lens
+    data = {c: df[c].cast(pl.Float64).to_numpy() for c in dict.fromkeys(c for c in (x, y, fit, *(band or ())) if c)}
+
+    def pick(col: str, idx: np.ndarray) -> np.ndarray:         # values at idx, NaN (a gap) where idx is -1
+        return np.where(idx >= 0, data[col][idx], np.nan)
+
+    mode = "lines+markers" if lens.max() <= 30 else "lines"
+    traces = []
+    for i, colour in enumerate(PALETTE[:len(labels)]):
+        mine = np.arange(i, len(labels), len(PALETTE))           # the series of this colour
+        s, n = starts[mine], lens[mine]
+        seg, off = _segments(n + 1)                                # each series forward, then a gap
+        fwd = np.where(off < n[seg], s[seg] + off, -1)
+        if band:                                                   # forward along hi, back along lo, a gap
+            bseg, boff = _segments(2 * n + 1)
+            bn, bs = n[bseg], s[bseg]
+            there = boff < bn
+            idx = np.where(there, bs + boff, np.where(boff < 2 * bn, bs + 2 * bn - 1 - boff, -1))
+            traces.append(dict(type="scatter", x=pick(x, idx), y=np.where(there, pick(band[1], idx), pick(band[0], idx)),
+                               fill="toself", mode="lines", line={"width": 0}, fillcolor=colour, opacity=0.15,
+                               showlegend=False, hoverinfo="skip"))
+        traces.append(dict(type="scatter", x=pick(x, fwd), y=pick(y, fwd), text=names[np.where(fwd >= 0, mine[seg], -1)],
+                           name=f"{len(mine)} series", marker={"color": colour}, mode=mode, showlegend=False,
+                           hovertemplate="%{text}<br>" + f"{x} %{{x}}<br>{y} %{{y:.3f}}<extra></extra>"))
+        if fit:
+            traces.append(dict(type="scatter", x=pick(x, fwd), y=pick(fit, fwd), mode="lines",
+                               line={"dash": "dash", "color": colour}, showlegend=False, hoverinfo="skip"))
+    return traces
+
+
+def _segments(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For consecutive segments of the given sizes: each position's segment and its offset inside it."""
+    seg = np.repeat(np.arange(len(sizes)), sizes)
+    return seg, np.arange(len(seg)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
 
 
 def _tier_rank_or_name(v: str) -> tuple[int, str]:
@@ -189,10 +268,10 @@ def grid_figure(grid: pl.DataFrame, title: str = "Samples: models × samples") -
     for m in models:
         z.append([None if (m, s) not in cell else float(bool(cell[(m, s)]["is_correct"])) for s in range(n)])
         text.append([("" if (m, s) not in cell else str(cell[(m, s)]["answer"] or "—")[:20]) for s in range(n)])
-    fig = go.Figure(go.Heatmap(z=z, x=list(range(n)), y=models, text=text, texttemplate="%{text}",
-                               colorscale=[[0, "#e76f51"], [1, "#2a9d8f"]], zmin=0, zmax=1, showscale=False,
-                               xgap=2, ygap=2, hovertemplate="%{y} sample %{x}<br>answer %{text}"))
-    fig.update_layout(template=TEMPLATE, title=title, height=max(220, 26 * len(models) + 120),
+    fig = _figure(go.Heatmap(z=z, x=list(range(n)), y=models, text=text, texttemplate="%{text}",
+                             colorscale=[[0, "#e76f51"], [1, "#2a9d8f"]], zmin=0, zmax=1, showscale=False,
+                             xgap=2, ygap=2, hovertemplate="%{y} sample %{x}<br>answer %{text}"))
+    fig.update_layout(title=title, height=max(220, 26 * len(models) + 120),
                       xaxis={"title": "sample", "dtick": 1}, yaxis={"autorange": "reversed"})
     return fig
 
@@ -205,9 +284,9 @@ def solved_matrix_figure(sm: pl.DataFrame, title: str = "Solved matrix (Guttman 
     ks = sm.select("key", "k_rank").unique().sort("k_rank")["key"].cast(pl.Utf8).to_list()
     cell = {(str(r["key"]), r["question_id"]): float(bool(r["solved"])) for r in sm.iter_rows(named=True)}
     z = [[cell.get((k, q)) for q in qs] for k in ks]
-    fig = go.Figure(go.Heatmap(z=z, x=qs, y=ks, colorscale=[[0, "#f1f1f1"], [1, "#264653"]], zmin=0, zmax=1,
-                               showscale=False, xgap=1, ygap=1))
-    fig.update_layout(template=TEMPLATE, title=title, height=max(260, 22 * len(ks) + 160),
+    fig = _figure(go.Heatmap(z=z, x=qs, y=ks, colorscale=[[0, "#f1f1f1"], [1, "#264653"]], zmin=0, zmax=1,
+                             showscale=False, xgap=1, ygap=1))
+    fig.update_layout(title=title, height=max(260, 22 * len(ks) + 160),
                       xaxis={"type": "category", "title": "question (easiest first)"},
                       yaxis={"autorange": "reversed"})
     return fig
@@ -219,7 +298,7 @@ def difficulty_figure(diff: pl.DataFrame, title: str = "Rasch difficulty per que
         return empty_figure()
     d = diff.with_columns(pl.col("tier").map_elements(_tier_rank, return_dtype=pl.Int64).alias("_r")) \
             .sort(["_r", "rasch_b"])
-    fig = go.Figure()
+    fig = _figure()
     for i, t in enumerate(sorted(d["tier"].fill_null("(none)").unique().to_list(), key=_tier_rank_or_name)):
         x = d.filter(pl.col("tier").fill_null("(none)") == t)
         fig.add_trace(go.Scatter(x=x["question_id"].to_list(), y=x["rasch_b"].to_list(), mode="markers", name=t,
@@ -227,7 +306,7 @@ def difficulty_figure(diff: pl.DataFrame, title: str = "Rasch difficulty per que
                                           "array": (x["rasch_hi"] - x["rasch_b"]).to_list(),
                                           "arrayminus": (x["rasch_b"] - x["rasch_lo"]).to_list()},
                                  marker_color=PALETTE[i % len(PALETTE)]))
-    fig.update_layout(template=TEMPLATE, title=title, height=420, yaxis_title="difficulty b (logit)",
+    fig.update_layout(title=title, height=420, yaxis_title="difficulty b (logit)",
                       xaxis={"type": "category", "title": "question",
                              "categoryorder": "array", "categoryarray": d["question_id"].to_list()})
     return fig

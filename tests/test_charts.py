@@ -1,0 +1,73 @@
+"""Figure builders: the app's template, the pass@k lines of many keys, the gap bars, the ladder's tier bands."""
+import math
+
+import plotly.io as pio
+import polars as pl
+import pytest
+
+from warehouse import charts
+
+
+def _curves(n_series: int, ks=range(1, 9)) -> pl.DataFrame:
+    rows = [dict(key=f"m{s:03d}", k=k, p=0.01 * s + 0.02 * k, lo=0.01 * s, hi=0.01 * s + 0.2)
+            for s in range(n_series) for k in ks]
+    return pl.DataFrame(rows)
+
+
+def test_figures_use_the_template_even_when_the_default_changed(monkeypatch):
+    df = _curves(3)
+    assert charts.line_figure(df, "k", "p", color="key").layout.template.layout.plot_bgcolor == "white"
+    monkeypatch.setattr(pio.templates, "default", "plotly")
+    fig = charts.line_figure(df, "k", "p", color="key")
+    assert fig.layout.template == pio.templates[charts.TEMPLATE]
+    assert charts.empty_figure().layout.template == pio.templates[charts.TEMPLATE]
+
+
+def test_few_series_one_trace_each_with_its_band():
+    fig = charts.line_figure(_curves(3), "k", "p", color="key", band=("lo", "hi"))
+    lines = [t for t in fig.data if t.fill != "toself"]
+    assert [t.name for t in lines] == ["m000", "m001", "m002"] and all(len(t.x) == 8 for t in lines)
+    assert sum(t.fill == "toself" for t in fig.data) == 3
+
+
+@pytest.mark.parametrize("n_series", [17, 240])
+def test_many_series_share_one_trace_per_colour(n_series):
+    df = _curves(n_series)
+    fig = charts.line_figure(df, "k", "p", color="key", band=("lo", "hi"), fit="p")
+    n_colours = len(charts.PALETTE)
+    assert len(fig.data) == 3 * n_colours and not any(t.showlegend for t in fig.data)
+    lines = [t for t in fig.data if t.hovertemplate]
+    points = {}
+    for colour, t in enumerate(lines):
+        assert t.marker.color == charts.PALETTE[colour]
+        for x, y, name in zip(t.x, t.y, t.text):
+            if not math.isnan(y):
+                points[(name, x)] = y
+        # one gap (NaN) after each of this colour's series
+        assert sum(math.isnan(y) for y in t.y) == len(range(colour, n_series, n_colours))
+    assert points == {(r["key"], r["k"]): pytest.approx(r["p"]) for r in df.iter_rows(named=True)}
+    bands = [t for t in fig.data if t.fill == "toself"]
+    first = bands[0]          # m000's outline: along hi, back along lo, then a gap
+    assert list(first.x[:16]) == [1, 2, 3, 4, 5, 6, 7, 8, 8, 7, 6, 5, 4, 3, 2, 1]
+    assert math.isnan(first.x[16]) and list(first.y[:8]) == pytest.approx([0.2] * 8)
+    assert list(first.y[8:16]) == pytest.approx([0.0] * 8)
+
+
+def test_gap_figure_one_bar_trace_per_tier_in_tier_order():
+    df = pl.DataFrame({"key": ["a", "a", "b", "b", "b"], "tier": ["Exh", "Easy", "Hard", "Exh", "Easy"],
+                       "gap": [0.1, 0.2, 0.3, 0.4, 0.5]})
+    fig = charts.gap_figure(df)
+    assert [t.name for t in fig.data] == ["Easy", "Hard", "Exh"]
+    assert list(fig.data[0].x) == ["a", "b"] and list(fig.data[0].y) == [0.2, 0.5]
+
+
+def test_ladder_tier_bands_are_what_add_vrect_draws():
+    acc = pl.DataFrame({"key": ["g"] * 4, "question_id": ["1", "2", "3", "4"], "tier": ["Easy", "Easy", "Hard", "Exh"],
+                        "accuracy": [0.9, 0.8, 0.3, 0.0]})
+    fig = charts.ladder_figure(acc, series="key")
+    expected = charts._figure()
+    for x0, x1, t in [(-0.5, 1.5, "Easy"), (1.5, 2.5, "Hard"), (2.5, 3.5, "Exh")]:
+        expected.add_vrect(x0=x0, x1=x1, fillcolor=charts.TIER_COLORS[t], line_width=0, layer="below",
+                           name=f"tier:{t}", annotation_text=t, annotation_position="top left")
+    assert fig.to_dict()["layout"]["shapes"] == expected.to_dict()["layout"]["shapes"]
+    assert fig.to_dict()["layout"]["annotations"] == expected.to_dict()["layout"]["annotations"]
