@@ -114,7 +114,9 @@ def browsing(path: Path) -> dict:
 
         sel = Selection("aime24")
         return {"open_trajectory_ms": _median_ms(open_one),
-                "search_ms": _median_ms(lambda: browse.search(con, sel, "So the answer might be $17$"), repeat=3)}
+                # smart case: an upper-case letter makes a case-sensitive search, all lower-case does not
+                "search_ms": _median_ms(lambda: browse.search(con, sel, "So the answer might be $17$"), repeat=3),
+                "search_ci_ms": _median_ms(lambda: browse.search(con, sel, "so the answer might be $17$"), repeat=3)}
 
 
 def pages(path: Path) -> dict:
@@ -131,8 +133,15 @@ def plain_pandas(traces: Path, data_dir: Path) -> dict:
     import pandas as pd
 
     tiers = {q["question_id"]: q["tier"] for q in _questions(data_dir)}
+    files = sorted(traces.glob("*.jsonl"))
+    size = sum(f.stat().st_size for f in files)
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if size * 2 > ram:                  # pandas holds every string, plus the frame: it would not fit
+        return {"pandas_per_tier_avg_s": None,
+                "pandas_note": f"not run: {size / 2**30:.1f} GiB of JSONL does not fit in pandas on this "
+                               f"{ram / 2**30:.0f} GiB machine"}
     t0 = time.perf_counter()
-    df = pd.concat([pd.read_json(f, lines=True) for f in sorted(traces.glob("*.jsonl"))], ignore_index=True)
+    df = pd.concat([pd.read_json(f, lines=True) for f in files], ignore_index=True)
     df["tier"] = df["question_id"].astype(str).map(tiers)
     per_q = df.groupby(["model", "tier", "question_id"])["correct"].mean()
     per_q.groupby(["model", "tier"]).mean()
@@ -164,14 +173,15 @@ def main(argv=None) -> int:
     log("timing the plain pandas approach")
     out.update(plain_pandas(traces, benchmarks.data_dir()))
     ours = max(v for v in out["analysis_ms"].values() if isinstance(v, float)) / 1000
-    out["pandas_vs_slowest_query_ratio"] = round(out["pandas_per_tier_avg_s"] / max(ours, 1e-6), 1)
+    if out["pandas_per_tier_avg_s"] is not None:
+        out["pandas_vs_slowest_query_ratio"] = round(out["pandas_per_tier_avg_s"] / max(ours, 1e-6), 1)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     limit = TARGETS["analysis_ms"][args.scale]
     out["misses"] = ([f"analysis {k}: {v} ms" for k, v in out["analysis_ms"].items()
                       if not isinstance(v, float) or v >= limit]
                      + ([f"ingest {built['ingest_per_s']}/s"] if built["ingest_per_s"] < TARGETS["ingest_per_s"] else [])
                      + ([f"open trajectory {out['open_trajectory_ms']} ms"] if out["open_trajectory_ms"] >= 300 else [])
-                     + ([f"search {out['search_ms']} ms"] if out["search_ms"] >= 2000 else []))
+                     + [f"{k} {out[k]} ms" for k in ("search_ms", "search_ci_ms") if out[k] >= 2000])
     for kind, target in (("first_render_s", 2.0), ("filter_change_s", 0.5)):
         for page, v in out.get("pages", {}).get(kind, {}).items():
             if v >= target:
