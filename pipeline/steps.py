@@ -42,6 +42,7 @@ def _scan_keys(markers: dict[str, tuple[str, ...]]) -> dict[str, list[tuple[str,
 
 
 _SCAN = _scan_keys(MARKERS)
+_ANY = {key: tuple(w for w, _ in words) for key, words in _SCAN.items()}
 
 
 def _markers(text: str) -> list[tuple[int, str]]:
@@ -49,8 +50,12 @@ def _markers(text: str) -> list[tuple[int, str]]:
     found = []
     n = len(text)
     for key, words in _SCAN.items():
+        any_word = _ANY[key]
         i = text.find(key)
         while i >= 0:
+            if not text.startswith(any_word, i):     # one C call: most hits of "Let me " are no marker
+                i = text.find(key, i + len(key))
+                continue
             for w, kind in words:
                 if not text.startswith(w, i):
                     continue
