@@ -10,7 +10,8 @@ c1, c2 = st.columns(2)
 by = c1.radio("Lines per", ["group", "model"], horizontal=True, key="ladder_by")  # groups: as in Figure 1
 show_ref = c2.toggle("Overlay the paper's Figure 1 values", value=False, key="ladder_ref")
 
-acc = common.q(metrics.question_accuracy, sel, by)
+rep = common.q(ladder.report, sel, by)   # one query: per-question counts, accuracy, Rasch difficulty
+acc = rep["accuracy"]
 ref = common.q(metrics.reference_values, sel) if show_ref else None
 if show_ref and (ref is None or ref.is_empty()):
     st.info("No reference values for this benchmark (the paper's Figure 1 covers AIME24).")
@@ -25,7 +26,8 @@ st.subheader("Ladder-ness")
 st.caption("Does difficulty order the models? A question counts as solved by a key when its accuracy is above "
            "the threshold. Guttman reproducibility and Loevinger's H near 1 mean a clean ladder.")
 thr = st.slider("Solved when accuracy >", 0.0, 0.95, 0.5, 0.05, key="ladder_thr")
-sg = common.q(ladder.scalogram, sel, by, "threshold", thr)
+# the threshold only re-cuts the per-question counts already fetched: no query when it moves
+sg = ladder.scalogram_from_questions(rep["questions"], "threshold", thr)
 if sg.height:
     r = sg.row(0, named=True)
     cols = st.columns(4)
@@ -33,12 +35,12 @@ if sg.height:
     cols[1].metric("Loevinger H", f"{r['loevinger_h']:.3f}" if r["loevinger_h"] is not None else "—")
     cols[2].metric("Guttman errors", r["guttman_errors"])
     cols[3].metric("keys × questions", f"{r['n_keys']} × {r['n_questions']}")
-sm = common.q(ladder.solved_matrix, sel, by, "threshold", thr)
+sm = ladder.solved_matrix_from_questions(rep["questions"], "threshold", thr)
 if not sm.is_empty():
     common.chart(charts.solved_matrix_figure(sm), "solved_matrix")
 st.markdown("**Violations** — a key solves a harder question but fails an easier one:")
-common.table(common.q(ladder.violations, sel, by, "threshold", thr), "violations")
-diff = common.q(ladder.difficulty, sel, by)
+common.table(ladder.violations_from_questions(rep["questions"], "threshold", thr), "violations")
+diff = rep["difficulty"]
 if not diff.is_empty():
     common.chart(charts.difficulty_figure(diff), "rasch_difficulty")
 common.page_zip("ladder")

@@ -177,3 +177,40 @@ def test_app_follows_a_write_to_the_warehouse(tmp_path, monkeypatch, shared):
     assert not at.exception
     assert at.title[0].value == "Overview"
     assert [m.value for m in at.metric if m.label == "trajectories"] == ["1"]
+
+
+def test_coverage_page_gap_bars_per_tier_and_unstable_table(app_db, monkeypatch):
+    at = _app(monkeypatch, app_db, b="math_cot_100")     # 8 samples per question, no tiers
+    at.run()
+    at.switch_page("app_pages/coverage.py").run()
+    assert not at.exception
+    scatter, gap, passk = _figures(at)
+    assert [t["name"] for t in gap["data"]] == ["(none)"]       # no tiers on this benchmark: one bar trace
+    keys = sorted(scatter["data"][0]["text"])
+    assert sorted(t["name"] for t in passk["data"] if t.get("fill") != "toself") == keys
+    unstable = at.dataframe[-1].value
+    assert len(unstable) and ((unstable["accuracy"] > 0) & (unstable["accuracy"] < 1)).all()
+    at = _app(monkeypatch, app_db, b="aime24")
+    at.run()
+    at.switch_page("app_pages/coverage.py").run()
+    at.radio(key="cov_by").set_value("group").run()
+    assert not at.exception
+    assert [t["name"] for t in _figures(at)[1]["data"]] == ["Easy", "Medium", "Hard", "Exh"]
+
+
+def test_ladder_threshold_recuts_the_fetched_counts(app_db, monkeypatch):
+    from warehouse import ladder
+    from warehouse.filters import Selection
+
+    at = _app(monkeypatch, app_db, b="aime24")
+    at.run()
+    at.switch_page("app_pages/ladder.py").run()
+    for thr in (0.5, 0.0):
+        if thr != 0.5:
+            at.slider(key="ladder_thr").set_value(thr).run()
+        assert not at.exception
+        with db.reader(app_db) as con:
+            want = ladder.scalogram(con, Selection("aime24"), "group", "threshold", thr).row(0, named=True)
+        shown = {m.label: m.value for m in at.metric}
+        assert shown["Guttman errors"] == str(want["guttman_errors"])
+        assert shown["keys × questions"] == f"{want['n_keys']} × {want['n_questions']}"

@@ -65,3 +65,21 @@ def test_difficulty_is_monotone_in_solve_rate(aime):
     assert np.all(np.diff(by_rate["rasch_b"].to_numpy()) >= -1e-4)
     a = ladder.abilities(aime, Selection("aime24"))
     assert a.height == 19 and a["key"][-1] == "Llama-3.1-8B"
+
+
+def test_report_and_threshold_cuts_are_the_separate_functions(aime):
+    from polars.testing import assert_frame_equal
+
+    from warehouse import metrics
+
+    sel = Selection("aime24", tiers=("Medium", "Hard", "Exh"))
+    for by in ("group", "model"):
+        rep = ladder.report(aime, sel, by)
+        assert_frame_equal(rep["accuracy"], metrics.question_accuracy(aime, sel, by), check_exact=True)
+        assert_frame_equal(rep["difficulty"], ladder.difficulty(aime, sel, by), check_exact=True)
+        for solved, thr in (("threshold", 0.5), ("threshold", 0.2), ("any", 0.5)):
+            pq = rep["questions"]
+            assert_frame_equal(ladder.scalogram_from_questions(pq, solved, thr), ladder.scalogram(aime, sel, by, solved, thr))
+            assert_frame_equal(ladder.solved_matrix_from_questions(pq, solved, thr),
+                               ladder.solved_matrix(aime, sel, by, solved, thr))
+            assert_frame_equal(ladder.violations_from_questions(pq, solved, thr), ladder.violations(aime, sel, by, solved, thr))

@@ -13,6 +13,10 @@ API (``by`` = "model" or "group"; ``solved`` = "threshold" (accuracy > threshold
   rasch_b, rasch_lo, rasch_hi (Rasch/1PL difficulty: P(correct) = sigmoid(theta_key - b_q), joint MLE
   over binomial counts with a small ridge penalty; Wald intervals from the penalized Hessian).
 - ``abilities(con, sel, ...)``: key, theta, theta_lo, theta_hi from the same fit.
+- ``report(con, sel, by="group")``: what the Ladder page shows, from one per-question query:
+  {"questions", "accuracy", "difficulty"} (see the function).
+``solved_matrix``, ``scalogram``, ``violations`` and ``difficulty`` have ``*_from_questions(pq, ...)`` twins
+over a fetched ``selection_sql.per_question`` frame (whose keys are models or groups).
 Pure numpy helpers: ``guttman_stats(X)``, ``rasch_fit(n, c, ridge)`` (matrices keys x questions).
 """
 from __future__ import annotations
@@ -21,25 +25,26 @@ import numpy as np
 import polars as pl
 from scipy import optimize, stats
 
+from warehouse import metrics
 from warehouse.filters import Selection
 from warehouse.selection_sql import per_question
 
 SOLVED = ("threshold", "any")
 
 
-def _wide(con, sel: Selection, by: str):
-    pq = per_question(con, sel, by)
-    keys = sorted(pq["key"].unique().drop_nulls().to_list())
-    qids = sorted(pq["question_id"].unique().to_list())
-    ki = {k: i for i, k in enumerate(keys)}
-    qi = {q: j for j, q in enumerate(qids)}
+def _wide(pq: pl.DataFrame):
+    """keys (sorted, nulls dropped), question ids (sorted), n and c (keys x questions), tier per question."""
+    keys = pq["key"].drop_nulls().unique().sort().to_list()
+    qids = pq["question_id"].unique().sort().to_list()
     n = np.zeros((len(keys), len(qids)))
     c = np.zeros_like(n)
-    rows = [ki.get(k, -1) for k in pq["key"]]
-    cols = [qi[q] for q in pq["question_id"]]
-    ok = np.array(rows) >= 0
-    n[np.array(rows)[ok], np.array(cols)[ok]] = pq["n"].to_numpy()[ok]
-    c[np.array(rows)[ok], np.array(cols)[ok]] = pq["c"].to_numpy()[ok]
+    rows = pq.filter(pl.col("key").is_not_null()).select(
+        pl.col("key").replace_strict(keys, list(range(len(keys))), return_dtype=pl.Int64).alias("i"),
+        pl.col("question_id").replace_strict(qids, list(range(len(qids))), return_dtype=pl.Int64).alias("j"),
+        "n", "c")
+    i, j = rows["i"].to_numpy(), rows["j"].to_numpy()
+    n[i, j] = rows["n"].to_numpy()
+    c[i, j] = rows["c"].to_numpy()
     tiers = dict(zip(pq["question_id"], pq["tier"]))
     return keys, qids, n, c, tiers
 
@@ -61,7 +66,11 @@ def _orders(X: np.ndarray):
 
 def solved_matrix(con, sel: Selection, by: str = "model", solved: str = "threshold",
                   threshold: float = 0.5) -> pl.DataFrame:
-    keys, qids, n, c, tiers = _wide(con, sel, by)
+    return solved_matrix_from_questions(per_question(con, sel, by), solved, threshold)
+
+
+def solved_matrix_from_questions(pq: pl.DataFrame, solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
+    keys, qids, n, c, tiers = _wide(pq)
     X = _solved(n, c, solved, threshold)
     q_order, k_order = _orders(X)
     q_rank = np.empty(len(qids), int)
@@ -99,12 +108,20 @@ def guttman_stats(X: np.ndarray) -> dict:
 
 
 def scalogram(con, sel: Selection, by: str = "model", solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
-    keys, qids, n, c, _ = _wide(con, sel, by)
+    return scalogram_from_questions(per_question(con, sel, by), solved, threshold)
+
+
+def scalogram_from_questions(pq: pl.DataFrame, solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
+    keys, qids, n, c, _ = _wide(pq)
     return pl.DataFrame([guttman_stats(_solved(n, c, solved, threshold))])
 
 
 def violations(con, sel: Selection, by: str = "model", solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
-    keys, qids, n, c, _ = _wide(con, sel, by)
+    return violations_from_questions(per_question(con, sel, by), solved, threshold)
+
+
+def violations_from_questions(pq: pl.DataFrame, solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
+    keys, qids, n, c, _ = _wide(pq)
     X = _solved(n, c, solved, threshold).astype(bool)
     rate = X.mean(axis=0) if X.size else np.zeros(len(qids))
     # a violation needs the failed question strictly easier (higher solve rate) than the solved one
@@ -142,13 +159,17 @@ def rasch_fit(n: np.ndarray, c: np.ndarray, ridge: float = 0.01):
     return th, b, se_th, se_b
 
 
-def _fit(con, sel, by, ridge):
-    keys, qids, n, c, tiers = _wide(con, sel, by)
+def _fit(pq: pl.DataFrame, ridge: float):
+    keys, qids, n, c, tiers = _wide(pq)
     return keys, qids, n, c, tiers, rasch_fit(n, c, ridge)
 
 
 def difficulty(con, sel: Selection, by: str = "model", ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
-    keys, qids, n, c, tiers, (th, b, se_th, se_b) = _fit(con, sel, by, ridge)
+    return difficulty_from_questions(per_question(con, sel, by), ridge, ci)
+
+
+def difficulty_from_questions(pq: pl.DataFrame, ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
+    keys, qids, n, c, tiers, (th, b, se_th, se_b) = _fit(pq, ridge)
     z = stats.norm.ppf(0.5 + ci / 2)
     ns, cs = n.sum(axis=0), c.sum(axis=0)
     return pl.DataFrame({
@@ -159,7 +180,17 @@ def difficulty(con, sel: Selection, by: str = "model", ridge: float = 0.01, ci: 
 
 
 def abilities(con, sel: Selection, by: str = "model", ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
-    keys, qids, n, c, tiers, (th, b, se_th, se_b) = _fit(con, sel, by, ridge)
+    keys, qids, n, c, tiers, (th, b, se_th, se_b) = _fit(per_question(con, sel, by), ridge)
     z = stats.norm.ppf(0.5 + ci / 2)
     return pl.DataFrame({"key": keys, "theta": th, "theta_lo": th - z * se_th,
                          "theta_hi": th + z * se_th}).sort("theta", descending=True)
+
+
+def report(con, sel: Selection, by: str = "group", reference_source: str = "paper_fig1") -> dict[str, pl.DataFrame]:
+    """What the Ladder page shows, from one per-question query (and the reference values): ``questions`` (the
+    ``selection_sql.per_question`` frame, for the threshold-dependent ``*_from_questions`` functions),
+    ``accuracy`` (``metrics.question_accuracy``) and ``difficulty``."""
+    pq = per_question(con, sel, by)
+    refs = metrics.reference_values(con, sel, reference_source)
+    return {"questions": pq, "accuracy": metrics.question_accuracy_from_questions(pq, refs),
+            "difficulty": difficulty_from_questions(pq)}
