@@ -65,11 +65,13 @@ def _column_stats(stack: np.ndarray, n_boot: int, rng: np.random.Generator, ci: 
     """Mean, percentile lo and hi of every column of ``stack`` (questions x columns), resampling its rows.
 
     One (n_boot x questions) multinomial weight matrix for all columns (a paired bootstrap), one matrix
-    product, and the bounds as order statistics of one partial sort. Draws nothing when n_boot <= 0 (nan CIs).
+    product, and the bounds as order statistics (partial sorts). Draws nothing when n_boot <= 0 (nan CIs).
     """
     q = stack.shape[0]
+    if q == 0:
+        return tuple(np.full(stack.shape[1], np.nan) for _ in range(3))
     mean = np.ascontiguousarray(stack.T).sum(axis=1) / q       # = column.mean(), same summation order
-    if q == 0 or n_boot <= 0:
+    if n_boot <= 0:
         return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
     alpha = (1 - ci) / 2
     klo, khi = int(np.floor(alpha * (n_boot - 1))), int(np.ceil((1 - alpha) * (n_boot - 1)))
