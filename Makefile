@@ -28,7 +28,7 @@ warehouse: install
 demo: warehouse serve
 
 serve:
-	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+	OPENBLAS_NUM_THREADS=1 $(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
 test: install

@@ -27,7 +27,7 @@ def paper_figures(con, sel, by: str = "model", reference: bool = False) -> dict:
     figs["coverage_vs_accuracy"] = charts.scatter_figure(pvs, "avg", "cov", "key", title="cov@n against avg@n",
                                                          diagonal=True)
     pvt = coverage.potential_vs_stability(con, sel, by, True)
-    figs["gap_per_tier"] = charts.bar_figure(pvt, "tier", "gap", color="key", title="cov@n − avg@n per tier")
+    figs["gap_per_tier"] = charts.gap_figure(pvt)
     pk = coverage.pass_at_k_curves(con, sel, by, False)
     if pk.height and pk["k"].max() > 1:
         figs["pass_at_k"] = charts.line_figure(pk, "k", "pass_at_k", color="key", title="pass@k", band=("lo", "hi"))
