@@ -204,18 +204,16 @@ def flags(con, trajectory_id: int) -> pl.DataFrame:
                       "WHERE trajectory_id = ? ORDER BY annotator, flag", [int(trajectory_id)])
 
 
-def search_condition(text: str) -> tuple[str, list]:
-    """SQL condition over ``t.response`` for a full-text search, and its parameters.
+def search_condition(text: str) -> tuple[str, str, list]:
+    """SQL condition for a full-text search, the column it matches in, and its parameters.
 
-    Smart case, as in ripgrep: a query with an upper-case letter matches case-sensitively (a plain
-    substring scan, the fastest); an all-lower-case query matches case-insensitively (ILIKE; a
-    query holding LIKE's wildcards ``%`` or ``_`` compares lower-cased text instead).
+    Smart case, as in ripgrep: a query with an upper-case letter is a case-sensitive substring
+    of ``t.response``; an all-lower-case query is a substring of ``t.response_lower`` (the
+    response lower-cased once, when it was written), so that neither side folds case per query.
+    Both are literal: ``%`` and ``_`` are plain characters.
     """
-    if any(c.isupper() for c in text):
-        return "contains(t.response, ?)", [text]
-    if "%" in text or "_" in text:
-        return "contains(lower(t.response), ?)", [text]
-    return "t.response ILIKE ?", ["%" + text + "%"]
+    column = "t.response" if any(c.isupper() for c in text) else "t.response_lower"
+    return f"contains({column}, ?)", column, [text]
 
 
 def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
@@ -223,18 +221,18 @@ def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
     if not text or not text.strip():
         return pl.DataFrame()
     where, params = sel.where("o")
-    cond, cparams = search_condition(text)
-    pos = "strpos(t.response, ?)" if cond.startswith("contains(t.response,") else "strpos(lower(t.response), lower(?))"
+    cond, column, cparams = search_condition(text)
     return query(con, f"""
         WITH hits AS (
-            SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct,
-                   {pos} AS pos, t.response
+            SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct
             FROM outcomes o JOIN trajectories t USING (trajectory_id)
-            WHERE {where} AND {cond})
-        SELECT trajectory_id, model_id, question_id, sample_idx, is_correct,
-               substr(response, greatest(pos - 80, 1), 160 + length(?)) AS snippet
-        FROM hits ORDER BY model_id, try_cast(question_id AS INTEGER) NULLS LAST, question_id, sample_idx
-        LIMIT ?""", [text] + params + cparams + [text, int(limit)])
+            WHERE {where} AND {cond}
+            ORDER BY o.model_id, try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.sample_idx
+            LIMIT ?)
+        SELECT h.*, substr(t.response, greatest(strpos({column}, ?) - 80, 1), 160 + length(?)) AS snippet
+        FROM hits h JOIN trajectories t USING (trajectory_id)
+        ORDER BY h.model_id, try_cast(h.question_id AS INTEGER) NULLS LAST, h.question_id, h.sample_idx""",
+        params + cparams + [int(limit), text, text])
 
 
 # --- step errors --------------------------------------------------------------------------

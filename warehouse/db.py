@@ -20,8 +20,9 @@ from typing import Iterator
 
 import duckdb
 
-SCHEMA_VERSION = "2"
-# version 2 dropped the indexes of the big tables (see schema.sql); _migrate_v1 rebuilds them
+SCHEMA_VERSION = "3"
+# version 2 dropped the indexes of the big tables (see schema.sql; _migrate_v1 rebuilds them);
+# version 3 added trajectories.response_lower (_migrate_v2 fills it)
 UNINDEXED = ("trajectories", "grades", "steps", "step_annotations", "trajectory_flags")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = REPO_ROOT / "warehouse" / "demo.duckdb"
@@ -91,6 +92,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     try:
         if version == "1":
             _migrate_v1(con, sql)
+        if version in ("1", "2"):
+            _migrate_v2(con)
         con.execute(sql)
         con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
         con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
@@ -112,8 +115,17 @@ def _migrate_v1(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         old = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                           [f"{table}__v1"]).fetchall()[0][0]
         if old:
-            con.execute(f"INSERT INTO {table} SELECT * FROM {table}__v1")
+            cols = ", ".join(f'"{r[0]}"' for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                [f"{table}__v1"]).fetchall())
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {table}__v1")
             con.execute(f"DROP TABLE {table}__v1")
+
+
+def _migrate_v2(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2 -> 3: trajectories.response_lower, filled from the stored responses."""
+    con.execute("ALTER TABLE trajectories ADD COLUMN IF NOT EXISTS response_lower VARCHAR")
+    con.execute("UPDATE trajectories SET response_lower = lower(response) WHERE response_lower IS NULL")
 
 
 @contextmanager
@@ -136,8 +148,17 @@ def writer(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCon
 
 @contextmanager
 def reader(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection, closed on exit so that writers are never blocked for long."""
+    """A read-only connection, closed on exit so that writers are never blocked for long. A
+    warehouse written by an older version is migrated first (one short write)."""
     con = connect(path, read_only=True)
+    try:
+        rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    except duckdb.CatalogException:          # not a ladder warehouse (yet): nothing to migrate
+        rows = []
+    if rows and rows[0][0] != SCHEMA_VERSION:
+        con.close()
+        connect(path).close()                # ensure_schema migrates, then the file is free again
+        con = connect(path, read_only=True)
     try:
         yield con
     finally:
