@@ -126,8 +126,7 @@ CREATE TABLE trajectory_flags (trajectory_id BIGINT NOT NULL, annotator VARCHAR 
 
 
 def test_a_version_1_warehouse_is_migrated_in_place(tmp_db):
-    """Version 1 indexed the big tables; opening it for writing drops the indexes, keeps every row and
-    fills the lower-cased responses that version 3 searches."""
+    """Version 1 indexed the big tables; opening it for writing drops the indexes and keeps every row."""
     import duckdb
 
     con = duckdb.connect(str(tmp_db))
@@ -144,7 +143,7 @@ def test_a_version_1_warehouse_is_migrated_in_place(tmp_db):
                            "('PRIMARY KEY', 'UNIQUE') AND list_contains(?, table_name)",
                            [list(KEYS)]).fetchall()[0][0] == 0
         assert db.get_meta(con, "schema_version") == db.SCHEMA_VERSION and db.get_meta(con, "data_version") == "7"
-        assert con.execute("SELECT response, response_lower FROM trajectories").fetchall() == [("X", "x")]
+        assert con.execute("SELECT response FROM trajectories").fetchall() == [("X",)]
         assert con.execute("SELECT count(*) FROM grades").fetchall()[0][0] == 1
         assert con.execute("SELECT kind FROM steps").fetchall() == [("paragraph",)]
         ingest.insert_trajectories(con, [_traj(0)])             # writes work on the migrated tables
@@ -152,10 +151,16 @@ def test_a_version_1_warehouse_is_migrated_in_place(tmp_db):
 
 def test_a_reader_brings_an_old_warehouse_up_to_date(tmp_db):
     """The app only reads; a warehouse from an older version is migrated when it is first opened."""
-    with db.writer(tmp_db) as con:
-        ingest.insert_trajectories(con, [_traj(0)])
-        con.execute("ALTER TABLE trajectories DROP COLUMN response_lower")   # as version 2 wrote it
-        db.set_meta(con, "schema_version", "2")
+    import duckdb
+
+    con = duckdb.connect(str(tmp_db))
+    con.execute(V1_BIG_TABLES)
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '3')")
+    con.execute("INSERT INTO trajectories VALUES (1, 'r1', 'aime24', '60', 0, NULL, 'x', 1, NULL, 'stop', NULL, NULL)")
+    con.close()
     with db.reader(tmp_db) as con:
         assert db.get_meta(con, "schema_version") == db.SCHEMA_VERSION
-        assert con.execute("SELECT response_lower FROM trajectories").fetchall() == [("answer is \\boxed{204}",)]
+        assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'trajectories' "
+                           "AND constraint_type = 'PRIMARY KEY'").fetchall()[0][0] == 0
+        assert con.execute("SELECT response FROM trajectories").fetchall() == [("x",)]

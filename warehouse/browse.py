@@ -205,15 +205,17 @@ def flags(con, trajectory_id: int) -> pl.DataFrame:
 
 
 def search_condition(text: str) -> tuple[str, str, list]:
-    """SQL condition for a full-text search, the column it matches in, and its parameters.
+    """SQL condition over ``t.response`` for a full-text search, the position expression for its
+    snippet, and the condition's parameters.
 
-    Smart case, as in ripgrep: a query with an upper-case letter is a case-sensitive substring
-    of ``t.response``; an all-lower-case query is a substring of ``t.response_lower`` (the
-    response lower-cased once, when it was written), so that neither side folds case per query.
-    Both are literal: ``%`` and ``_`` are plain characters.
+    Smart case, as in ripgrep: a query with an upper-case letter matches case-sensitively (a
+    plain substring scan, the fastest); an all-lower-case query ignores case (ILIKE). Both are
+    literal: ``%``, ``_`` and ``\\`` are plain characters.
     """
-    column = "t.response" if any(c.isupper() for c in text) else "t.response_lower"
-    return f"contains({column}, ?)", column, [text]
+    if any(c.isupper() for c in text):
+        return "contains(t.response, ?)", "strpos(t.response, ?)", [text]
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "t.response ILIKE ? ESCAPE '\\'", "strpos(lower(t.response), ?)", ["%" + escaped + "%"]
 
 
 def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
@@ -221,7 +223,7 @@ def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
     if not text or not text.strip():
         return pl.DataFrame()
     where, params = sel.where("o")
-    cond, column, cparams = search_condition(text)
+    cond, pos, cparams = search_condition(text)
     return query(con, f"""
         WITH hits AS (
             SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct
@@ -229,7 +231,7 @@ def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
             WHERE {where} AND {cond}
             ORDER BY o.model_id, try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.sample_idx
             LIMIT ?)
-        SELECT h.*, substr(t.response, greatest(strpos({column}, ?) - 80, 1), 160 + length(?)) AS snippet
+        SELECT h.*, substr(t.response, greatest({pos} - 80, 1), 160 + length(?)) AS snippet
         FROM hits h JOIN trajectories t USING (trajectory_id)
         ORDER BY h.model_id, try_cast(h.question_id AS INTEGER) NULLS LAST, h.question_id, h.sample_idx""",
         params + cparams + [int(limit), text, text])

@@ -20,9 +20,8 @@ from typing import Iterator
 
 import duckdb
 
-SCHEMA_VERSION = "3"
-# version 2 dropped the indexes of the big tables (see schema.sql; _migrate_v1 rebuilds them);
-# version 3 added trajectories.response_lower (_migrate_v2 fills it)
+SCHEMA_VERSION = "2"
+# version 2 dropped the indexes of the big tables (see schema.sql; _migrate_v1 rebuilds them)
 UNINDEXED = ("trajectories", "grades", "steps", "step_annotations", "trajectory_flags")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = REPO_ROOT / "warehouse" / "demo.duckdb"
@@ -92,8 +91,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     try:
         if version == "1":
             _migrate_v1(con, sql)
-        if version in ("1", "2"):
-            _migrate_v2(con)
         con.execute(sql)
         con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
         con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
@@ -120,12 +117,6 @@ def _migrate_v1(con: duckdb.DuckDBPyConnection, sql: str) -> None:
                 [f"{table}__v1"]).fetchall())
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {table}__v1")
             con.execute(f"DROP TABLE {table}__v1")
-
-
-def _migrate_v2(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 2 -> 3: trajectories.response_lower, filled from the stored responses."""
-    con.execute("ALTER TABLE trajectories ADD COLUMN IF NOT EXISTS response_lower VARCHAR")
-    con.execute("UPDATE trajectories SET response_lower = lower(response) WHERE response_lower IS NULL")
 
 
 @contextmanager

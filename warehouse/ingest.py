@@ -129,7 +129,7 @@ def insert_trajectories(con, trajectories: Sequence[Trajectory]) -> int:
     seen: set[int] = set()
     unique = [t for t in trajectories if not (t.trajectory_id in seen or seen.add(t.trajectory_id))]
     return _insert(con, "trajectories", unique, _TRAJ_COLS, conflict=None, new_only="trajectory_id",
-                   computed={"n_chars": "length(response)", "response_lower": "lower(response)"})
+                   computed={"n_chars": "length(response)"})
 
 
 def upsert_grades(con, grades: Sequence[Grade]) -> int:

@@ -101,8 +101,6 @@ CREATE TABLE IF NOT EXISTS trajectories (
     sample_idx      INTEGER NOT NULL,
     prompt          VARCHAR,
     response        VARCHAR NOT NULL,
-    response_lower  VARCHAR,                   -- lower(response), written with it: case-insensitive
-                                               -- search scans this instead of folding 2 GB per query
     n_chars         INTEGER NOT NULL,
     n_tokens        INTEGER,
     finish_reason   VARCHAR,                   -- 'stop' | 'length' | NULL (unknown)
