@@ -207,8 +207,8 @@ def execute(plan: Plan, *, progress: bool = True,
                         with db.writer(plan.db) as con:
                             ingest.upsert_model(con, spec.record)
                             ingest.upsert_run(con, run)
-                            ingest.insert_trajectories(con, trajs)
-                            postprocess.store(con, trajs, derived)
+                            inserted = ingest.insert_trajectories(con, trajs)
+                            postprocess.store(con, trajs, derived, fresh=inserted == len(trajs))
                         summary["generated"] += len(trajs)
                         summary["tokens"] += sum(t.n_tokens or 0 for t in trajs)
                         summary["batches"] += 1

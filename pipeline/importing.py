@@ -199,7 +199,7 @@ class ImportSession:
             for r in ctx.runs.values():
                 ingest.upsert_run(con, r)
             rep.new = ingest.insert_trajectories(con, new)
-            postprocess.store(con, new, derived)
+            postprocess.store(con, new, derived, fresh=rep.new == len(new))
         rep.written = True
         self._written.update(rep.runs)
         if self._runs is not None:

@@ -167,21 +167,27 @@ def _pool(workers: int):
     return _POOLS[workers]
 
 
-def store(con, trajectories: Sequence[Trajectory], derived: Derived) -> None:
+def store(con, trajectories: Sequence[Trajectory], derived: Derived, fresh: bool = False) -> None:
     """Write derived rows for these trajectories and refresh their runs' aggregates.
 
     Call inside the caller's ``db.writer()`` transaction. Sets the active grader to ``ladder``
-    when none is set yet.
+    when none is set yet. ``fresh``: every one of these trajectories was inserted by this
+    transaction, so none has derived rows yet and nothing needs replacing (no delete scans
+    over tables that grow with the warehouse: steps has ~100 rows per trajectory).
     """
     from pipeline import grade
 
     ids = [t.trajectory_id for t in trajectories]
+    clear = [] if fresh else ids
     if derived.grades:
-        ingest.upsert_grades(con, derived.grades)
+        if fresh:
+            ingest.insert_grades(con, derived.grades)
+        else:
+            ingest.upsert_grades(con, derived.grades)
         if db.get_meta(con, "active_grader") is None:
             db.set_meta(con, "active_grader", grade.GRADER)
             db.set_meta(con, "active_grader_version", grade.GRADER_VERSION)
     if ids:
-        ingest.replace_steps(con, ids, derived.steps)
-        ingest.replace_annotations(con, "rules", ids, derived.annotations, derived.flags)
+        ingest.replace_steps(con, clear, derived.steps)
+        ingest.replace_annotations(con, "rules", clear, derived.annotations, derived.flags)
     stats.refresh_run_stats(con, sorted({t.run_id for t in trajectories}))

@@ -123,6 +123,7 @@ def merge(paths: Sequence[str | os.PathLike], db_path: str | os.PathLike | None 
             chunk = new[i:i + MERGE_CHUNK]
             derived = postprocess.derive(chunk, questions, answer_types)
             with db.writer(db_path) as con:
-                res.trajectories_new += ingest.insert_trajectories(con, chunk)
-                postprocess.store(con, chunk, derived)
+                inserted = ingest.insert_trajectories(con, chunk)
+                res.trajectories_new += inserted
+                postprocess.store(con, chunk, derived, fresh=inserted == len(chunk))
     return res

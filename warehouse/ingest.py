@@ -132,6 +132,11 @@ def insert_trajectories(con, trajectories: Sequence[Trajectory]) -> int:
                    computed={"n_chars": "length(response)"})
 
 
+def insert_grades(con, grades: Sequence[Grade]) -> int:
+    """Insert grades of trajectories that have none yet (written in this transaction)."""
+    return _insert(con, "grades", grades, Grade.columns(), conflict=None)
+
+
 def upsert_grades(con, grades: Sequence[Grade]) -> int:
     """Insert grades, replacing any with the same (trajectory, grader, grader version)."""
     if not grades:
@@ -163,7 +168,7 @@ def _replace_for(con, table: str, trajectory_ids: Sequence[int], records: Sequen
 
 def replace_steps(con, trajectory_ids: Sequence[int], steps: Sequence[Step] | pa.Table) -> int:
     """Replace the steps of these trajectories (idempotent re-segmentation): Step records, or an
-    Arrow table with the same columns."""
+    Arrow table with the same columns. With no ``trajectory_ids`` nothing is deleted first."""
     return _replace_for(con, "steps", trajectory_ids, steps, Step.columns())
 
 
