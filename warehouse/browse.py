@@ -209,13 +209,15 @@ def search_condition(text: str) -> tuple[str, str, list]:
     snippet, and the condition's parameters.
 
     Smart case, as in ripgrep: a query with an upper-case letter matches case-sensitively (a
-    plain substring scan, the fastest); an all-lower-case query ignores case (ILIKE). Both are
-    literal: ``%``, ``_`` and ``\\`` are plain characters.
+    plain substring scan, the fastest); an all-lower-case query ignores case (ILIKE; a query
+    holding LIKE's wildcards ``%`` or ``_`` compares lower-cased text instead, so that they stay
+    plain characters: an ESCAPE clause would take ILIKE off its fast path, 2.4x slower).
     """
     if any(c.isupper() for c in text):
         return "contains(t.response, ?)", "strpos(t.response, ?)", [text]
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return "t.response ILIKE ? ESCAPE '\\'", "strpos(lower(t.response), ?)", ["%" + escaped + "%"]
+    if "%" in text or "_" in text:
+        return "contains(lower(t.response), ?)", "strpos(lower(t.response), ?)", [text]
+    return "t.response ILIKE ?", "strpos(lower(t.response), ?)", ["%" + text + "%"]
 
 
 def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
