@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from pipeline import grade as grader
+from pipeline import postprocess
 from pipeline.annotators import AnnotateInput, AnnotationResult, get_annotator
-from pipeline.steps import split_steps
+from pipeline.steps import segment
 from warehouse import db, ingest, stats
-from warehouse.records import Grade, Step
+from warehouse.records import Grade
 
 BATCH = 500
 
@@ -80,12 +81,11 @@ def segment_warehouse(db_path=None, batch: int = BATCH) -> dict:
     """(Re)segment every stored trajectory into steps."""
     n_traj = n_steps = 0
     for rows in _batches(db_path, _TRAJ_SQL, [], batch):
-        steps = [Step(r["trajectory_id"], i, s.start_char, s.end_char, s.kind)
-                 for r in rows for i, s in enumerate(split_steps(r["response"]))]
+        steps = postprocess.step_table([(r["trajectory_id"], segment(r["response"])) for r in rows])
         with db.writer(db_path) as con:
             ingest.replace_steps(con, [r["trajectory_id"] for r in rows], steps)
         n_traj += len(rows)
-        n_steps += len(steps)
+        n_steps += steps.num_rows
     return {"trajectories": n_traj, "steps": n_steps}
 
 
@@ -107,7 +107,7 @@ def _inputs(db_path, rows: list[dict]) -> list[AnnotateInput]:
     out = []
     for r in rows:
         text = r["response"]
-        spans = by_traj.get(r["trajectory_id"]) or [(s.start_char, s.end_char, s.kind) for s in split_steps(text)]
+        spans = by_traj.get(r["trajectory_id"]) or list(zip(*segment(text)))
         g = grades.get(r["trajectory_id"], {})
         out.append(AnnotateInput(
             trajectory_id=r["trajectory_id"], problem=r["problem"] or "", gold=r["gold"] or "", response=text,

@@ -114,20 +114,26 @@ class ImportSession:
         """Import every file behind ``path``, one transaction per file. Pipelined: while one file
         is written, the worker pool already grades and annotates the next one. ``on_report`` is
         called with each file's report as soon as that file is done."""
-        reports: list[FileReport] = _Reports(on_report)
+        reports: list[FileReport] = []
+
+        def write(p: _Prepared) -> None:
+            reports.append(self._write(p))
+            if on_report is not None:
+                on_report(reports[-1])
+
         waiting: _Prepared | None = None
         for f, dm in expand(Path(path), fmt):
             if waiting is not None and not self._settled(benchmark):
-                reports.append(self._write(waiting))      # the first file creates the benchmark
+                write(waiting)                             # the first file creates the benchmark
                 waiting = None
             prepared = self._prepare(f, fmt, benchmark, model=model, default_model=dm, meta=meta,
                                      strict=strict, models=models, workers=workers)
             if waiting is not None:
-                reports.append(self._write(waiting))
+                write(waiting)
             waiting = prepared
         if waiting is not None:
-            reports.append(self._write(waiting))
-        return list(reports)
+            write(waiting)
+        return reports
 
     def import_file(self, path: Path, fmt: str, benchmark: str, *, model: str | None = None,
                     default_model: str | None = None, meta: Mapping[str, str] | None = None,
@@ -209,19 +215,6 @@ class ImportSession:
             ctx.index.answer_type = created.answer_type
             self._index[benchmark] = ctx.index
         return rep
-
-
-class _Reports(list):
-    """A list of reports that tells ``on_report`` about each one as it is added."""
-
-    def __init__(self, on_report) -> None:
-        super().__init__()
-        self.on_report = on_report
-
-    def append(self, rep: FileReport) -> None:
-        super().append(rep)
-        if self.on_report is not None:
-            self.on_report(rep)
 
 
 @dataclass

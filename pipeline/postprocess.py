@@ -13,6 +13,7 @@ from typing import Mapping, Sequence
 
 import pyarrow as pa
 
+from pipeline.steps import Segments, segment
 from warehouse import db, ingest, stats
 from warehouse.records import Grade, Question, StepAnnotation, Trajectory, TrajectoryFlag
 
@@ -23,9 +24,18 @@ STEP_SCHEMA = pa.schema([("trajectory_id", pa.int64()), ("step_idx", pa.int32())
                          ("end_char", pa.int32()), ("kind", pa.string())])
 
 
-def step_table(tids: list[int], idx: list[int], starts: list[int], ends: list[int], kinds: list[str]) -> pa.Table:
-    """Steps as one Arrow table with the ``steps`` columns (a long trajectory has ~400 steps: no
-    per-step Python objects between the segmenter and the warehouse)."""
+def step_table(segmented: Sequence[tuple[int, Segments]]) -> pa.Table:
+    """(trajectory_id, ``steps.segment()`` result) pairs as one Arrow table with the ``steps``
+    columns (a long trajectory has ~400 steps: no per-step Python objects between the segmenter
+    and the warehouse)."""
+    tids, idx, starts, ends, kinds = [], [], [], [], []
+    for tid, seg in segmented:
+        n = len(seg.starts)
+        tids += [tid] * n
+        idx += range(n)
+        starts += seg.starts
+        ends += seg.ends
+        kinds += seg.kinds
     return pa.table([tids, idx, starts, ends, kinds], schema=STEP_SCHEMA)
 
 
@@ -46,31 +56,19 @@ class Derived:
                        [a for a in self.annotations if a.trajectory_id in ids],
                        [f for f in self.flags if f.trajectory_id in ids])
 
-    def extend(self, other: "Derived") -> None:
-        self.grades += other.grades
-        self.steps = pa.concat_tables([self.steps, other.steps])
-        self.annotations += other.annotations
-        self.flags += other.flags
-
 
 def _derive_chunk(chunk: list[tuple]) -> Derived:
     """Grade, segment and rules-annotate (tid, response, finish_reason, gold, answer_type, problem) rows."""
     from pipeline import grade
     from pipeline.annotators.base import AnnotateInput
     from pipeline.annotators.rules import RulesAnnotator
-    from pipeline.steps import segment
 
     out = Derived()
     rules = RulesAnnotator()
-    tids, idx, starts, ends, kinds = [], [], [], [], []
+    segmented = []
     for tid, response, finish, gold, atype, problem in chunk:
         seg = segment(response)
-        n = len(seg.starts)
-        tids += [tid] * n
-        idx += range(n)
-        starts += seg.starts
-        ends += seg.ends
-        kinds += seg.kinds
+        segmented.append((tid, seg))
         v = grade.grade_response(response, gold, atype, finish) if gold is not None else None
         if v is not None:
             out.grades.append(Grade(tid, grade.GRADER, grade.GRADER_VERSION, v.extracted, v.is_correct, v.reason))
@@ -82,7 +80,7 @@ def _derive_chunk(chunk: list[tuple]) -> Derived:
             extracted_answer=v.extracted if v else None, answer_type=atype))
         out.annotations += res.annotations
         out.flags += res.flags
-    out.steps = step_table(tids, idx, starts, ends, kinds)
+    out.steps = step_table(segmented)
     return out
 
 
