@@ -79,10 +79,10 @@ def _number(sign: str, digits: str, frac: str | None) -> int | float | None:
     return -v if sign else v
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _evaluate(lhs: str) -> float | None:
-    """The value of a plain arithmetic expression, None when it is not one (cached: claims repeat).
-    ``a op b`` (most claims) is computed directly; anything else goes through ``ast``."""
+    """The value of a plain arithmetic expression, None when it is not one (its caller
+    ``_wrong_claim`` is cached per claim). ``a op b`` (most claims) is computed directly;
+    anything else goes through ``ast``."""
     m = _SIMPLE.fullmatch(lhs)
     if m is not None:
         a, b = _number(*m.group(1, 2, 3)), _number(*m.group(5, 6, 7))
