@@ -103,7 +103,8 @@ else:
 
 st.divider()
 st.subheader("Search the responses")
-text = st.text_input("Text to find (case-insensitive)", value=st.query_params.get("s", ""), key="traj_search")
+text = st.text_input("Text to find (smart case: an upper-case letter makes it case-sensitive)",
+                     value=st.query_params.get("s", ""), key="traj_search")
 _param("s", text or None)
 if text:
     hits = common.q(browse.search, sel, text, 50)

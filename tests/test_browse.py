@@ -2,6 +2,7 @@
 import json
 
 import polars as pl
+import pytest
 
 from app_pages.common import safe_markdown
 from warehouse import browse, charts, db
@@ -108,3 +109,52 @@ def test_search_is_smart_case_and_treats_wildcards_literally(app_db):
     assert lower.height == min(n_ci, 1000) and exact.height == min(n_cs, 1000)
     assert all("Aya" in s for s in exact["snippet"])
     assert shout.is_empty() and wild.is_empty()
+
+
+# Query shapes that take every path of search_condition: an anchor at a rare character, a
+# caseless part checked first ("204", "$"), wildcards, a query with nothing to fold.
+SEARCHES = ["the answer is 204", "so the answer", "let me check", "\\boxed{204}", "Wait, let me",
+            "x^2 + y^2", "aya", "AYA WALKS", "= 204", "50%", "a_1", "frac{1}{2}", "z", "Therefore, the"]
+
+
+@pytest.mark.parametrize("min_rows", [2048, 300])
+def test_search_finds_exactly_what_a_plain_scan_finds(app_db, monkeypatch, min_rows):
+    """Every shortcut in the search (rare-character anchor, caseless part first, parallel row
+    ranges, snippets read by row id) returns what the plain definition returns: a case-sensitive
+    substring when the query has an upper-case letter, a case-insensitive one otherwise. With
+    300-row ranges the demo warehouse is scanned in several parallel parts."""
+    monkeypatch.setattr(browse, "SCAN_MIN_ROWS", min_rows)
+    with db.reader(app_db) as con:
+        assert (len(browse._scan_ranges(con)) > 1) == (min_rows == 300)
+        for text in SEARCHES:
+            hits = browse.search(con, ALL, text, 100_000)
+            col, needle = ("response", text) if any(c.isupper() for c in text) else ("lower(response)", text)
+            want = {r[0] for r in con.execute(
+                f"SELECT trajectory_id FROM trajectories WHERE benchmark = 'aime24' AND contains({col}, ?)",
+                [needle]).fetchall()}
+            assert set(hits["trajectory_id"]) == want, text
+            assert hits["trajectory_id"].is_unique().all()
+            for snip in hits["snippet"]:
+                assert needle in (snip if col == "response" else snip.lower()), (text, snip)
+
+
+def test_search_anchor_starts_at_the_rarest_character():
+    assert browse.search_anchor("so the answer might be $17$") == "$17$"
+    assert browse.search_anchor("vieta") == "vieta"                 # shorter than 4: itself
+    assert browse.search_anchor("let me check") == "me check"       # 'k' is rarer, but too close to the end
+    cond, _, params = browse.search_condition("the answer is 204")
+    assert params == ["204", "%wer is 204%", "%the answer is 204%"]  # cheapest check first
+    assert browse.search_condition("50%")[2] == ["50%"]             # nothing to fold: a plain substring
+
+
+def test_search_scan_ranges_cover_every_row(app_db, monkeypatch):
+    monkeypatch.setattr(browse, "SCAN_MIN_ROWS", 300)
+    with db.reader(app_db) as con:
+        ranges = browse._scan_ranges(con)
+        rows = con.execute("SELECT max(rowid) + 1 FROM trajectories").fetchall()[0][0]
+        bench, last = con.execute("SELECT benchmark, response FROM trajectories WHERE rowid = ?",
+                                  [rows - 1]).fetchall()[0]
+        tail = browse.search(con, Selection(bench), last[-40:], 100_000)
+    assert ranges[0][0] == 0 and ranges[-1][1] == rows and len(ranges) > 1
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert tail.height >= 1                                         # the table's last row is searched

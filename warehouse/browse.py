@@ -204,39 +204,107 @@ def flags(con, trajectory_id: int) -> pl.DataFrame:
                       "WHERE trajectory_id = ? ORDER BY annotator, flag", [int(trajectory_id)])
 
 
+# Characters of model output, most frequent first (the real traces in ../shared/data/traces, 0.9 M
+# characters); any other character is rarer still. Scanning for a needle costs least when the
+# needle starts with a rare character: DuckDB's substring search (and ILIKE's matcher) stop at
+# every occurrence of the first character before comparing the rest.
+_BY_FREQUENCY = " etioras\\nh\nlfcdmu}{1g,bp)(2.w0=x3vy4T:5-6][*98+q7ASkC^DBN_'"
+
+
+def _rarity(c: str) -> int:
+    i = _BY_FREQUENCY.find(c)
+    return len(_BY_FREQUENCY) if i < 0 else i
+
+
+def search_anchor(text: str, min_len: int = 4) -> str:
+    """The suffix of ``text`` that starts at its rarest character (at least ``min_len`` long,
+    earliest on ties): every response containing ``text`` contains it, and it is cheap to scan for."""
+    last = max(0, len(text) - min_len)
+    i = max(range(last + 1), key=lambda i: (_rarity(text[i]), -i))
+    return text[i:]
+
+
+def _caseless_chunk(text: str) -> str | None:
+    """The longest run of ``text`` without cased characters (digits, ``$``, ``=`` ...), stripped,
+    of 3 characters or more: an all-lower-case query's matches contain it verbatim."""
+    runs, cur = [], []
+    for c in text + "a":
+        if c.lower() == c.upper():
+            cur.append(c)
+        else:
+            runs.append("".join(cur).strip())
+            cur = []
+    best = max(runs, key=len)
+    return best if len(best) >= 3 else None
+
+
 def search_condition(text: str) -> tuple[str, str, list]:
     """SQL condition over ``t.response`` for a full-text search, the position expression for its
-    snippet, and the condition's parameters.
+    snippet, and the condition's parameters. Literal: ``%``, ``_`` and ``\\`` are plain characters.
 
     Smart case, as in ripgrep: a query with an upper-case letter matches case-sensitively (a
-    plain substring scan, the fastest); an all-lower-case query ignores case (ILIKE; a query
-    holding LIKE's wildcards ``%`` or ``_`` compares lower-cased text instead, so that they stay
-    plain characters: an ESCAPE clause would take ILIKE off its fast path, 2.4x slower).
+    substring scan); an all-lower-case query ignores case (ILIKE). Cheaper necessary conditions
+    run first, each only on the rows the previous one kept: the query's caseless part (``$17$``
+    in ``so the answer is $17$``), then the suffix that starts at its rarest character.
     """
-    if any(c.isupper() for c in text):
-        return "contains(t.response, ?)", "strpos(t.response, ?)", [text]
-    if "%" in text or "_" in text:
-        return "contains(lower(t.response), ?)", "strpos(lower(t.response), ?)", [text]
-    return "t.response ILIKE ?", "strpos(lower(t.response), ?)", ["%" + text + "%"]
+    anchor = search_anchor(text)
+    if any(c.isupper() for c in text) or text.lower() == text.upper():      # nothing to fold
+        needles = [anchor, text] if anchor != text else [text]
+        return " AND ".join(["contains(t.response, ?)"] * len(needles)), "strpos(t.response, ?)", needles
+    wildcards = "%" in text or "_" in text
+    chunk = _caseless_chunk(text)
+    checks = []                                    # (condition, parameter), cheapest first
+    for needle in dict.fromkeys(x for x in (chunk and search_anchor(chunk, 3), anchor) if x and x != text):
+        if needle.lower() == needle.upper():
+            checks.append(("contains(t.response, ?)", needle))
+        elif not ("%" in needle or "_" in needle):
+            checks.append(("t.response ILIKE ?", "%" + needle + "%"))
+    # LIKE's wildcards in the query: match lower-cased text instead (rare; an ESCAPE clause would
+    # take ILIKE off its fast path, 2.4x slower)
+    checks.append(("contains(lower(t.response), ?)", text) if wildcards else ("t.response ILIKE ?", "%" + text + "%"))
+    return " AND ".join(c for c, _ in checks), "strpos(lower(t.response), ?)", [p for _, p in checks]
+
+
+SCAN_MIN_ROWS = 2048       # rows per range at least (one DuckDB vector)
+
+
+def _scan_ranges(con, table: str = "trajectories") -> list[tuple[int, int]]:
+    """Row-id ranges that split a scan of ``table`` across DuckDB's threads.
+
+    DuckDB gives a table scan one thread per 122,880 rows; a paper-size study (57,600 responses
+    of ~40,000 characters, 2.3 GB of text) would be read by one core. Each range is a branch of
+    a UNION ALL, and the branches run in parallel (2 per thread, as row groups differ in size)."""
+    rows = con.execute(f"SELECT coalesce(max(rowid) + 1, 0) FROM {table}").fetchall()[0][0]
+    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    k = max(1, min(2 * threads, rows // SCAN_MIN_ROWS))
+    cuts = [rows * i // k for i in range(k + 1)]
+    return list(zip(cuts, cuts[1:]))
 
 
 def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
-    """Responses that contain ``text`` (smart case: see ``search_condition``), with a snippet."""
+    """Responses that contain ``text`` (smart case: see ``search_condition``), with a snippet:
+    the first ``limit`` in (model, question, sample) order."""
     if not text or not text.strip():
         return pl.DataFrame()
     where, params = sel.where("o")
     cond, pos, cparams = search_condition(text)
-    return query(con, f"""
-        WITH hits AS (
-            SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct
-            FROM outcomes o JOIN trajectories t USING (trajectory_id)
-            WHERE {where} AND {cond}
-            ORDER BY o.model_id, try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.sample_idx
-            LIMIT ?)
-        SELECT h.*, substr(t.response, greatest({pos} - 80, 1), 160 + length(?)) AS snippet
-        FROM hits h JOIN trajectories t USING (trajectory_id)
-        ORDER BY h.model_id, try_cast(h.question_id AS INTEGER) NULLS LAST, h.question_id, h.sample_idx""",
-        params + cparams + [int(limit), text, text])
+    ranges = _scan_ranges(con)
+    scan = " UNION ALL ".join(
+        f"SELECT t.rowid AS row_id, t.trajectory_id FROM trajectories t "
+        f"WHERE t.rowid >= ? AND t.rowid < ? AND {cond}" for _ in ranges)
+    hits = query(con, f"""
+        WITH found AS ({scan})
+        SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct, f.row_id
+        FROM outcomes o JOIN found f USING (trajectory_id)
+        WHERE {where}
+        ORDER BY o.model_id, try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.sample_idx
+        LIMIT ?""", [x for lo, hi in ranges for x in (lo, hi, *cparams)] + params + [int(limit)])
+    # the snippets are read by row id: a join on trajectory_id would decompress every response
+    # again (~1 s), a row-id lookup only the blocks that hold these rows
+    snippets = query(con, f"""
+        SELECT t.rowid AS row_id, substr(t.response, greatest({pos} - 80, 1), 160 + length(?)) AS snippet
+        FROM trajectories t WHERE t.rowid = ANY(?)""", [text, text, hits["row_id"].to_list()])
+    return hits.join(snippets, on="row_id", how="left", maintain_order="left").drop("row_id")
 
 
 # --- step errors --------------------------------------------------------------------------
