@@ -117,12 +117,12 @@ SEARCHES = ["the answer is 204", "so the answer", "let me check", "\\boxed{204}"
             "x^2 + y^2", "aya", "AYA WALKS", "= 204", "50%", "a_1", "frac{1}{2}", "z", "Therefore, the"]
 
 
-@pytest.mark.parametrize("min_rows", [2048, 300])
+@pytest.mark.parametrize("min_rows", [1_000_000, 300])
 def test_search_finds_exactly_what_a_plain_scan_finds(app_db, monkeypatch, min_rows):
     """Every shortcut in the search (rare-character anchor, caseless part first, parallel row
     ranges, snippets read by row id) returns what the plain definition returns: a case-sensitive
-    substring when the query has an upper-case letter, a case-insensitive one otherwise. With
-    300-row ranges the demo warehouse is scanned in several parallel parts."""
+    substring when the query has an upper-case letter, a case-insensitive one otherwise. In one
+    range, and in 300-row ranges (the demo warehouse scanned in several parallel parts)."""
     monkeypatch.setattr(browse, "SCAN_MIN_ROWS", min_rows)
     with db.reader(app_db) as con:
         assert (len(browse._scan_ranges(con)) > 1) == (min_rows == 300)
@@ -158,3 +158,23 @@ def test_search_scan_ranges_cover_every_row(app_db, monkeypatch):
     assert ranges[0][0] == 0 and ranges[-1][1] == rows and len(ranges) > 1
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     assert tail.height >= 1                                         # the table's last row is searched
+
+
+def test_search_within_models_reads_only_their_rows(app_db, monkeypatch):
+    """A search within two models scans the row ranges of their runs only, and finds exactly
+    what a plain scan of those models' responses finds."""
+    monkeypatch.setattr(browse, "SCAN_MIN_ROWS", 16)
+    with db.reader(app_db) as con:
+        models = tuple(sorted(browse.options(con)["models"]["aime24"])[:2])
+        sel = Selection("aime24", models=models)
+        ranges = browse._scan_ranges(con, sel)
+        hits = browse.search(con, sel, "therefore", 100_000)
+        want = {r[0] for r in con.execute(
+            "SELECT t.trajectory_id FROM trajectories t JOIN runs r USING (run_id) "
+            "WHERE t.benchmark = 'aime24' AND list_contains(?, r.model_id) "
+            "AND contains(lower(t.response), 'therefore')", [list(models)]).fetchall()}
+        inside = con.execute("SELECT count(*) FROM trajectories t JOIN runs r USING (run_id) "
+                             "WHERE list_contains(?, r.model_id) AND r.benchmark = 'aime24'",
+                             [list(models)]).fetchall()[0][0]
+    assert want and set(hits["trajectory_id"]) == want and set(hits["model_id"]) <= set(models)
+    assert inside <= sum(hi - lo for lo, hi in ranges) < 4 * inside      # their runs, not the table

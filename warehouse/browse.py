@@ -7,6 +7,8 @@ view without its text. User input only ever travels as query parameters.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from .db import query
@@ -268,17 +270,39 @@ def search_condition(text: str) -> tuple[str, str, list]:
 SCAN_MIN_ROWS = 2048       # rows per range at least (one DuckDB vector)
 
 
-def _scan_ranges(con, table: str = "trajectories") -> list[tuple[int, int]]:
-    """Row-id ranges that split a scan of ``table`` across DuckDB's threads.
+def _scan_ranges(con, sel: Selection | None = None) -> list[tuple[int, int]]:
+    """Row-id ranges of ``trajectories`` that hold every row of the selection's runs (its
+    benchmark, models and groups; tiers and categories are left to the caller's filter), cut
+    so that a scan of them runs on every DuckDB thread.
 
-    DuckDB gives a table scan one thread per 122,880 rows; a paper-size study (57,600 responses
-    of ~40,000 characters, 2.3 GB of text) would be read by one core. Each range is a branch of
-    a UNION ALL, and the branches run in parallel (2 per thread, as row groups differ in size)."""
-    rows = con.execute(f"SELECT coalesce(max(rowid) + 1, 0) FROM {table}").fetchall()[0][0]
+    Two reasons. DuckDB gives a table scan one thread per 122,880 rows: a paper-size study
+    (57,600 responses of ~40,000 characters, 2.3 GB of text) would be read by one core; each
+    range becomes a branch of a UNION ALL and the branches run in parallel (2 per thread, as row
+    groups differ in size). And a run's rows are written together, so a search within a few
+    models reads only their rows: a row-id range skips the rest unread, a run_id filter would not.
+    """
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
-    k = max(1, min(2 * threads, rows // SCAN_MIN_ROWS))
-    cuts = [rows * i // k for i in range(k + 1)]
-    return list(zip(cuts, cuts[1:]))
+    k = 2 * threads
+    if sel is None:
+        rows = con.execute("SELECT coalesce(max(rowid) + 1, 0) FROM trajectories").fetchall()[0][0]
+        spans = [[0, rows]] if rows else []
+    else:
+        rwhere, rparams = replace(sel, tiers=(), categories=()).where("r")
+        spans = [list(r) for r in con.execute(f"""
+            SELECT min(t.rowid), max(t.rowid) + 1 FROM trajectories t
+            WHERE t.run_id IN (SELECT run_id FROM runs r WHERE {rwhere})
+            GROUP BY t.run_id ORDER BY 1""", rparams).fetchall()]
+    merged: list[list[int]] = []
+    for lo, hi in spans:                       # runs written one after another: one span
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    while len(merged) > k:                     # at most k spans: close the smallest gap
+        i = min(range(len(merged) - 1), key=lambda i: merged[i + 1][0] - merged[i][1])
+        merged[i:i + 2] = [[merged[i][0], merged[i + 1][1]]]
+    size = max(SCAN_MIN_ROWS, -(-sum(hi - lo for lo, hi in merged) // k))
+    return [(a, min(a + size, hi)) for lo, hi in merged for a in range(lo, hi, size)]
 
 
 def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
@@ -288,7 +312,9 @@ def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
         return pl.DataFrame()
     where, params = sel.where("o")
     cond, pos, cparams = search_condition(text)
-    ranges = _scan_ranges(con)
+    ranges = _scan_ranges(con, sel)
+    if not ranges:
+        return pl.DataFrame()
     scan = " UNION ALL ".join(
         f"SELECT t.rowid AS row_id, t.trajectory_id FROM trajectories t "
         f"WHERE t.rowid >= ? AND t.rowid < ? AND {cond}" for _ in ranges)
