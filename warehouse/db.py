@@ -120,19 +120,27 @@ def _migrate_v1(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 @contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One write transaction on an open read-write connection: everything inside commits together
+    (and bumps ``data_version``, which the app's caches key on) or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                    "WHERE key = 'data_version'")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
 def writer(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """One short write transaction: everything inside commits together or not at all."""
     con = connect(path)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             yield con
-            con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                        "WHERE key = 'data_version'")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.close()
 
