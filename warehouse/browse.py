@@ -218,6 +218,11 @@ def _rarity(c: str) -> int:
     return len(_BY_FREQUENCY) if i < 0 else i
 
 
+def _caseless(text: str) -> bool:
+    """No character of ``text`` changes with case (digits, ``$``, ``=``, spaces ...)."""
+    return text.lower() == text.upper()
+
+
 def search_anchor(text: str, min_len: int = 4) -> str:
     """The suffix of ``text`` that starts at its rarest character (at least ``min_len`` long,
     earliest on ties): every response containing ``text`` contains it, and it is cheap to scan for."""
@@ -231,7 +236,7 @@ def _caseless_chunk(text: str) -> str | None:
     of 3 characters or more: an all-lower-case query's matches contain it verbatim."""
     runs, cur = [], []
     for c in text + "a":
-        if c.lower() == c.upper():
+        if _caseless(c):
             cur.append(c)
         else:
             runs.append("".join(cur).strip())
@@ -250,14 +255,14 @@ def search_condition(text: str) -> tuple[str, str, list]:
     in ``so the answer is $17$``), then the suffix that starts at its rarest character.
     """
     anchor = search_anchor(text)
-    if any(c.isupper() for c in text) or text.lower() == text.upper():      # nothing to fold
+    if any(c.isupper() for c in text) or _caseless(text):      # nothing to fold
         needles = [anchor, text] if anchor != text else [text]
         return " AND ".join(["contains(t.response, ?)"] * len(needles)), "strpos(t.response, ?)", needles
     wildcards = "%" in text or "_" in text
     chunk = _caseless_chunk(text)
     checks = []                                    # (condition, parameter), cheapest first
     for needle in dict.fromkeys(x for x in (chunk and search_anchor(chunk, 3), anchor) if x and x != text):
-        if needle.lower() == needle.upper():
+        if _caseless(needle):
             checks.append(("contains(t.response, ?)", needle))
         elif not ("%" in needle or "_" in needle):
             checks.append(("t.response ILIKE ?", "%" + needle + "%"))
@@ -270,7 +275,7 @@ def search_condition(text: str) -> tuple[str, str, list]:
 SCAN_MIN_ROWS = 2048       # rows per range at least (one DuckDB vector)
 
 
-def _scan_ranges(con, sel: Selection | None = None) -> list[tuple[int, int]]:
+def _scan_ranges(con, sel: Selection) -> list[tuple[int, int]]:
     """Row-id ranges of ``trajectories`` that hold every row of the selection's runs (its
     benchmark, models and groups; tiers and categories are left to the caller's filter), cut
     so that a scan of them runs on every DuckDB thread.
@@ -281,17 +286,12 @@ def _scan_ranges(con, sel: Selection | None = None) -> list[tuple[int, int]]:
     groups differ in size). And a run's rows are written together, so a search within a few
     models reads only their rows: a row-id range skips the rest unread, a run_id filter would not.
     """
-    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
-    k = 2 * threads
-    if sel is None:
-        rows = con.execute("SELECT coalesce(max(rowid) + 1, 0) FROM trajectories").fetchall()[0][0]
-        spans = [[0, rows]] if rows else []
-    else:
-        rwhere, rparams = replace(sel, tiers=(), categories=()).where("r")
-        spans = [list(r) for r in con.execute(f"""
-            SELECT min(t.rowid), max(t.rowid) + 1 FROM trajectories t
-            WHERE t.run_id IN (SELECT run_id FROM runs r WHERE {rwhere})
-            GROUP BY t.run_id ORDER BY 1""", rparams).fetchall()]
+    k = 2 * int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    rwhere, rparams = replace(sel, tiers=(), categories=()).where("r")
+    spans = con.execute(f"""
+        SELECT min(t.rowid), max(t.rowid) + 1 FROM trajectories t
+        WHERE t.run_id IN (SELECT run_id FROM runs r WHERE {rwhere})
+        GROUP BY t.run_id ORDER BY 1""", rparams).fetchall()
     merged: list[list[int]] = []
     for lo, hi in spans:                       # runs written one after another: one span
         if merged and lo <= merged[-1][1]:
