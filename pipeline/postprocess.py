@@ -146,10 +146,28 @@ _POOLS: dict = {}
 
 
 def _warm() -> None:
-    """Pool initializer: import math-verify and its LaTeX parser once per worker, not per batch."""
+    """Pool initializer: exit with the parent (see ``_exit_with_parent``), and import math-verify
+    and its LaTeX parser once per worker, not per batch."""
+    _exit_with_parent()
     from pipeline import grade
 
     grade.answers_match("\\sqrt{2}", "\\frac{1}{2}")
+
+
+def _exit_with_parent() -> None:
+    """End this worker as soon as the process that started the pool dies, even by ``kill -9``.
+
+    Nothing else would: a worker waits on its task queue, whose write end every worker also holds,
+    and the forkserver (the workers' real parent) lives as long as any worker holds its pipe.
+    multiprocessing gives each child a sentinel of its parent (the pool's owner, not the
+    forkserver) that becomes readable when that process is gone; a daemon thread waits on it."""
+    import multiprocessing
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True,
+                         name="exit-with-parent").start()
 
 
 def _pool(workers: int):
