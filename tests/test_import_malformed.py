@@ -76,7 +76,7 @@ def test_empty_file_and_huge_line(shared, aime, tmp_path, tmp_db):
     s = ImportSession(tmp_db, shared)
     rep = s.import_path(big, "jsonl", "aime24")[0]
     assert [(p.line, p.field) for p in rep.problems] == [(2, "line")]
-    assert "52.4 MB" in rep.problems[0].message
+    assert "50.0 MiB, over the 16 MiB limit" in rep.problems[0].message
     assert rep.new == 2
 
 

@@ -96,6 +96,28 @@ class ReferenceValue(Record):
 
 MODEL_FACTORS = ("params_b", "sft_size", "sft_category", "trajectory_length", "trajectory_style",
                  "seed", "train_step")
+INT32_MAX = 2**31 - 1      # DuckDB INTEGER
+INT64_MAX = 2**63 - 1      # DuckDB BIGINT
+# the numeric model columns: (type, smallest, largest), the range of their schema.sql column; sizes and
+# steps are non-negative and params_b finite (a NaN or negative size breaks the Scaling page's fits)
+MODEL_NUMERIC = {"params_b": (float, 0.0, None), "sft_size": (int, 0, INT64_MAX),
+                 "seed": (int, -INT32_MAX - 1, INT32_MAX), "train_step": (int, 0, INT32_MAX)}
+
+
+def model_value(column: str, text: str) -> Any:
+    """A models column's value from text (``--meta k=v``, ``models set``); raises ValueError naming
+    the column when a numeric factor is not a number in its range."""
+    if column not in MODEL_NUMERIC:
+        return text
+    conv, lo, hi = MODEL_NUMERIC[column]
+    try:
+        v = conv(text)
+    except ValueError:
+        raise ValueError(f"{column} must be {conv.__name__}, got {text!r}") from None
+    if v != v or v in (float("inf"), float("-inf")) or v < lo or (hi is not None and v > hi):
+        rng = f">= {lo:g}" if hi is None else f"from {lo} to {hi}"
+        raise ValueError(f"{column} must be a finite number {rng}, got {text!r}")
+    return v
 
 
 @dataclass

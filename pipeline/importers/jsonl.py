@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from .base import ImportContext, read_json_lines
+from .base import ImportContext, int_in_range, read_json_lines
 
 NAME = "jsonl"
 DESCRIPTION = "generic: one trajectory per line {model, question_id|problem, sample_idx, response, ...}"
@@ -33,20 +33,15 @@ def parse(path: Path, ctx: ImportContext) -> None:
         if qid_in is None and problem is None:
             ctx.error(line, "question_id", "missing: give question_id or problem")
             continue
-        if qid_in is not None and (isinstance(qid_in, bool) or not isinstance(qid_in, (str, int))):
-            ctx.error(line, "question_id", f"expected a string or integer, got {type(qid_in).__name__}")
-            continue
-        if problem is not None and not isinstance(problem, str):
-            ctx.error(line, "problem", f"expected a string, got {type(problem).__name__}")
-            continue
-        qid = ctx.question(line, qid_in, problem, r.get("answer"))
+        qid = ctx.question(line, qid_in, problem, r.get("answer"))   # checks their types
         if qid is None:
             continue
         key = (ctx.model or model, qid)
         idx = r.get("sample_idx")
         if idx is None:
             idx = next_idx[key]
-        next_idx[key] = max(next_idx[key], idx + 1) if isinstance(idx, int) else next_idx[key]
+        if int_in_range(idx):
+            next_idx[key] = max(next_idx[key], idx + 1)
         ctx.add(line, qid, idx, r["response"], model=model, prompt=r.get("prompt"),
                 n_tokens=r.get("n_tokens"), finish_reason=r.get("finish_reason"),
                 source_correct=r.get("correct"), source_pred=r.get("pred"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .base import ImportContext, read_json_lines
+from .base import INT32_MAX, ImportContext, _show, clean_text, finite_number, read_json_lines
 
 NAME = "lm-eval"
 DESCRIPTION = "lm-evaluation-harness --log_samples files (samples_<task>_<date>.jsonl), or folders of them"
@@ -96,9 +96,12 @@ def parse(path: Path, ctx: ImportContext) -> None:
     ctx.default_model = ctx.default_model or path.resolve().parent.name
     task = task_of(path)
     if task:
-        ctx.run_config.setdefault("lm_eval_task", task)
+        ctx.run_config.setdefault("lm_eval_task", clean_text(task))
     step = train_step(ctx.model or ctx.default_model)
-    kwargs_seen = False
+    if step is not None and step > INT32_MAX:
+        ctx.warn(0, "train_step", f"{step} from the model name is over {INT32_MAX}; ignored")
+        step = None
+    kwargs_line = 0
     for line, r in read_json_lines(path, ctx.problems):
         ctx.n_lines += 1
         doc = r.get("doc")
@@ -124,24 +127,35 @@ def parse(path: Path, ctx: ImportContext) -> None:
         if qid is None:
             continue
         prompt, kwargs = _prompt_and_kwargs(r.get("arguments"))
-        if kwargs and not kwargs_seen:
-            kwargs_seen = True
+        if kwargs and not kwargs_line:
+            kwargs_line = line
             ctx.run_config.setdefault("gen_kwargs", kwargs)
         verdicts, preds = _verdicts(r, len(samples)), _preds(r, len(samples))
         for i, resp in enumerate(samples):
             ctx.add(line, qid, i, resp, fld=f"resps[0][{i}]", prompt=prompt,
                     source_correct=verdicts[i], source_pred=preds[i])
     gk = ctx.run_config.get("gen_kwargs") or {}
+    temperature, top_p = _num(ctx, kwargs_line, gk, "temperature"), _num(ctx, kwargs_line, gk, "top_p")
+    mt_key = "max_gen_toks" if "max_gen_toks" in gk else "max_tokens"
+    max_tokens = _num(ctx, kwargs_line, gk, mt_key)
+    if max_tokens is not None and not (max_tokens.is_integer() and 0 <= max_tokens <= INT32_MAX):
+        ctx.warn(kwargs_line, mt_key, f"expected an integer from 0 to {INT32_MAX}, got {_show(gk[mt_key])}; ignored")
+        max_tokens = None
     for run in ctx.runs.values():
         run.config = dict(ctx.run_config)
-        run.temperature = _num(gk.get("temperature"))
-        run.top_p = _num(gk.get("top_p"))
-        mt = gk.get("max_gen_toks", gk.get("max_tokens"))
-        run.max_tokens = int(mt) if isinstance(mt, (int, float)) and not isinstance(mt, bool) else None
+        run.temperature, run.top_p = temperature, top_p
+        run.max_tokens = None if max_tokens is None else int(max_tokens)
     if step is not None:
         for m in ctx.models.values():
             m.train_step = m.train_step if m.train_step is not None else step
 
 
-def _num(v) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+def _num(ctx: ImportContext, line: int, gen_kwargs: dict, key: str) -> float | None:
+    """A generation setting as a finite float; a value that is not one is reported and ignored."""
+    v = gen_kwargs.get(key)
+    if v is None:
+        return None
+    f = finite_number(v)
+    if f is None:
+        ctx.warn(line, key, f"expected a finite number, got {_show(v)}; ignored")
+    return f

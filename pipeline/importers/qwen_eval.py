@@ -44,9 +44,10 @@ def parse(path: Path, ctx: ImportContext) -> None:
             ctx.error(line, "code", "missing or not a non-empty list of responses")
             continue
         gt = r.get("gt", r.get("answer"))
-        idx = r.get("idx")
-        qid = ctx.question(line, None, question, gt, new_id=idx, solution=r.get("solution"),
-                           level=None if r.get("level") is None else str(r.get("level")))
+        idx, level = r.get("idx"), r.get("level")
+        if isinstance(level, int) and not isinstance(level, bool):
+            level = str(level)
+        qid = ctx.question(line, None, question, gt, new_id=idx, solution=r.get("solution"), level=level)
         if qid is None:
             continue
         preds = _list(ctx, line, r, "pred", len(code))
