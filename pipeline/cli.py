@@ -16,6 +16,7 @@ COMMANDS = [
     "pipeline.commands.merge",
     "pipeline.commands.tiers",
     "pipeline.commands.import_",
+    "pipeline.commands.models",
     "pipeline.commands.stats",
     "pipeline.commands.demo",
     "pipeline.commands.export_charts",

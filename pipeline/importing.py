@@ -11,6 +11,7 @@ written at all.
 """
 from __future__ import annotations
 
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from typing import Callable, Mapping, Sequence
 
 from pipeline import benchmarks, postprocess
 from pipeline.importers import IMPORTERS, get
-from pipeline.importers.base import ImportContext, Problem, QuestionIndex, sha256_file
+from pipeline.importers.base import (ImportContext, Problem, QuestionIndex, display_path, has_surrogates,
+                                     model_from_meta, sha256_file)
 from warehouse import db, ingest
 from warehouse.records import Model, Question
 
@@ -38,29 +40,50 @@ class FileReport:
     warnings: int = 0
     written: bool = False
     aborted: bool = False         # --strict and something was rejected: nothing written
+    failed: bool = False          # the file could not be read or written: nothing written (see problems)
+    models_updated: list[str] = field(default_factory=list)   # stored models whose --meta changed them
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.rejected == 0 and not self.aborted
+        return self.rejected == 0 and not self.aborted and not self.failed
 
     def summary(self) -> str:
         who = ", ".join(self.models) or "-"
-        s = (f"{self.path}: {who}: {self.new} new trajectories, {self.duplicates} duplicates skipped, "
-             f"{self.rejected} lines rejected ({self.unmatched} unmatched questions), {self.warnings} warnings")
-        return s + (" -- strict: file NOT imported" if self.aborted else "")
+        s = (f"{display_path(self.path)}: {who}: {self.new} new trajectories, {self.duplicates} duplicates "
+             f"skipped, {self.rejected} lines rejected ({self.unmatched} unmatched questions), "
+             f"{self.warnings} warnings")
+        if self.models_updated and self.written:
+            s += f", model metadata updated ({', '.join(self.models_updated)})"
+        return s + (" -- strict: file NOT imported" if self.aborted else "") + \
+            (" -- file NOT imported" if self.failed else "")
+
+    def fail(self, message: str) -> "FileReport":
+        """The file as a whole could not be imported (nothing of it is written)."""
+        self.problems.append(Problem(display_path(self.path), 0, "file", message))
+        self.failed, self.written, self.new, self.models_updated = True, False, 0, []
+        return self
 
 
 def expand(path: Path, fmt: str) -> list[tuple[Path, str | None]]:
-    """The files behind a path, each with the model name its location implies (None: the importer decides)."""
+    """The files behind a path, each with the model name its location implies (None: the importer decides).
+    Only regular files are read (a device such as /dev/zero or a FIFO would never end): anything
+    else is a ValueError; folders whose name matches the pattern are passed over."""
     imp = get(fmt)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise FileNotFoundError(f"{display_path(path)}: no such file or folder")
+    if not path.is_dir() and not path.is_file():
+        raise ValueError(f"{display_path(path)}: not a regular file or a folder")
     if hasattr(imp, "files"):
-        return imp.files(path)
-    if path.is_dir():
-        return [(f, None) for f in sorted(path.rglob("*.jsonl"))]
-    return [(path, None)]
+        found = imp.files(path)
+    elif path.is_dir():
+        found = [(f, None) for f in sorted(path.rglob("*.jsonl"))]
+    else:
+        found = [(path, None)]
+    for f, _ in found:
+        if not f.is_file() and not f.is_dir():
+            raise ValueError(f"{display_path(f)}: not a regular file")
+    return [(f, m) for f, m in found if f.is_file()]
 
 
 class ImportSession:
@@ -155,6 +178,7 @@ class ImportSession:
         """Import every file behind ``path``, one transaction per file. Pipelined: while one file
         is written, the worker pool already grades and annotates the next one. ``on_report`` is
         called with each file's report as soon as that file is done."""
+        check_args(benchmark, model, meta)
         reports: list[FileReport] = []
 
         def write(p: _Prepared) -> None:
@@ -183,6 +207,7 @@ class ImportSession:
                     default_model: str | None = None, meta: Mapping[str, str] | None = None,
                     strict: bool = False, models: Sequence[Model] = (),
                     workers: int | None = None) -> FileReport:
+        check_args(benchmark, model, meta)
         try:
             return self._write(self._prepare(path, fmt, benchmark, model=model, default_model=default_model,
                                              meta=meta, strict=strict, models=models, workers=workers))
@@ -199,9 +224,13 @@ class ImportSession:
         """Parse a file, drop what is stored already and start deriving the rest (not waited for)."""
         imp = get(fmt)
         index = self._load_index(benchmark)
-        ctx = ImportContext(path=Path(path), benchmark=benchmark, fmt=fmt, sha256=sha256_file(path),
-                            index=index, model=model, default_model=default_model, meta=dict(meta or {}))
-        imp.parse(Path(path), ctx)
+        try:
+            ctx = ImportContext(path=Path(path), benchmark=benchmark, fmt=fmt, sha256=sha256_file(path),
+                                index=index, model=model, default_model=default_model, meta=dict(meta or {}))
+            imp.parse(Path(path), ctx)
+        except OSError as exc:       # unreadable (permissions, I/O error): this file only
+            rep = FileReport(Path(path)).fail(f"cannot be read: {exc.strerror or exc}")
+            return _Prepared(rep, None, benchmark, models)
         ctx.finish()
         rep = FileReport(Path(path), sorted(ctx.models), sorted(r.run_id for r in ctx.runs.values()),
                          ctx.n_lines, len(ctx.trajectories), rejected=ctx.rejected, unmatched=ctx.unmatched,
@@ -213,6 +242,9 @@ class ImportSession:
         existing = self._existing_ids(rep.runs)
         prepared.new = [t for t in ctx.trajectories if t.trajectory_id not in existing]
         rep.duplicates = len(ctx.trajectories) - len(prepared.new)
+        prepared.meta_models = [model_from_meta(m, ctx.meta) for m in ctx.models] + \
+            [m for m in models if m.model_id in ctx.models]
+        rep.models_updated = self._changed_models(prepared.meta_models)
         created = ctx.created_benchmark()
         if not prepared.new and self._pending.get(benchmark) is None and created is None:
             return prepared
@@ -222,11 +254,56 @@ class ImportSession:
             workers=workers)
         return prepared
 
+    def _changed_models(self, records: Sequence[Model]) -> list[str]:
+        """The stored models that these records (what --meta sets) would change."""
+        records = [m for m in records if m.meta or any(getattr(m, c) is not None for c in _FACTOR_COLS)]
+        if not records or not self.db_path.exists():
+            return []
+        with self._read() as con:
+            stored = {r["model_id"]: r for r in db.query(
+                con, "SELECT * FROM models WHERE list_contains(?, model_id)",
+                [[m.model_id for m in records]]).to_dicts()}
+        changed = set()
+        for m in records:
+            old = stored.get(m.model_id)
+            if old is None:
+                continue
+            old_meta = json.loads(old["meta"] or "{}")
+            if any(getattr(m, c) is not None and getattr(m, c) != old[c] for c in _FACTOR_COLS) or \
+                    any(old_meta.get(k) != v for k, v in m.meta.items()):
+                changed.add(m.model_id)
+        return sorted(changed)
+
     def _write(self, p: "_Prepared") -> FileReport:
-        """Wait for a prepared file's derived rows and write everything in one transaction."""
+        """Wait for a prepared file's derived rows and write everything in one transaction. A file
+        that cannot be written is rolled back and reported (line 0); the next files go on."""
         rep, ctx, benchmark = p.rep, p.ctx, p.benchmark
-        if p.derived is None:
+        if p.derived is None and not rep.models_updated:
             return rep
+        try:
+            self._write_one(p)
+        except (db.WarehouseBusy, KeyboardInterrupt):
+            raise
+        except Exception as exc:     # a value the importer let through: this file only, rolled back
+            return rep.fail(f"not written ({type(exc).__name__}: {str(exc)[:300]})")
+        rep.written = True
+        self._written.update(rep.runs)
+        if self._runs is not None:
+            self._runs.update(rep.runs)
+        self._pending.pop(benchmark, None)
+        created = ctx.created_benchmark()
+        if created is not None:
+            ctx.index.answer_type = created.answer_type
+            self._index[benchmark] = ctx.index
+        return rep
+
+    def _write_one(self, p: "_Prepared") -> None:
+        rep, ctx, benchmark = p.rep, p.ctx, p.benchmark
+        if p.derived is None:        # nothing new: only the models' metadata changes
+            with self._transaction() as con:
+                for m in p.meta_models:
+                    ingest.upsert_model(con, m)
+            return
         derived = p.derived.result()
         new = p.new
         if self._written.intersection(rep.runs):
@@ -253,15 +330,22 @@ class ImportSession:
                 ingest.upsert_run(con, r)
             rep.new = ingest.insert_trajectories(con, new)
             postprocess.store(con, new, derived, fresh=rep.new == len(new))
-        rep.written = True
-        self._written.update(rep.runs)
-        if self._runs is not None:
-            self._runs.update(rep.runs)
-        self._pending.pop(benchmark, None)
-        if created is not None:
-            ctx.index.answer_type = created.answer_type
-            self._index[benchmark] = ctx.index
-        return rep
+
+
+_FACTOR_COLS = [c for c in Model.columns() if c not in ("model_id", "meta")]
+
+
+def check_args(benchmark: str, model: str | None = None, meta: Mapping[str, str] | None = None) -> None:
+    """Before any file is read: --benchmark and --model are names (not blank, valid UTF-8) and
+    --meta's values fit their columns (ValueError naming the bad one)."""
+    for opt, v in (("--benchmark", benchmark), ("--model", model)):
+        if v is None and opt == "--model":
+            continue
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError(f"{opt} must not be blank")
+        if has_surrogates(v):
+            raise ValueError(f"{opt} {display_path(v)!r}: not valid UTF-8")
+    model_from_meta("-", meta)
 
 
 @dataclass
@@ -272,18 +356,21 @@ class _Prepared:
     benchmark: str
     models: Sequence[Model]
     new: list = field(default_factory=list)
+    meta_models: list = field(default_factory=list)    # what --meta (and ``models``) set on the file's models
     derived: "postprocess.Pending | None" = None
 
 
-def parse_meta(items: Sequence[str] | None) -> dict[str, str]:
+def parse_meta(items: Sequence[str] | None, what: str = "--meta") -> dict[str, str]:
     """``k=v`` strings -> dict; raises ValueError naming the bad item."""
     out = {}
     for it in items or ():
         k, sep, v = it.partition("=")
         if not sep or not k.strip():
-            raise ValueError(f"--meta {it!r}: expected key=value")
+            raise ValueError(f"{what} {display_path(it)!r}: expected key=value")
+        if has_surrogates(it):
+            raise ValueError(f"{what} {display_path(it)!r}: not valid UTF-8")
         out[k.strip()] = v.strip()
     return out
 
 
-__all__ = ["FileReport", "IMPORTERS", "ImportSession", "expand", "parse_meta"]
+__all__ = ["FileReport", "IMPORTERS", "ImportSession", "check_args", "expand", "parse_meta"]

@@ -29,10 +29,11 @@ def run(args) -> int:
 
     from pipeline import benchmarks
     from pipeline.cli import CLIError
-    from pipeline.importing import ImportSession, expand, parse_meta
+    from pipeline.importing import ImportSession, check_args, expand, parse_meta
 
     try:
         meta = parse_meta(args.meta)
+        check_args(args.benchmark, args.model, meta)
         root = benchmarks.data_dir(args.data_dir)
         for p in args.paths:
             if not expand(Path(p), args.fmt):

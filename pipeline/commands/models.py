@@ -1,0 +1,47 @@
+"""`python -m pipeline models list|set`: the models and their metadata; set it without re-importing."""
+from pipeline.cli import add_db_argument
+
+NAME = "models"
+HELP = "list models, or set a model's metadata: models set MODEL KEY=VALUE ... (see docs/IMPORT.md)"
+
+
+def add_arguments(p) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="one line per model: its id and the metadata it has")
+    add_db_argument(ls)
+    st = sub.add_parser("set", help="set models columns (params_b, family, group, train_step, ...); "
+                                    "any other key goes into models.meta")
+    st.add_argument("model", help="a model id in the warehouse")
+    st.add_argument("items", nargs="+", metavar="KEY=VALUE")
+    add_db_argument(st)
+
+
+def run(args) -> int:
+    import json
+
+    from pipeline.cli import CLIError
+    from pipeline.importers.base import has_surrogates, model_from_meta
+    from pipeline.importing import parse_meta
+    from warehouse import db, ingest
+
+    if not db.db_path(args.db).exists():
+        raise CLIError(f"no warehouse at {db.db_path(args.db)}")
+    if args.action == "list":
+        with db.reader(args.db) as con:
+            rows = db.query(con, "SELECT * FROM models ORDER BY model_id").to_dicts()
+        for r in rows:
+            meta = json.loads(r.pop("meta") or "{}")
+            print(r.pop("model_id"), *(f"{k}={v}" for k, v in {**r, **meta}.items() if v is not None))
+        return 0
+    try:
+        if has_surrogates(args.model):
+            raise ValueError(f"{args.model!r}: not valid UTF-8")
+        m = model_from_meta(args.model, parse_meta(args.items, "models set"), "models set")
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    with db.writer(args.db) as con:      # one transaction; bumps data_version (the app's caches)
+        if not con.execute("SELECT count(*) FROM models WHERE model_id = ?", [args.model]).fetchall()[0][0]:
+            raise CLIError(f"no model {args.model!r} in the warehouse (`models list` shows them)")
+        ingest.upsert_model(con, m)
+    print(f"{args.model}: set {', '.join(args.items)}")
+    return 0
