@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from contextlib import contextmanager
 from importlib import resources
@@ -20,6 +21,8 @@ from typing import Iterator
 
 import duckdb
 
+from warehouse.errors import LadderError
+
 SCHEMA_VERSION = "2"
 # version 2 dropped the indexes of the big tables (see schema.sql; _migrate_v1 rebuilds them)
 UNINDEXED = ("trajectories", "grades", "steps", "step_annotations", "trajectory_flags")
@@ -27,12 +30,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = REPO_ROOT / "warehouse" / "demo.duckdb"
 
 
-class WarehouseMissing(FileNotFoundError):
+class WarehouseMissing(LadderError, FileNotFoundError):
     """The warehouse file does not exist yet."""
 
 
-class WarehouseBusy(TimeoutError):
+class WarehouseBusy(LadderError, TimeoutError):
     """Another process kept the warehouse locked for longer than the lock timeout."""
+
+
+class WarehouseUnreadable(LadderError):
+    """The warehouse path is not a DuckDB file of ladder's: an empty or foreign file, a folder."""
 
 
 def db_path(path: str | os.PathLike | None = None) -> Path:
@@ -44,32 +51,70 @@ def db_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def _is_lock_error(exc: Exception) -> bool:
-    msg = str(exc).lower()
-    return "lock" in msg or "conflicting" in msg or "being used by another" in msg
+    msg = str(exc).lower()      # a word: "Corrupt database file: ... in block at location 4096" is no lock
+    return re.search(r"\block\b", msg) is not None or "conflicting" in msg or "being used by another" in msg
+
+
+def _unreadable(p: Path, what: str = "", exc: Exception | None = None) -> WarehouseUnreadable:
+    head = f"not a DuckDB warehouse file: {p}{what}"
+    if exc is not None and "not a valid DuckDB" not in str(exc):     # corrupt, truncated, unreadable
+        head = f"cannot open the warehouse {p} ({str(exc).splitlines()[0]})"
+    return WarehouseUnreadable(f"{head}: point --db/LADDER_DB at a warehouse, or remove it to create a new one")
+
+
+def _check_path(p: Path, read_only: bool) -> None:
+    """Refuse what DuckDB cannot open as a warehouse before it tries (or fails obscurely)."""
+    if p.is_dir():
+        raise WarehouseUnreadable(f"{p} is a folder, not a warehouse file: point --db/LADDER_DB at a "
+                                  f".duckdb file (a new one is created on the first write)")
+    above = next((a for a in p.parents if a.exists()), None)
+    if above is not None and not above.is_dir():
+        raise WarehouseUnreadable(f"cannot use {p} as the warehouse: {above} is a file, not a folder")
+    if read_only and not p.exists():
+        raise WarehouseMissing(f"no warehouse at {p}: build one with `python -m pipeline demo` "
+                               f"or `python -m pipeline import ...`")
+    if p.is_file():
+        try:
+            with open(p, "rb") as f:
+                head = f.read(16)
+        except OSError as exc:
+            raise WarehouseUnreadable(f"cannot read the warehouse {p}: {exc.strerror or exc}") from exc
+        if head.startswith(b"SQLite format 3\0"):      # DuckDB would try to download its sqlite extension
+            raise _unreadable(p, " is an SQLite database")
+        if not head and read_only:
+            raise _unreadable(p, " is empty (0 bytes)")
 
 
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
             timeout: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting (with backoff) while another process holds its lock."""
     p = db_path(path)
-    if read_only and not p.exists():
-        raise WarehouseMissing(f"no warehouse at {p}: build one with `python -m pipeline demo` "
-                               f"or `python -m pipeline import ...`")
+    _check_path(p, read_only)
     if not read_only:
-        p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseUnreadable(f"cannot create the folder of the warehouse {p}: {exc.strerror or exc}") from exc
     if timeout is None:
         timeout = float(os.environ.get("LADDER_LOCK_TIMEOUT", "60"))
     deadline = time.monotonic() + timeout
     delay = 0.02
+    replaced_empty = False
     while True:
         try:
             con = duckdb.connect(str(p), read_only=read_only)
             break
-        except duckdb.IOException as exc:  # the other side holds the lock
-            if not _is_lock_error(exc) or time.monotonic() > deadline:
-                if _is_lock_error(exc):
-                    raise WarehouseBusy(f"{p} stayed locked by another process for {timeout:.0f}s") from exc
-                raise
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                # DuckDB took the lock, then found no database: a 0-byte file (touch, mktemp) holds
+                # nothing, so a writer starts a new warehouse in its place
+                if not read_only and not replaced_empty and p.is_file() and p.stat().st_size == 0:
+                    p.unlink()
+                    replaced_empty = True
+                    continue
+                raise _unreadable(p, exc=exc) from exc
+            if time.monotonic() > deadline:    # the other side held the lock all along
+                raise WarehouseBusy(f"{p} stayed locked by another process for {timeout:.0f}s") from exc
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 1.0)
     con.execute("SET enable_progress_bar = false")   # no progress bars in CLI output or app logs
@@ -152,8 +197,10 @@ def reader(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCon
     con = connect(path, read_only=True)
     try:
         rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-    except duckdb.CatalogException:          # not a ladder warehouse (yet): nothing to migrate
-        rows = []
+    except duckdb.CatalogException:          # a DuckDB file some other program wrote
+        con.close()
+        raise WarehouseUnreadable(f"{db_path(path)} is a DuckDB file but not a ladder warehouse (no meta table): "
+                                  f"point --db/LADDER_DB at a warehouse") from None
     if rows and rows[0][0] != SCHEMA_VERSION:
         con.close()
         connect(path).close()                # ensure_schema migrates, then the file is free again
