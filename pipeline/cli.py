@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from warehouse.errors import LadderError
+
 COMMANDS = [
     "pipeline.commands.benchmarks",
     "pipeline.commands.generate",
@@ -51,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class CLIError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
+class CLIError(LadderError):
+    """A user-facing error of a command (a bad argument): printed as one line, exit status 2."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
-    except CLIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except LadderError as exc:       # CLIError, and the warehouse's own (missing, busy, unreadable)
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -21,6 +21,7 @@ def run(args) -> int:
     from pipeline.annotators import ANNOTATORS
     from pipeline.cli import CLIError
     from warehouse import db
+    from warehouse.errors import LadderError
 
     if args.annotator not in ANNOTATORS:
         raise CLIError(f"unknown annotator {args.annotator!r}: known are {', '.join(sorted(ANNOTATORS))}")
@@ -32,6 +33,9 @@ def run(args) -> int:
         if args.segment:
             print(json.dumps(segment_warehouse(path)))
         print(json.dumps(annotate_warehouse(path, args.annotator, limit=args.limit, **opts)))
-    except (ValueError, KeyError, ImportError, FileNotFoundError) as exc:
-        raise CLIError(f"{args.annotator}: {exc}") from exc
+    except LadderError:
+        raise
+    except (ValueError, KeyError, ImportError, OSError) as exc:     # a backend or model that cannot load
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise CLIError(msg if msg.startswith(f"{args.annotator}:") else f"{args.annotator}: {msg}") from exc
     return 0

@@ -13,11 +13,21 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from pipeline import benchmarks
+    from pipeline.cli import CLIError
     from warehouse import db
 
-    root = benchmarks.data_dir(args.data_dir)
+    unknown = [n for n in args.names if n not in benchmarks.LOADERS]
+    if unknown:
+        raise CLIError(f"unknown benchmark {unknown[0]!r}: known are {', '.join(benchmarks.LOADERS)}")
+    try:
+        root = benchmarks.data_dir(args.data_dir)
+    except FileNotFoundError as exc:
+        raise CLIError(str(exc)) from exc
     for name in args.names:
-        data = benchmarks.load(name, root)
+        try:
+            data = benchmarks.load(name, root)
+        except FileNotFoundError as exc:        # no local copy and no way to fetch one
+            raise CLIError(str(exc)) from exc
         with db.writer(args.db) as con:
             benchmarks.install(con, data)
         print(f"{name}: {len(data.questions)} questions, {len(data.tiers)} tier assignments")

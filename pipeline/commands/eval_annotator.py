@@ -24,6 +24,6 @@ def run(args) -> int:
     opts = {k: v for k, v in (("backend", args.backend), ("model", args.model)) if v}
     try:
         print(json.dumps(eval_annotator(args.annotator, args.labels, args.limit, **opts)))
-    except (ValueError, KeyError, ImportError) as exc:
-        raise CLIError(str(exc)) from exc
+    except (ValueError, KeyError, ImportError, OSError) as exc:     # bad labels; a backend or model that cannot load
+        raise CLIError(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)) from exc
     return 0

@@ -9,7 +9,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="output folder (created)")
     p.add_argument("--format", default="png,svg,pdf", help="comma-separated: png, svg, pdf, html (default png,svg,pdf)")
     p.add_argument("--benchmark", help="benchmark (default: the one with the most trajectories)")
-    p.add_argument("--scheme", default="paper", help="tier scheme (default paper)")
+    p.add_argument("--scheme", help="tier scheme (default paper)")
     p.add_argument("--by", choices=["model", "group"], default="model", help="one line per model or per group")
     p.add_argument("--reference", action="store_true", help="overlay the paper's Figure 1 values on the ladder")
     add_db_argument(p)
@@ -47,23 +47,33 @@ def run(args) -> int:
     bad = [f for f in formats if f not in export.FORMATS]
     if bad or not formats:
         raise CLIError(f"--format: unknown format {', '.join(bad) or '(none)'}; use {', '.join(export.FORMATS)}")
-    try:
-        with db.reader(args.db) as con:
-            bench = args.benchmark or (browse.options(con)["benchmarks"] or [None])[0]
-            if bench is None or browse.is_empty(con):
-                raise CLIError(f"the warehouse {db.db_path(args.db)} has no trajectories: run "
-                               f"`python -m pipeline demo` or `python -m pipeline import ...` first")
-            figs = paper_figures(con, Selection(bench, args.scheme), args.by, args.reference)
-    except db.WarehouseMissing as exc:
-        raise CLIError(str(exc)) from exc
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} is a file: give a folder (created when missing)")
+    with db.reader(args.db) as con:
+        opts = browse.options(con)
+        bench = args.benchmark or (opts["benchmarks"] or [None])[0]
+        if bench is None or browse.is_empty(con):
+            raise CLIError(f"the warehouse {db.db_path(args.db)} has no trajectories: run "
+                           f"`python -m pipeline demo` or `python -m pipeline import ...` first")
+        if bench not in opts["benchmarks"]:
+            raise CLIError(f"--benchmark {bench!r} is not in the warehouse: known are {', '.join(opts['benchmarks'])}")
+        if not opts["models"][bench]:
+            raise CLIError(f"--benchmark {bench!r} has no trajectories in the warehouse: import some first")
+        if args.scheme and args.scheme not in opts["schemes"][bench]:
+            raise CLIError(f"--scheme {args.scheme!r}: {bench} has no tiers under it; "
+                           f"known are {', '.join(opts['schemes'][bench]) or '(none)'}")
+        figs = paper_figures(con, Selection(bench, args.scheme or "paper"), args.by, args.reference)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         for name, fig in figs.items():
             for fmt in formats:
                 (out / f"{name}.{fmt}").write_bytes(export.figure_bytes(fig, fmt))
     except export.ExportError as exc:
         raise CLIError(str(exc)) from exc
+    except OSError as exc:          # --out under a file, a read-only folder, a full disk
+        where = exc.filename or out
+        raise CLIError(f"cannot write the charts to {where}: {exc.strerror or exc}") from exc
     finally:
         export.stop_server()
     print(f"{len(figs)} figures × {len(formats)} formats ({bench}) written to {out}")

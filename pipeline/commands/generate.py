@@ -46,7 +46,7 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         s = generate.execute(plan, progress=not args.no_progress)
-    except (FileNotFoundError, ImportError) as exc:        # a model or backend that cannot load
+    except (OSError, ImportError) as exc:        # a model or backend that cannot load (FileNotFoundError, HF's OSError)
         raise CLIError(str(exc)) from exc
     rate = s["generated"] / s["seconds"] if s["seconds"] else 0.0
     print(f"generated {s['generated']} trajectories ({s['tokens']} tokens) in {s['batches']} batches, "

@@ -15,12 +15,8 @@ def run(args) -> int:
     import json
 
     from pipeline.annotate import grade_warehouse
-    from pipeline.cli import CLIError
     from warehouse import db
 
-    try:
-        result = grade_warehouse(db.db_path(args.db), regrade=args.regrade, workers=args.workers)
-    except db.WarehouseMissing as exc:
-        raise CLIError(str(exc)) from exc
+    result = grade_warehouse(db.db_path(args.db), regrade=args.regrade, workers=args.workers)
     print(json.dumps(result))
     return 0

@@ -21,16 +21,17 @@ def run(args) -> int:
     from pipeline.cli import CLIError
     from warehouse import db, summary
 
-    try:
-        with db.reader(args.db) as con:
-            recs = summary.summary_records(con, benchmark=args.benchmark)
-    except db.WarehouseMissing as exc:
-        raise CLIError(str(exc)) from exc
+    with db.reader(args.db) as con:
+        known = [r[0] for r in con.execute("SELECT benchmark FROM benchmarks ORDER BY 1").fetchall()]
+        if args.benchmark and args.benchmark not in known:
+            raise CLIError(f"--benchmark {args.benchmark!r} is not in the warehouse: "
+                           f"known are {', '.join(known) or '(none yet)'}")
+        recs = summary.summary_records(con, benchmark=args.benchmark)
     if args.json:
         print(json.dumps(recs, indent=1))
         return 0
     if not recs:
-        print("no trajectories in the warehouse yet")
+        print(f"no trajectories{' of ' + args.benchmark if args.benchmark else ''} in the warehouse yet")
         return 0
     from warehouse.records import TIERS
 

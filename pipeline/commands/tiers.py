@@ -34,7 +34,10 @@ def run(args) -> int:
     if args.scheme == "paper":
         if args.benchmark != "aime24":
             raise CLIError("the paper assigns tiers only to aime24")
-        data = benchmarks.load("aime24", benchmarks.data_dir(args.data_dir))
+        try:
+            data = benchmarks.load("aime24", benchmarks.data_dir(args.data_dir))
+        except FileNotFoundError as exc:
+            raise CLIError(str(exc)) from exc
         if not data.tiers:
             raise CLIError("no paper_reference.csv in the data directory: the paper's tiers are not available")
         with db.writer(args.db) as con:
