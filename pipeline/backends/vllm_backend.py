@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from warehouse.errors import LadderError
+
 from .base import Backend, Completion, Prompt, SamplingParams
+
+
+class VLLMError(LadderError, RuntimeError):
+    """vLLM is not installed, or its engine could not load the model or failed while generating."""
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def sampling_kwargs(params: SamplingParams, seed: int | None) -> dict[str, Any]:
@@ -64,12 +74,16 @@ class VLLMBackend(Backend):
         try:
             from vllm import LLM
         except ImportError as exc:
-            raise RuntimeError("the vllm backend needs the `vllm` package on a CUDA machine: "
-                               "pip install -r requirements-gpu.txt") from exc
+            raise VLLMError("the vllm backend needs the `vllm` package on a CUDA machine: "
+                            "pip install -r requirements-gpu.txt") from exc
         kw = dict(options)
         kw.setdefault("enable_prefix_caching", True)
-        self.llm = LLM(model=model, **kw)
-        self.tokenizer = self.llm.get_tokenizer()
+        try:    # a model id or path that does not load, no GPU, too little GPU memory, a bad option
+            self.llm = LLM(model=model, **kw)
+            self.tokenizer = self.llm.get_tokenizer()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise VLLMError(f"vllm could not load {model} ({type(exc).__name__}: {_first_line(exc)}): check the "
+                            f"model id or path, the GPU, and the backend options") from exc
 
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams,
                  seeds: Sequence[int] | None = None) -> list[list[Completion]]:
@@ -77,7 +91,11 @@ class VLLMBackend(Backend):
 
         texts = [render_prompt(p, self.tokenizer) for p in prompts]
         sps = [VSamplingParams(**sampling_kwargs(params, s)) for s in request_seeds(params, len(texts), seeds)]
-        outputs = self.llm.generate(texts, sps, use_tqdm=False)
+        try:
+            outputs = self.llm.generate(texts, sps, use_tqdm=False)
+        except RuntimeError as exc:     # the engine died (out of GPU memory, a crashed worker)
+            raise VLLMError(f"vllm failed while generating with {self.model} ({type(exc).__name__}: "
+                            f"{_first_line(exc)})") from exc
         return map_outputs(outputs)
 
     def close(self) -> None:
