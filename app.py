@@ -22,13 +22,14 @@ PAGES = [
     st.Page("app_pages/step_errors.py", title="Step errors", icon=":material/healing:", url_path="step_errors"),
 ]
 
-state = common.warehouse_state()
-if state == "ok":
-    page = st.navigation(PAGES)
-else:
-    page = st.navigation([st.Page("app_pages/get_started.py", title="Get started", icon=":material/rocket_launch:", default=True)])
-common.reset_page()
 try:
-    page.run()
+    state, _ = common.warehouse_state()
+    if state == "ok":
+        page = st.navigation(PAGES)
+    else:
+        page = st.navigation([st.Page("app_pages/get_started.py", title="Get started",
+                                      icon=":material/rocket_launch:", default=True)])
+    common.reset_page()
+    common.run_page(page)   # errors become a short message
 finally:
-    common.release()  # never hold the warehouse between runs: the pipeline may want to write
+    common.release()        # never hold the warehouse between runs: the pipeline may want to write

@@ -9,7 +9,10 @@ miss and closed by ``release()`` when the run ends (app.py), so a writer waits a
 from __future__ import annotations
 
 import importlib
+import logging
 import re
+import threading
+import traceback
 
 import plotly.graph_objects as go
 import polars as pl
@@ -24,12 +27,46 @@ FILTER_KEYS = ("b", "scheme", "tiers", "cats", "models", "groups")
 
 # --- warehouse and cached queries ---------------------------------------------------------
 
-def warehouse_state() -> str:
-    """'missing' (no file), 'empty' (no trajectories) or 'ok'."""
+FAILED = "This page could not be drawn"
+log = logging.getLogger("ladder.app")
+
+
+def warehouse_state() -> tuple[str, str]:
+    """('missing' | 'empty' | 'ok' | 'unreadable', why): no file, no trajectories, fine, or a file
+    that cannot be read as a warehouse (not DuckDB, locked too long, ...)."""
     p = db.db_path()
     if not p.exists():
-        return "missing"
-    return "empty" if q(browse.is_empty) else "ok"
+        return "missing", ""
+    try:
+        return ("empty" if q(browse.is_empty) else "ok"), ""
+    except Exception as exc:          # noqa: BLE001 -- any failure here is shown, never raised
+        log.warning("warehouse %s unreadable: %s", p, exc)
+        return "unreadable", str(exc)
+
+
+def run_page(page) -> None:
+    """The page boundary: run the page; an error it raises is logged with its traceback and shown as
+    a short message (what failed, what to try), never as a traceback. Streamlit's own stop and rerun
+    signals pass through (they are BaseExceptions). The run's connection is released in every case."""
+    try:
+        page.run()
+    except Exception as exc:          # noqa: BLE001 -- the boundary: nothing reaches the user raw
+        log.error("page %r failed:\n%s", getattr(page, "title", page), traceback.format_exc())
+        if isinstance(exc, (db.WarehouseBusy, db.WarehouseMissing)) or _user_error(exc):
+            st.error(f"{FAILED}: {plain(exc)}")
+        else:
+            st.error(f"{FAILED} for this selection ({type(exc).__name__}). The details are in the app's "
+                     "log. Try other filters, or report it with this page's URL.")
+    finally:
+        release()   # never hold the warehouse between runs: the pipeline may want to write
+
+
+def _user_error(exc: Exception) -> bool:
+    try:
+        from warehouse.errors import LadderError
+    except ImportError:
+        return False
+    return isinstance(exc, LadderError)
 
 
 def version() -> str:
@@ -44,22 +81,25 @@ def _version(path: str, stamp: tuple) -> str:
     return db.data_version(path)
 
 
-_RUN_CON = "_run_connection"
+# This script run's connection lives in a thread-local, not in st.session_state: Streamlit runs each
+# script in its own thread, and every session_state access is a yield point that raises StopException
+# once the user has navigated away, so a release() reading session_state would leave the file locked.
+_RUN = threading.local()
 
 
 def _connection(path: str):
     """This script run's read-only connection (opening one costs ~20 ms and starts with cold caches)."""
-    held = st.session_state.get(_RUN_CON)
+    held = getattr(_RUN, "held", None)
     if held is None or held[0] != path:
         release()
-        held = (path, db.connect(path, read_only=True))
-        st.session_state[_RUN_CON] = held
-    return held[1]
+        _RUN.held = (path, db.connect(path, read_only=True))
+    return _RUN.held[1]
 
 
 def release() -> None:
-    """Close this run's connection, so that a writing pipeline is never kept waiting for long."""
-    held = st.session_state.pop(_RUN_CON, None)
+    """Close this run's connection, so that a writing pipeline is never kept waiting for long.
+    Touches no Streamlit state, so it also runs to the end while a stopped script unwinds."""
+    held, _RUN.held = getattr(_RUN, "held", None), None
     if held is not None:
         held[1].close()
 
@@ -119,9 +159,10 @@ def _single(label: str, key: str, options: list[str], container) -> str | None:
     return val
 
 
-def sidebar() -> Selection | None:
-    """The sidebar filters (benchmark, tier scheme, tiers, categories, models, groups), kept in
-    st.query_params so a URL reproduces the view. Returns the Selection, or None with no benchmark."""
+def selection() -> Selection | None:
+    """Draw the sidebar filters (benchmark, tier scheme, tiers, categories, models, groups), kept in
+    st.query_params so a URL reproduces the view; every page calls this first. Returns the Selection,
+    or None with no benchmark."""
     opts = q(browse.options)
     sb = st.sidebar
     sb.header("Filters")
@@ -134,14 +175,7 @@ def sidebar() -> Selection | None:
     cats = _multi("Categories", "cats", opts["categories"].get(bench, []), sb)
     groups = _multi("Model groups", "groups", opts["groups"].get(bench, []), sb)
     models = _multi("Models", "models", opts["models"].get(bench, []), sb)
-    sel = Selection(bench, scheme or "paper", tiers, cats, models, groups)
-    st.session_state["selection"] = sel
-    return sel
-
-
-def selection() -> Selection | None:
-    """Draw the sidebar filters and return the page's Selection (every page calls this first)."""
-    return sidebar()
+    return Selection(bench, scheme or "paper", tiers, cats, models, groups)
 
 
 # --- export widgets -----------------------------------------------------------------------
@@ -189,25 +223,48 @@ def page_zip(page: str) -> None:
                        mime=export.MIME["zip"], key=f"zip_{page}", on_click="ignore")
 
 
-# --- safe rendering of model text ---------------------------------------------------------
+# --- the one way untrusted text reaches a page -----------------------------------------------
+# Everything the warehouse holds came from a user's files or a model: responses, problems, answers, model
+# and question ids, group names, evidence. It reaches Streamlit only through ``plain`` (literal text in
+# any Markdown context: labels, metrics, captions, headers) or ``rich`` (a response or problem rendered as
+# Markdown with math). Neither can produce Markdown image syntax, so nothing is ever fetched from a host
+# named in the data; st.markdown escapes raw HTML itself (never pass unsafe_allow_html here).
 
-_IMG = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
-_REF_IMG = re.compile(r"!\[([^\]]*)\]\[([^\]]*)\]")
+_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")          # every ASCII punctuation character
+_IMAGE_OPEN = "!["                                   # the only opening of an image in CommonMark/GFM
+_BROKEN_OPEN = "!\u2060["                           # the same characters with a word joiner between
 
 
-def safe_markdown(text: str) -> str:
-    """Model output made safe for st.markdown (which escapes raw HTML itself: never pass
-    unsafe_allow_html with model text): Markdown images become inert text so that nothing is
-    fetched from remote hosts, and \\( \\) / \\[ \\] math becomes $ / $$ for KaTeX."""
-    t = _IMG.sub(lambda m: f"(image omitted: {m.group(1)})", text or "")
-    t = _REF_IMG.sub(lambda m: f"(image omitted: {m.group(1)})", t)
+def plain(value) -> str:
+    """``value`` as literal text inside Markdown: every ASCII punctuation character backslash-escaped
+    (CommonMark renders each as itself), line breaks as spaces. No syntax of any kind survives: no
+    image, link, emphasis, code span, math or HTML."""
+    text = "" if value is None else str(value)
+    return _PUNCT.sub(r"\\\1", " ".join(text.split("\n")).replace("\r", " "))
+
+
+def rich(text) -> str:
+    """Model output (or a problem statement) as Markdown: \\( \\) and \\[ \\] math become $ and $$ for KaTeX,
+    and image syntax is made impossible: every "![" gets an invisible word joiner between its two
+    characters, so no form of image (inline, reference, nested or escaped brackets) can parse."""
+    t = "" if text is None else str(text)
     t = re.sub(r"\\\[(.+?)\\\]", lambda m: f"$${m.group(1)}$$", t, flags=re.S)
     t = re.sub(r"\\\((.+?)\\\)", lambda m: f"${m.group(1)}$", t, flags=re.S)
-    return t
+    return t.replace(_IMAGE_OPEN, _BROKEN_OPEN)
 
 
 def link(page: str, label: str, **params) -> None:
-    """A permalink to another page with query params (the filters travel along)."""
+    """A permalink to another page with query params (the filters travel along). ``label`` is
+    untrusted text (model and question ids): shown literally."""
     qp = {k: st.query_params[k] for k in FILTER_KEYS if k in st.query_params}
     qp.update({k: str(v) for k, v in params.items()})
-    st.page_link(page, label=label, query_params=qp)
+    st.page_link(page, label=plain(label), query_params=qp)
+
+
+def int_param(key: str) -> int | None:
+    """An integer query parameter, or None when absent or not a plain (ASCII) integer."""
+    v = st.query_params.get(key)
+    return int(v) if v and _INT.fullmatch(v) else None
+
+
+_INT = re.compile(r"-?[0-9]{1,19}")

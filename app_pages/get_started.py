@@ -5,12 +5,15 @@ from app_pages import common
 from warehouse import db
 
 path = db.db_path()
-state = common.warehouse_state()
+state, why = common.warehouse_state()
 st.title("ladder — get started")
 if state == "missing":
-    st.warning(f"No warehouse at `{path}` yet.")
+    st.warning(f"No warehouse at {common.plain(path)} yet.")
+elif state == "unreadable":
+    st.error(f"The warehouse {common.plain(path)} cannot be opened: {common.plain(why)}")
+    st.markdown("Point `LADDER_DB` at a warehouse file, or move this file away and build a new one:")
 else:
-    st.info(f"The warehouse `{path}` has no trajectories yet.")
+    st.info(f"The warehouse {common.plain(path)} has no trajectories yet.")
 st.markdown("Build the demo warehouse from the real traces in `../shared/data` and serve this app:")
 st.code("make demo\n# or, step by step:\npython -m pipeline demo\nstreamlit run app.py", language="bash")
 st.markdown("Or load the question tables and import traces another harness wrote:")

@@ -2,12 +2,16 @@
 import streamlit as st
 
 from app_pages import common
-from warehouse import calibration, charts, ladder, metrics
+from warehouse import browse, calibration, charts, ladder, metrics
 
 sel = common.selection()
 st.title("The ladder")
 c1, c2 = st.columns(2)
-by = c1.radio("Lines per", ["group", "model"], horizontal=True, key="ladder_by")  # groups: as in Figure 1
+# lines per group as in Figure 1, where the models have groups (`--meta group=...`); else per model
+has_groups = bool(common.q(browse.options)["groups"].get(sel.benchmark))
+by = c1.radio("Lines per", ["group", "model"] if has_groups else ["model"], horizontal=True, key="ladder_by",
+              help=None if has_groups else "No model of this benchmark has a group: import with "
+                                           "`--meta group=NAME` to draw one line per group.")
 show_ref = c2.toggle("Overlay the paper's Figure 1 values", value=False, key="ladder_ref")
 
 rep = common.q(ladder.report, sel, by)   # one query: per-question counts, accuracy, Rasch difficulty

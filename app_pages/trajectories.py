@@ -2,7 +2,7 @@
 with numbered, annotated steps, and search every response. The URL (q, t, t2) is a permalink.
 
 Model text is untrusted: it is rendered only through st.markdown without unsafe_allow_html
-(raw HTML is escaped) after common.safe_markdown (remote images become inert text).
+(raw HTML is escaped) after common.rich (image syntax made impossible); other fields go through common.plain.
 """
 import streamlit as st
 
@@ -13,6 +13,10 @@ sel = common.selection()
 st.title("Trajectories")
 
 
+STEPS_PER_PAGE = 40          # steps drawn per page of a trajectory (a 5 MB response has ~27,000)
+CHARS_PER_PAGE = 40_000      # characters per page of a trajectory that has no steps
+
+
 def _param(key: str, value) -> None:
     if value is None:
         st.query_params.pop(key, None)
@@ -20,34 +24,53 @@ def _param(key: str, value) -> None:
         st.query_params[key] = str(value)
 
 
-def show_trajectory(tid: int, container) -> None:
+def _page_of(container, n: int, per_page: int, what: str, key: str) -> int:
+    """A pager over n items when they need more than one page: returns the 0-based page index."""
+    pages = max(1, -(-n // per_page))
+    if pages == 1:
+        return 0
+    c1, c2 = container.columns([1, 3])
+    page = c1.number_input(f"Page (of {pages:,})", 1, pages, 1, key=key) - 1
+    c2.caption(f"{n:,} {what}; showing {page * per_page + 1:,}–{min(n, (page + 1) * per_page):,}. "
+               f"Pick a page to move through the trajectory.")
+    return page
+
+
+def show_trajectory(tid: int, container, slot: str) -> None:
     t = common.q(browse.trajectory, int(tid))
     if t is None:
-        container.warning(f"No trajectory {tid}.")
+        container.warning(f"No trajectory {common.plain(tid)}.")
         return
     ok = "✅ correct" if t["is_correct"] else "❌ wrong"
-    container.markdown(f"**{t['model_id']}** · sample {t['sample_idx']} · {ok} · {t['n_chars']:,} chars"
-                       + (f" · finish: {t['finish_reason']}" if t["finish_reason"] else ""))
+    container.markdown(f"**{common.plain(t['model_id'])}** · sample {t['sample_idx']} · {ok} · "
+                       f"{t['n_chars']:,} chars"
+                       + (f" · finish: {common.plain(t['finish_reason'])}" if t["finish_reason"] else ""))
     a, g = container.columns(2)
-    a.metric("extracted answer", str(t["answer"]) if t["answer"] not in (None, "") else "—")
-    g.metric("gold answer", str(t["gold"]))
+    a.metric("extracted answer", common.plain(t["answer"]) if t["answer"] not in (None, "") else "—")
+    g.metric("gold answer", common.plain(t["gold"]))
     flags = common.q(browse.flags, int(tid))
     if not flags.is_empty():
-        container.caption("flags: " + ", ".join(f"{r['flag']} ({r['annotator']})" for r in flags.iter_rows(named=True)))
+        container.caption("flags (annotators' findings): " + ", ".join(
+            f"{common.plain(r['flag'])} ({common.plain(r['annotator'])})" for r in flags.iter_rows(named=True)))
     steps = common.q(browse.steps, int(tid))
-    box = container.container(height=700)
     text = t["response"] or ""
     if steps.is_empty():
-        box.markdown(common.safe_markdown(text) or "_(empty response)_")
+        page = _page_of(container, len(text), CHARS_PER_PAGE, "characters", f"chars_{slot}_{tid}")
+        body = text[page * CHARS_PER_PAGE:(page + 1) * CHARS_PER_PAGE]
+        container.container(height=700).markdown(common.rich(body) or "_(empty response)_")
         return
-    for s in steps.iter_rows(named=True):
-        body = common.safe_markdown(text[s["start_char"]:s["end_char"]])
-        head = f"**Step {s['step_idx'] + 1}**" + (f" · {s['kind']}" if s["kind"] else "")
+    page = _page_of(container, steps.height, STEPS_PER_PAGE, "steps", f"steps_{slot}_{tid}")
+    box = container.container(height=700)
+    for s in steps.slice(page * STEPS_PER_PAGE, STEPS_PER_PAGE).iter_rows(named=True):
+        body = common.rich(text[s["start_char"]:s["end_char"]])
+        head = f"**Step {s['step_idx'] + 1}**" + (f" · {common.plain(s['kind'])}" if s["kind"] else "")
         if s["labels"]:
-            note = box.error if any(not lab.startswith("ok") for lab in s["labels"]) else box.info
-            note(f"{head} · " + ", ".join(s["labels"]) + "\n\n" + body)
+            # annotators predict step errors (the rules annotator is a heuristic): shown as predictions
+            labels = ", ".join(common.plain(lab) for lab in s["labels"])
+            note = box.warning if any(not lab.startswith("ok") for lab in s["labels"]) else box.info
+            note(f"{head} · predicted: {labels}\n\n{body}")
             for ev in s["evidence"] or []:
-                box.caption(common.safe_markdown(ev))
+                box.caption(common.plain(ev))
         else:
             box.markdown(f"{head}\n\n{body}")
 
@@ -68,10 +91,10 @@ if qid != want:
     _param("t", None)
     _param("t2", None)
 question = common.q(browse.question, sel.benchmark, qid, sel.scheme)
-with st.expander(f"Problem {qid} — gold answer: {question['answer']}", expanded=True):
-    st.markdown(common.safe_markdown(question["problem"]))
-    st.markdown(f"**Gold answer:** `{question['answer']}` · tier {question['tier'] or '-'} · "
-                f"{question['category'] or ''}")
+with st.expander(f"Problem {common.plain(qid)} — gold answer: {common.plain(question['answer'])}", expanded=True):
+    st.markdown(common.rich(question["problem"]))
+    st.markdown(f"**Gold answer:** {common.plain(question['answer'])} · tier {common.plain(question['tier'] or '-')}"
+                f" · {common.plain(question['category'] or '')}")
 
 grid = common.q(browse.sample_grid, sel, qid)
 if grid.is_empty():
@@ -81,25 +104,24 @@ else:
     tids = grid["trajectory_id"].to_list()
     names = {r["trajectory_id"]: f"{r['model_id']} · sample {r['sample_idx']} · "
              f"{'✓' if r['is_correct'] else '✗'} {r['answer'] or '—'}" for r in grid.iter_rows(named=True)}
-    cur = st.query_params.get("t")
-    cur = int(cur) if cur and cur.lstrip("-").isdigit() and int(cur) in tids else None
+    cur = common.int_param("t")
     c1, c2 = st.columns(2)
     tid = c1.selectbox("Open a trajectory", tids, index=tids.index(cur) if cur in tids else 0,
                        format_func=names.get, key=f"traj_t_{qid}")
     _param("t", tid)
     other = [None] + tids
-    cur2 = st.query_params.get("t2")
-    cur2 = int(cur2) if cur2 and cur2.lstrip("-").isdigit() and int(cur2) in tids else None
+    cur2 = common.int_param("t2")
+    cur2 = cur2 if cur2 in tids else None
     tid2 = c2.selectbox("Compare side by side with", other, index=other.index(cur2),
                         format_func=lambda v: "—" if v is None else names[v], key=f"traj_t2_{qid}")
     _param("t2", tid2)
     st.caption("Permalink: this page's URL (filters, question and trajectories are in its query string).")
     if tid2 is None:
-        show_trajectory(tid, st.container())
+        show_trajectory(tid, st.container(), "a")
     else:
         left, right = st.columns(2)
-        show_trajectory(tid, left)
-        show_trajectory(tid2, right)
+        show_trajectory(tid, left, "a")
+        show_trajectory(tid2, right, "b")
 
 st.divider()
 st.subheader("Search the responses")

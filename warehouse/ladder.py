@@ -42,7 +42,8 @@ def _wide(pq: pl.DataFrame):
         pl.col("key").replace_strict(keys, list(range(len(keys))), return_dtype=pl.Int64).alias("i"),
         pl.col("question_id").replace_strict(qids, list(range(len(qids))), return_dtype=pl.Int64).alias("j"),
         "n", "c")
-    i, j = rows["i"].to_numpy(), rows["j"].to_numpy()
+    # an empty frame has Null-typed columns: force integer indices
+    i, j = rows["i"].to_numpy().astype(np.intp), rows["j"].to_numpy().astype(np.intp)
     n[i, j] = rows["n"].to_numpy()
     c[i, j] = rows["c"].to_numpy()
     tiers = dict(zip(pq["question_id"], pq["tier"]))
