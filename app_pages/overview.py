@@ -7,8 +7,10 @@ from warehouse import browse, db
 sel = common.selection()
 st.title("Overview")
 info, counts = common.q(browse.info), common.q(browse.counts)
-st.caption(f"Warehouse `{db.db_path()}` · schema {info['schema_version']} · data version {info['data_version']} · "
-           f"grader: {info['active_grader'] or 'source harness verdicts'} {info['active_grader_version'] or ''}")
+st.caption(f"Warehouse {common.plain(db.db_path())} · schema {common.plain(info['schema_version'])} · "
+           f"data version {common.plain(info['data_version'])} · grader: "
+           f"{common.plain(info['active_grader'] or 'source harness verdicts')} "
+           f"{common.plain(info['active_grader_version'] or '')}")
 cols = st.columns(5)
 for col, k in zip(cols, ("benchmarks", "models", "runs", "trajectories", "step_annotations")):
     col.metric(k.replace("_", " "), f"{counts[k]:,}")
@@ -17,7 +19,7 @@ st.subheader("Benchmarks")
 common.table(common.q(browse.benchmarks), "benchmarks")
 
 if sel is not None:
-    st.subheader(f"Accuracy per tier — {sel.benchmark} ({sel.scheme} tiers)")
+    st.subheader(f"Accuracy per tier — {common.plain(sel.benchmark)} ({common.plain(sel.scheme)} tiers)")
     acc = common.q(browse.tier_accuracy, sel)
     if acc.is_empty():
         st.info("No trajectories match the filters.")

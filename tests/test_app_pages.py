@@ -126,10 +126,11 @@ def test_hostile_trajectory_renders_inert(tmp_path, monkeypatch, shared):
     assert not any("<script" in m.value and m.proto.allow_html for m in at.markdown)
     assert not any("evil.example" in m.value for m in at.markdown)  # the remote image is gone
     assert not at.get("html")
-    # steps are numbered; the annotated one is highlighted with its label and evidence
+    # steps are numbered; the annotated one is highlighted as a prediction, with its label and evidence shown
+    # literally (plain(): every punctuation character escaped)
     assert any(m.value.startswith("**Step 1**") for m in at.markdown)
-    assert [e.value.split("\n")[0] for e in at.error] == ["**Step 2** · arithmetic_slip"]
-    assert any("<b>bold</b> claim" in c.value for c in at.caption)
+    assert [e.value.split("\n")[0] for e in at.warning] == ["**Step 2** · predicted: arithmetic\\_slip"]
+    assert any("\\<b\\>bold\\<\\/b\\> claim" in c.value for c in at.caption)
     assert any("backtracks" in c.value for c in at.caption)
 
 
@@ -214,3 +215,81 @@ def test_ladder_threshold_recuts_the_fetched_counts(app_db, monkeypatch):
         shown = {m.label: m.value for m in at.metric}
         assert shown["Guttman errors"] == str(want["guttman_errors"])
         assert shown["keys × questions"] == f"{want['n_keys']} × {want['n_questions']}"
+
+
+# --- a user's own warehouse (issue 12) ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def no_meta_db(tmp_path_factory, shared):
+    """Three real models imported as a new user would: qwen-eval files, no --meta (so no groups)."""
+    from pipeline import cli
+
+    path = tmp_path_factory.mktemp("nometa") / "w.duckdb"
+    files = [str(shared / "traces" / "skythought-aime24" / f"{m}.jsonl")
+             for m in ("Qwen2.5-14B-Instruct", "Llama-3.1-8B", "Sky-T1-math-correct-5K-14B")]
+    assert cli.main(["import", "--format", "qwen-eval", "--benchmark", "aime24", "--db", str(path),
+                     "--data-dir", str(shared), *files]) == 0
+    return path
+
+
+def test_ladder_without_groups_draws_one_line_per_model(no_meta_db, monkeypatch):
+    at = _app(monkeypatch, no_meta_db)
+    at.run()
+    at.switch_page("app_pages/ladder.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.radio(key="ladder_by").options == ["model"]      # no group to draw lines for
+    names = sorted(t["name"] for t in _figures(at)[0]["data"])
+    assert names == ["Llama-3.1-8B", "Qwen2.5-14B-Instruct", "Sky-T1-math-correct-5K-14B"]
+
+
+@pytest.mark.parametrize("t", ["--5", "²", "1e3", "99999999999999999999999", "", "-0"])
+def test_a_bad_trajectory_id_in_the_url_falls_back(no_meta_db, monkeypatch, t):
+    at = _app(monkeypatch, no_meta_db, q="60", t=t, t2=t)
+    at.run()
+    at.switch_page("app_pages/trajectories.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="traj_t_60").value is not None     # the first sample is opened instead
+
+
+def test_page_boundary_shows_a_short_message_not_a_traceback():
+    def script():
+        from app_pages import common
+
+        class Broken:
+            title = "broken"
+
+            def run(self):
+                raise IndexError("arrays used as indices must be of integer (or boolean) type")
+
+        common.run_page(Broken())
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("This page could not be drawn")
+    assert "Traceback" not in at.error[0].value and "IndexError" in at.error[0].value
+
+
+def test_a_huge_response_opens_one_page_of_steps(tmp_path, monkeypatch, shared):
+    """A 5 MB response (~27,000 steps) draws one page of steps and says how many there are."""
+    from pipeline import cli
+
+    para = "We compute the next term of the sequence and check it against the previous one.\n\n"
+    response = para * (5_000_000 // len(para)) + "So the answer is \\boxed{204}."
+    f = tmp_path / "huge.jsonl"
+    f.write_text(json.dumps({"model": "huge", "question_id": "60", "response": response}) + "\n")
+    path = tmp_path / "w.duckdb"
+    assert cli.main(["import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(path),
+                     "--data-dir", str(shared), str(f)]) == 0
+    at = _app(monkeypatch, path, q="60")
+    at.run()
+    at.switch_page("app_pages/trajectories.py").run()
+    assert not at.exception and not at.error
+    steps = [m for m in at.markdown if m.value.startswith("**Step ")]
+    assert len(steps) == 40 and steps[0].value.startswith("**Step 1**")
+    n = int(next(c.value for c in at.caption if " steps; showing" in c.value).split()[0].replace(",", ""))
+    assert n > 20_000
+    pager = at.number_input[0]
+    pager.set_value(pager.max).run()                 # the last page: the final answer is there
+    assert not at.exception
+    last = [m.value for m in at.markdown if m.value.startswith("**Step ")]
+    assert 0 < len(last) <= 40 and any("boxed{204}" in v for v in last)

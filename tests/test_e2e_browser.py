@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,12 +30,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(app_db):
+@contextmanager
+def start_server(db):
+    """`streamlit run app.py` on a free localhost port over warehouse ``db``; yields its URL."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} missing: `make system` installs Debian's chromium")
+    ART.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    env = dict(os.environ, LADDER_DB=str(app_db))
+    env = dict(os.environ, LADDER_DB=str(db))
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--browser.gatherUsageStats", "false"], cwd=REPO, env=env,
@@ -50,9 +53,17 @@ def server(app_db):
                 proc.kill()
                 pytest.fail("streamlit did not start")
             time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(app_db):
+    with start_server(app_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +130,30 @@ def test_export_a_chart(page, server):
     with page.expect_download(timeout=90_000) as dl:
         page.get_by_role("button", name="PNG").first.click()
     assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_aborted_page_loads_never_keep_the_warehouse_locked(app_db, tmp_path):
+    """Navigating away while a page is still drawing (cold caches) stops its script run; the run's
+    connection must still be closed, so an import right after gets the write lock at once."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from warehouse import db
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(app_db, path)
+    with start_server(path) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page()
+        for i, heavy in enumerate(["ladder", "coverage", "failures", "trajectories?q=62", "step_errors"]):
+            pg.goto(f"{url}/{heavy}?tiers=Hard&b=aime24")
+            pg.wait_for_timeout(300 + 150 * i)           # cut the run off while it queries
+            pg.goto(f"{url}/scaling?b=math_cot_100")
+        _idle(pg)
+        start = time.monotonic()
+        con = db.connect(path, timeout=10)               # raises WarehouseBusy if the app kept the lock
+        con.close()
+        waited = time.monotonic() - start
+        browser.close()
+    assert waited < 5, f"the writer waited {waited:.1f}s for the app's lock"
