@@ -1,4 +1,6 @@
 """Ladder: the paper's Figure 1 for any selection, the question × model heatmap, ladder-ness."""
+import shlex
+
 import streamlit as st
 
 from app_pages import common
@@ -20,6 +22,17 @@ ref = common.q(metrics.reference_values, sel) if show_ref else None
 if show_ref and (ref is None or ref.is_empty()):
     st.info("No reference values for this benchmark (the paper's Figure 1 covers AIME24).")
 common.chart(charts.ladder_figure(acc, series="key", reference=ref), "ladder")
+untiered = acc.filter(acc["tier"].is_null())["question_id"].n_unique() if acc.height else 0
+if untiered:
+    n_q = acc["question_id"].n_unique()
+    st.info(f"{'No question' if untiered == n_q else f'{untiered} of {n_q} questions'} of this selection "
+            f"{'has' if untiered == n_q else 'have'} a tier under the scheme {common.plain(sel.scheme)}, so "
+            "they are ordered by accuracy alone, without a tier band. Assign tiers from the data: quantiles of the "
+            "solve rate (`auto`), or the paper's rule over a base and a small-SFT group (`rule`):")
+    bench = shlex.quote(sel.benchmark)
+    st.code(f"python -m pipeline tiers --scheme auto --benchmark {bench}\n"
+            f"python -m pipeline tiers --scheme rule --benchmark {bench} --groups BASE_GROUP SMALL_SFT_GROUP",
+            language="bash")
 if show_ref and ref is not None and not ref.is_empty():
     st.markdown("**Agreement with the paper's values** (groups of the same name; lines per group):")
     common.table(common.q(calibration.agreement_summary, sel), "reference_agreement")

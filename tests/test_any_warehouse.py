@@ -210,3 +210,26 @@ def test_every_page_on_any_warehouse(shape, monkeypatch):
         db = build(shape, Path(d))
         seen = render_all(db, monkeypatch)
         check_agreement(shape, seen)
+
+
+@pytest.mark.slow
+def test_every_page_with_a_thousand_models(tmp_path, monkeypatch):
+    """A lab's warehouse: 1,000 models (two of them grouped and sized, set after the import), 3 questions,
+    2 samples each."""
+    shape = Shape("user_bench", [(f"q{i}", f"Problem {i}: what is {i} + {i}?", str(2 * i)) for i in range(3)], [])
+    lines = []
+    for m in range(1000):
+        samples = {f"q{i}": [(m + i + s) % 3 != 0 for s in range(2)] for i in range(3)}
+        shape.models.append({"name": f"m{m:04d}", "samples": samples})
+        for qid, verdicts in samples.items():
+            _, problem, gold = next(q for q in shape.questions if q[0] == qid)
+            lines += [{"model": f"m{m:04d}", "question_id": qid, "problem": problem, "answer": gold, "sample_idx": s,
+                       "response": _response(qid, gold, v, s)} for s, v in enumerate(verdicts)]
+    f = tmp_path / "many.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    db = tmp_path / "w.duckdb"
+    assert cli.main(["import", "--format", "jsonl", "--benchmark", "user_bench", str(f), "--db", str(db)]) == 0
+    assert cli.main(["models", "set", "m0001", "group=g1", "sft_size=100", "--db", str(db)]) == 0
+    assert cli.main(["models", "set", "m0002", "group=g1", "sft_size=1000", "--db", str(db)]) == 0
+    seen = render_all(db, monkeypatch)
+    check_agreement(shape, seen)

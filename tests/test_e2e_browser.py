@@ -132,20 +132,17 @@ def test_export_a_chart(page, server):
     assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_aborted_page_loads_never_keep_the_warehouse_locked(app_db, tmp_path):
+def test_aborted_page_loads_never_keep_the_warehouse_locked(app_db, tmp_path, page):
     """Navigating away while a page is still drawing (cold caches) stops its script run; the run's
     connection must still be closed, so an import right after gets the write lock at once."""
     import shutil
-
-    from playwright.sync_api import sync_playwright
 
     from warehouse import db
 
     path = tmp_path / "w.duckdb"
     shutil.copy(app_db, path)
-    with start_server(path) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page()
+    with start_server(path) as url:
+        pg = page.context.browser.new_page()        # the module's browser (one Playwright per process)
         for i, heavy in enumerate(["ladder", "coverage", "failures", "trajectories?q=62", "step_errors"]):
             pg.goto(f"{url}/{heavy}?tiers=Hard&b=aime24")
             pg.wait_for_timeout(300 + 150 * i)           # cut the run off while it queries
@@ -155,5 +152,5 @@ def test_aborted_page_loads_never_keep_the_warehouse_locked(app_db, tmp_path):
         con = db.connect(path, timeout=10)               # raises WarehouseBusy if the app kept the lock
         con.close()
         waited = time.monotonic() - start
-        browser.close()
+        pg.close()
     assert waited < 5, f"the writer waited {waited:.1f}s for the app's lock"
