@@ -23,6 +23,13 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _errors(at) -> list[str]:
+    """Exceptions, and errors the page boundary caught (shown as a short message)."""
+    from app_pages.common import FAILED
+
+    return [str(e.value) for e in at.exception] + [e.value for e in at.error if FAILED in e.value]
+
+
 def main() -> int:
     out = {"first_render_s": {}, "filter_change_s": {}, "errors": {}}
     for name in PAGES:
@@ -33,16 +40,16 @@ def main() -> int:
             t0 = time.perf_counter()
             at.switch_page(f"app_pages/{name}.py").run()
         out["first_render_s"][name] = round(time.perf_counter() - t0, 3)
-        if at.exception:
-            out["errors"][name] = [e.value for e in at.exception]
+        if _errors(at):
+            out["errors"][name] = _errors(at)
             continue
         tiers = at.multiselect(key="f_tiers")
         opts = [o for o in tiers.options if o in ("Hard", "Exh")] or list(tiers.options)[:1]
         t0 = time.perf_counter()
         tiers.set_value(opts).run()
         out["filter_change_s"][name] = round(time.perf_counter() - t0, 3)
-        if at.exception:
-            out["errors"][name] = [e.value for e in at.exception]
+        if _errors(at):
+            out["errors"][name] = _errors(at)
     out["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(out))
     return 0

@@ -30,7 +30,7 @@ APP = str(REPO / "app.py")
 PAGES = ["app_pages/overview.py", "app_pages/ladder.py", "app_pages/coverage.py", "app_pages/failures.py",
          "app_pages/scaling.py", "app_pages/trajectories.py", "app_pages/step_errors.py"]
 
-settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True, database=None,
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.register_profile("deep", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
