@@ -293,3 +293,21 @@ def test_a_huge_response_opens_one_page_of_steps(tmp_path, monkeypatch, shared):
     assert not at.exception
     last = [m.value for m in at.markdown if m.value.startswith("**Step ")]
     assert 0 < len(last) <= 40 and any("boxed{204}" in v for v in last)
+
+
+def test_scaling_ignores_a_non_finite_factor_stored_before_import_checked_it(no_meta_db, tmp_path, monkeypatch):
+    import shutil
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(no_meta_db, path)
+    with db.writer(path) as con:      # import now refuses params_b=nan; an older warehouse may hold it
+        for m, v in [("Qwen2.5-14B-Instruct", float("nan")), ("Llama-3.1-8B", 8.0),
+                     ("Sky-T1-math-correct-5K-14B", 14.0)]:
+            ingest.upsert_model(con, Model(m, params_b=v))
+    at = _app(monkeypatch, path)
+    at.run()
+    at.switch_page("app_pages/scaling.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="scal_factor").value == "params_b"
+    xs = {x for t in _figures(at)[0]["data"] for x in t.get("x") or []}
+    assert xs == {8.0, 14.0}

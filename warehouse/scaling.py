@@ -33,7 +33,9 @@ FITS = ("log", "saturating")
 
 def _factor_table(con, sel: Selection, factors: tuple[str, ...]) -> pl.DataFrame:
     where, params = sel.where("s")
-    cols = ", ".join(f'm."{f}"' for f in factors)          # fixed names from the constants above
+    # fixed names from the constants above; a non-finite value (stored before import checked them) is no value
+    cols = ", ".join(f'CASE WHEN isfinite(m."{f}") THEN m."{f}" END AS "{f}"' if f in NUMERIC_FACTORS
+                     else f'm."{f}"' for f in factors)
     return query(con, f"""SELECT DISTINCT m.model_id, {cols} FROM models m
                           WHERE m.model_id IN (SELECT s.model_id FROM run_question_stats s WHERE {where})""", params)
 
