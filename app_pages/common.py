@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from pipeline import export
+from charts import export
 from warehouse import browse, db
 from warehouse.filters import Selection
 

@@ -1,8 +1,9 @@
 """Coverage vs accuracy: cov@n against avg@n per model (and per tier), the gap, pass@k, unstable questions."""
 import streamlit as st
 
+import charts
 from app_pages import common
-from warehouse import charts, coverage
+from warehouse import coverage
 
 sel = common.selection()
 st.title("Coverage vs accuracy")

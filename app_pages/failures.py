@@ -5,8 +5,9 @@ import dataclasses
 import polars as pl
 import streamlit as st
 
+import charts
 from app_pages import common
-from warehouse import browse, charts, failures
+from warehouse import browse, failures
 
 sel = common.selection()
 st.title("Failures on the hardest questions")

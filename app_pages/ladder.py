@@ -3,8 +3,9 @@ import shlex
 
 import streamlit as st
 
+import charts
 from app_pages import common
-from warehouse import browse, calibration, charts, ladder, metrics
+from warehouse import browse, calibration, ladder, metrics
 
 sel = common.selection()
 st.title("The ladder")

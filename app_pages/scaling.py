@@ -3,8 +3,9 @@ ablations by category, length or style as grouped bars when those factors exist.
 import polars as pl
 import streamlit as st
 
+import charts
 from app_pages import common
-from warehouse import charts, scaling
+from warehouse import scaling
 
 sel = common.selection()
 st.title("Scaling")

@@ -1,8 +1,9 @@
 """Step errors: the error taxonomy (step annotation labels, trajectory flags) by tier, category, model."""
 import streamlit as st
 
+import charts
 from app_pages import common
-from warehouse import browse, charts
+from warehouse import browse
 
 sel = common.selection()
 st.title("Step errors")

@@ -6,8 +6,9 @@ Model text is untrusted: it is rendered only through st.markdown without unsafe_
 """
 import streamlit as st
 
+import charts
 from app_pages import common
-from warehouse import browse, charts
+from warehouse import browse
 
 sel = common.selection()
 st.title("Trajectories")

@@ -54,8 +54,9 @@ def main() -> None:
         at.multiselect(key="f_tiers").set_value(tiers).run()
         print(f"ladder, filter tiers={tiers or 'all'}: {time.perf_counter() - t:.2f}s")
 
-    from pipeline import export
-    from warehouse import browse, charts, db
+    import charts
+    from charts import export
+    from warehouse import browse, db
     from warehouse.filters import Selection
 
     with db.reader(path) as con:

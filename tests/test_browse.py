@@ -4,7 +4,8 @@ import json
 import polars as pl
 import pytest
 
-from warehouse import browse, charts, db
+import charts
+from warehouse import browse, db
 from warehouse.filters import Selection
 
 ALL = Selection("aime24")

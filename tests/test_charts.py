@@ -5,7 +5,8 @@ import plotly.io as pio
 import polars as pl
 import pytest
 
-from warehouse import charts
+import charts
+from charts import figures
 
 
 def _curves(n_series: int, ks=range(1, 9)) -> pl.DataFrame:
@@ -65,7 +66,7 @@ def test_ladder_tier_bands_are_what_add_vrect_draws():
     acc = pl.DataFrame({"key": ["g"] * 4, "question_id": ["1", "2", "3", "4"], "tier": ["Easy", "Easy", "Hard", "Exh"],
                         "accuracy": [0.9, 0.8, 0.3, 0.0]})
     fig = charts.ladder_figure(acc, series="key")
-    expected = charts._figure()
+    expected = figures._figure()
     for x0, x1, t in [(-0.5, 1.5, "Easy"), (1.5, 2.5, "Hard"), (2.5, 3.5, "Exh")]:
         expected.add_vrect(x0=x0, x1=x1, fillcolor=charts.TIER_COLORS[t], line_width=0, layer="below",
                            name=f"tier:{t}", annotation_text=t, annotation_position="top left")

@@ -8,8 +8,9 @@ import zipfile
 import polars as pl
 import pytest
 
-from pipeline import export
-from warehouse import browse, charts, db
+import charts
+from charts import export
+from warehouse import browse, db
 from warehouse.filters import Selection
 
 

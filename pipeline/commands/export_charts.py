@@ -17,7 +17,8 @@ def add_arguments(p) -> None:
 
 def paper_figures(con, sel, by: str = "model", reference: bool = False) -> dict:
     """name -> plotly Figure: the figures the app shows, for one selection."""
-    from warehouse import charts, coverage, ladder, metrics
+    import charts
+    from warehouse import coverage, ladder, metrics
 
     acc = metrics.question_accuracy(con, sel, by)
     ref = metrics.reference_values(con, sel) if reference else None
@@ -38,7 +39,7 @@ def paper_figures(con, sel, by: str = "model", reference: bool = False) -> dict:
 def run(args) -> int:
     from pathlib import Path
 
-    from pipeline import export
+    from charts import export
     from pipeline.cli import CLIError
     from warehouse import browse, db
     from warehouse.filters import Selection

@@ -2,6 +2,7 @@
 
 The app and the headless export (``python -m pipeline export-charts``) draw the same figures
 from these functions. No queries here: callers pass the frames that warehouse/ functions return.
+Every figure is in ``charts.TEMPLATE`` (the package makes it plotly's default on import).
 """
 from __future__ import annotations
 
@@ -10,18 +11,14 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
-from .records import TIERS
+from charts import TEMPLATE
+from warehouse.records import TIERS
 
 TIER_COLORS = {"Easy": "rgba(76,175,80,0.13)", "Medium": "rgba(255,235,59,0.18)",
                "Hard": "rgba(244,67,54,0.11)", "Exh": "rgba(63,81,181,0.12)"}
 PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#264653", "#8ab17d", "#6a4c93", "#1982c4",
            "#ff595e", "#8d99ae", "#b5838d", "#43aa8b", "#f9844a", "#577590", "#90be6d", "#f94144"]
 REF_COLORS = ["#555555", "#8c564b", "#9467bd"]
-TEMPLATE = "plotly_white"
-# plotly gives a new figure its default template as is (a registered template is valid already), while a
-# template assigned through the layout is validated again in full: ~13 ms a figure. So every figure of the
-# process is drawn in TEMPLATE by default, and ``_figure`` names it explicitly only if someone changed that.
-pio.templates.default = TEMPLATE
 
 
 def _figure(data=None, **layout) -> go.Figure:
