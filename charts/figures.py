@@ -14,8 +14,8 @@ import polars as pl
 from charts import TEMPLATE
 from warehouse.records import TIERS
 
-TIER_COLORS = {"Easy": "rgba(76,175,80,0.13)", "Medium": "rgba(255,235,59,0.18)",
-               "Hard": "rgba(244,67,54,0.11)", "Exh": "rgba(63,81,181,0.12)"}
+TIER_COLORS = dict(zip(TIERS, ("rgba(76,175,80,0.13)", "rgba(255,235,59,0.18)", "rgba(244,67,54,0.11)",
+                               "rgba(63,81,181,0.12)")))
 PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#264653", "#8ab17d", "#6a4c93", "#1982c4",
            "#ff595e", "#8d99ae", "#b5838d", "#43aa8b", "#f9844a", "#577590", "#90be6d", "#f94144"]
 REF_COLORS = ["#555555", "#8c564b", "#9467bd"]
@@ -40,35 +40,37 @@ def empty_figure(message: str = "nothing to show for this selection") -> go.Figu
     return fig
 
 
-def ladder_order(acc: pl.DataFrame) -> list[str]:
-    """Question ids sorted by tier, then by mean accuracy (descending), then id: the x axis of Figure 1."""
-    per_q = (acc.group_by("question_id").agg(pl.col("tier").first(), pl.col("accuracy").mean().alias("m"))
-             .with_columns(pl.col("tier").map_elements(_tier_rank, return_dtype=pl.Int64).alias("r")))
-    return per_q.sort(["r", "m", "question_id"], descending=[False, True, False])["question_id"].to_list()
+def _question_order(acc: pl.DataFrame, figure: str) -> list[str]:
+    """Question ids in the order of ``acc``'s ``x`` column: the ladder position the analysis computed (by tier,
+    then pooled solve rate) and its table shows. Figures never sort questions by a rule of their own."""
+    if "x" not in acc.columns:
+        raise ValueError(f"{figure} needs the ladder position column 'x' (the frame of analysis.metrics.question_accuracy)")
+    return acc.group_by("question_id").agg(pl.col("x").min()).sort("x", "question_id")["question_id"].to_list()
 
 
-def ladder_figure(acc: pl.DataFrame, series: str = "model_id", reference: pl.DataFrame | None = None,
+def ladder_figure(acc: pl.DataFrame, series: str = "key", reference: pl.DataFrame | None = None,
                   title: str = "Accuracy drops as reasoning difficulty increases") -> go.Figure:
     """The paper's Figure 1 for any selection.
 
-    ``acc``: question_id, tier, accuracy and the ``series`` column (model_id or group) — one line
-    per series. ``reference``: optional question_id, group, value (the paper's values), drawn dashed.
+    ``acc``: ``analysis.metrics.question_accuracy``'s frame: question_id, tier, accuracy, x (the question's position on
+    the axis, as the table shows it) and the ``series`` column (key: a model or group) — one line per series.
+    ``reference``: optional question_id, group, value (the paper's values), drawn dashed.
     Tier bands are shaded rectangles named ``tier:<Tier>``.
     """
     if acc.is_empty():
         return empty_figure()
+    order = _question_order(acc, "ladder_figure")
     if acc[series].null_count():
         acc = acc.with_columns(pl.col(series).fill_null("(none)"))
     # one point per (series, question): mean over models when series is a group
     pts = acc.group_by([series, "question_id"]).agg(pl.col("tier").first(), pl.col("accuracy").mean())
-    order = ladder_order(pts)
     pos = {q: i for i, q in enumerate(order)}
     names = sorted(pts[series].unique().to_list())
     colors = {str(n): PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
     traces = []       # plain dicts: plotly validates them once, in the Figure
     for i, name in enumerate(names):
         d = pts.filter(pl.col(series) == name).with_columns(
-            pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("x")).sort("x")
+            pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("_pos")).sort("_pos")
         traces.append(dict(type="scatter", x=d["question_id"].to_list(), y=d["accuracy"].to_list(), name=str(name),
                            mode="lines+markers", marker={"color": PALETTE[i % len(PALETTE)]},
                            customdata=d["tier"].to_list(),
@@ -77,7 +79,7 @@ def ladder_figure(acc: pl.DataFrame, series: str = "model_id", reference: pl.Dat
         ref = reference.filter(pl.col("question_id").is_in(order))
         for i, g in enumerate(sorted(ref["group"].unique().to_list())):
             d = ref.filter(pl.col("group") == g).with_columns(
-                pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("x")).sort("x")
+                pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("_pos")).sort("_pos")
             traces.append(dict(type="scatter", x=d["question_id"].to_list(), y=d["value"].to_list(),
                                name=f"paper: {g}", mode="lines+markers",
                                line={"dash": "dot", "width": 1, "color": colors.get(str(g), REF_COLORS[i % 3])},
@@ -97,16 +99,16 @@ def ladder_figure(acc: pl.DataFrame, series: str = "model_id", reference: pl.Dat
                                   yref="y domain", showarrow=False))
             start = k
     return _figure(data=traces, title=title, height=460, legend_title_text=series, shapes=shapes, annotations=notes,
-                   xaxis={"title": "questions, sorted by tier then accuracy", "type": "category",
+                   xaxis={"title": "questions, sorted by tier, then solve rate", "type": "category",
                           "categoryorder": "array", "categoryarray": order},
                    yaxis={"title": "averaged accuracy", "range": [-0.03, 1.05]})
 
 
-def heatmap_figure(acc: pl.DataFrame, series: str = "model_id", title: str = "Accuracy per question and model") -> go.Figure:
-    """Question × model heatmap (columns sorted like the ladder)."""
+def heatmap_figure(acc: pl.DataFrame, series: str = "key", title: str = "Accuracy per question and model") -> go.Figure:
+    """Question × key heatmap of ``ladder_figure``'s frame, the columns in its ``x`` order."""
     if acc.is_empty():
         return empty_figure()
-    order = ladder_order(acc)
+    order = _question_order(acc, "heatmap_figure")
     pts = acc.group_by([series, "question_id"]).agg(pl.col("accuracy").mean())
     rows = sorted(pts[series].cast(pl.Utf8).fill_null("(none)").unique().to_list())
     lookup = {(str(r[series]) if r[series] is not None else "(none)", r["question_id"]): r["accuracy"]

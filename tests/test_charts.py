@@ -64,7 +64,7 @@ def test_gap_figure_one_bar_trace_per_tier_in_tier_order():
 
 def test_ladder_tier_bands_are_what_add_vrect_draws():
     acc = pl.DataFrame({"key": ["g"] * 4, "question_id": ["1", "2", "3", "4"], "tier": ["Easy", "Easy", "Hard", "Exh"],
-                        "accuracy": [0.9, 0.8, 0.3, 0.0]})
+                        "accuracy": [0.9, 0.8, 0.3, 0.0], "x": [0, 1, 2, 3]})
     fig = charts.ladder_figure(acc, series="key")
     expected = figures._figure()
     for x0, x1, t in [(-0.5, 1.5, "Easy"), (1.5, 2.5, "Hard"), (2.5, 3.5, "Exh")]:
@@ -72,3 +72,25 @@ def test_ladder_tier_bands_are_what_add_vrect_draws():
                            name=f"tier:{t}", annotation_text=t, annotation_position="top left")
     assert fig.to_dict()["layout"]["shapes"] == expected.to_dict()["layout"]["shapes"]
     assert fig.to_dict()["layout"]["annotations"] == expected.to_dict()["layout"]["annotations"]
+
+
+def test_ladder_and_heatmap_follow_the_frames_x_not_a_rule_of_their_own():
+    # within Easy, "b" is placed first by x (pooled solve rate) though "a"'s mean accuracy over the lines is higher
+    acc = pl.DataFrame({"key": ["m1", "m1", "m1", "m2", "m2", "m2"], "question_id": ["a", "b", "c"] * 2,
+                        "tier": ["Easy", "Easy", "Hard"] * 2, "accuracy": [1.0, 0.5, 0.1, 0.9, 0.7, 0.2],
+                        "x": [1, 0, 2] * 2})
+    ladder = charts.ladder_figure(acc)
+    assert list(ladder.layout.xaxis.categoryarray) == ["b", "a", "c"]
+    assert all(list(t.x) == ["b", "a", "c"] for t in ladder.data)
+    assert list(charts.heatmap_figure(acc).data[0].x) == ["b", "a", "c"]
+    with pytest.raises(ValueError, match="'x'"):
+        charts.ladder_figure(acc.drop("x"))
+    with pytest.raises(ValueError, match="'x'"):
+        charts.heatmap_figure(acc.drop("x"))
+
+
+def test_tier_order_is_records_tiers():
+    from warehouse.records import TIERS
+
+    assert list(charts.TIER_COLORS) == list(TIERS)
+    assert sorted(["Exh", "(none)", "Hard", "Easy", "Medium"], key=figures._tier_rank_or_name) == [*TIERS, "(none)"]
