@@ -44,7 +44,8 @@ def _question_order(acc: pl.DataFrame, figure: str) -> list[str]:
     """Question ids in the order of ``acc``'s ``x`` column: the ladder position the analysis computed (by tier,
     then pooled solve rate) and its table shows. Figures never sort questions by a rule of their own."""
     if "x" not in acc.columns:
-        raise ValueError(f"{figure} needs the ladder position column 'x' (the frame of analysis.metrics.question_accuracy)")
+        raise ValueError(f"{figure} needs the ladder position column 'x' "
+                         "(the frame of analysis.metrics.question_accuracy)")
     return acc.group_by("question_id").agg(pl.col("x").min()).sort("x", "question_id")["question_id"].to_list()
 
 
