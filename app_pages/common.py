@@ -19,7 +19,7 @@ import polars as pl
 import streamlit as st
 
 from charts import export
-from warehouse import browse, db
+from warehouse import db, inventory
 from warehouse.filters import Selection
 
 FILTER_KEYS = ("b", "scheme", "tiers", "cats", "models", "groups")
@@ -38,7 +38,7 @@ def warehouse_state() -> tuple[str, str]:
     if not p.exists():
         return "missing", ""
     try:
-        return ("empty" if q(browse.is_empty) else "ok"), ""
+        return ("empty" if q(inventory.is_empty) else "ok"), ""
     except Exception as exc:          # noqa: BLE001 -- any failure here is shown, never raised
         log.warning("warehouse %s unreadable: %s", p, exc)
         return "unreadable", str(exc)
@@ -163,7 +163,7 @@ def selection() -> Selection | None:
     """Draw the sidebar filters (benchmark, tier scheme, tiers, categories, models, groups), kept in
     st.query_params so a URL reproduces the view; every page calls this first. Returns the Selection,
     or None with no benchmark."""
-    opts = q(browse.options)
+    opts = q(inventory.options)
     sb = st.sidebar
     sb.header("Filters")
     bench = _single("Benchmark", "b", opts["benchmarks"], sb)

@@ -3,14 +3,14 @@ import streamlit as st
 
 import charts
 from app_pages import common
-from warehouse import coverage
+from app_pages import views
 
 sel = common.selection()
 st.title("Coverage vs accuracy")
 st.caption("Potential (cov@n: at least one of n samples correct) against stability (avg@n). "
            "With one sample per question the two coincide.")
 by = st.radio("Per", ["model", "group"], horizontal=True, key="cov_by")
-r = common.q(coverage.report, sel, by)   # one query for everything below
+r = common.q(views.coverage_report, sel, by)   # one query for everything below
 m = r["overall"]
 if m.is_empty():
     st.info("No trajectories match the filters.")

@@ -7,11 +7,11 @@ import streamlit as st
 
 import charts
 from app_pages import common
-from warehouse import browse, failures
+from warehouse import failures, inventory
 
 sel = common.selection()
 st.title("Failures on the hardest questions")
-tiers = common.q(browse.options)["tiers"].get(sel.benchmark, [])
+tiers = common.q(inventory.options)["tiers"].get(sel.benchmark, [])
 pick = st.multiselect("Tiers to study", tiers, default=["Exh"] if "Exh" in tiers else tiers[-1:], key="fail_tiers")
 fsel = dataclasses.replace(sel, tiers=tuple(pick)) if pick else sel
 by = st.radio("Per", ["model", "group"], horizontal=True, key="fail_by")
@@ -58,7 +58,7 @@ if not rates.is_empty():
                                                  variable_name="flag", value_name="rate"),
                                    "key", "rate", color="flag", title="found-then-lost and truncation rates"),
                  "flag_rates")
-ftl = common.q(browse.flagged, fsel, "found_then_lost", 50)
+ftl = common.q(failures.flagged, fsel, "found_then_lost", 50)
 if ftl.is_empty():
     st.info("No found-then-lost trajectories in this selection.")
 else:

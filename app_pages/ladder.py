@@ -5,21 +5,23 @@ import streamlit as st
 
 import charts
 from app_pages import common
-from warehouse import browse, calibration, ladder, metrics
+from analysis import ladder
+from app_pages import views
+from warehouse import frames, inventory
 
 sel = common.selection()
 st.title("The ladder")
 c1, c2 = st.columns(2)
 # lines per group as in Figure 1, where the models have groups (`--meta group=...`); else per model
-has_groups = bool(common.q(browse.options)["groups"].get(sel.benchmark))
+has_groups = bool(common.q(inventory.options)["groups"].get(sel.benchmark))
 by = c1.radio("Lines per", ["group", "model"] if has_groups else ["model"], horizontal=True, key="ladder_by",
               help=None if has_groups else "No model of this benchmark has a group: import with "
                                            "`--meta group=NAME` to draw one line per group.")
 show_ref = c2.toggle("Overlay the paper's Figure 1 values", value=False, key="ladder_ref")
 
-rep = common.q(ladder.report, sel, by)   # one query: per-question counts, accuracy, Rasch difficulty
+rep = common.q(views.ladder_report, sel, by)   # one query: per-question counts, accuracy, Rasch difficulty
 acc = rep["accuracy"]
-ref = common.q(metrics.reference_values, sel) if show_ref else None
+ref = common.q(frames.reference_values, sel) if show_ref else None
 if show_ref and (ref is None or ref.is_empty()):
     st.info("No reference values for this benchmark (the paper's Figure 1 covers AIME24).")
 common.chart(charts.ladder_figure(acc, series="key", reference=ref), "ladder")
@@ -36,7 +38,7 @@ if untiered:
             language="bash")
 if show_ref and ref is not None and not ref.is_empty():
     st.markdown("**Agreement with the paper's values** (groups of the same name; lines per group):")
-    common.table(common.q(calibration.agreement_summary, sel), "reference_agreement")
+    common.table(common.q(views.reference_agreement, sel), "reference_agreement")
 common.chart(charts.heatmap_figure(acc, series="key"), "heatmap")
 common.table(acc, "question_accuracy")
 
@@ -45,7 +47,7 @@ st.caption("Does difficulty order the models? A question counts as solved by a k
            "the threshold. Guttman reproducibility and Loevinger's H near 1 mean a clean ladder.")
 thr = st.slider("Solved when accuracy >", 0.0, 0.95, 0.5, 0.05, key="ladder_thr")
 # the threshold only re-cuts the per-question counts already fetched: no query when it moves
-sg = ladder.scalogram_from_questions(rep["questions"], "threshold", thr)
+sg = ladder.scalogram(rep["questions"], "threshold", thr)
 if sg.height:
     r = sg.row(0, named=True)
     cols = st.columns(4)
@@ -53,11 +55,11 @@ if sg.height:
     cols[1].metric("Loevinger H", f"{r['loevinger_h']:.3f}" if r["loevinger_h"] is not None else "—")
     cols[2].metric("Guttman errors", r["guttman_errors"])
     cols[3].metric("keys × questions", f"{r['n_keys']} × {r['n_questions']}")
-sm = ladder.solved_matrix_from_questions(rep["questions"], "threshold", thr)
+sm = ladder.solved_matrix(rep["questions"], "threshold", thr)
 if not sm.is_empty():
     common.chart(charts.solved_matrix_figure(sm), "solved_matrix")
 st.markdown("**Violations** — a key solves a harder question but fails an easier one:")
-common.table(ladder.violations_from_questions(rep["questions"], "threshold", thr), "violations")
+common.table(ladder.violations(rep["questions"], "threshold", thr), "violations")
 diff = rep["difficulty"]
 if not diff.is_empty():
     common.chart(charts.difficulty_figure(diff), "rasch_difficulty")

@@ -2,11 +2,11 @@
 import streamlit as st
 
 from app_pages import common
-from warehouse import browse, db
+from warehouse import db, inventory, questions
 
 sel = common.selection()
 st.title("Overview")
-info, counts = common.q(browse.info), common.q(browse.counts)
+info, counts = common.q(inventory.info), common.q(inventory.counts)
 st.caption(f"Warehouse {common.plain(db.db_path())} · schema {common.plain(info['schema_version'])} · "
            f"data version {common.plain(info['data_version'])} · grader: "
            f"{common.plain(info['active_grader'] or 'source harness verdicts')} "
@@ -16,11 +16,11 @@ for col, k in zip(cols, ("benchmarks", "models", "runs", "trajectories", "step_a
     col.metric(k.replace("_", " "), f"{counts[k]:,}")
 
 st.subheader("Benchmarks")
-common.table(common.q(browse.benchmarks), "benchmarks")
+common.table(common.q(inventory.benchmarks), "benchmarks")
 
 if sel is not None:
     st.subheader(f"Accuracy per tier — {common.plain(sel.benchmark)} ({common.plain(sel.scheme)} tiers)")
-    acc = common.q(browse.tier_accuracy, sel)
+    acc = common.q(questions.tier_accuracy, sel)
     if acc.is_empty():
         st.info("No trajectories match the filters.")
     else:
@@ -28,7 +28,7 @@ if sel is not None:
         common.table(wide, "tier_accuracy")
 
     st.subheader("Models")
-    common.table(common.q(browse.models, sel.benchmark), "models")
+    common.table(common.q(inventory.models, sel.benchmark), "models")
     st.subheader("Runs — where the data came from")
-    common.table(common.q(browse.runs, sel.benchmark), "runs")
+    common.table(common.q(inventory.runs, sel.benchmark), "runs")
 common.page_zip("overview")

@@ -3,13 +3,13 @@ import streamlit as st
 
 import charts
 from app_pages import common
-from warehouse import browse
+from warehouse import failures
 
 sel = common.selection()
 st.title("Step errors")
 by = st.radio("Break down by", ["tier", "category", "model", "group"], horizontal=True, key="se_by")
-se = common.q(browse.step_error_counts, sel, by)
-fl = common.q(browse.flag_counts, sel, by)
+se = common.q(failures.step_error_counts, sel, by)
+fl = common.q(failures.flag_counts, sel, by)
 if se.is_empty() and fl.is_empty():
     st.info("No step annotations or trajectory flags in this selection yet. The pipeline's annotators write "
             "them (`python -m pipeline annotate ...`).")

@@ -8,7 +8,7 @@ import streamlit as st
 
 import charts
 from app_pages import common
-from warehouse import browse
+from warehouse import questions, search, trajectory
 
 sel = common.selection()
 st.title("Trajectories")
@@ -38,7 +38,7 @@ def _page_of(container, n: int, per_page: int, what: str, key: str) -> int:
 
 
 def show_trajectory(tid: int, container, slot: str) -> None:
-    t = common.q(browse.trajectory, int(tid))
+    t = common.q(trajectory.trajectory, int(tid))
     if t is None:
         container.warning(f"No trajectory {common.plain(tid)}.")
         return
@@ -49,11 +49,11 @@ def show_trajectory(tid: int, container, slot: str) -> None:
     a, g = container.columns(2)
     a.metric("extracted answer", common.plain(t["answer"]) if t["answer"] not in (None, "") else "—")
     g.metric("gold answer", common.plain(t["gold"]))
-    flags = common.q(browse.flags, int(tid))
+    flags = common.q(trajectory.flags, int(tid))
     if not flags.is_empty():
         container.caption("flags (annotators' findings): " + ", ".join(
             f"{common.plain(r['flag'])} ({common.plain(r['annotator'])})" for r in flags.iter_rows(named=True)))
-    steps = common.q(browse.steps, int(tid))
+    steps = common.q(trajectory.steps, int(tid))
     text = t["response"] or ""
     if steps.is_empty():
         page = _page_of(container, len(text), CHARS_PER_PAGE, "characters", f"chars_{slot}_{tid}")
@@ -76,7 +76,7 @@ def show_trajectory(tid: int, container, slot: str) -> None:
             box.markdown(f"{head}\n\n{body}")
 
 
-qs = common.q(browse.questions, sel)
+qs = common.q(questions.questions, sel)
 if qs.is_empty():
     st.info("No questions match the filters.")
     st.stop()
@@ -91,13 +91,13 @@ if qid != want:
     _param("q", qid)
     _param("t", None)
     _param("t2", None)
-question = common.q(browse.question, sel.benchmark, qid, sel.scheme)
+question = common.q(questions.question, sel.benchmark, qid, sel.scheme)
 with st.expander(f"Problem {common.plain(qid)} — gold answer: {common.plain(question['answer'])}", expanded=True):
     st.markdown(common.rich(question["problem"]))
     st.markdown(f"**Gold answer:** {common.plain(question['answer'])} · tier {common.plain(question['tier'] or '-')}"
                 f" · {common.plain(question['category'] or '')}")
 
-grid = common.q(browse.sample_grid, sel, qid)
+grid = common.q(questions.sample_grid, sel, qid)
 if grid.is_empty():
     st.info("No samples of this question in the selection.")
 else:
@@ -130,7 +130,7 @@ text = st.text_input("Text to find (smart case: an upper-case letter makes it ca
                      value=st.query_params.get("s", ""), key="traj_search")
 _param("s", text or None)
 if text:
-    hits = common.q(browse.search, sel, text, 50)
+    hits = common.q(search.search, sel, text, 50)
     if hits.is_empty():
         st.info("No response contains this text.")
     else:

@@ -101,7 +101,7 @@ def analysis(path: Path) -> dict:
 
 
 def browsing(path: Path) -> dict:
-    from warehouse import browse, db
+    from warehouse import db, search, trajectory
     from warehouse.filters import Selection
 
     with db.reader(path) as con:
@@ -110,12 +110,12 @@ def browsing(path: Path) -> dict:
                           [n // 2]).fetchall()[0][0]
 
         def open_one():
-            browse.trajectory(con, tid), browse.steps(con, tid), browse.annotations(con, tid), browse.flags(con, tid)
+            trajectory.trajectory(con, tid), trajectory.steps(con, tid), trajectory.annotations(con, tid), trajectory.flags(con, tid)
 
         sel = Selection("aime24")
 
         def search(text):
-            return _median_ms(lambda: browse.search(con, sel, text), repeat=3)
+            return _median_ms(lambda: search.search(con, sel, text), repeat=3)
 
         return {"open_trajectory_ms": _median_ms(open_one),
                 # smart case: an upper-case letter makes a case-sensitive search, all lower-case does not

@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synth import SIZES  # noqa: E402  (one synthetic model for both builders)
 from bench.synth import TIER_DIFFICULTY as DIFF  # noqa: E402
-from warehouse import (calibration, coverage, db, failures, ladder, metrics, scaling,  # noqa: E402
-                       tiers)
+from analysis import calibration, coverage, ladder, metrics, scaling  # noqa: E402
+from pipeline import tiers  # noqa: E402
+from warehouse import db, failures, frames  # noqa: E402
 from warehouse.filters import Selection  # noqa: E402
 
 
@@ -63,34 +64,39 @@ def make_synthetic(path: Path, n_models: int, n_seeds: int, n_samples: int, seed
 
 
 def functions(bench: str):
+    """name -> f(con): each one fetch (``warehouse.frames``) and its statistics (``analysis``), as a page pays."""
     s = Selection(bench)
+    pq = lambda c, by="model": frames.per_question(c, s, by)   # noqa: E731
+    fac = lambda c: frames.factor_table(c, s, scaling.NUMERIC_FACTORS + scaling.CATEGORICAL_FACTORS)  # noqa: E731
+    refs = lambda c: frames.reference_values(c, s)   # noqa: E731
     return {
-        "metrics.model_metrics": lambda c: metrics.model_metrics(c, s),
-        "metrics.model_tier_metrics": lambda c: metrics.model_tier_metrics(c, s),
-        "metrics.group_tier_metrics": lambda c: metrics.group_tier_metrics(c, s),
-        "metrics.pass_at_k": lambda c: metrics.pass_at_k(c, s),
-        "metrics.question_accuracy": lambda c: metrics.question_accuracy(c, s),
+        "metrics.model_metrics": lambda c: metrics.metrics(pq(c)),
+        "metrics.model_tier_metrics": lambda c: metrics.metrics(pq(c), per_tier=True),
+        "metrics.group_tier_metrics": lambda c: metrics.metrics(pq(c, "group"), per_tier=True),
+        "metrics.pass_at_k": lambda c: metrics.pass_at_k(pq(c)),
+        "metrics.question_accuracy": lambda c: metrics.question_accuracy(pq(c, "group"), refs(c)),
         "tiers.auto_tiers": lambda c: tiers.auto_tiers(c, s),
-        "tiers.rule_from_warehouse": lambda c: tiers.rule_from_warehouse(c, s),
-        "ladder.solved_matrix": lambda c: ladder.solved_matrix(c, s),
-        "ladder.scalogram": lambda c: ladder.scalogram(c, s),
-        "ladder.violations": lambda c: ladder.violations(c, s),
-        "ladder.difficulty": lambda c: ladder.difficulty(c, s),
-        "coverage.potential_vs_stability": lambda c: coverage.potential_vs_stability(c, s),
+        "tiers.rule_from_warehouse": lambda c: tiers.rule_tiers(c, s),
+        "ladder.solved_matrix": lambda c: ladder.solved_matrix(pq(c)),
+        "ladder.scalogram": lambda c: ladder.scalogram(pq(c)),
+        "ladder.violations": lambda c: ladder.violations(pq(c)),
+        "ladder.difficulty": lambda c: ladder.difficulty(pq(c)),
+        "coverage.potential_vs_stability": lambda c: coverage.potential_vs_stability(pq(c)),
         "coverage.compare_to_reference": lambda c: coverage.compare_to_reference(
-            c, s, metrics.model_metrics(c, s, n_boot=0)["key"][0]),
-        "scaling.numeric_factors": lambda c: scaling.numeric_factors(c, s),
-        "scaling.scaling_points": lambda c: scaling.scaling_points(c, s, "sft_size"),
-        "scaling.scaling_fits": lambda c: scaling.scaling_fits(c, s, "sft_size"),
-        "scaling.scaling_bands": lambda c: scaling.scaling_bands(c, s, "sft_size"),
-        "scaling.categorical_ablation": lambda c: scaling.categorical_ablation(c, s, "sft_category"),
+            pq(c), metrics.metrics(pq(c), n_boot=0)["key"][0]),
+        "scaling.numeric_factors": lambda c: scaling.numeric_factors(fac(c)),
+        "scaling.scaling_points": lambda c: scaling.points(pq(c), fac(c), "sft_size"),
+        "scaling.scaling_fits": lambda c: scaling.fits(pq(c), fac(c), "sft_size"),
+        "scaling.scaling_bands": lambda c: scaling.bands(pq(c), fac(c), "sft_size"),
+        "scaling.categorical_ablation": lambda c: scaling.ablation(pq(c), fac(c), "sft_category"),
         "failures.wrong_answer_concentration": lambda c: failures.wrong_answer_concentration(c, failures.exh(s)),
         "failures.wrong_answers": lambda c: failures.wrong_answers(c, failures.exh(s)),
         "failures.strategy_tags": lambda c: failures.strategy_tags(c, s),
         "failures.step_error_types": lambda c: failures.step_error_types(c, s),
         "failures.flag_rates": lambda c: failures.flag_rates(c, s),
         "failures.length_by_outcome": lambda c: failures.length_by_outcome(c, s),
-        "calibration.agreement_summary": lambda c: calibration.agreement_summary(c, s),
+        "calibration.agreement_summary": lambda c: calibration.agreement_summary(calibration.reference_agreement(
+            refs(c), metrics.question_accuracy(pq(c, "group"), refs(c)))),
     }
 
 

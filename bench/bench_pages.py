@@ -56,11 +56,14 @@ def main() -> None:
 
     import charts
     from charts import export
-    from warehouse import browse, db
+    from analysis import metrics
+    from warehouse import db, frames
     from warehouse.filters import Selection
 
     with db.reader(path) as con:
-        fig = charts.ladder_figure(browse.question_accuracy(con, Selection("aime24")))
+        sel = Selection("aime24")
+        acc = metrics.question_accuracy(frames.per_question(con, sel), frames.reference_values(con, sel))
+        fig = charts.ladder_figure(acc, series="key")
     for label, fmt in (("png (starts Chromium)", "png"), ("png", "png"), ("svg", "svg"), ("pdf", "pdf"),
                        ("html", "html")):
         t = time.perf_counter()

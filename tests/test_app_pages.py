@@ -200,8 +200,9 @@ def test_coverage_page_gap_bars_per_tier_and_unstable_table(app_db, monkeypatch)
 
 
 def test_ladder_threshold_recuts_the_fetched_counts(app_db, monkeypatch):
-    from warehouse import ladder
+    from analysis import ladder
     from warehouse.filters import Selection
+    from warehouse.frames import per_question
 
     at = _app(monkeypatch, app_db, b="aime24")
     at.run()
@@ -211,7 +212,7 @@ def test_ladder_threshold_recuts_the_fetched_counts(app_db, monkeypatch):
             at.slider(key="ladder_thr").set_value(thr).run()
         assert not at.exception
         with db.reader(app_db) as con:
-            want = ladder.scalogram(con, Selection("aime24"), "group", "threshold", thr).row(0, named=True)
+            want = ladder.scalogram(per_question(con, Selection("aime24"), "group"), "threshold", thr).row(0, named=True)
         shown = {m.label: m.value for m in at.metric}
         assert shown["Guttman errors"] == str(want["guttman_errors"])
         assert shown["keys × questions"] == f"{want['n_keys']} × {want['n_questions']}"

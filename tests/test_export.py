@@ -10,15 +10,17 @@ import pytest
 
 import charts
 from charts import export
-from warehouse import browse, db
+from analysis import metrics
+from warehouse import db, frames, inventory
 from warehouse.filters import Selection
 
 
 @pytest.fixture(scope="module")
 def ladder(app_db):
     with db.reader(app_db) as con:
-        acc = browse.question_accuracy(con, Selection("aime24", groups=("base",)))
-    return charts.ladder_figure(acc)
+        sel = Selection("aime24", groups=("base",))
+        acc = metrics.question_accuracy(frames.per_question(con, sel), frames.reference_values(con, sel))
+    return charts.ladder_figure(acc, series="key")
 
 
 def _check(fmt: str, data: bytes) -> None:
@@ -39,7 +41,7 @@ def test_figure_formats(ladder, fmt):
 
 def test_tables_and_zip(ladder, app_db):
     with db.reader(app_db) as con:
-        steps_like = browse.runs(con, "aime24").with_columns(pl.lit(["a", "b"]).alias("labels"))
+        steps_like = inventory.runs(con, "aime24").with_columns(pl.lit(["a", "b"]).alias("labels"))
     assert pl.read_parquet(io.BytesIO(export.table_bytes(steps_like, "parquet"))).equals(steps_like)
     csv = pl.read_csv(io.BytesIO(export.table_bytes(steps_like, "csv")))
     assert csv.height == steps_like.height and csv["labels"][0] == "['a', 'b']"

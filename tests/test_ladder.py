@@ -3,14 +3,15 @@ import numpy as np
 import pytest
 
 from analysis_fixtures import aime_truth
-from warehouse import ladder
+from analysis import ladder
 from warehouse.filters import Selection
+from warehouse.frames import per_question, reference_values
 
 
 def test_solved_matrix_matches_the_files(aime, shared):
     truth = aime_truth(shared)
     for mode in ("any", "threshold"):      # one sample each: both rules agree
-        m = ladder.solved_matrix(aime, Selection("aime24"), solved=mode)
+        m = ladder.solved_matrix(per_question(aime, Selection("aime24")), solved=mode)
         assert m.height == 19 * 30
         assert {(k, q): s for k, q, s in m.select("key", "question_id", "solved").iter_rows()} == \
             {(k, q): v for k, row in truth.items() for q, v in row.items()}
@@ -19,7 +20,7 @@ def test_solved_matrix_matches_the_files(aime, shared):
     first = m.filter(q_rank=0)["question_id"][0]
     assert rate[first] == max(rate.values())
     with pytest.raises(ValueError, match="solved"):
-        ladder.solved_matrix(aime, Selection("aime24"), solved="most")
+        ladder.solved_matrix(per_question(aime, Selection("aime24")), solved="most")
 
 
 def test_guttman_statistics_by_hand():
@@ -41,9 +42,9 @@ def test_scalogram_and_violations_on_real_traces(aime, shared):
     rate = X.mean(axis=0)
     hand = sum(1 for i in range(len(models)) for e in range(len(qids)) for h in range(len(qids))
                if rate[e] > rate[h] and not X[i, e] and X[i, h])
-    v = ladder.violations(aime, Selection("aime24"), solved="any")
+    v = ladder.violations(per_question(aime, Selection("aime24")), solved="any")
     assert v.height == hand > 0 and (v["gap"] > 0).all()
-    s = ladder.scalogram(aime, Selection("aime24"), solved="any").row(0, named=True)
+    s = ladder.scalogram(per_question(aime, Selection("aime24")), solved="any").row(0, named=True)
     assert s["n_keys"] == 19 and s["n_questions"] == 30
     assert 0.8 < s["reproducibility"] <= 1 and 0 < s["loevinger_h"] < 1   # a strong but imperfect ladder
 
@@ -59,27 +60,27 @@ def test_rasch_recovers_known_parameters():
 
 
 def test_difficulty_is_monotone_in_solve_rate(aime):
-    d = ladder.difficulty(aime, Selection("aime24"))
+    d = ladder.difficulty(per_question(aime, Selection("aime24")))
     assert d.height == 30 and (d["rasch_lo"] < d["rasch_b"]).all() and (d["rasch_b"] < d["rasch_hi"]).all()
     by_rate = d.sort("solve_rate", descending=True)
     assert np.all(np.diff(by_rate["rasch_b"].to_numpy()) >= -1e-4)
-    a = ladder.abilities(aime, Selection("aime24"))
+    a = ladder.abilities(per_question(aime, Selection("aime24")))
     assert a.height == 19 and a["key"][-1] == "Llama-3.1-8B"
 
 
-def test_report_and_threshold_cuts_are_the_separate_functions(aime):
-    from polars.testing import assert_frame_equal
-
-    from warehouse import metrics
+def test_report_is_one_fetch_and_the_chart_orders_questions_as_the_table(aime):
+    """report() needs one per-question frame; the ladder chart's x axis is the table's x column."""
+    import charts
+    from analysis import metrics
 
     sel = Selection("aime24", tiers=("Medium", "Hard", "Exh"))
     for by in ("group", "model"):
-        rep = ladder.report(aime, sel, by)
-        assert_frame_equal(rep["accuracy"], metrics.question_accuracy(aime, sel, by), check_exact=True)
-        assert_frame_equal(rep["difficulty"], ladder.difficulty(aime, sel, by), check_exact=True)
-        for solved, thr in (("threshold", 0.5), ("threshold", 0.2), ("any", 0.5)):
-            pq = rep["questions"]
-            assert_frame_equal(ladder.scalogram_from_questions(pq, solved, thr), ladder.scalogram(aime, sel, by, solved, thr))
-            assert_frame_equal(ladder.solved_matrix_from_questions(pq, solved, thr),
-                               ladder.solved_matrix(aime, sel, by, solved, thr))
-            assert_frame_equal(ladder.violations_from_questions(pq, solved, thr), ladder.violations(aime, sel, by, solved, thr))
+        pq = per_question(aime, sel, by)
+        rep = ladder.report(pq, reference_values(aime, sel))
+        assert rep["questions"] is pq
+        acc = rep["accuracy"]
+        assert acc.equals(metrics.question_accuracy(pq, reference_values(aime, sel)))
+        assert rep["difficulty"].equals(ladder.difficulty(pq))
+        table_order = acc.unique("question_id").sort("x")["question_id"].to_list()
+        fig = charts.ladder_figure(acc, series="key")
+        assert list(fig.layout.xaxis.categoryarray) == table_order

@@ -7,8 +7,9 @@ import pytest
 
 from analysis_fixtures import BASE, MAJ8, aime_truth, load_qwen_eval
 from pipeline import benchmarks
-from warehouse import metrics
+from analysis import metrics
 from warehouse.filters import Selection
+from warehouse.frames import per_question, reference_values
 
 
 def _majority_correct(r):
@@ -25,7 +26,7 @@ def test_avg_cov_maj_match_the_file(maj8, shared):
     avg = np.mean([sum(r["score"]) / len(r["score"]) for r in rows])
     cov = np.mean([any(r["score"]) for r in rows])
     maj = np.mean([_majority_correct(r) for r in rows])
-    out = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=200).row(0, named=True)
+    out = metrics.metrics(per_question(maj8, Selection("math_cot_100")), n_boot=200).row(0, named=True)
     assert out["n_questions"] == 100 and out["n_samples"] == 800
     assert out["avg"] == pytest.approx(avg) and out["cov"] == pytest.approx(cov) and out["maj"] == pytest.approx(maj)
     for m in ("avg", "cov", "maj"):
@@ -34,9 +35,9 @@ def test_avg_cov_maj_match_the_file(maj8, shared):
 
 
 def test_bootstrap_is_seeded(maj8):
-    a = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=300, seed=3)
-    b = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=300, seed=3)
-    c = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=300, seed=4)
+    a = metrics.metrics(per_question(maj8, Selection("math_cot_100")), n_boot=300, seed=3)
+    b = metrics.metrics(per_question(maj8, Selection("math_cot_100")), n_boot=300, seed=3)
+    c = metrics.metrics(per_question(maj8, Selection("math_cot_100")), n_boot=300, seed=4)
     assert a.equals(b) and not a.equals(c)
 
 
@@ -51,20 +52,20 @@ def test_pass_at_k_edges_and_curve(maj8, shared):
     assert metrics.pass_at_k_estimate(8, 0, 8) == 0.0 and metrics.pass_at_k_estimate(8, 8, 1) == 1.0
     assert np.isnan(metrics.pass_at_k_estimate(4, 2, 5))
     rows = load_qwen_eval(shared / MAJ8)
-    curve = metrics.pass_at_k(maj8, Selection("math_cot_100"), n_boot=100)
+    curve = metrics.pass_at_k(per_question(maj8, Selection("math_cot_100")), n_boot=100)
     assert curve["k"].to_list() == list(range(1, 9))
     for k, p in zip(curve["k"], curve["pass_at_k"]):
         hand = np.mean([1 - comb(8 - sum(r["score"]), k) / comb(8, k) for r in rows])
         assert p == pytest.approx(hand)
     # pass@1 = avg@n and pass@n = cov@n
-    m = metrics.model_metrics(maj8, Selection("math_cot_100"), n_boot=0).row(0, named=True)
+    m = metrics.metrics(per_question(maj8, Selection("math_cot_100")), n_boot=0).row(0, named=True)
     assert curve["pass_at_k"][0] == pytest.approx(m["avg"]) and curve["pass_at_k"][-1] == pytest.approx(m["cov"])
 
 
 def test_groups_pool_their_samples_per_tier(aime, shared):
     truth = aime_truth(shared)
     tiers = {t.question_id: t.tier for t in benchmarks.load("aime24", shared).tiers}
-    out = metrics.group_tier_metrics(aime, Selection("aime24"), n_boot=0)
+    out = metrics.metrics(per_question(aime, Selection("aime24"), "group"), per_tier=True, n_boot=0)
     base = {r["tier"]: r for r in out.filter(key="base").iter_rows(named=True)}
     for tier in ("Easy", "Medium", "Hard", "Exh"):
         qs = [q for q, t in tiers.items() if t == tier]
@@ -82,7 +83,7 @@ def test_filters_combine_tier_category_model(aime, shared):
     cats = {q.question_id: q.category for q in ref.questions}
     models = ("Qwen2.5-14B-Instruct", "Sky-T1-math-correct-5K-32B-step140")
     sel = Selection("aime24", tiers=("Medium", "Hard"), categories=("Geometry",), models=models)
-    out = metrics.model_metrics(aime, sel, n_boot=0)
+    out = metrics.metrics(per_question(aime, sel), n_boot=0)
     qs = [q for q in tiers if tiers[q] in ("Medium", "Hard") and cats[q] == "Geometry"]
     assert sorted(out["key"]) == sorted(models)
     for r in out.iter_rows(named=True):
@@ -91,7 +92,8 @@ def test_filters_combine_tier_category_model(aime, shared):
 
 
 def test_question_accuracy_orders_by_tier_then_difficulty_with_reference(aime, shared):
-    qa = metrics.question_accuracy(aime, Selection("aime24"), by="group")
+    qa = metrics.question_accuracy(per_question(aime, Selection("aime24"), "group"),
+                                  reference_values(aime, Selection("aime24")))
     base = qa.filter(key="base").sort("x")
     assert base.height == 30 and base["x"].to_list() == list(range(30))
     rank = {"Easy": 0, "Medium": 1, "Hard": 2, "Exh": 3}
@@ -104,12 +106,10 @@ def test_question_accuracy_orders_by_tier_then_difficulty_with_reference(aime, s
 
 
 def test_bootstrap_does_not_depend_on_row_order(aime):
-    from warehouse.selection_sql import per_question
-
     pq = per_question(aime, Selection("aime24"), "group")
     shuffled = pq.sample(fraction=1.0, shuffle=True, seed=7)
-    a = metrics.metrics_from_questions(pq, per_tier=True, n_boot=200, seed=1)
-    assert a.equals(metrics.metrics_from_questions(shuffled, per_tier=True, n_boot=200, seed=1))
+    a = metrics.metrics(pq, per_tier=True, n_boot=200, seed=1)
+    assert a.equals(metrics.metrics(shuffled, per_tier=True, n_boot=200, seed=1))
 
 
 def test_block_stats_percentiles_by_hand():

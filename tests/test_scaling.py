@@ -6,8 +6,14 @@ import pytest
 
 from analysis_fixtures import aime_model, aime_truth
 from pipeline import benchmarks
-from warehouse import scaling
+from analysis import scaling
 from warehouse.filters import Selection
+from warehouse.frames import factor_table, per_question
+
+
+def _inputs(con, sel):
+    """What the Scaling page fetches: per-question counts by model and the models' factors."""
+    return per_question(con, sel), factor_table(con, sel, scaling.NUMERIC_FACTORS + scaling.CATEGORICAL_FACTORS)
 
 
 def test_log_fit_recovers_slope_per_doubling():
@@ -30,12 +36,13 @@ def test_saturating_fit_recovers_the_plateau():
 
 
 def test_factors_listed_from_the_models_table(aime):
-    num = scaling.numeric_factors(aime, Selection("aime24"))
+    pq, fac = _inputs(aime, Selection("aime24"))
+    num = scaling.numeric_factors(fac)
     assert dict(zip(num["factor"], num["n_values"])) == {"train_step": 11, "params_b": 5}
-    cat = scaling.categorical_factors(aime, Selection("aime24"))
+    cat = scaling.categorical_factors(fac)
     assert cat["factor"].to_list() == ["sft_category"]
     with pytest.raises(ValueError, match="factor"):
-        scaling.scaling_points(aime, Selection("aime24"), "seed; DROP TABLE models")
+        scaling.points(pq, fac, "seed; DROP TABLE models")
 
 
 def test_points_pool_models_sharing_a_value(aime, shared):
@@ -45,7 +52,7 @@ def test_points_pool_models_sharing_a_value(aime, shared):
     for m in truth:
         if aime_model(m).params_b is not None:
             by_x[float(aime_model(m).params_b)].append(m)
-    pts = scaling.scaling_points(aime, Selection("aime24"), "params_b", n_boot=0)
+    pts = scaling.points(*_inputs(aime, Selection("aime24")), "params_b", n_boot=0)
     for r in pts.iter_rows(named=True):
         qs = [q for q in tiers if tiers[q] == r["tier"]]
         per_q = [np.mean([truth[m][q] for m in by_x[r["x"]]]) for q in qs]
@@ -55,20 +62,20 @@ def test_points_pool_models_sharing_a_value(aime, shared):
 
 def test_fits_and_bands_on_the_training_step_series(aime):
     sel = Selection("aime24", groups=("step_series",))
-    fits = scaling.scaling_fits(aime, sel, "train_step", n_boot=100)
+    fits = scaling.fits(*_inputs(aime, sel), "train_step", n_boot=100)
     assert set(zip(fits["tier"], fits["fit"])) == {(t, f) for t in ("Easy", "Medium", "Hard", "Exh")
                                                    for f in ("log", "saturating")}
     assert (fits["n_points"] == 11).all()
     med = fits.filter(tier="Medium", fit="log").row(0, named=True)
     assert med["lo"] <= med["slope_per_doubling"] <= med["hi"]
-    bands = scaling.scaling_bands(aime, sel, "train_step", n_boot=100, grid=20)
+    bands = scaling.bands(*_inputs(aime, sel), "train_step", n_boot=100, grid=20)
     assert bands.height == 4 * 2 * 20 and (bands["lo"] <= bands["hi"] + 1e-12).all()
     assert bands["x"].min() == pytest.approx(21) and bands["x"].max() == pytest.approx(140)
 
 
 def test_categorical_ablation(aime, shared):
     truth = aime_truth(shared)
-    out = scaling.categorical_ablation(aime, Selection("aime24"), "sft_category", per_tier=False, n_boot=0)
+    out = scaling.ablation(*_inputs(aime, Selection("aime24")), "sft_category", per_tier=False, n_boot=0)
     wrong = [m for m in truth if aime_model(m).sft_category == "math-wrong"]
     row = out.filter(value="math-wrong").row(0, named=True)
     assert row["n_models"] == 2

@@ -6,7 +6,8 @@ import pytest
 
 from analysis_fixtures import aime_truth, build_aime
 from pipeline.cli import main
-from warehouse import db, tiers
+from pipeline import tiers
+from warehouse import db
 from warehouse.filters import Selection
 
 
@@ -26,7 +27,7 @@ def _rule_by_hand(r):
 
 def test_rule_on_figure1_values_and_disagreements(aime, shared):
     rows = _fig1(shared)
-    rule = tiers.rule_from_warehouse(aime, Selection("aime24"), source="paper_fig1")
+    rule = tiers.rule_tiers(aime, Selection("aime24"), source="paper_fig1")
     assert dict(zip(rule["question_id"], rule["tier"])) == {r["id"]: _rule_by_hand(r) for r in rows}
     dis = tiers.paper_rule_disagreements(aime, "aime24")
     expected = {r["id"]: (r["paper_tier"], _rule_by_hand(r)) for r in rows if r["paper_tier"] != _rule_by_hand(r)}
@@ -36,10 +37,10 @@ def test_rule_on_figure1_values_and_disagreements(aime, shared):
 
 
 def test_rule_thresholds_and_group_names_are_parameters(aime):
-    strict = tiers.rule_from_warehouse(aime, Selection("aime24"), source="paper_fig1", easy=0.8, medium=0.99)
+    strict = tiers.rule_tiers(aime, Selection("aime24"), source="paper_fig1", easy=0.8, medium=0.99)
     assert sorted(strict.filter(tier="Easy")["question_id"]) == ["69"]          # base 0.875 only
     with pytest.raises(ValueError, match="nope"):
-        tiers.rule_from_warehouse(aime, Selection("aime24"), base="nope", source="paper_fig1")
+        tiers.rule_tiers(aime, Selection("aime24"), base="nope", source="paper_fig1")
 
 
 def test_auto_tiers_from_pooled_solve_rates(aime, shared):

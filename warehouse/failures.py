@@ -25,7 +25,7 @@ import polars as pl
 
 from warehouse.db import query
 from warehouse.filters import Selection
-from warehouse.selection_sql import check_by, tier_rank
+from warehouse.frames import check_by, tier_rank
 
 
 def exh(sel: Selection) -> Selection:
@@ -130,3 +130,45 @@ def length_by_outcome(con, sel: Selection, by: str = "model") -> pl.DataFrame:
         SELECT {key} AS key, is_correct, count(*) AS n, avg(n_chars) AS mean_chars,
                median(n_chars)::DOUBLE AS median_chars, avg(n_tokens) AS mean_tokens
         FROM o WHERE {key} IS NOT NULL GROUP BY ALL ORDER BY key, is_correct""", params)
+
+
+# --- step-error labels and flags, counted
+
+_BY = {"tier": "t.tier", "category": "q.category", "model": "o.model_id", "group": 'm."group"'}
+
+
+def step_error_counts(con, sel: Selection, by: str = "tier") -> pl.DataFrame:
+    """Step annotation labels counted per ``by`` (tier|category|model|group): label, by, steps, trajectories."""
+    return _taxonomy(con, sel, by, "step_annotations", "label",
+                     "count(*) AS steps, count(DISTINCT x.trajectory_id) AS trajectories")
+
+
+def flag_counts(con, sel: Selection, by: str = "tier") -> pl.DataFrame:
+    """Trajectory flags counted per ``by`` (tier|category|model|group): flag, by, trajectories."""
+    return _taxonomy(con, sel, by, "trajectory_flags", "flag", "count(DISTINCT x.trajectory_id) AS trajectories")
+
+
+def _taxonomy(con, sel: Selection, by: str, table: str, col: str, aggs: str) -> pl.DataFrame:
+    if by not in _BY:
+        raise ValueError(f"by must be one of {', '.join(_BY)}, not {by!r}")
+    where, params = sel.where("o")
+    return query(con, f"""
+        SELECT x.{col}, coalesce(CAST({_BY[by]} AS VARCHAR), '(none)') AS "{by}", x.annotator, {aggs},
+               count_if(NOT o.is_correct)::BIGINT AS in_wrong
+        FROM {table} x JOIN outcomes o USING (trajectory_id)
+        JOIN questions q ON q.benchmark = o.benchmark AND q.question_id = o.question_id
+        JOIN models m ON m.model_id = o.model_id
+        LEFT JOIN question_tiers t ON t.benchmark = o.benchmark AND t.question_id = o.question_id AND t.scheme = ?
+        WHERE {where} GROUP BY ALL ORDER BY 1, 2""", [sel.scheme] + params)
+
+
+def flagged(con, sel: Selection, flag: str, limit: int = 100) -> pl.DataFrame:
+    """Trajectories carrying a flag (e.g. 'found_then_lost'), for links into the trajectory view."""
+    where, params = sel.where("o")
+    return query(con, f"""
+        SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct, o.answer,
+               f.annotator, f.value, f.detail
+        FROM trajectory_flags f JOIN outcomes o USING (trajectory_id)
+        WHERE {where} AND f.flag = ?
+        ORDER BY try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.model_id, o.sample_idx
+        LIMIT ?""", params + [flag, int(limit)])

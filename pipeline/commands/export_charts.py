@@ -16,23 +16,25 @@ def add_arguments(p) -> None:
 
 
 def paper_figures(con, sel, by: str = "model", reference: bool = False) -> dict:
-    """name -> plotly Figure: the figures the app shows, for one selection."""
+    """name -> plotly Figure: the figures the app shows, for one selection (one per-question fetch)."""
     import charts
-    from warehouse import coverage, ladder, metrics
+    from analysis import coverage, ladder, metrics
+    from warehouse import frames
 
-    acc = metrics.question_accuracy(con, sel, by)
-    ref = metrics.reference_values(con, sel) if reference else None
-    figs = {"ladder": charts.ladder_figure(acc, series="key", reference=ref),
+    pq = frames.per_question(con, sel, by)
+    refs = frames.reference_values(con, sel)
+    acc = metrics.question_accuracy(pq, refs)
+    figs = {"ladder": charts.ladder_figure(acc, series="key", reference=refs if reference else None),
             "heatmap": charts.heatmap_figure(acc, series="key")}
-    pvs = coverage.potential_vs_stability(con, sel, by, False)
+    pvs = coverage.potential_vs_stability(pq, False)
     figs["coverage_vs_accuracy"] = charts.scatter_figure(pvs, "avg", "cov", "key", title="cov@n against avg@n",
                                                          diagonal=True)
-    pvt = coverage.potential_vs_stability(con, sel, by, True)
+    pvt = coverage.potential_vs_stability(pq, True)
     figs["gap_per_tier"] = charts.gap_figure(pvt)
-    pk = coverage.pass_at_k_curves(con, sel, by, False)
+    pk = metrics.pass_at_k(pq, False)
     if pk.height and pk["k"].max() > 1:
         figs["pass_at_k"] = charts.line_figure(pk, "k", "pass_at_k", color="key", title="pass@k", band=("lo", "hi"))
-    figs["solved_matrix"] = charts.solved_matrix_figure(ladder.solved_matrix(con, sel, by))
+    figs["solved_matrix"] = charts.solved_matrix_figure(ladder.solved_matrix(pq))
     return figs
 
 
@@ -41,7 +43,7 @@ def run(args) -> int:
 
     from charts import export
     from pipeline.cli import CLIError
-    from warehouse import browse, db
+    from warehouse import db, inventory
     from warehouse.filters import Selection
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
@@ -52,9 +54,9 @@ def run(args) -> int:
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out} is a file: give a folder (created when missing)")
     with db.reader(args.db) as con:
-        opts = browse.options(con)
+        opts = inventory.options(con)
         bench = args.benchmark or (opts["benchmarks"] or [None])[0]
-        if bench is None or browse.is_empty(con):
+        if bench is None or inventory.is_empty(con):
             raise CLIError(f"the warehouse {db.db_path(args.db)} has no trajectories: run "
                            f"`python -m pipeline demo` or `python -m pipeline import ...` first")
         if bench not in opts["benchmarks"]:

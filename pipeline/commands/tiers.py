@@ -26,7 +26,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipeline import benchmarks
+    from pipeline import benchmarks, tiers as tiering
     from warehouse import db, tiers
     from warehouse.filters import Selection
 
@@ -54,13 +54,13 @@ def run(args) -> int:
                 g = args.groups or ["base", "small_sft"]
                 if len(g) < 2:
                     raise CLIError("--groups needs at least the base group and the small-SFT group")
-                out = tiers.rule_from_warehouse(con, sel, g[0], g[1], args.source, tuple(args.groups or ()),
+                out = tiering.rule_tiers(con, sel, g[0], g[1], args.source, tuple(args.groups or ()),
                                                 easy=args.easy, medium=args.medium, exh=args.exh)
             else:
-                out = tiers.auto_tiers(con, sel, args.k, args.exh_threshold)
+                out = tiering.auto_tiers(con, sel, args.k, args.exh_threshold)
         except ValueError as exc:
             raise CLIError(str(exc)) from exc
-        disagree = (tiers.paper_rule_disagreements(con, args.benchmark)
+        disagree = (tiering.paper_rule_disagreements(con, args.benchmark)
                     if args.scheme == "rule" and args.benchmark == "aime24" and args.source == "paper_fig1" else None)
     counts = out.group_by("tier").len().sort("tier")
     print(f"{args.benchmark}: {out.height} questions -> " +

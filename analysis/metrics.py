@@ -1,24 +1,18 @@
-"""Accuracy metrics with bootstrap confidence intervals over questions.
+"""Accuracy metrics with bootstrap confidence intervals over questions: pure functions over a
+``warehouse.frames.per_question`` frame ``pq`` (one row per key and question: key, question_id, tier, n, c, maj).
 
-API (every function takes ``con`` and a ``warehouse.filters.Selection``; returns polars):
-- ``metrics(con, sel, by="model"|"group", per_tier=False, n_boot=1000, seed=0, ci=0.95)``
-    one row per key (and tier): key, [tier], n_questions, n_samples (total), avg, avg_lo, avg_hi,
-    cov, cov_lo, cov_hi, maj, maj_lo, maj_hi. avg@n = mean over questions of c/n; cov@n = share of
-    questions with >= 1 correct; maj@n = share whose majority answer is correct.
-    ``by="group"`` pools the samples of a group's models (accuracy = total correct / total samples).
-- ``model_metrics(con, sel, **kw)``, ``model_tier_metrics(con, sel, **kw)``,
-  ``group_tier_metrics(con, sel, **kw)``: the same with ``by``/``per_tier`` fixed.
-- ``pass_at_k(con, sel, by="model", per_tier=False, ks=None, n_boot=300, seed=0, ci=0.95)``
-    key, [tier], k, pass_at_k, lo, hi: unbiased pass@k = 1 - C(n-c,k)/C(n,k) averaged over questions,
-    for k = 1..min n (or the given ks that are <= min n).
-- ``question_accuracy(con, sel, by="group"|"model", reference_source="paper_fig1")``
-    key, question_id, tier, category, n, c, accuracy, difficulty (pooled solve rate over every key),
-    x (position: sorted by tier, then by difficulty, easiest first), reference (the paper's value for
-    that group and question when the key names a reference group, else null). For Figure 1.
-- ``reference_values(con, sel, source="paper_fig1")``: question_id, group, metric, value, tier.
+- ``metrics(pq, per_tier=False, n_boot=1000, seed=0, ci=0.95)``: one row per key (and tier): key, [tier],
+    n_questions, n_samples (total), avg, avg_lo, avg_hi, cov, cov_lo, cov_hi, maj, maj_lo, maj_hi. avg@n =
+    mean over questions of c/n; cov@n = share of questions with >= 1 correct; maj@n = share whose majority
+    answer is correct. Keys are models, or groups whose samples are pooled (``per_question(by="group")``).
+- ``pass_at_k(pq, per_tier=False, ks=None, n_boot=300, seed=0, ci=0.95)``: key, [tier], k, pass_at_k, lo, hi:
+    unbiased pass@k = 1 - C(n-c,k)/C(n,k) averaged over questions, for k = 1..min n (or the given ks <= min n).
+- ``question_accuracy(pq, refs)``: key, question_id, tier, category, n, c, accuracy, difficulty (pooled solve
+    rate over every key), x (the ladder's question order: ``question_order``), reference (``refs``' value for that
+    group and question when the key names a reference group, else null). For Figure 1.
+- ``question_order(pq)``: question_id, x: questions sorted by tier (``records.TIERS``), then by pooled solve
+    rate (easiest first), then id. The one order of the ladder's x axis, its table and its heatmap.
 - ``pass_at_k_estimate(n, c, k)``: the numpy estimator (vectorized over n, c).
-``metrics``, ``pass_at_k`` and ``question_accuracy`` have ``*_from_questions(pq, ...)`` twins over an already
-fetched ``selection_sql.per_question`` frame, so that one query can feed several of them.
 
 Bootstrap: questions are resampled within each key (and tier) block; blocks with the same number of questions
 share one multinomial weight matrix (paired), drawn in increasing size order from ``default_rng(seed)``; CI
@@ -34,9 +28,7 @@ import numpy as np
 import polars as pl
 from scipy.special import gammaln
 
-from warehouse.db import query
-from warehouse.filters import Selection
-from warehouse.selection_sql import per_question, tier_rank
+from warehouse.records import TIERS
 
 METRICS = ("avg", "cov", "maj")
 
@@ -53,12 +45,6 @@ def pass_at_k_estimate(n, c, k) -> np.ndarray:
         out = 1.0 - np.exp(log_ratio)
     out = np.where(fail < k, 1.0, out)
     return np.where(k > n, np.nan, np.clip(out, 0.0, 1.0))
-
-
-def _bootstrap(values: np.ndarray, n_boot: int, rng: np.random.Generator, ci: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile CI of column means of ``values`` (questions x metrics), resampling questions."""
-    lo, hi = bootstrap_many([values], n_boot, rng, ci)
-    return lo[0], hi[0]
 
 
 def _column_stats(stack: np.ndarray, n_boot: int, rng: np.random.Generator, ci: float):
@@ -146,14 +132,6 @@ def question_blocks(pq: pl.DataFrame, keys: list[str]) -> Blocks:
     return Blocks(rows, groups, groups["n_questions"].to_numpy())
 
 
-def sorted_blocks(pq: pl.DataFrame, keys: list[str], columns) -> tuple[pl.DataFrame, pl.DataFrame, list]:
-    """``pq`` sorted by ``keys`` (``question_blocks``), one row per key (keys, n_questions, n_samples), and
-    the (questions x columns) float block of each key, in the same order."""
-    b = question_blocks(pq, keys)
-    arr = b.rows.select(columns).to_numpy().astype(float)
-    return b.rows, b.groups, (np.split(arr, np.cumsum(b.sizes)[:-1]) if len(arr) else [])
-
-
 def metric_values(rows: pl.DataFrame) -> np.ndarray:
     """(rows x 3) per-question avg (c/n), cov (c > 0) and maj of a per-question frame."""
     n = rows["n"].to_numpy().astype(float)
@@ -162,15 +140,8 @@ def metric_values(rows: pl.DataFrame) -> np.ndarray:
     return np.column_stack([c / n, (c > 0).astype(float), maj])
 
 
-def metrics(con, sel: Selection, by: str = "model", per_tier: bool = False, n_boot: int = 1000,
-            seed: int = 0, ci: float = 0.95) -> pl.DataFrame:
-    pq = per_question(con, sel, by)
-    return metrics_from_questions(pq, per_tier, n_boot, seed, ci)
-
-
-def metrics_from_questions(pq: pl.DataFrame, per_tier: bool = False, n_boot: int = 1000, seed: int = 0,
+def metrics(pq: pl.DataFrame, per_tier: bool = False, n_boot: int = 1000, seed: int = 0,
                            ci: float = 0.95) -> pl.DataFrame:
-    """``metrics`` on an already fetched ``selection_sql.per_question`` frame."""
     return metrics_from_blocks(question_blocks(pq, _keys(per_tier)), per_tier, n_boot, seed, ci)
 
 
@@ -189,34 +160,19 @@ def _row_order(pq: pl.DataFrame, keys: list[str]) -> list[str]:
     return keys + (["question_id"] if "question_id" in pq.columns and "question_id" not in keys else [])
 
 
+def tier_rank(col: str = "tier") -> pl.Expr:
+    """A tier column's rank in ``records.TIERS`` order (other tiers and none after)."""
+    return pl.col(col).replace_strict({t: i for i, t in enumerate(TIERS)}, default=len(TIERS), return_dtype=pl.Int32)
+
+
 def _tier_sorted(df: pl.DataFrame, per_tier: bool) -> pl.DataFrame:
     if not per_tier or df.is_empty():
         return df
-    rank = pl.col("tier").replace_strict({"Easy": 0, "Medium": 1, "Hard": 2, "Exh": 3}, default=4,
-                                         return_dtype=pl.Int32)
-    return df.sort([pl.col("key"), rank])
+    return df.sort([pl.col("key"), tier_rank()])
 
 
-def model_metrics(con, sel: Selection, **kw) -> pl.DataFrame:
-    return metrics(con, sel, by="model", per_tier=False, **kw)
-
-
-def model_tier_metrics(con, sel: Selection, **kw) -> pl.DataFrame:
-    return metrics(con, sel, by="model", per_tier=True, **kw)
-
-
-def group_tier_metrics(con, sel: Selection, **kw) -> pl.DataFrame:
-    return metrics(con, sel, by="group", per_tier=True, **kw)
-
-
-def pass_at_k(con, sel: Selection, by: str = "model", per_tier: bool = False, ks=None, n_boot: int = 300,
-              seed: int = 0, ci: float = 0.95) -> pl.DataFrame:
-    return pass_at_k_from_questions(per_question(con, sel, by), per_tier, ks, n_boot, seed, ci)
-
-
-def pass_at_k_from_questions(pq: pl.DataFrame, per_tier: bool = False, ks=None, n_boot: int = 300, seed: int = 0,
+def pass_at_k(pq: pl.DataFrame, per_tier: bool = False, ks=None, n_boot: int = 300, seed: int = 0,
                              ci: float = 0.95) -> pl.DataFrame:
-    """``pass_at_k`` on an already fetched ``selection_sql.per_question`` frame."""
     keys = _keys(per_tier)
     b = question_blocks(pq, keys)
     n, c = b.rows["n"].to_numpy(), b.rows["c"].to_numpy()
@@ -249,39 +205,20 @@ def pass_at_k_from_questions(pq: pl.DataFrame, per_tier: bool = False, ks=None, 
         lo=pl.Series(pick(1), dtype=pl.Float64), hi=pl.Series(pick(2), dtype=pl.Float64))
 
 
-def question_accuracy(con, sel: Selection, by: str = "group", reference_source: str = "paper_fig1") -> pl.DataFrame:
-    return question_accuracy_from_questions(per_question(con, sel, by), reference_values(con, sel, reference_source))
+def question_order(pq: pl.DataFrame) -> pl.DataFrame:
+    """question_id, difficulty (pooled solve rate over every key), x (0 = first): sorted by tier, then by
+    difficulty (easiest first), then id."""
+    return (pq.group_by("question_id").agg(pl.col("tier").first(), difficulty=pl.col("c").sum() / pl.col("n").sum())
+            .sort([tier_rank(), "difficulty", "question_id"], descending=[False, True, False])
+            .with_row_index("x").select(pl.col("x").cast(pl.Int64), "question_id", "difficulty"))
 
 
-def question_accuracy_from_questions(pq: pl.DataFrame, refs: pl.DataFrame) -> pl.DataFrame:
-    """``question_accuracy`` on an already fetched ``selection_sql.per_question`` frame and ``reference_values``."""
-    diff = pq.group_by("question_id").agg(difficulty=pl.col("c").sum() / pl.col("n").sum())
+def question_accuracy(pq: pl.DataFrame, refs: pl.DataFrame) -> pl.DataFrame:
+    """Per key and question: accuracy, the ladder position ``x`` (``question_order``) and the reference value
+    of the key's group where ``refs`` (``warehouse.frames.reference_values``) has one."""
     refs = refs.select(pl.col("question_id"), pl.col("group").alias("key"), pl.col("value").alias("reference"))
-    out = (pq.with_columns(accuracy=pl.col("c") / pl.col("n"))
-           .join(diff, on="question_id", how="left")
-           .join(refs.unique(["question_id", "key"]), on=["question_id", "key"], how="left"))
-    order = (out.select("question_id", "tier", "difficulty").unique("question_id")
-             .with_columns(_r=pl.col("tier").replace_strict({"Easy": 0, "Medium": 1, "Hard": 2, "Exh": 3},
-                                                             default=4, return_dtype=pl.Int32))
-             .sort(["_r", "difficulty", "question_id"], descending=[False, True, False])
-             .with_row_index("x").select(pl.col("x").cast(pl.Int64), "question_id"))
-    return (out.join(order, on="question_id", how="left")
+    return (pq.with_columns(accuracy=pl.col("c") / pl.col("n"))
+            .join(question_order(pq), on="question_id", how="left")
+            .join(refs.unique(["question_id", "key"]), on=["question_id", "key"], how="left")
             .select("key", "question_id", "tier", "category", "n", "c", "accuracy", "difficulty", "x", "reference")
             .sort(["key", "x"]))
-
-
-def reference_values(con, sel: Selection, source: str = "paper_fig1") -> pl.DataFrame:
-    """Reference values (e.g. the paper's Figure 1 avg@8 per group) for the selected questions."""
-    where, params = _question_where(sel, "r")
-    return query(con, f"""
-        SELECT r.question_id, r."group", r.metric, r.value, t.tier
-        FROM reference_values r
-        LEFT JOIN question_tiers t ON t.benchmark = r.benchmark AND t.question_id = r.question_id AND t.scheme = ?
-        WHERE r.source = ? AND {where}
-        ORDER BY {tier_rank('t.tier')}, r.question_id, r."group"
-    """, [sel.scheme, source] + params)
-
-
-def _question_where(sel: Selection, alias: str) -> tuple[str, list]:
-    """Selection condition restricted to its question filters (benchmark, tiers, categories)."""
-    return Selection(sel.benchmark, sel.scheme, sel.tiers, sel.categories).where(alias)

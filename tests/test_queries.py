@@ -1,11 +1,13 @@
-"""Browse queries and figure builders on the real skythought-aime24 traces."""
+"""The warehouse's browsing queries (inventory, questions, one trajectory, search, step-error counts)
+and figure builders on the real demo warehouse."""
 import json
 
 import polars as pl
 import pytest
 
 import charts
-from warehouse import browse, db
+from analysis import metrics
+from warehouse import db, failures, frames, inventory, questions, search, trajectory
 from warehouse.filters import Selection
 
 ALL = Selection("aime24")
@@ -13,10 +15,10 @@ ALL = Selection("aime24")
 
 def test_contents_and_provenance(app_db, shared):
     with db.reader(app_db) as con:
-        counts = browse.counts(con)
-        runs = browse.runs(con, "aime24")
-        bench = browse.benchmarks(con).filter(benchmark="aime24").row(0, named=True)
-        opts = browse.options(con)
+        counts = inventory.counts(con)
+        runs = inventory.runs(con, "aime24")
+        bench = inventory.benchmarks(con).filter(benchmark="aime24").row(0, named=True)
+        opts = inventory.options(con)
     n_files = len(list((shared / "traces" / "skythought-aime24").glob("*.jsonl")))
     assert counts["trajectories"] >= 30 * n_files and runs.height == n_files
     assert set(runs["source_format"]) == {"qwen-eval"} and runs["trajectories"].to_list() == [30] * n_files
@@ -32,7 +34,7 @@ def test_tier_accuracy_matches_source_scores(app_db, shared):
     f = shared / "traces" / "skythought-aime24" / "Qwen2.5-14B-Instruct.jsonl"
     rows = [json.loads(line) for line in f.read_text().splitlines()]
     with db.reader(app_db) as con:
-        acc = browse.tier_accuracy(con, Selection("aime24", models=("Qwen2.5-14B-Instruct",)))
+        acc = questions.tier_accuracy(con, Selection("aime24", models=("Qwen2.5-14B-Instruct",)))
         tiers = dict(con.execute("SELECT q.problem_norm, t.tier FROM questions q JOIN question_tiers t "
                                  "USING (benchmark, question_id) WHERE t.scheme = 'paper'").fetchall())
     from warehouse.records import normalize_problem
@@ -47,9 +49,9 @@ def test_tier_accuracy_matches_source_scores(app_db, shared):
 
 def test_questions_sorted_by_tier_and_filtered(app_db):
     with db.reader(app_db) as con:
-        qs = browse.questions(con, ALL)
-        hard = browse.questions(con, Selection("aime24", tiers=("Hard", "Exh"), categories=("Geometry",)))
-        q60 = browse.question(con, "aime24", "60")
+        qs = questions.questions(con, ALL)
+        hard = questions.questions(con, Selection("aime24", tiers=("Hard", "Exh"), categories=("Geometry",)))
+        q60 = questions.question(con, "aime24", "60")
     ranks = [["Easy", "Medium", "Hard", "Exh"].index(t) for t in qs["tier"]]
     assert qs.height == 30 and ranks == sorted(ranks)
     assert 0 < hard.height < 30 and set(hard["tier"]) <= {"Hard", "Exh"} and set(hard["category"]) == {"Geometry"}
@@ -58,10 +60,10 @@ def test_questions_sorted_by_tier_and_filtered(app_db):
 
 def test_grid_trajectory_and_search(app_db):
     with db.reader(app_db) as con:
-        grid = browse.sample_grid(con, Selection("aime24", groups=("base",)), "60")
-        t = browse.trajectory(con, grid["trajectory_id"][1])
-        hits = browse.search(con, ALL, "\\boxed", 5)
-        none = browse.search(con, ALL, "zz-no-such-text-qq", 5)
+        grid = questions.sample_grid(con, Selection("aime24", groups=("base",)), "60")
+        t = trajectory.trajectory(con, grid["trajectory_id"][1])
+        hits = search.search(con, ALL, "\\boxed", 5)
+        none = search.search(con, ALL, "zz-no-such-text-qq", 5)
     assert grid.height == 4 and "response" not in grid.columns   # the grid never reads text
     assert t["gold"] == "204" and t["question_id"] == "60" and len(t["response"]) == t["n_chars"]
     assert hits.height == 5 and all("boxed" in s.lower() for s in hits["snippet"])
@@ -71,13 +73,14 @@ def test_grid_trajectory_and_search(app_db):
 def test_taxonomy_rejects_unknown_dimension(app_db):
     import pytest
     with db.reader(app_db) as con, pytest.raises(ValueError, match="by must be one of"):
-        browse.step_error_counts(con, ALL, by="model_id; DROP TABLE x")
+        failures.step_error_counts(con, ALL, by="model_id; DROP TABLE x")
 
 
 def test_ladder_figure_traces_and_tier_bands(app_db):
     with db.reader(app_db) as con:
-        acc = browse.question_accuracy(con, Selection("aime24", models=("Qwen2.5-14B-Instruct", "Llama-3.1-8B")))
-    fig = charts.ladder_figure(acc)
+        sel = Selection("aime24", models=("Qwen2.5-14B-Instruct", "Llama-3.1-8B"))
+        acc = metrics.question_accuracy(frames.per_question(con, sel), frames.reference_values(con, sel))
+    fig = charts.ladder_figure(acc, series="key")
     assert {tr.name for tr in fig.data} == {"Qwen2.5-14B-Instruct", "Llama-3.1-8B"}
     assert [s.name for s in fig.layout.shapes] == ["tier:Easy", "tier:Medium", "tier:Hard", "tier:Exh"]
     order = list(fig.layout.xaxis.categoryarray)
@@ -85,16 +88,16 @@ def test_ladder_figure_traces_and_tier_bands(app_db):
     ranks = [["Easy", "Medium", "Hard", "Exh"].index(tier_of[q]) for q in order]
     assert len(order) == 30 and ranks == sorted(ranks)
     ref = pl.DataFrame({"question_id": ["60", "61"], "group": ["base", "base"], "value": [0.5, 0.25]})
-    assert len(charts.ladder_figure(acc, reference=ref).data) == 3
-    assert charts.ladder_figure(acc.clear()).layout.annotations[0].text.startswith("nothing")
+    assert len(charts.ladder_figure(acc, series="key", reference=ref).data) == 3
+    assert charts.ladder_figure(acc.clear(), series="key").layout.annotations[0].text.startswith("nothing")
 
 
 def test_search_is_smart_case_and_treats_wildcards_literally(app_db):
     with db.reader(app_db) as con:
-        lower = browse.search(con, ALL, "aya", 1000)      # all lower case: case-insensitive
-        exact = browse.search(con, ALL, "Aya", 1000)      # an upper-case letter: case-sensitive
-        shout = browse.search(con, ALL, "AYA WALKS", 1000)
-        wild = browse.search(con, ALL, "a%b_c", 5)        # LIKE wildcards are plain characters
+        lower = search.search(con, ALL, "aya", 1000)      # all lower case: case-insensitive
+        exact = search.search(con, ALL, "Aya", 1000)      # an upper-case letter: case-sensitive
+        shout = search.search(con, ALL, "AYA WALKS", 1000)
+        wild = search.search(con, ALL, "a%b_c", 5)        # LIKE wildcards are plain characters
         n_ci = con.execute("SELECT count(*) FROM trajectories WHERE benchmark = 'aime24' "
                            "AND contains(lower(response), 'aya')").fetchall()[0][0]
         n_cs = con.execute("SELECT count(*) FROM trajectories WHERE benchmark = 'aime24' "
@@ -117,11 +120,11 @@ def test_search_finds_exactly_what_a_plain_scan_finds(app_db, monkeypatch, min_r
     ranges, snippets read by row id) returns what the plain definition returns: a case-sensitive
     substring when the query has an upper-case letter, a case-insensitive one otherwise. In one
     range, and in 300-row ranges (the demo warehouse scanned in several parallel parts)."""
-    monkeypatch.setattr(browse, "SCAN_MIN_ROWS", min_rows)
+    monkeypatch.setattr(search, "SCAN_MIN_ROWS", min_rows)
     with db.reader(app_db) as con:
-        assert (len(browse._scan_ranges(con, ALL)) > 1) == (min_rows == 300)
+        assert (len(search._scan_ranges(con, ALL)) > 1) == (min_rows == 300)
         for text in SEARCHES:
-            hits = browse.search(con, ALL, text, 100_000)
+            hits = search.search(con, ALL, text, 100_000)
             col, needle = ("response", text) if any(c.isupper() for c in text) else ("lower(response)", text)
             want = {r[0] for r in con.execute(
                 f"SELECT trajectory_id FROM trajectories WHERE benchmark = 'aime24' AND contains({col}, ?)",
@@ -133,23 +136,23 @@ def test_search_finds_exactly_what_a_plain_scan_finds(app_db, monkeypatch, min_r
 
 
 def test_search_anchor_starts_at_the_rarest_character():
-    assert browse.search_anchor("so the answer might be $17$") == "$17$"
-    assert browse.search_anchor("vieta") == "vieta"                 # shorter than 4: itself
-    assert browse.search_anchor("let me check") == "me check"       # 'k' is rarer, but too close to the end
-    cond, _, params = browse.search_condition("the answer is 204")
+    assert search.search_anchor("so the answer might be $17$") == "$17$"
+    assert search.search_anchor("vieta") == "vieta"                 # shorter than 4: itself
+    assert search.search_anchor("let me check") == "me check"       # 'k' is rarer, but too close to the end
+    cond, _, params = search.search_condition("the answer is 204")
     assert params == ["204", "%wer is 204%", "%the answer is 204%"]  # cheapest check first
-    assert browse.search_condition("50%")[2] == ["50%"]             # nothing to fold: a plain substring
+    assert search.search_condition("50%")[2] == ["50%"]             # nothing to fold: a plain substring
 
 
 def test_search_scan_ranges_cover_every_row(app_db, monkeypatch):
-    monkeypatch.setattr(browse, "SCAN_MIN_ROWS", 300)
+    monkeypatch.setattr(search, "SCAN_MIN_ROWS", 300)
     with db.reader(app_db) as con:
         rows = con.execute("SELECT max(rowid) + 1 FROM trajectories").fetchall()[0][0]
         bench, last = con.execute("SELECT benchmark, response FROM trajectories WHERE rowid = ?",
                                   [rows - 1]).fetchall()[0]
-        ranges = browse._scan_ranges(con, Selection(bench))
+        ranges = search._scan_ranges(con, Selection(bench))
         ids = [r[0] for r in con.execute("SELECT rowid FROM trajectories WHERE benchmark = ?", [bench]).fetchall()]
-        tail = browse.search(con, Selection(bench), last[-40:], 100_000)
+        tail = search.search(con, Selection(bench), last[-40:], 100_000)
     assert ranges[-1][1] == rows and len(ranges) > 1
     assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:]))     # sorted, disjoint
     assert all(any(lo <= i < hi for lo, hi in ranges) for i in ids)  # every row of the benchmark
@@ -159,12 +162,12 @@ def test_search_scan_ranges_cover_every_row(app_db, monkeypatch):
 def test_search_within_models_reads_only_their_rows(app_db, monkeypatch):
     """A search within two models scans the row ranges of their runs only, and finds exactly
     what a plain scan of those models' responses finds."""
-    monkeypatch.setattr(browse, "SCAN_MIN_ROWS", 16)
+    monkeypatch.setattr(search, "SCAN_MIN_ROWS", 16)
     with db.reader(app_db) as con:
-        models = tuple(sorted(browse.options(con)["models"]["aime24"])[:2])
+        models = tuple(sorted(inventory.options(con)["models"]["aime24"])[:2])
         sel = Selection("aime24", models=models)
-        ranges = browse._scan_ranges(con, sel)
-        hits = browse.search(con, sel, "therefore", 100_000)
+        ranges = search._scan_ranges(con, sel)
+        hits = search.search(con, sel, "therefore", 100_000)
         want = {r[0] for r in con.execute(
             "SELECT t.trajectory_id FROM trajectories t JOIN runs r USING (run_id) "
             "WHERE t.benchmark = 'aime24' AND list_contains(?, r.model_id) "

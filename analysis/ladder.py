@@ -1,22 +1,20 @@
-"""The ladder: which model solves which question, and how well difficulty orders them.
+"""The ladder: which key (model or group) solves which question, and how well difficulty orders them.
+Pure functions over a ``warehouse.frames.per_question`` frame ``pq`` (keys are models or groups).
 
-API (``by`` = "model" or "group"; ``solved`` = "threshold" (accuracy > threshold) or "any" (>= 1 correct)):
-- ``solved_matrix(con, sel, by="model", solved="threshold", threshold=0.5)``
-    long format: key, question_id, tier, accuracy, solved, q_rank (0 = easiest question, by solve
-    rate across keys, ties by tier then id), k_rank (0 = key solving the most questions).
-- ``scalogram(con, sel, ...)``: Guttman coefficient of reproducibility and Loevinger's H (one row):
-    n_keys, n_questions, guttman_errors, reproducibility, loevinger_h, observed_pair_errors,
-    expected_pair_errors.
-- ``violations(con, sel, ...)``: key, easier_question (failed), harder_question (solved),
-  easier_rate, harder_rate, gap: every pair where a key solves a harder question but fails an easier one.
-- ``difficulty(con, sel, by="model", ridge=0.01, ci=0.95)``: question_id, tier, n, c, solve_rate,
-  rasch_b, rasch_lo, rasch_hi (Rasch/1PL difficulty: P(correct) = sigmoid(theta_key - b_q), joint MLE
-  over binomial counts with a small ridge penalty; Wald intervals from the penalized Hessian).
-- ``abilities(con, sel, ...)``: key, theta, theta_lo, theta_hi from the same fit.
-- ``report(con, sel, by="group")``: what the Ladder page shows, from one per-question query:
-  {"questions", "accuracy", "difficulty"} (see the function).
-``solved_matrix``, ``scalogram``, ``violations`` and ``difficulty`` have ``*_from_questions(pq, ...)`` twins
-over a fetched ``selection_sql.per_question`` frame (whose keys are models or groups).
+``solved`` = "threshold" (accuracy > threshold) or "any" (>= 1 correct):
+- ``solved_matrix(pq, solved="threshold", threshold=0.5)``: long format: key, question_id, tier, accuracy,
+    solved, q_rank (0 = easiest question, by solve rate across keys, ties by id), k_rank (0 = key solving the
+    most questions).
+- ``scalogram(pq, ...)``: Guttman coefficient of reproducibility and Loevinger's H (one row): n_keys,
+    n_questions, guttman_errors, reproducibility, loevinger_h, observed_pair_errors, expected_pair_errors.
+- ``violations(pq, ...)``: key, easier_question (failed), harder_question (solved), easier_rate, harder_rate,
+    gap: every pair where a key solves a harder question but fails an easier one.
+- ``difficulty(pq, ridge=0.01, ci=0.95)``: question_id, tier, n, c, solve_rate, rasch_b, rasch_lo, rasch_hi
+    (Rasch/1PL difficulty: P(correct) = sigmoid(theta_key - b_q), joint MLE over binomial counts with a small
+    ridge penalty; Wald intervals from the penalized Hessian).
+- ``abilities(pq, ...)``: key, theta, theta_lo, theta_hi from the same fit.
+- ``report(pq, refs)``: what the Ladder page shows: {"questions" (``pq``, for the threshold-dependent
+    functions), "accuracy" (``metrics.question_accuracy``), "difficulty"}.
 Pure numpy helpers: ``guttman_stats(X)``, ``rasch_fit(n, c, ridge)`` (matrices keys x questions).
 """
 from __future__ import annotations
@@ -25,9 +23,7 @@ import numpy as np
 import polars as pl
 from scipy import optimize, stats
 
-from warehouse import metrics
-from warehouse.filters import Selection
-from warehouse.selection_sql import per_question
+from analysis import metrics
 
 SOLVED = ("threshold", "any")
 
@@ -65,12 +61,7 @@ def _orders(X: np.ndarray):
     return q_order, k_order
 
 
-def solved_matrix(con, sel: Selection, by: str = "model", solved: str = "threshold",
-                  threshold: float = 0.5) -> pl.DataFrame:
-    return solved_matrix_from_questions(per_question(con, sel, by), solved, threshold)
-
-
-def solved_matrix_from_questions(pq: pl.DataFrame, solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
+def solved_matrix(pq: pl.DataFrame, solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
     keys, qids, n, c, tiers = _wide(pq)
     X = _solved(n, c, solved, threshold)
     q_order, k_order = _orders(X)
@@ -108,20 +99,12 @@ def guttman_stats(X: np.ndarray) -> dict:
                 observed_pair_errors=int(observed), expected_pair_errors=expected)
 
 
-def scalogram(con, sel: Selection, by: str = "model", solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
-    return scalogram_from_questions(per_question(con, sel, by), solved, threshold)
-
-
-def scalogram_from_questions(pq: pl.DataFrame, solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
+def scalogram(pq: pl.DataFrame, solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
     keys, qids, n, c, _ = _wide(pq)
     return pl.DataFrame([guttman_stats(_solved(n, c, solved, threshold))])
 
 
-def violations(con, sel: Selection, by: str = "model", solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
-    return violations_from_questions(per_question(con, sel, by), solved, threshold)
-
-
-def violations_from_questions(pq: pl.DataFrame, solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
+def violations(pq: pl.DataFrame, solved: str = "threshold", threshold: float = 0.5) -> pl.DataFrame:
     keys, qids, n, c, _ = _wide(pq)
     X = _solved(n, c, solved, threshold).astype(bool)
     rate = X.mean(axis=0) if X.size else np.zeros(len(qids))
@@ -165,11 +148,7 @@ def _fit(pq: pl.DataFrame, ridge: float):
     return keys, qids, n, c, tiers, rasch_fit(n, c, ridge)
 
 
-def difficulty(con, sel: Selection, by: str = "model", ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
-    return difficulty_from_questions(per_question(con, sel, by), ridge, ci)
-
-
-def difficulty_from_questions(pq: pl.DataFrame, ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
+def difficulty(pq: pl.DataFrame, ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
     keys, qids, n, c, tiers, (th, b, se_th, se_b) = _fit(pq, ridge)
     z = stats.norm.ppf(0.5 + ci / 2)
     ns, cs = n.sum(axis=0), c.sum(axis=0)
@@ -180,18 +159,13 @@ def difficulty_from_questions(pq: pl.DataFrame, ridge: float = 0.01, ci: float =
     }, schema_overrides={"tier": pl.String}).sort("rasch_b")
 
 
-def abilities(con, sel: Selection, by: str = "model", ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
-    keys, qids, n, c, tiers, (th, b, se_th, se_b) = _fit(per_question(con, sel, by), ridge)
+def abilities(pq: pl.DataFrame, ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
+    keys, qids, n, c, tiers, (th, b, se_th, se_b) = _fit(pq, ridge)
     z = stats.norm.ppf(0.5 + ci / 2)
     return pl.DataFrame({"key": keys, "theta": th, "theta_lo": th - z * se_th,
                          "theta_hi": th + z * se_th}).sort("theta", descending=True)
 
 
-def report(con, sel: Selection, by: str = "group", reference_source: str = "paper_fig1") -> dict[str, pl.DataFrame]:
-    """What the Ladder page shows, from one per-question query (and the reference values): ``questions`` (the
-    ``selection_sql.per_question`` frame, for the threshold-dependent ``*_from_questions`` functions),
-    ``accuracy`` (``metrics.question_accuracy``) and ``difficulty``."""
-    pq = per_question(con, sel, by)
-    refs = metrics.reference_values(con, sel, reference_source)
-    return {"questions": pq, "accuracy": metrics.question_accuracy_from_questions(pq, refs),
-            "difficulty": difficulty_from_questions(pq)}
+def report(pq: pl.DataFrame, refs: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """What the Ladder page shows, from one per-question frame and the reference values (``refs``)."""
+    return {"questions": pq, "accuracy": metrics.question_accuracy(pq, refs), "difficulty": difficulty(pq)}

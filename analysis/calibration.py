@@ -1,39 +1,34 @@
 """Calibration against published reference values (the paper's Figure 1 avg@8 per model group).
 
-API:
-- ``reference_agreement(con, sel, source="paper_fig1", metric="avg@8", mapping=None)``: per question and
-  group: group (reference group), key (the observed group or model it is compared with), question_id,
-  tier, observed (pooled accuracy), reference, diff (observed - reference), n (samples).
-  ``mapping`` maps reference group -> observed group (default: same name), e.g. {"small_sft": "sft_5k"}.
-- ``agreement_summary(con, sel, ...)``: group, key, n_questions, mae, rmse, bias, pearson, spearman,
-  tier_agreement (share of questions where both sides fall on the same side of 0.5).
+Pure functions over ``refs`` (``warehouse.frames.reference_values``) and ``qa`` (``metrics.question_accuracy``
+of the keys to compare: groups, or models when the selection names models):
+- ``reference_agreement(refs, qa, metric="avg@8", mapping=None)``: per question and group: group (reference
+  group), key (the observed group or model it is compared with), question_id, tier, observed (pooled
+  accuracy), reference, diff (observed - reference), n (samples). ``mapping`` maps reference group ->
+  observed key (default: same name), e.g. {"small_sft": "sft_5k"}.
+- ``agreement_summary(per_q)``: over ``reference_agreement``'s rows: group, key, n_questions, mae, rmse, bias,
+  pearson, spearman, tier_agreement (share of questions where both sides fall on the same side of 0.5).
 """
 from __future__ import annotations
 
 import polars as pl
 from scipy import stats
 
-from warehouse import metrics
-from warehouse.filters import Selection
 
 
-def reference_agreement(con, sel: Selection, source: str = "paper_fig1", metric: str = "avg@8",
+def reference_agreement(refs: pl.DataFrame, qa: pl.DataFrame, metric: str = "avg@8",
                         mapping: dict[str, str] | None = None) -> pl.DataFrame:
-    ref = metrics.reference_values(con, sel, source).filter(pl.col("metric") == metric)
+    ref = refs.filter(pl.col("metric") == metric)
     mapping = mapping or {g: g for g in ref["group"].unique().to_list()}
     ref = ref.filter(pl.col("group").is_in(list(mapping))).with_columns(
         key=pl.col("group").replace_strict(mapping, return_dtype=pl.String))
-    by = "group" if not sel.models else "model"
-    qa = metrics.question_accuracy(con, sel, by=by, reference_source=source)
     return (ref.join(qa.select("key", "question_id", "accuracy", "n"), on=["key", "question_id"], how="inner")
             .select("group", "key", "question_id", "tier", pl.col("accuracy").alias("observed"),
                     pl.col("value").alias("reference"), (pl.col("accuracy") - pl.col("value")).alias("diff"), "n")
             .sort("group", "question_id"))
 
 
-def agreement_summary(con, sel: Selection, source: str = "paper_fig1", metric: str = "avg@8",
-                      mapping: dict[str, str] | None = None) -> pl.DataFrame:
-    per_q = reference_agreement(con, sel, source, metric, mapping)
+def agreement_summary(per_q: pl.DataFrame) -> pl.DataFrame:
     rows = []
     for part in per_q.partition_by("group", "key", maintain_order=True):
         o, r = part["observed"].to_numpy(), part["reference"].to_numpy()

@@ -1,18 +1,20 @@
 """Scaling: accuracy against a model factor (SFT size, training step, parameters), and categorical ablations.
+Pure functions over ``pq`` (``warehouse.frames.per_question(by="model")``) and ``fac``
+(``warehouse.frames.factor_table``: model_id and the factor columns).
 
 API (``factor`` is a models column: numeric ``NUMERIC_FACTORS``, categorical ``CATEGORICAL_FACTORS``):
-- ``numeric_factors(con, sel)`` / ``categorical_factors(con, sel)``: factor, n_models, n_values (only
-  factors with >= 2 distinct values among the selected models).
-- ``scaling_points(con, sel, factor, per_tier=True, n_boot=1000, seed=0)``: x, [tier], n_models and the
-  ``metrics`` columns (avg, cov, maj with CIs); models sharing an x value pool their samples.
-- ``scaling_fits(con, sel, factor, metric="avg", per_tier=True, n_boot=200, seed=0)``: one row per
-  [tier] x fit: fit ("log": y = a + b ln x; "saturating": y = c - (c - a) exp(-b x)), a, b, c (plateau,
-  null for log), slope_per_doubling (log: b ln 2), r2, and bootstrap intervals (over questions) of the
-  slope per doubling (log) or the plateau (saturating): lo, hi.
-- ``scaling_bands(con, sel, factor, metric="avg", per_tier=True, n_boot=200, seed=0, grid=50)``:
-  [tier], fit, x, y, lo, hi: fitted curves with pointwise bootstrap bands, for plotting.
-- ``categorical_ablation(con, sel, factor, per_tier=True, n_boot=1000, seed=0)``: value, [tier], n_models,
-  avg, cov, maj (+ CIs): grouped-bar data.
+- ``numeric_factors(fac)`` / ``categorical_factors(fac)``: factor, n_models, n_values (only factors with >= 2
+  distinct values among the models of ``fac``).
+- ``points(pq, fac, factor, per_tier=True, n_boot=1000, seed=0)``: x, [tier], n_models and the ``metrics``
+  columns (avg, cov, maj with CIs); models sharing an x value pool their samples.
+- ``fits(pq, fac, factor, metric="avg", per_tier=True, n_boot=200, seed=0, ci=0.95)``: one row per [tier] x
+  fit: fit ("log": y = a + b ln x; "saturating": y = c - (c - a) exp(-b x)), a, b, c (plateau, null for log),
+  slope_per_doubling (log: b ln 2), r2, and bootstrap intervals (over questions) of the slope per doubling
+  (log) or the plateau (saturating): lo, hi.
+- ``bands(pq, fac, factor, metric="avg", per_tier=True, n_boot=200, seed=0, grid=50, ci=0.95)``: [tier], fit,
+  x, y, lo, hi: fitted curves with pointwise bootstrap bands, for plotting.
+- ``ablation(pq, fac, factor, per_tier=True, n_boot=1000, seed=0)``: value, [tier], n_models, avg, cov, maj
+  (+ CIs): grouped-bar data.
 Pure helpers: ``fit_log(x, y)``, ``fit_saturating(x, y)`` -> dict.
 """
 from __future__ import annotations
@@ -21,38 +23,25 @@ import numpy as np
 import polars as pl
 from scipy import optimize
 
-from warehouse import metrics
-from warehouse.db import query
-from warehouse.filters import Selection
-from warehouse.selection_sql import per_question
+from analysis import metrics
 
 NUMERIC_FACTORS = ("sft_size", "train_step", "params_b")
 CATEGORICAL_FACTORS = ("sft_category", "trajectory_length", "trajectory_style")
 FITS = ("log", "saturating")
 
 
-def _factor_table(con, sel: Selection, factors: tuple[str, ...]) -> pl.DataFrame:
-    where, params = sel.where("s")
-    # fixed names from the constants above; a non-finite value (stored before import checked them) is no value
-    cols = ", ".join(f'CASE WHEN isfinite(m."{f}") THEN m."{f}" END AS "{f}"' if f in NUMERIC_FACTORS
-                     else f'm."{f}"' for f in factors)
-    return query(con, f"""SELECT DISTINCT m.model_id, {cols} FROM models m
-                          WHERE m.model_id IN (SELECT s.model_id FROM run_question_stats s WHERE {where})""", params)
-
-
-def _list_factors(con, sel, factors):
-    t = _factor_table(con, sel, factors)
-    rows = [(f, int(t[f].is_not_null().sum()), int(t[f].drop_nulls().n_unique())) for f in factors]
+def _list_factors(fac: pl.DataFrame, factors: tuple[str, ...]) -> pl.DataFrame:
+    rows = [(f, int(fac[f].is_not_null().sum()), int(fac[f].drop_nulls().n_unique())) for f in factors]
     return pl.DataFrame([r for r in rows if r[2] >= 2], schema={"factor": pl.String, "n_models": pl.Int64,
                                                                "n_values": pl.Int64}, orient="row")
 
 
-def numeric_factors(con, sel: Selection) -> pl.DataFrame:
-    return _list_factors(con, sel, NUMERIC_FACTORS)
+def numeric_factors(fac: pl.DataFrame) -> pl.DataFrame:
+    return _list_factors(fac, NUMERIC_FACTORS)
 
 
-def categorical_factors(con, sel: Selection) -> pl.DataFrame:
-    return _list_factors(con, sel, CATEGORICAL_FACTORS)
+def categorical_factors(fac: pl.DataFrame) -> pl.DataFrame:
+    return _list_factors(fac, CATEGORICAL_FACTORS)
 
 
 def _check(factor: str, allowed: tuple[str, ...]) -> None:
@@ -60,10 +49,10 @@ def _check(factor: str, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"factor must be one of {allowed}, not {factor!r}")
 
 
-def _pooled(con, sel: Selection, factor: str) -> pl.DataFrame:
+def _pooled(pq: pl.DataFrame, fac: pl.DataFrame, factor: str) -> pl.DataFrame:
     """Per (factor value, question): n, c, maj pooled over the models with that value."""
-    fac = _factor_table(con, sel, (factor,)).filter(pl.col(factor).is_not_null())
-    pq = per_question(con, sel, "model").join(fac, left_on="key", right_on="model_id")
+    fac = fac.select("model_id", factor).filter(pl.col(factor).is_not_null())
+    pq = pq.join(fac, left_on="key", right_on="model_id")
     return (pq.group_by(factor, "question_id").agg(
                 pl.col("tier").first(), pl.col("n").sum(), pl.col("c").sum(), pl.col("maj").mean(),
                 pl.col("key").n_unique().alias("n_models"))
@@ -72,22 +61,22 @@ def _pooled(con, sel: Selection, factor: str) -> pl.DataFrame:
 
 def _points(pooled: pl.DataFrame, factor: str, per_tier: bool, n_boot: int, seed: int) -> pl.DataFrame:
     keys = ["key", "tier"] if per_tier else ["key"]
-    m = metrics.metrics_from_questions(pooled.drop(factor), per_tier, n_boot, seed)
+    m = metrics.metrics(pooled.drop(factor), per_tier, n_boot, seed)
     xs = pooled.group_by("key").agg(pl.col(factor).first().alias("x"), pl.col("n_models").max())
     return m.join(xs, on="key").drop("key").select("x", *keys[1:], "n_models", pl.exclude("x", *keys[1:], "n_models"))
 
 
-def scaling_points(con, sel: Selection, factor: str, per_tier: bool = True, n_boot: int = 1000,
-                   seed: int = 0) -> pl.DataFrame:
+def points(pq: pl.DataFrame, fac: pl.DataFrame, factor: str, per_tier: bool = True, n_boot: int = 1000,
+           seed: int = 0) -> pl.DataFrame:
     _check(factor, NUMERIC_FACTORS)
-    out = _points(_pooled(con, sel, factor), factor, per_tier, n_boot, seed)
+    out = _points(_pooled(pq, fac, factor), factor, per_tier, n_boot, seed)
     return out.with_columns(pl.col("x").cast(pl.Float64)).sort(["tier", "x"] if per_tier else ["x"])
 
 
-def categorical_ablation(con, sel: Selection, factor: str, per_tier: bool = True, n_boot: int = 1000,
-                         seed: int = 0) -> pl.DataFrame:
+def ablation(pq: pl.DataFrame, fac: pl.DataFrame, factor: str, per_tier: bool = True, n_boot: int = 1000,
+             seed: int = 0) -> pl.DataFrame:
     _check(factor, CATEGORICAL_FACTORS)
-    return _points(_pooled(con, sel, factor), factor, per_tier, n_boot, seed).rename({"x": "value"}).sort(
+    return _points(_pooled(pq, fac, factor), factor, per_tier, n_boot, seed).rename({"x": "value"}).sort(
         ["tier", "value"] if per_tier else ["value"])
 
 
@@ -181,12 +170,12 @@ def _boot_curves(pooled: pl.DataFrame, factor: str, metric: str, per_tier: bool,
         yield tier, xs, y, Yb
 
 
-def _fits_and_bands(con, sel, factor, metric, per_tier, n_boot, seed, grid):
+def _fits_and_bands(pq, fac, factor, metric, per_tier, n_boot, seed, grid, ci):
     _check(factor, NUMERIC_FACTORS)
     if metric not in ("avg", "cov", "maj"):
         raise ValueError(f"metric must be avg, cov or maj, not {metric!r}")
     fits, bands = [], []
-    for tier, xs, y, Yb in _boot_curves(_pooled(con, sel, factor), factor, metric, per_tier, n_boot, seed):
+    for tier, xs, y, Yb in _boot_curves(_pooled(pq, fac, factor), factor, metric, per_tier, n_boot, seed):
         if len(xs) < 3:
             continue
         gx = np.exp(np.linspace(np.log(xs.min()), np.log(xs.max()), grid))
@@ -195,11 +184,11 @@ def _fits_and_bands(con, sel, factor, metric, per_tier, n_boot, seed, grid):
         A = np.column_stack([np.ones_like(xs), np.log(xs)])
         coef = np.linalg.lstsq(A, Yb.T, rcond=None)[0] if len(Yb) else np.empty((2, 0))
         curves = coef[0][:, None] + coef[1][:, None] * np.log(gx)[None, :]
-        fits.append(dict(tier=tier, fit="log", n_points=len(xs), **lf, **_ci(coef[1] * np.log(2))))
+        fits.append(dict(tier=tier, fit="log", n_points=len(xs), **lf, **_ci(coef[1] * np.log(2), ci)))
         bands.append((tier, "log", gx, lf["a"] + lf["b"] * np.log(gx), curves))
         sf = fit_saturating(xs, y)
         ba, bc, bb, scale = _sat_profile(xs, Yb) if len(Yb) else (np.array([]),) * 3 + (1.0,)
-        fits.append(dict(tier=tier, fit="saturating", n_points=len(xs), **sf, **_ci(bc)))
+        fits.append(dict(tier=tier, fit="saturating", n_points=len(xs), **sf, **_ci(bc, ci)))
         scurves = _sat(gx[None, :] / scale, ba[:, None], bc[:, None], bb[:, None])
         bands.append((tier, "saturating", gx, _sat(gx, sf["a"], sf["c"], sf["b"]), scurves))
     return fits, bands
@@ -215,20 +204,21 @@ _FIT_SCHEMA = {"tier": pl.String, "fit": pl.String, "n_points": pl.Int64, "a": p
                "c": pl.Float64, "slope_per_doubling": pl.Float64, "r2": pl.Float64, "lo": pl.Float64, "hi": pl.Float64}
 
 
-def scaling_fits(con, sel: Selection, factor: str, metric: str = "avg", per_tier: bool = True, n_boot: int = 200,
-                 seed: int = 0) -> pl.DataFrame:
-    fits, _ = _fits_and_bands(con, sel, factor, metric, per_tier, n_boot, seed, 2)
-    out = pl.DataFrame(fits, schema=_FIT_SCHEMA, orient="row") if fits else pl.DataFrame(schema=_FIT_SCHEMA)
+def fits(pq: pl.DataFrame, fac: pl.DataFrame, factor: str, metric: str = "avg", per_tier: bool = True,
+         n_boot: int = 200, seed: int = 0, ci: float = 0.95) -> pl.DataFrame:
+    rows, _ = _fits_and_bands(pq, fac, factor, metric, per_tier, n_boot, seed, 2, ci)
+    out = pl.DataFrame(rows, schema=_FIT_SCHEMA, orient="row") if rows else pl.DataFrame(schema=_FIT_SCHEMA)
     return out if per_tier else out.drop("tier")
 
 
-def scaling_bands(con, sel: Selection, factor: str, metric: str = "avg", per_tier: bool = True, n_boot: int = 200,
-                  seed: int = 0, grid: int = 50) -> pl.DataFrame:
-    _, bands = _fits_and_bands(con, sel, factor, metric, per_tier, n_boot, seed, grid)
+def bands(pq: pl.DataFrame, fac: pl.DataFrame, factor: str, metric: str = "avg", per_tier: bool = True,
+          n_boot: int = 200, seed: int = 0, grid: int = 50, ci: float = 0.95) -> pl.DataFrame:
+    _, curves_per_fit = _fits_and_bands(pq, fac, factor, metric, per_tier, n_boot, seed, grid, ci)
+    alpha = round((1 - ci) / 2, 12)   # 0.025 exactly for ci=0.95, not 0.025000000000000022
     frames = []
-    for tier, fit, gx, y, curves in bands:
-        lo = np.quantile(curves, 0.025, axis=0) if len(curves) else np.full_like(gx, np.nan)
-        hi = np.quantile(curves, 0.975, axis=0) if len(curves) else np.full_like(gx, np.nan)
+    for tier, fit, gx, y, curves in curves_per_fit:
+        lo = np.quantile(curves, alpha, axis=0) if len(curves) else np.full_like(gx, np.nan)
+        hi = np.quantile(curves, 1 - alpha, axis=0) if len(curves) else np.full_like(gx, np.nan)
         frames.append(pl.DataFrame({"tier": [tier] * len(gx), "fit": [fit] * len(gx), "x": gx, "y": y,
                                     "lo": lo, "hi": hi}, schema_overrides={"tier": pl.String}))
     schema = {"tier": pl.String, "fit": pl.String, "x": pl.Float64, "y": pl.Float64, "lo": pl.Float64,

@@ -1,0 +1,139 @@
+"""Full-text search over responses, smart case (an upper-case letter makes it case-sensitive), scoped by
+the selection's runs and read in parallel row-id ranges. User text only ever travels as parameters."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import polars as pl
+
+from .db import query
+from .filters import Selection
+
+
+# Characters of model output, most frequent first (the real traces in ../shared/data/traces, 0.9 M
+# characters); any other character is rarer still. Scanning for a needle costs least when the
+# needle starts with a rare character: DuckDB's substring search (and ILIKE's matcher) stop at
+# every occurrence of the first character before comparing the rest.
+_BY_FREQUENCY = " etioras\\nh\nlfcdmu}{1g,bp)(2.w0=x3vy4T:5-6][*98+q7ASkC^DBN_'"
+
+
+def _rarity(c: str) -> int:
+    i = _BY_FREQUENCY.find(c)
+    return len(_BY_FREQUENCY) if i < 0 else i
+
+
+def _caseless(text: str) -> bool:
+    """No character of ``text`` changes with case (digits, ``$``, ``=``, spaces ...)."""
+    return text.lower() == text.upper()
+
+
+def search_anchor(text: str, min_len: int = 4) -> str:
+    """The suffix of ``text`` that starts at its rarest character (at least ``min_len`` long,
+    earliest on ties): every response containing ``text`` contains it, and it is cheap to scan for."""
+    last = max(0, len(text) - min_len)
+    i = max(range(last + 1), key=lambda i: (_rarity(text[i]), -i))
+    return text[i:]
+
+
+def _caseless_chunk(text: str) -> str | None:
+    """The longest run of ``text`` without cased characters (digits, ``$``, ``=`` ...), stripped,
+    of 3 characters or more: an all-lower-case query's matches contain it verbatim."""
+    runs, cur = [], []
+    for c in text + "a":
+        if _caseless(c):
+            cur.append(c)
+        else:
+            runs.append("".join(cur).strip())
+            cur = []
+    best = max(runs, key=len)
+    return best if len(best) >= 3 else None
+
+
+def search_condition(text: str) -> tuple[str, str, list]:
+    """SQL condition over ``t.response`` for a full-text search, the position expression for its
+    snippet, and the condition's parameters. Literal: ``%``, ``_`` and ``\\`` are plain characters.
+
+    Smart case, as in ripgrep: a query with an upper-case letter matches case-sensitively (a
+    substring scan); an all-lower-case query ignores case (ILIKE). Cheaper necessary conditions
+    run first, each only on the rows the previous one kept: the query's caseless part (``$17$``
+    in ``so the answer is $17$``), then the suffix that starts at its rarest character.
+    """
+    anchor = search_anchor(text)
+    if any(c.isupper() for c in text) or _caseless(text):      # nothing to fold
+        needles = [anchor, text] if anchor != text else [text]
+        return " AND ".join(["contains(t.response, ?)"] * len(needles)), "strpos(t.response, ?)", needles
+    wildcards = "%" in text or "_" in text
+    chunk = _caseless_chunk(text)
+    checks = []                                    # (condition, parameter), cheapest first
+    for needle in dict.fromkeys(x for x in (chunk and search_anchor(chunk, 3), anchor) if x and x != text):
+        if _caseless(needle):
+            checks.append(("contains(t.response, ?)", needle))
+        elif not ("%" in needle or "_" in needle):
+            checks.append(("t.response ILIKE ?", "%" + needle + "%"))
+    # LIKE's wildcards in the query: match lower-cased text instead (rare; an ESCAPE clause would
+    # take ILIKE off its fast path, 2.4x slower)
+    checks.append(("contains(lower(t.response), ?)", text) if wildcards else ("t.response ILIKE ?", "%" + text + "%"))
+    return " AND ".join(c for c, _ in checks), "strpos(lower(t.response), ?)", [p for _, p in checks]
+
+
+SCAN_MIN_ROWS = 2048       # rows per range at least (one DuckDB vector)
+
+
+def _scan_ranges(con, sel: Selection) -> list[tuple[int, int]]:
+    """Row-id ranges of ``trajectories`` that hold every row of the selection's runs (its
+    benchmark, models and groups; tiers and categories are left to the caller's filter), cut
+    so that a scan of them runs on every DuckDB thread.
+
+    Two reasons. DuckDB gives a table scan one thread per 122,880 rows: a paper-size study
+    (57,600 responses of ~40,000 characters, 2.3 GB of text) would be read by one core; each
+    range becomes a branch of a UNION ALL and the branches run in parallel (2 per thread, as row
+    groups differ in size). And a run's rows are written together, so a search within a few
+    models reads only their rows: a row-id range skips the rest unread, a run_id filter would not.
+    """
+    k = 2 * int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    rwhere, rparams = replace(sel, tiers=(), categories=()).where("r")
+    spans = con.execute(f"""
+        SELECT min(t.rowid), max(t.rowid) + 1 FROM trajectories t
+        WHERE t.run_id IN (SELECT run_id FROM runs r WHERE {rwhere})
+        GROUP BY t.run_id ORDER BY 1""", rparams).fetchall()
+    merged: list[list[int]] = []
+    for lo, hi in spans:                       # runs written one after another: one span
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    while len(merged) > k:                     # at most k spans: close the smallest gap
+        i = min(range(len(merged) - 1), key=lambda i: merged[i + 1][0] - merged[i][1])
+        merged[i:i + 2] = [[merged[i][0], merged[i + 1][1]]]
+    size = max(SCAN_MIN_ROWS, -(-sum(hi - lo for lo, hi in merged) // k))
+    return [(a, min(a + size, hi)) for lo, hi in merged for a in range(lo, hi, size)]
+
+
+def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
+    """Responses that contain ``text`` (smart case: see ``search_condition``), with a snippet:
+    the first ``limit`` in (model, question, sample) order."""
+    if not text or not text.strip():
+        return pl.DataFrame()
+    where, params = sel.where("o")
+    cond, pos, cparams = search_condition(text)
+    ranges = _scan_ranges(con, sel)
+    if not ranges:
+        return pl.DataFrame()
+    scan = " UNION ALL ".join(
+        f"SELECT t.rowid AS row_id, t.trajectory_id FROM trajectories t "
+        f"WHERE t.rowid >= ? AND t.rowid < ? AND {cond}" for _ in ranges)
+    hits = query(con, f"""
+        WITH found AS ({scan})
+        SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct, f.row_id
+        FROM outcomes o JOIN found f USING (trajectory_id)
+        WHERE {where}
+        ORDER BY o.model_id, try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.sample_idx
+        LIMIT ?""", [x for lo, hi in ranges for x in (lo, hi, *cparams)] + params + [int(limit)])
+    # the snippets are read by row id: a join on trajectory_id would decompress every response
+    # again (~1 s), a row-id lookup only the blocks that hold these rows
+    snippets = query(con, f"""
+        SELECT t.rowid AS row_id, substr(t.response, greatest({pos} - 80, 1), 160 + length(?)) AS snippet
+        FROM trajectories t WHERE t.rowid = ANY(?)""", [text, text, hits["row_id"].to_list()])
+    return hits.join(snippets, on="row_id", how="left", maintain_order="left").drop("row_id")
+
+
