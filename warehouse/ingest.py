@@ -6,6 +6,7 @@ nothing. Bulk rows travel as columnar Arrow tables built straight from the recor
 from __future__ import annotations
 
 import json
+import re
 from typing import Iterable, Sequence
 
 import duckdb
@@ -64,6 +65,17 @@ def _update_all(columns: Sequence[str], keys: Sequence[str], keep_existing: bool
             continue
         sets.append(f'"{c}" = coalesce(excluded."{c}", "{c}")' if keep_existing else f'"{c}" = excluded."{c}"')
     return f"({_quote(keys)}) DO UPDATE SET " + ", ".join(sets)
+
+
+_SIZE = re.compile(r"\d+(?:\.\d+)?\s*[KMGT]?i?B", re.I)
+
+
+def set_checkpoint_threshold(con, size: str) -> None:
+    """How much WAL this connection lets grow before DuckDB checkpoints (e.g. ``"256MB"``): a bulk
+    writer holding its connection across transactions sets it high (see ``ImportSession.HOLD_S``)."""
+    if not _SIZE.fullmatch(size):          # SET takes no parameters: only a size is formatted in
+        raise ValueError(f"checkpoint threshold {size!r}: expected a size such as '256MB'")
+    con.execute(f"SET checkpoint_threshold = '{size}'")
 
 
 def upsert_benchmark(con, b: Benchmark) -> None:

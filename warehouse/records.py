@@ -1,16 +1,28 @@
 """Typed records: the rows the pipeline produces and the warehouse stores.
 
-Pipeline stages are plain functions over these dataclasses; ``warehouse.ingest`` writes them.
+Pipeline stages are plain functions over these dataclasses; ``warehouse.ingest`` writes them and
+``Record.from_row`` reads them back. These dataclasses are the one Python declaration of the
+tables' columns (``TABLE`` names each one's table in schema.sql; tests/test_records.py checks
+that the two agree): whatever else needs the columns or their types (config validation, the
+importers' checks) derives them from here (``columns()``, ``field_types()``).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import types
+import typing
 import unicodedata
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar, Literal, Mapping, TypeVar
 
 TIERS = ("Easy", "Medium", "Hard", "Exh")
+
+GradeReason = Literal["correct", "mismatch", "no_answer", "truncated"]
+GRADE_REASONS: tuple[GradeReason, ...] = typing.get_args(GradeReason)
+FinishReason = Literal["stop", "length"]       # None: unknown
+FINISH_REASONS: tuple[FinishReason, ...] = typing.get_args(FinishReason)
 
 
 def trajectory_key(run_id: str, question_id: str, sample_idx: int) -> int:
@@ -31,8 +43,25 @@ def normalize_problem(text: str) -> str:
     return _WS.sub(" ", t).strip()
 
 
+R = TypeVar("R", bound="Record")
+
+
+def _base_type(hint: Any) -> type:
+    """The Python type a field holds when set: ``int | None`` -> int, ``dict[str, Any]`` -> dict,
+    ``Literal['a', 'b']`` -> str."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return type(typing.get_args(hint)[0])
+    if origin in (typing.Union, types.UnionType):
+        return _base_type(next(a for a in typing.get_args(hint) if a is not type(None)))
+    return origin or hint
+
+
 class Record:
-    """Mixin: ``as_row()`` in the column order of the table."""
+    """Mixin: the table's columns (``columns()``, ``field_types()``), a record as a row
+    (``as_row()``) and back (``from_row()``)."""
+
+    TABLE: ClassVar[str]
 
     def as_row(self) -> dict[str, Any]:
         # a shallow dict: records are flat (dict fields are serialized by the writer), and
@@ -47,9 +76,37 @@ class Record:
             setattr(cls, "_columns", cols)
         return cols
 
+    @classmethod
+    def field_types(cls) -> dict[str, type]:
+        """Column -> the Python type its value has when not None (str, int, float, bool, dict)."""
+        found = cls.__dict__.get("_field_types")
+        if found is None:
+            hints = typing.get_type_hints(cls)
+            found = {c: _base_type(hints[c]) for c in cls.columns()}
+            setattr(cls, "_field_types", found)
+        return found
+
+    @classmethod
+    def nullable(cls) -> set[str]:
+        """The columns that may be None."""
+        hints = typing.get_type_hints(cls)
+        return {c for c in cls.columns() if type(None) in typing.get_args(hints[c])}
+
+    @classmethod
+    def from_row(cls: type[R], row: Mapping[str, Any]) -> R:
+        """The record of a table row (a mapping holding at least its columns; others are ignored);
+        JSON columns (dict fields) are decoded, NULL as an empty dict."""
+        kw = {c: row[c] for c in cls.columns()}
+        for c, typ in cls.field_types().items():
+            if typ is dict and not isinstance(kw[c], dict):
+                kw[c] = json.loads(kw[c] or "{}")
+        return cls(**kw)
+
 
 @dataclass
 class Benchmark(Record):
+    TABLE: ClassVar[str] = "benchmarks"
+
     benchmark: str
     description: str | None = None
     answer_type: str = "math"            # 'integer' | 'math'
@@ -58,6 +115,8 @@ class Benchmark(Record):
 
 @dataclass
 class Question(Record):
+    TABLE: ClassVar[str] = "questions"
+
     benchmark: str
     question_id: str
     problem: str
@@ -77,6 +136,8 @@ class Question(Record):
 
 @dataclass
 class Tier(Record):
+    TABLE: ClassVar[str] = "question_tiers"
+
     benchmark: str
     question_id: str
     scheme: str
@@ -86,6 +147,8 @@ class Tier(Record):
 
 @dataclass
 class ReferenceValue(Record):
+    TABLE: ClassVar[str] = "reference_values"
+
     benchmark: str
     question_id: str
     source: str
@@ -94,22 +157,21 @@ class ReferenceValue(Record):
     value: float | None
 
 
-MODEL_FACTORS = ("params_b", "sft_size", "sft_category", "trajectory_length", "trajectory_style",
-                 "seed", "train_step")
 INT32_MAX = 2**31 - 1      # DuckDB INTEGER
 INT64_MAX = 2**63 - 1      # DuckDB BIGINT
-# the numeric model columns: (type, smallest, largest), the range of their schema.sql column; sizes and
+# the numeric model columns: (smallest, largest), the range of their schema.sql column; sizes and
 # steps are non-negative and params_b finite (a NaN or negative size breaks the Scaling page's fits)
-MODEL_NUMERIC = {"params_b": (float, 0.0, None), "sft_size": (int, 0, INT64_MAX),
-                 "seed": (int, -INT32_MAX - 1, INT32_MAX), "train_step": (int, 0, INT32_MAX)}
+MODEL_RANGES = {"params_b": (0.0, None), "sft_size": (0, INT64_MAX), "seed": (-INT32_MAX - 1, INT32_MAX),
+                "train_step": (0, INT32_MAX)}
 
 
 def model_value(column: str, text: str) -> Any:
     """A models column's value from text (``--meta k=v``, ``models set``); raises ValueError naming
     the column when a numeric factor is not a number in its range."""
-    if column not in MODEL_NUMERIC:
+    if column not in MODEL_RANGES:
         return text
-    conv, lo, hi = MODEL_NUMERIC[column]
+    conv = Model.field_types()[column]
+    lo, hi = MODEL_RANGES[column]
     try:
         v = conv(text)
     except ValueError:
@@ -122,6 +184,8 @@ def model_value(column: str, text: str) -> Any:
 
 @dataclass
 class Model(Record):
+    TABLE: ClassVar[str] = "models"
+
     model_id: str
     display_name: str | None = None
     family: str | None = None
@@ -139,6 +203,8 @@ class Model(Record):
 
 @dataclass
 class Run(Record):
+    TABLE: ClassVar[str] = "runs"
+
     run_id: str
     model_id: str
     benchmark: str
@@ -158,6 +224,8 @@ class Run(Record):
 
 @dataclass
 class Trajectory(Record):
+    TABLE: ClassVar[str] = "trajectories"
+
     run_id: str
     benchmark: str
     question_id: str
@@ -165,7 +233,7 @@ class Trajectory(Record):
     response: str
     prompt: str | None = None
     n_tokens: int | None = None
-    finish_reason: str | None = None      # 'stop' | 'length' | None
+    finish_reason: FinishReason | None = None      # None: unknown
     source_correct: bool | None = None
     source_pred: str | None = None
 
@@ -176,16 +244,20 @@ class Trajectory(Record):
 
 @dataclass
 class Grade(Record):
+    TABLE: ClassVar[str] = "grades"
+
     trajectory_id: int
     grader: str
     grader_version: str
     extracted_answer: str | None
     is_correct: bool
-    reason: str                           # 'correct' | 'mismatch' | 'no_answer' | 'truncated'
+    reason: GradeReason
 
 
 @dataclass
 class Step(Record):
+    TABLE: ClassVar[str] = "steps"
+
     trajectory_id: int
     step_idx: int
     start_char: int
@@ -195,6 +267,8 @@ class Step(Record):
 
 @dataclass
 class StepAnnotation(Record):
+    TABLE: ClassVar[str] = "step_annotations"
+
     trajectory_id: int
     step_idx: int
     annotator: str
@@ -205,6 +279,8 @@ class StepAnnotation(Record):
 
 @dataclass
 class TrajectoryFlag(Record):
+    TABLE: ClassVar[str] = "trajectory_flags"
+
     trajectory_id: int
     annotator: str
     flag: str
