@@ -12,9 +12,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from warehouse.db import REPO_ROOT
+from pipeline.registry import Registry
 from warehouse.records import Benchmark, Question, ReferenceValue, Tier
+
+# the checkout (warehouse.db.REPO_ROOT): not imported from there, which would load duckdb into
+# every `--help` (the CLI reads LOADERS to build its parser)
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 HUB_DATASETS = {
     "aime24": ("Maxwell-Jia/AIME_2024", "train"),
@@ -100,7 +105,9 @@ def load_math500(root: Path | None) -> BenchmarkData:
     return BenchmarkData(bench, qs)
 
 
-LOADERS = {"aime24": load_aime24, "math500": load_math500}
+LOADERS: Registry[Callable[[Path | None], BenchmarkData]] = Registry("benchmark")
+LOADERS.register("aime24", load_aime24)
+LOADERS.register("math500", load_math500)
 
 
 def _from_hub(name: str) -> list[dict]:
@@ -123,14 +130,12 @@ def _from_hub(name: str) -> list[dict]:
 
 
 def load(name: str, root: Path | None = None) -> BenchmarkData:
-    if name not in LOADERS:
-        raise KeyError(f"unknown benchmark {name!r}: known are {', '.join(LOADERS)}")
-    return LOADERS[name](root)
+    return LOADERS.get(name)(root)
 
 
 def install(con, data: BenchmarkData) -> int:
     """Write a benchmark's question table, tiers and reference values (idempotent)."""
-    from warehouse import ingest
+    from warehouse import ingest    # here: duckdb and pyarrow stay out of the CLI's --help (see REPO_ROOT)
 
     ingest.upsert_benchmark(con, data.benchmark)
     n = ingest.upsert_questions(con, data.questions)

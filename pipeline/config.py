@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from pipeline.backends import BACKENDS
+from pipeline.benchmarks import LOADERS
 from warehouse.records import TIERS, Model
 
 DEFAULT_TEMPLATE = "{problem}\n\nPlease reason step by step, and put your final answer within \\boxed{}."
@@ -181,19 +184,9 @@ _TOP = {"name", "backend", "backend_options", "models", "model_defaults", "bench
         "temperature", "top_p", "max_tokens", "seed", "stop", "prompt_template", "system_prompt",
         "batch_size"}
 _BENCH = {"name", "ids", "tiers", "scheme", "categories", "levels", "limit"}
-# Model fields and their types (warehouse.records.Model), plus `model` and `backend_options`.
-_MODEL_FIELDS = {"model_id": str, "display_name": str, "family": str, "base_model": str, "params_b": float,
-                 "sft_size": int, "sft_category": str, "trajectory_length": str, "trajectory_style": str,
-                 "seed": int, "train_step": int, "group": str, "meta": dict}
+# a model entry: the fields of warehouse.records.Model with their types, plus `model` and `backend_options`
+_MODEL_FIELDS = Model.field_types()
 _MODEL_KEYS = set(_MODEL_FIELDS) | {"model", "backend_options"}
-
-
-def backend_class(name: str):
-    """The backend class registered as ``name`` (importing its module is cheap: heavy imports are lazy)."""
-    from pipeline.backends import BACKENDS
-
-    module, cls = BACKENDS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
 
 
 def _check_backend_options(c: _Checker, key: str, opts: Any, allowed: dict[str, type]) -> dict:
@@ -203,17 +196,16 @@ def _check_backend_options(c: _Checker, key: str, opts: Any, allowed: dict[str, 
 
 def parse(raw: Any, path: str = "<config>") -> RunConfig:
     """Validate a config mapping (as read from YAML) into a RunConfig."""
-    from pipeline.backends import BACKENDS
-    from pipeline.benchmarks import LOADERS
-
     c = _Checker(path)
     c.keys("", raw, _TOP, {"backend", "models", "benchmarks"})
     backend = c.string("backend", raw["backend"])
     if backend not in BACKENDS:
-        close = difflib.get_close_matches(backend, sorted(BACKENDS), n=1)
+        known = sorted(BACKENDS.names())
+        close = difflib.get_close_matches(backend, known, n=1)
         raise c.fail("backend", f"unknown backend {backend!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                     + f"; known: {', '.join(sorted(BACKENDS))}")
-    allowed_opts = getattr(backend_class(backend), "OPTIONS", {})
+                     + f"; known: {', '.join(known)}")
+    backend_class = BACKENDS.get(backend)
+    allowed_opts = getattr(backend_class, "OPTIONS", {})
     opts = _check_backend_options(c, "backend_options", raw.get("backend_options") or {}, allowed_opts)
 
     defaults = raw.get("model_defaults") or {}
@@ -238,7 +230,7 @@ def parse(raw: Any, path: str = "<config>") -> RunConfig:
         if fields.get("params_b") is not None and fields["params_b"] <= 0:
             raise c.fail(_join(key, "params_b"), f"must be > 0, got {fields['params_b']}")
         model = c.string(_join(key, "model"), merged["model"])
-        check = getattr(backend_class(backend), "check_model", None)
+        check = getattr(backend_class, "check_model", None)
         if check is not None:
             try:
                 check(model)
@@ -265,7 +257,7 @@ def parse(raw: Any, path: str = "<config>") -> RunConfig:
         c.keys(key, b, _BENCH, {"name"})
         name = c.string(_join(key, "name"), b["name"])
         if name not in LOADERS:
-            raise c.fail(_join(key, "name"), f"unknown benchmark {name!r}; known: {', '.join(LOADERS)}")
+            raise c.fail(_join(key, "name"), f"unknown benchmark {name!r}; known: {', '.join(LOADERS.names())}")
         tiers = c.strings(_join(key, "tiers"), b.get("tiers") or [])
         for j, t in enumerate(tiers):
             if t not in TIERS:
@@ -299,8 +291,6 @@ def parse(raw: Any, path: str = "<config>") -> RunConfig:
 
 def load(path: str | Path) -> RunConfig:
     """Read and validate a YAML run config."""
-    import yaml
-
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

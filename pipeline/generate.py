@@ -14,16 +14,19 @@ that honour per-sample seeds: llamacpp and vllm).
 from __future__ import annotations
 
 import hashlib
-import inspect
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tqdm import tqdm
+
 from pipeline import benchmarks as bench_mod
-from pipeline.backends import SamplingParams, get_backend
-from pipeline.config import BenchmarkSelection, ConfigError, ModelSpec, RunConfig, backend_class
+from pipeline import postprocess
+from pipeline.backends import BACKENDS, SamplingParams, get_backend
+from pipeline.config import BenchmarkSelection, ConfigError, ModelSpec, RunConfig
 from pipeline.shards import Shard
+from warehouse import db, ingest, lookup
 from warehouse.records import Question, Run, Trajectory
 
 
@@ -106,24 +109,17 @@ class Plan:
 
 
 def _stored(db_path: Path, run_ids: list[str]) -> set[tuple[str, str, int]]:
-    from warehouse import db
-
     if not db_path.exists():
         return set()
     with db.reader(db_path) as con:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if "trajectories" not in tables:
+        if "trajectories" not in lookup.tables(con):
             return set()
-        rows = con.execute("SELECT run_id, question_id, sample_idx FROM trajectories "
-                           "WHERE list_contains(?, run_id)", [run_ids]).fetchall()
-    return {(r, q, int(i)) for r, q, i in rows}
+        return lookup.stored_samples(con, run_ids)
 
 
 def make_plan(cfg: RunConfig, db_path: str | Path | None = None, shard: Shard | None = None,
               data_root: Path | None = None) -> Plan:
     """What to generate and what is already there. Loads no model."""
-    from warehouse import db
-
     path = db.db_path(db_path)
     if data_root is None:
         data_root = bench_mod.data_dir()
@@ -152,20 +148,9 @@ def make_plan(cfg: RunConfig, db_path: str | Path | None = None, shard: Shard | 
     return Plan(cfg, path, shard, runs, data)
 
 
-def _generate(backend, prompts, params, seeds):
-    if "seeds" in inspect.signature(backend.generate).parameters:
-        return backend.generate(prompts, params, seeds=seeds)
-    return backend.generate(prompts, params)
-
-
 def execute(plan: Plan, *, progress: bool = True,
             backend_factory: Callable = get_backend) -> dict:
     """Generate everything the plan has left, committing batch by batch. Returns counts."""
-    from tqdm import tqdm
-
-    from pipeline import postprocess
-    from warehouse import db, ingest
-
     cfg = plan.config
     summary = {"generated": 0, "tokens": 0, "batches": 0, "seconds": 0.0}
     if not plan.remaining:
@@ -177,7 +162,7 @@ def execute(plan: Plan, *, progress: bool = True,
     answer_types = {name: d.benchmark.answer_type for name, d in plan.data.items()}
     params = SamplingParams(n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
                             seed=cfg.seed, stop=cfg.stop)
-    size = cfg.batch_size or getattr(backend_class(cfg.backend), "default_batch_size", None)
+    size = cfg.batch_size or getattr(BACKENDS.get(cfg.backend), "default_batch_size", None)
     t0 = time.monotonic()
     bar = tqdm(total=plan.remaining, unit="traj", disable=not progress, dynamic_ncols=True)
     try:
@@ -198,7 +183,7 @@ def execute(plan: Plan, *, progress: bool = True,
                         batch = r.todo[i:i + step]
                         prompts = [cfg.messages(q.problem) for q, _ in batch]
                         seeds = [sample_seed(cfg.seed, r.benchmark, q.question_id, k) for q, k in batch]
-                        outs = _generate(backend, prompts, params, seeds)
+                        outs = backend.generate(prompts, params, seeds)
                         trajs = [Trajectory(r.run_id, r.benchmark, q.question_id, k, response=o[0].text,
                                             prompt=cfg.render(q.problem), n_tokens=o[0].n_tokens,
                                             finish_reason=o[0].finish_reason)

@@ -1,26 +1,23 @@
 """Step-error annotators, one module each behind ``pipeline.annotators.base.Annotator``.
 
-Registry: name -> "module:Class". Adding an annotator is one module plus one line here.
+Registry: name -> the annotator class, imported on first use. Adding an annotator is one module
+plus one line here.
 """
 from __future__ import annotations
 
-import importlib
+from pipeline.registry import Registry
 
 from .base import AnnotateInput, AnnotationResult, Annotator
 
-ANNOTATORS = {
-    "rules": "pipeline.annotators.rules:RulesAnnotator",
-    "judge": "pipeline.annotators.judge:JudgeAnnotator",
-    "prm": "pipeline.annotators.prm:PRMAnnotator",
-}
+ANNOTATORS: Registry[type[Annotator]] = Registry("annotator")
+ANNOTATORS.register_lazy("rules", "pipeline.annotators.rules:RulesAnnotator")
+ANNOTATORS.register_lazy("judge", "pipeline.annotators.judge:JudgeAnnotator")
+ANNOTATORS.register_lazy("prm", "pipeline.annotators.prm:PRMAnnotator")
 
 
 def get_annotator(name: str, **options) -> Annotator:
     """Instantiate annotator ``name`` (options go to its constructor, e.g. backend/model)."""
-    if name not in ANNOTATORS:
-        raise KeyError(f"unknown annotator {name!r}: known are {', '.join(sorted(ANNOTATORS))}")
-    module, cls = ANNOTATORS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    return ANNOTATORS.get(name)(**options)
 
 
 __all__ = ["ANNOTATORS", "AnnotateInput", "AnnotationResult", "Annotator", "get_annotator"]

@@ -1,26 +1,24 @@
 """Generation backends, one module each behind ``pipeline.backends.base.Backend``.
 
-Registry: name -> "module:Class". Adding a backend is one module plus one line here.
+Registry: name -> the backend class, imported on first use (a backend's heavy imports are lazy
+anyway, but its module need not load for ``--help``). Adding a backend is one module plus one
+line here.
 """
 from __future__ import annotations
 
-import importlib
+from pipeline.registry import Registry
 
 from .base import Backend, Completion, SamplingParams
 
-BACKENDS = {
-    "llamacpp": "pipeline.backends.llamacpp:LlamaCppBackend",
-    "transformers": "pipeline.backends.transformers_backend:TransformersBackend",
-    "vllm": "pipeline.backends.vllm_backend:VLLMBackend",
-}
+BACKENDS: Registry[type[Backend]] = Registry("backend")
+BACKENDS.register_lazy("llamacpp", "pipeline.backends.llamacpp:LlamaCppBackend")
+BACKENDS.register_lazy("transformers", "pipeline.backends.transformers_backend:TransformersBackend")
+BACKENDS.register_lazy("vllm", "pipeline.backends.vllm_backend:VLLMBackend")
 
 
 def get_backend(name: str, model: str, **options) -> Backend:
     """Instantiate backend ``name`` for ``model`` (a Hugging Face id or a local path)."""
-    if name not in BACKENDS:
-        raise KeyError(f"unknown backend {name!r}: known are {', '.join(sorted(BACKENDS))}")
-    module, cls = BACKENDS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(model, **options)
+    return BACKENDS.get(name)(model, **options)
 
 
 __all__ = ["BACKENDS", "Backend", "Completion", "SamplingParams", "get_backend"]

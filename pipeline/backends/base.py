@@ -5,6 +5,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Sequence, Union
 
+from warehouse.records import FinishReason
+
 # A prompt is either plain text (sent as is) or chat messages ([{"role": ..., "content": ...}])
 # to which the backend applies the model's chat template.
 Prompt = Union[str, Sequence[dict]]
@@ -24,7 +26,7 @@ class SamplingParams:
 class Completion:
     text: str
     n_tokens: int
-    finish_reason: str          # 'stop' | 'length'
+    finish_reason: FinishReason
 
 
 class Backend(ABC):
@@ -35,8 +37,14 @@ class Backend(ABC):
         self.options = options
 
     @abstractmethod
-    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
-        """Return, for each prompt in order, ``params.n`` completions."""
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams,
+                 seeds: Sequence[int] | None = None) -> list[list[Completion]]:
+        """Return, for each prompt in order, ``params.n`` completions.
+
+        ``seeds``: one seed per prompt (the generation stage gives every sample its own, so that
+        resumed and sharded runs draw the same samples); None = seeds derived from ``params.seed``.
+        A backend that cannot seed each prompt says how it uses them (transformers: the first).
+        """
 
     def close(self) -> None:
         """Release the model (GPU memory, threads)."""

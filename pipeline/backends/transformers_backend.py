@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .base import Backend, Completion, Prompt, SamplingParams
+from .llamacpp import resolve_gguf
 
 
 def _locate(model: str) -> tuple[str, str | None]:
@@ -22,8 +23,6 @@ def _locate(model: str) -> tuple[str, str | None]:
     if p.is_file() and p.suffix == ".gguf":
         return str(p.parent), p.name
     if not p.exists() and model.isidentifier():   # an installed package shipping a GGUF
-        from .llamacpp import resolve_gguf
-
         g = resolve_gguf(model)
         return str(g.parent), g.name
     return model, None

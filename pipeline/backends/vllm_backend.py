@@ -9,6 +9,7 @@ building and output mapping are small pure functions, tested without vLLM.
 """
 from __future__ import annotations
 
+import gc
 from typing import Any, Sequence
 
 from warehouse.errors import LadderError
@@ -104,8 +105,6 @@ class VLLMBackend(Backend):
             return
         del llm
         try:  # free GPU memory before the next model of the run loads
-            import gc
-
             import torch
 
             gc.collect()

@@ -1,30 +1,34 @@
 """`python -m pipeline annotate`: run a step-error annotator over the stored trajectories."""
-from pipeline.cli import add_db_argument
+import json
+
+from pipeline.annotators import ANNOTATORS
+from pipeline.backends import BACKENDS
+from pipeline.commands.common import CLIError, add_db_argument
+from warehouse.errors import LadderError
 
 NAME = "annotate"
-HELP = "annotate stored trajectories with an annotator (rules, judge, prm); re-running replaces its labels"
+HELP = (f"annotate stored trajectories with an annotator ({', '.join(ANNOTATORS.names())}); "
+        "re-running replaces its labels")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--annotator", default="rules", help="rules | judge | prm (default: rules)")
+    p.add_argument("--annotator", default="rules", help=f"{' | '.join(ANNOTATORS.names())} (default: rules)")
     p.add_argument("--limit", type=int, default=None, help="annotate at most N trajectories")
-    p.add_argument("--backend", default=None, help="judge: generation backend (e.g. llamacpp, transformers, vllm)")
+    p.add_argument("--backend", default=None,
+                   help=f"judge: generation backend (e.g. {', '.join(BACKENDS.names())})")
     p.add_argument("--model", default=None, help="judge/prm: model id or local path")
     p.add_argument("--segment", action="store_true", help="(re)segment every trajectory into steps first")
     add_db_argument(p)
 
 
 def run(args) -> int:
-    import json
-
     from pipeline.annotate import annotate_warehouse, segment_warehouse
-    from pipeline.annotators import ANNOTATORS
-    from pipeline.cli import CLIError
     from warehouse import db
-    from warehouse.errors import LadderError
 
-    if args.annotator not in ANNOTATORS:
-        raise CLIError(f"unknown annotator {args.annotator!r}: known are {', '.join(sorted(ANNOTATORS))}")
+    try:
+        ANNOTATORS.get(args.annotator)
+    except KeyError as exc:
+        raise CLIError(exc.args[0]) from None
     opts = {k: v for k, v in (("backend", args.backend), ("model", args.model)) if v}
     path = db.db_path(args.db)
     if not path.exists():

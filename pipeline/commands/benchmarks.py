@@ -1,24 +1,25 @@
 """`python -m pipeline benchmarks`: load question tables (AIME24, MATH-500) into the warehouse."""
-from pipeline.cli import add_data_dir_argument, add_db_argument
+from pipeline import benchmarks
+from pipeline.commands.common import CLIError, add_data_dir_argument, add_db_argument
 
 NAME = "benchmarks"
-HELP = "load the aime24 and math500 question tables (and the paper's AIME24 tiers)"
+HELP = f"load the {' and '.join(benchmarks.LOADERS.names())} question tables (and the paper's AIME24 tiers)"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("names", nargs="*", default=["aime24", "math500"], help="benchmarks to load")
+    p.add_argument("names", nargs="*", default=benchmarks.LOADERS.names(), help="benchmarks to load")
     add_db_argument(p)
     add_data_dir_argument(p)
 
 
 def run(args) -> int:
-    from pipeline import benchmarks
-    from pipeline.cli import CLIError
     from warehouse import db
 
-    unknown = [n for n in args.names if n not in benchmarks.LOADERS]
-    if unknown:
-        raise CLIError(f"unknown benchmark {unknown[0]!r}: known are {', '.join(benchmarks.LOADERS)}")
+    for name in args.names:
+        try:
+            benchmarks.LOADERS.get(name)
+        except KeyError as exc:
+            raise CLIError(exc.args[0]) from None
     try:
         root = benchmarks.data_dir(args.data_dir)
     except FileNotFoundError as exc:

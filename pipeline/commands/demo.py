@@ -1,5 +1,5 @@
 """`python -m pipeline demo`: build the demo warehouse from every real trace set in the data dir."""
-from pipeline.cli import add_data_dir_argument, add_db_argument
+from pipeline.commands.common import CLIError, add_data_dir_argument, add_db_argument
 
 NAME = "demo"
 HELP = "build the demo warehouse (default warehouse/demo.duckdb) from the real traces in the data dir"
@@ -14,7 +14,6 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from pipeline import demo
-    from pipeline.cli import CLIError
     from warehouse import db
 
     path = db.db_path(args.db)

@@ -1,8 +1,12 @@
 """`python -m pipeline generate --config configs/X.yaml`: sample trajectories into the warehouse."""
-from pipeline.cli import add_data_dir_argument, add_db_argument
+import signal
+
+from pipeline.backends import BACKENDS
+from pipeline.commands.common import CLIError, add_data_dir_argument, add_db_argument
 
 NAME = "generate"
-HELP = "sample reasoning trajectories with a local model (llamacpp, transformers, vllm); resumable, shardable"
+HELP = (f"sample reasoning trajectories with a local model ({', '.join(BACKENDS.names())}); "
+        "resumable, shardable")
 
 
 def add_arguments(p) -> None:
@@ -22,10 +26,7 @@ def _interrupt(signum, frame):
 
 
 def run(args) -> int:
-    import signal
-
     from pipeline import benchmarks, config, generate, shards
-    from pipeline.cli import CLIError
 
     try:
         cfg = config.load(args.config)

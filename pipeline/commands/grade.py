@@ -1,5 +1,7 @@
 """`python -m pipeline grade`: (re)grade stored trajectories with the ladder grader."""
-from pipeline.cli import add_db_argument
+import json
+
+from pipeline.commands.common import add_db_argument
 
 NAME = "grade"
 HELP = "grade stored trajectories with the ladder grader (no regeneration); --regrade redoes graded ones"
@@ -12,8 +14,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import json
-
     from pipeline.annotate import grade_warehouse
     from warehouse import db
 

@@ -1,17 +1,21 @@
 """`python -m pipeline import`: import real trajectory files (qwen-eval, lm-eval, jsonl) into the warehouse."""
-from pipeline.cli import add_data_dir_argument, add_db_argument
+import sys
+from pathlib import Path
+
+from pipeline import benchmarks
+from pipeline.commands.common import CLIError, add_data_dir_argument, add_db_argument
+from pipeline.importers import IMPORTERS
 
 NAME = "import"
-HELP = "import trajectory files or folders (formats: qwen-eval, lm-eval, jsonl; see docs/IMPORT.md)"
+HELP = f"import trajectory files or folders (formats: {', '.join(IMPORTERS.names())}; see docs/IMPORT.md)"
 MAX_PROBLEMS_SHOWN = 50
 
 
 def add_arguments(p) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders searched recursively")
-    p.add_argument("--format", required=True, dest="fmt", choices=["qwen-eval", "lm-eval", "jsonl"],
-                   help="input format")
+    p.add_argument("--format", required=True, dest="fmt", choices=IMPORTERS.names(), help="input format")
     p.add_argument("--benchmark", required=True,
-                   help="aime24, math500, a benchmark already in the warehouse, or a new name "
+                   help=f"{', '.join(benchmarks.LOADERS.names())}, a benchmark already in the warehouse, or a new name "
                         "(then created from the file's problems and gold answers)")
     p.add_argument("--model", help="model name (default: from the file; see docs/IMPORT.md)")
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
@@ -24,11 +28,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import sys
-    from pathlib import Path
-
-    from pipeline import benchmarks
-    from pipeline.cli import CLIError
     from pipeline.importing import ImportSession, check_args, expand, parse_meta
 
     try:

@@ -1,5 +1,7 @@
 """`python -m pipeline merge SHARD.duckdb...`: ingest shard outputs of `generate --shard` (idempotent)."""
-from pipeline.cli import add_db_argument
+from pathlib import Path
+
+from pipeline.commands.common import CLIError, add_db_argument
 
 NAME = "merge"
 HELP = "merge the warehouse files written by `generate --shard i/N --out DIR` into one warehouse"
@@ -11,10 +13,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from pipeline import shards
-    from pipeline.cli import CLIError
     from warehouse import db
 
     target = db.db_path(args.db).resolve()

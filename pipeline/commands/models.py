@@ -1,5 +1,6 @@
 """`python -m pipeline models list|set`: the models and their metadata; set it without re-importing."""
-from pipeline.cli import add_db_argument
+from pipeline.commands.common import CLIError, add_db_argument
+from pipeline.importers.base import has_surrogates, model_from_meta
 
 NAME = "models"
 HELP = "list models, or set a model's metadata: models set MODEL KEY=VALUE ... (see docs/IMPORT.md)"
@@ -17,20 +18,17 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import json
-
-    from pipeline.cli import CLIError
-    from pipeline.importers.base import has_surrogates, model_from_meta
     from pipeline.importing import parse_meta
-    from warehouse import db, ingest
+    from warehouse import db, ingest, lookup
 
     if not db.db_path(args.db).exists():
         raise CLIError(f"no warehouse at {db.db_path(args.db)}")
     if args.action == "list":
         with db.reader(args.db) as con:
-            rows = db.query(con, "SELECT * FROM models ORDER BY model_id").to_dicts()
-        for r in rows:
-            meta = json.loads(r.pop("meta") or "{}")
+            models = lookup.models(con)
+        for m in models:
+            r = m.as_row()
+            meta = r.pop("meta")
             print(r.pop("model_id"), *(f"{k}={v}" for k, v in {**r, **meta}.items() if v is not None))
         return 0
     try:
@@ -40,7 +38,7 @@ def run(args) -> int:
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     with db.writer(args.db) as con:      # one transaction; bumps data_version (the app's caches)
-        if not con.execute("SELECT count(*) FROM models WHERE model_id = ?", [args.model]).fetchall()[0][0]:
+        if not lookup.has_model(con, args.model):
             raise CLIError(f"no model {args.model!r} in the warehouse (`models list` shows them)")
         ingest.upsert_model(con, m)
     print(f"{args.model}: set {', '.join(args.items)}")

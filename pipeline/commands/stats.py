@@ -1,5 +1,8 @@
 """`python -m pipeline stats`: avg@n, cov@n and agreement with the source harness, per (benchmark, model)."""
-from pipeline.cli import add_db_argument
+import json
+
+from pipeline.commands.common import CLIError, add_db_argument
+from warehouse.records import TIERS
 
 NAME = "stats"
 HELP = "print avg@n, cov@n (overall and per paper tier) and agreement with the source verdicts per model"
@@ -16,13 +19,10 @@ def _pct(v) -> str:
 
 
 def run(args) -> int:
-    import json
-
-    from pipeline.cli import CLIError
-    from warehouse import db, summary
+    from warehouse import db, lookup, summary
 
     with db.reader(args.db) as con:
-        known = [r[0] for r in con.execute("SELECT benchmark FROM benchmarks ORDER BY 1").fetchall()]
+        known = lookup.benchmark_names(con)
         if args.benchmark and args.benchmark not in known:
             raise CLIError(f"--benchmark {args.benchmark!r} is not in the warehouse: "
                            f"known are {', '.join(known) or '(none yet)'}")
@@ -33,8 +33,6 @@ def run(args) -> int:
     if not recs:
         print(f"no trajectories{' of ' + args.benchmark if args.benchmark else ''} in the warehouse yet")
         return 0
-    from warehouse.records import TIERS
-
     head = ["benchmark", "model", "n_q", "n", "avg@n%", "cov@n%", "agree%"] + [f"{t}%" for t in TIERS]
     rows = [[r["benchmark"], r["model"], str(r["n_questions"]), str(r["samples_per_question"]),
              _pct(r["avg_at_n"]), _pct(r["cov_at_n"]), _pct(r["agreement_with_source"])]

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from pipeline.registry import Registry
+
 from . import jsonl, lm_eval, qwen_eval
 from .base import ImportContext, Problem, QuestionIndex
 
-IMPORTERS: dict[str, ModuleType] = {
-    qwen_eval.NAME: qwen_eval,
-    lm_eval.NAME: lm_eval,
-    jsonl.NAME: jsonl,
-}
+IMPORTERS: Registry[ModuleType] = Registry("import format")
+IMPORTERS.register(qwen_eval.NAME, qwen_eval)
+IMPORTERS.register(lm_eval.NAME, lm_eval)
+IMPORTERS.register(jsonl.NAME, jsonl)
 
-
-def get(name: str) -> ModuleType:
-    if name not in IMPORTERS:
-        raise KeyError(f"unknown import format {name!r}: known are {', '.join(IMPORTERS)}")
-    return IMPORTERS[name]
-
-
-__all__ = ["IMPORTERS", "ImportContext", "Problem", "QuestionIndex", "get"]
+__all__ = ["IMPORTERS", "ImportContext", "Problem", "QuestionIndex"]
