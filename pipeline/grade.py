@@ -10,16 +10,18 @@ finished but states no answer); ``truncated`` (no answer and the generation was 
 """
 from __future__ import annotations
 
-import os
 import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
+from pipeline import pool
+from warehouse.records import GRADE_REASONS, GradeReason
+
 GRADER = "ladder"
 GRADER_VERSION = "1"
-REASONS = ("correct", "mismatch", "no_answer", "truncated")
+REASONS = GRADE_REASONS
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_BARE = re.compile(r"\\boxed\s+([^\s$\\]+)")
@@ -32,7 +34,7 @@ _THINK_CLOSE = "</think>"
 class Verdict:
     extracted: str | None
     is_correct: bool
-    reason: str
+    reason: GradeReason
 
 
 def _braced(text: str, open_idx: int) -> str | None:
@@ -134,7 +136,9 @@ _ORDINAL = re.compile(r"\^\{?\\(?:text|mathrm)\{(?:st|nd|rd|th)\}\}?|(?<=\d)\s*\
 _THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,)(?=\d{3}\b)")
 
 
-def _norm(s: str) -> str:
+def normalize_answer(s: str) -> str:
+    """An answer with formatting dropped (spaces, ``$``, ``\\text{}``, ``\\left``/``\\right``,
+    degree signs, ordinals, thousands separators): what two equal answers share textually."""
     s = _ORDINAL.sub("", _ORDINAL.sub("", s.strip()))
     s = _STRIP.sub(lambda m: m.group(1) or m.group(2) or "", s).replace("\\left", "").replace("\\right", "")
     return _THOUSANDS.sub("", s)
@@ -147,7 +151,7 @@ _INT = re.compile(r"^[+-]?\d[\d,]*(?:\.0+)?$")
 
 
 def _as_int(s: str) -> int | None:
-    t = _norm(s)
+    t = normalize_answer(s)
     if _INT.match(t) and "," not in t:
         return int(float(t))
     return None
@@ -171,7 +175,7 @@ def answers_match(gold: str, pred: str, answer_type: str = "math") -> bool:
     g, p = _as_int(gold), _as_int(pred)
     if g is not None and p is not None:  # "025" == "25", "10{,}080" == "10080"
         return g == p
-    ng, np_ = _norm(gold), _norm(pred)
+    ng, np_ = normalize_answer(gold), normalize_answer(pred)
     if ng == np_:
         return True
     if _NUM.match(ng) and _NUM.match(np_):
@@ -210,11 +214,9 @@ def grade_many(items: Sequence[tuple[str, str, str, str | None]], workers: int |
     """
     located = [(extract_answer(r), str(g), t, r, f) for r, g, t, f in items]
     pairs = sorted({(g, a, t) for a, g, t, _, _ in located if a is not None})
-    workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
+    workers = pool.workers_for(workers)
     if workers > 1 and len(pairs) >= min_parallel:
-        from pipeline.postprocess import _pool  # one warm pool per process, shared with derive()
-
-        ex = _pool(workers)
+        ex = pool.worker_pool(workers, warm_worker)     # the pool postprocess.derive uses too
         verdicts = dict(zip(pairs, ex.map(_match_task, pairs, chunksize=max(1, len(pairs) // (workers * 4)))))
     else:
         verdicts = {p: answers_match(*p) for p in pairs}
@@ -230,4 +232,9 @@ def grade_many(items: Sequence[tuple[str, str, str, str | None]], workers: int |
 
 def _match_task(pair: tuple[str, str, str]) -> bool:
     return answers_match(*pair)
+
+
+def warm_worker() -> None:
+    """Worker-pool warm-up: import math-verify and its LaTeX parser once per worker, not per batch."""
+    answers_match("\\sqrt{2}", "\\frac{1}{2}")
 

@@ -7,12 +7,15 @@ derived rows for new trajectories.
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Mapping, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from pipeline import grade, pool
+from pipeline.annotators.base import AnnotateInput
+from pipeline.annotators.rules import RulesAnnotator
 from pipeline.steps import Segments, segment
 from warehouse import db, ingest, stats
 from warehouse.records import Grade, Question, StepAnnotation, Trajectory, TrajectoryFlag
@@ -48,8 +51,6 @@ class Derived:
 
     def only(self, ids: set[int]) -> "Derived":
         """The rows of these trajectories only."""
-        import pyarrow.compute as pc
-
         keep = pa.array(sorted(ids), pa.int64())
         return Derived([g for g in self.grades if g.trajectory_id in ids],
                        self.steps.filter(pc.is_in(self.steps["trajectory_id"], keep)),
@@ -59,10 +60,6 @@ class Derived:
 
 def _derive_chunk(chunk: list[tuple]) -> Derived:
     """Grade, segment and rules-annotate (tid, response, finish_reason, gold, answer_type, problem) rows."""
-    from pipeline import grade
-    from pipeline.annotators.base import AnnotateInput
-    from pipeline.annotators.rules import RulesAnnotator
-
     out = Derived()
     rules = RulesAnnotator()
     segmented = []
@@ -124,63 +121,20 @@ def derive_submit(trajectories: Sequence[Trajectory], questions: Mapping[tuple[s
         q = questions.get((t.benchmark, t.question_id))
         rows.append((t.trajectory_id, t.response, t.finish_reason, q.answer if q else None,
                      answer_types.get(t.benchmark, "math"), q.problem if q else ""))
-    workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
+    workers = pool.workers_for(workers)
     if workers == 1 or len(rows) < MIN_PARALLEL:
         return Pending(done=_derive_chunk(rows))
     size = max(8, len(rows) // (workers * 4))
-    pool = _pool(workers)
-    return Pending([pool.submit(_derive_packed, rows[i:i + size]) for i in range(0, len(rows), size)])
+    ex = pool.worker_pool(workers, grade.warm_worker)      # the pool grade.grade_many uses too
+    return Pending([ex.submit(_derive_packed, rows[i:i + size]) for i in range(0, len(rows), size)])
 
 
 def _derive_packed(chunk: list[tuple]) -> tuple[list, pa.Table, list, list]:
     """``_derive_chunk`` with plain tuples for the trip back (dataclasses pickle 4x slower); the
     steps travel as their Arrow table (buffers, not objects)."""
-    from dataclasses import astuple
-
     d = _derive_chunk(chunk)
     return ([astuple(x) for x in d.grades], d.steps, [astuple(x) for x in d.annotations],
             [astuple(x) for x in d.flags])
-
-
-_POOLS: dict = {}
-
-
-def _warm() -> None:
-    """Pool initializer: exit with the parent (see ``_exit_with_parent``), and import math-verify
-    and its LaTeX parser once per worker, not per batch."""
-    _exit_with_parent()
-    from pipeline import grade
-
-    grade.answers_match("\\sqrt{2}", "\\frac{1}{2}")
-
-
-def _exit_with_parent() -> None:
-    """End this worker as soon as the process that started the pool dies, even by ``kill -9``.
-
-    Nothing else would: a worker waits on its task queue, whose write end every worker also holds,
-    and the forkserver (the workers' real parent) lives as long as any worker holds its pipe.
-    multiprocessing gives each child a sentinel of its parent (the pool's owner, not the
-    forkserver) that becomes readable when that process is gone; a daemon thread waits on it."""
-    import multiprocessing
-    import threading
-
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True,
-                         name="exit-with-parent").start()
-
-
-def _pool(workers: int):
-    """A process pool kept for the life of this process (imports and generation call derive per batch)."""
-    if workers not in _POOLS:
-        import atexit
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        ex = ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver"), initializer=_warm)
-        atexit.register(ex.shutdown, cancel_futures=True)
-        _POOLS[workers] = ex
-    return _POOLS[workers]
 
 
 def store(con, trajectories: Sequence[Trajectory], derived: Derived, fresh: bool = False) -> None:
@@ -191,8 +145,6 @@ def store(con, trajectories: Sequence[Trajectory], derived: Derived, fresh: bool
     transaction, so none has derived rows yet and nothing needs replacing (no delete scans
     over tables that grow with the warehouse: steps has ~100 rows per trajectory).
     """
-    from pipeline import grade
-
     ids = [t.trajectory_id for t in trajectories]
     clear = [] if fresh else ids
     if derived.grades:

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Sequence
 
+from pipeline.backends import SamplingParams, get_backend
 from warehouse.records import StepAnnotation, TrajectoryFlag
 
 from .base import ERROR_TYPES, AnnotateInput, AnnotationResult, Annotator
@@ -107,8 +108,6 @@ class JudgeAnnotator(Annotator):
     @property
     def backend(self):
         if self._backend is None:
-            from pipeline.backends import get_backend
-
             model = self.model
             if model is None:
                 if self.backend_name != "llamacpp":
@@ -118,8 +117,6 @@ class JudgeAnnotator(Annotator):
         return self._backend
 
     def annotate(self, items: Sequence[AnnotateInput]) -> list[AnnotationResult]:
-        from pipeline.backends import SamplingParams
-
         if not items:
             return []
         prompts = [[{"role": "user", "content": build_prompt(it)}] for it in items]

@@ -25,6 +25,8 @@ import re
 import zlib
 from typing import Sequence
 
+import ahocorasick
+
 from pipeline import grade
 from warehouse.records import StepAnnotation, TrajectoryFlag
 
@@ -207,7 +209,7 @@ _STATES = re.compile(r"(?:=|\bis|\bget|\bgives?|\bequals?|boxed\{|answer:?)[\s$\
 
 
 def _numeric(value: str | None) -> str | None:
-    v = grade._norm(value or "")
+    v = grade.normalize_answer(value or "")
     if not re.fullmatch(r"-?\d+(?:\.\d+)?", v):
         return None
     return v if v.startswith("-") else (v.lstrip("0") or "0")
@@ -229,9 +231,10 @@ def stated_at(text: str, value: str | None) -> list[int]:
     return out
 
 
-def _same(a: str, b: str, answer_type: str = "math") -> bool:
-    """Cheap answer equality (normalised text or equal numbers): rules never call math-verify."""
-    na, nb = grade._norm(a), grade._norm(b)
+def _same(a: str, b: str) -> bool:
+    """Cheap answer equality (normalised text or equal numbers), whatever the answer type: rules
+    never call math-verify."""
+    na, nb = grade.normalize_answer(a), grade.normalize_answer(b)
     if na == nb:
         return True
     try:
@@ -274,8 +277,6 @@ STRATEGIES = {
 @functools.cache
 def _lexicon():
     """One Aho-Corasick automaton over every lexicon phrase: one pass over the text, not one per phrase."""
-    import ahocorasick
-
     auto = ahocorasick.Automaton()
     for i, words in enumerate(STRATEGIES.values()):
         for w in words:
@@ -337,7 +338,7 @@ class RulesAnnotator(Annotator):
         # answer flips: the asserted answer changes from one assertion to the next
         flips, seq = 0, []
         for i, a in asserted:
-            if seq and not _same(seq[-1][1], a, it.answer_type):
+            if seq and not _same(seq[-1][1], a):
                 flips += 1
             seq.append((i, a))
         if flips:
@@ -379,7 +380,7 @@ class RulesAnnotator(Annotator):
             hits = [h for h in hits if h < last]
             return hits[0] if hits else None
         for i, a in asserted:
-            if i < last and _same(it.gold, a, it.answer_type):
+            if i < last and _same(it.gold, a):
                 return i
         return None
 
