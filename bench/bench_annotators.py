@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline import postprocess  # noqa: E402
-from pipeline.annotate import eval_annotator, load_processbench, processbench_scores  # noqa: E402
+from pipeline.processbench import eval_annotator, load_processbench, processbench_scores  # noqa: E402
 from warehouse.records import Question, Trajectory  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipeline.annotate import processbench_inputs
+from pipeline.processbench import processbench_inputs
 from pipeline.annotators.prm import SEP, PRMAnnotator
 
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from pipeline.annotate import load_processbench, processbench_scores
+from pipeline.processbench import load_processbench, processbench_scores
 from warehouse.db import REPO_ROOT
 
 
@@ -40,7 +40,7 @@ def test_cli_on_a_small_file(tmp_path):
 
 
 def test_rules_beat_the_trivial_baseline_on_processbench(shared):
-    from pipeline.annotate import eval_annotator
+    from pipeline.processbench import eval_annotator
 
     for name, baseline in (("gsm8k", 0.35), ("math", 0.32)):
         path = shared / "step-labels" / "processbench" / f"{name}.json"

@@ -1,11 +1,16 @@
 """`python -m pipeline eval-annotator`: score an annotator on ProcessBench step labels."""
+import json
+
+from pipeline.annotators import ANNOTATORS
+from pipeline.commands.common import CLIError
+
 NAME = "eval-annotator"
 HELP = ("score an annotator's first-error predictions on a ProcessBench file: prints "
         '{"n", "error_acc", "correct_acc", "f1"}')
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--annotator", required=True, help="rules | judge | prm")
+    p.add_argument("--annotator", required=True, help=" | ".join(ANNOTATORS.names()))
     p.add_argument("--labels", required=True, help="ProcessBench JSON (e.g. ../shared/data/step-labels/processbench/gsm8k.json)")
     p.add_argument("--limit", type=int, default=None, help="first N items only")
     p.add_argument("--backend", default=None, help="judge: generation backend")
@@ -13,14 +18,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import json
+    from pipeline.processbench import eval_annotator
 
-    from pipeline.annotate import eval_annotator
-    from pipeline.annotators import ANNOTATORS
-    from pipeline.cli import CLIError
-
-    if args.annotator not in ANNOTATORS:
-        raise CLIError(f"unknown annotator {args.annotator!r}: known are {', '.join(sorted(ANNOTATORS))}")
+    try:
+        ANNOTATORS.get(args.annotator)
+    except KeyError as exc:
+        raise CLIError(exc.args[0]) from None
     opts = {k: v for k, v in (("backend", args.backend), ("model", args.model)) if v}
     try:
         print(json.dumps(eval_annotator(args.annotator, args.labels, args.limit, **opts)))
