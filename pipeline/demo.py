@@ -11,6 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import benchmarks
+from pipeline.importing import FileReport, ImportSession
+from warehouse import db, ingest
 from warehouse.records import Model
 
 # Base models of the Sky-T1 SFT runs are inferred from their size (14B: Qwen2.5-14B-Instruct,
@@ -68,7 +71,7 @@ TRACE_SETS = [
 class DemoReport:
     db_path: Path
     seconds: float = 0.0
-    files: list = field(default_factory=list)   # pipeline.importing.FileReport
+    files: list[FileReport] = field(default_factory=list)
 
     @property
     def trajectories(self) -> int:
@@ -76,10 +79,6 @@ class DemoReport:
 
 
 def build(db_path=None, data_dir=None, workers: int | None = None) -> DemoReport:
-    from pipeline import benchmarks
-    from pipeline.importing import ImportSession
-    from warehouse import db, ingest
-
     root = benchmarks.data_dir(data_dir)
     if root is None or not (root / "traces").is_dir():
         raise FileNotFoundError(f"no traces/ folder in the data dir {root}: give --data-dir")

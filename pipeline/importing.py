@@ -11,7 +11,6 @@ written at all.
 """
 from __future__ import annotations
 
-import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,11 +18,11 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from pipeline import benchmarks, postprocess
-from pipeline.importers import IMPORTERS, get
+from pipeline.importers import IMPORTERS
 from pipeline.importers.base import (ImportContext, Problem, QuestionIndex, display_path, has_surrogates,
                                      model_from_meta, sha256_file)
-from warehouse import db, ingest
-from warehouse.records import Model, Question
+from warehouse import db, ingest, lookup
+from warehouse.records import Model
 
 
 @dataclass
@@ -69,7 +68,7 @@ def expand(path: Path, fmt: str) -> list[tuple[Path, str | None]]:
     """The files behind a path, each with the model name its location implies (None: the importer decides).
     Only regular files are read (a device such as /dev/zero or a FIFO would never end): anything
     else is a ValueError; folders whose name matches the pattern are passed over."""
-    imp = get(fmt)
+    imp = IMPORTERS.get(fmt)
     if not path.exists():
         raise FileNotFoundError(f"{display_path(path)}: no such file or folder")
     if not path.is_dir() and not path.is_file():
@@ -113,7 +112,7 @@ class ImportSession:
     def _transaction(self):
         if self._con is None:
             self._con = db.connect(self.db_path)
-            self._con.execute(f"SET checkpoint_threshold = '{self.WAL_CHECKPOINT}'")
+            ingest.set_checkpoint_threshold(self._con, self.WAL_CHECKPOINT)
             self._opened = time.monotonic()
         with db.transaction(self._con) as con:
             yield con
@@ -130,7 +129,7 @@ class ImportSession:
                 yield con
 
     def close(self) -> None:
-        """Checkpoint and release the warehouse (import_path and import_file do it when done)."""
+        """Checkpoint and release the warehouse (import_path does it when done)."""
         if self._con is not None:
             con, self._con = self._con, None
             con.close()
@@ -143,12 +142,9 @@ class ImportSession:
         index = None
         if self.db_path.exists():
             with self._read() as con:
-                found = con.execute("SELECT answer_type FROM benchmarks WHERE benchmark = ?", [name]).fetchall()
-                if found:
-                    row = found[0]
-                    rows = db.query(con, "SELECT * FROM questions WHERE benchmark = ?", [name]).to_dicts()
-                    index = QuestionIndex(name, [Question(**{k: r[k] for k in Question.columns()}) for r in rows],
-                                          row[0])
+                answer_type = lookup.benchmark_answer_type(con, name)
+                if answer_type is not None:
+                    index = QuestionIndex(name, lookup.questions(con, name), answer_type)
         if index is None and name in benchmarks.LOADERS:
             data = benchmarks.load(name, self.data_dir)
             self._pending[name] = data
@@ -162,13 +158,11 @@ class ImportSession:
             return set()
         if self._runs is None:
             with self._read() as con:
-                self._runs = {r[0] for r in con.execute("SELECT run_id FROM runs").fetchall()}
+                self._runs = lookup.run_ids(con)
         if not self._runs.intersection(run_ids):
             return set()
         with self._read() as con:
-            rows = con.execute("SELECT trajectory_id FROM trajectories WHERE list_contains(?, run_id)",
-                               [list(run_ids)]).fetchall()
-        return {r[0] for r in rows}
+            return lookup.trajectory_ids(con, run_ids)
 
     # -- files ----------------------------------------------------------------------------------
     def import_path(self, path: str | Path, fmt: str, benchmark: str, *, model: str | None = None,
@@ -203,17 +197,6 @@ class ImportSession:
             self.close()
         return reports
 
-    def import_file(self, path: Path, fmt: str, benchmark: str, *, model: str | None = None,
-                    default_model: str | None = None, meta: Mapping[str, str] | None = None,
-                    strict: bool = False, models: Sequence[Model] = (),
-                    workers: int | None = None) -> FileReport:
-        check_args(benchmark, model, meta)
-        try:
-            return self._write(self._prepare(path, fmt, benchmark, model=model, default_model=default_model,
-                                             meta=meta, strict=strict, models=models, workers=workers))
-        finally:
-            self.close()
-
     def _settled(self, benchmark: str) -> bool:
         """The benchmark's questions are known (stored, or from its loader): files can be prepared ahead."""
         return self._index.get(benchmark) is not None
@@ -222,7 +205,7 @@ class ImportSession:
                  default_model: str | None, meta: Mapping[str, str] | None, strict: bool,
                  models: Sequence[Model], workers: int | None) -> "_Prepared":
         """Parse a file, drop what is stored already and start deriving the rest (not waited for)."""
-        imp = get(fmt)
+        imp = IMPORTERS.get(fmt)
         index = self._load_index(benchmark)
         try:
             ctx = ImportContext(path=Path(path), benchmark=benchmark, fmt=fmt, sha256=sha256_file(path),
@@ -260,17 +243,14 @@ class ImportSession:
         if not records or not self.db_path.exists():
             return []
         with self._read() as con:
-            stored = {r["model_id"]: r for r in db.query(
-                con, "SELECT * FROM models WHERE list_contains(?, model_id)",
-                [[m.model_id for m in records]]).to_dicts()}
+            stored = {old.model_id: old for old in lookup.models(con, [m.model_id for m in records])}
         changed = set()
         for m in records:
             old = stored.get(m.model_id)
             if old is None:
                 continue
-            old_meta = json.loads(old["meta"] or "{}")
-            if any(getattr(m, c) is not None and getattr(m, c) != old[c] for c in _FACTOR_COLS) or \
-                    any(old_meta.get(k) != v for k, v in m.meta.items()):
+            if any(getattr(m, c) is not None and getattr(m, c) != getattr(old, c) for c in _FACTOR_COLS) or \
+                    any(old.meta.get(k) != v for k, v in m.meta.items()):
                 changed.add(m.model_id)
         return sorted(changed)
 

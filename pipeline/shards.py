@@ -10,13 +10,14 @@ runs the usual ``postprocess.derive``/``store`` on the new ones.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from pipeline import benchmarks, postprocess
+from warehouse import db, ingest, lookup
 from warehouse.records import Benchmark, Model, Question, ReferenceValue, Run, Tier, Trajectory
 
 MERGE_CHUNK = 1000          # trajectories per write transaction
@@ -61,31 +62,17 @@ class MergeResult:
     trajectories_new: int = 0
 
 
-def _rows(con, sql: str, params: list | None = None) -> list[dict]:
-    cur = con.execute(sql, params or [])
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
 def _read_shard(path: Path) -> dict:
-    from warehouse import db
-
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such shard file")
     try:
         with db.reader(path) as con:
-            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-            if not {"runs", "trajectories", "models", "questions"} <= tables:
+            if not {"runs", "trajectories", "models", "questions"} <= lookup.tables(con):
                 raise ValueError(f"{path}: not a ladder warehouse (no runs/trajectories tables)")
-            q = lambda cls, table: [cls(**{c: r[c] for c in cls.columns()})  # noqa: E731
-                                    for r in _rows(con, f"SELECT * FROM {table}")]
-            models = [Model(**{**{c: r[c] for c in Model.columns()}, "meta": json.loads(r["meta"] or "{}")})
-                      for r in _rows(con, "SELECT * FROM models")]
-            runs = [Run(**{**{c: r[c] for c in Run.columns()}, "config": json.loads(r["config"] or "{}")})
-                    for r in _rows(con, "SELECT * FROM runs")]
-            return {"benchmarks": q(Benchmark, "benchmarks"), "questions": q(Question, "questions"),
-                    "tiers": q(Tier, "question_tiers"), "references": q(ReferenceValue, "reference_values"),
-                    "models": models, "runs": runs, "trajectories": q(Trajectory, "trajectories")}
+            return {"benchmarks": lookup.records(con, Benchmark), "questions": lookup.records(con, Question),
+                    "tiers": lookup.records(con, Tier), "references": lookup.records(con, ReferenceValue),
+                    "models": lookup.records(con, Model), "runs": lookup.records(con, Run),
+                    "trajectories": lookup.records(con, Trajectory)}
     except Exception as exc:
         if isinstance(exc, (ValueError, FileNotFoundError)):
             raise
@@ -94,9 +81,6 @@ def _read_shard(path: Path) -> dict:
 
 def merge(paths: Sequence[str | os.PathLike], db_path: str | os.PathLike | None = None) -> MergeResult:
     """Ingest shard warehouses into ``db_path``; running it twice adds nothing."""
-    from pipeline import benchmarks, postprocess
-    from warehouse import db, ingest
-
     res = MergeResult()
     for p in paths:
         shard = _read_shard(Path(p))
@@ -111,9 +95,7 @@ def merge(paths: Sequence[str | os.PathLike], db_path: str | os.PathLike | None 
                 ingest.upsert_model(con, m)
             for r in shard["runs"]:
                 res.runs += ingest.upsert_run(con, r)
-            run_ids = [r.run_id for r in shard["runs"]]
-            have = {row[0] for row in con.execute(
-                "SELECT trajectory_id FROM trajectories WHERE list_contains(?, run_id)", [run_ids]).fetchall()}
+            have = lookup.trajectory_ids(con, [r.run_id for r in shard["runs"]])
         trajs = shard["trajectories"]
         res.trajectories_seen += len(trajs)
         new = [t for t in trajs if t.trajectory_id not in have]

@@ -13,12 +13,13 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, field, fields
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from warehouse.records import (INT32_MAX, Benchmark, Model, Question, Run, Trajectory, model_value,
-                               normalize_problem)
+from warehouse.records import (FINISH_REASONS, INT32_MAX, Benchmark, Model, Question, Run, Trajectory,
+                               model_value, normalize_problem)
 
 MAX_LINE_BYTES = 16 * 1024 * 1024   # one JSON line (8 long responses are ~1 MB); longer lines are rejected unread
 MAX_DEPTH = 100                     # JSON nesting (real lines nest 5 deep); deeper lines are rejected
@@ -303,15 +304,15 @@ class ImportContext:
         if qid in self.index.by_id:   # same id, different text
             self.error(line, "question", f"question id {qid!r} was already used for another problem")
             return None
-        cols = {f.name: f.type for f in fields(Question)}
+        cols = Question.field_types()
         kept = {}
         for k, v in extra.items():
             if v is None:
                 continue
-            if "int" in cols[k] and int_in_range(v, -INT32_MAX - 1) or "str" in cols[k] and isinstance(v, str):
+            if cols[k] is int and int_in_range(v, -INT32_MAX - 1) or cols[k] is str and isinstance(v, str):
                 kept[k] = v
             else:
-                self.warn(line, k, f"expected {cols[k].split(' |')[0]}, got {_show(v)}; ignored")
+                self.warn(line, k, f"expected {cols[k].__name__}, got {_show(v)}; ignored")
         q = Question(self.benchmark, qid, problem, str(answer).strip(), **kept)
         self.index.add(q)
         self.new_questions.append(q)
@@ -362,7 +363,7 @@ class ImportContext:
             self.warn(line, "n_tokens", f"expected a non-negative integer (at most {INT32_MAX}), "
                       f"got {_show(n_tokens)}; ignored")
             n_tokens = None
-        if finish_reason not in (None, "stop", "length"):
+        if finish_reason is not None and finish_reason not in FINISH_REASONS:
             self.warn(line, "finish_reason", f"expected 'stop' or 'length', got {_show(finish_reason)}; ignored")
             finish_reason = None
         if prompt is not None and not isinstance(prompt, str):
@@ -383,8 +384,6 @@ class ImportContext:
 
     def finish(self) -> None:
         """Set each run's samples_per_question (the most common count per question)."""
-        from collections import Counter
-
         per: dict[str, Counter] = {}
         for t in self.trajectories:
             per.setdefault(t.run_id, Counter())[t.question_id] += 1

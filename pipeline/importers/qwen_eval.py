@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import ImportContext
+from .base import ImportContext, read_json_lines
 
 NAME = "qwen-eval"
 DESCRIPTION = "Qwen2.5-Math / SkyThought evaluation output (idx, question, gt, code[], pred[], score[])"
@@ -28,8 +28,6 @@ def _list(ctx: ImportContext, line: int, r: dict, key: str, k: int) -> list | No
 
 
 def parse(path: Path, ctx: ImportContext) -> None:
-    from .base import read_json_lines
-
     ctx.default_model = ctx.default_model or path.stem
     for line, r in read_json_lines(path, ctx.problems):
         ctx.n_lines += 1
