@@ -1,5 +1,5 @@
 """`python -m pipeline tiers`: assign question tiers (paper | rule | auto) and store them."""
-from pipeline.cli import CLIError, add_data_dir_argument, add_db_argument
+from pipeline.commands.common import CLIError, add_data_dir_argument, add_db_argument
 
 NAME = "tiers"
 HELP = "assign difficulty tiers to a benchmark's questions: the paper's, the paper's rule, or automatic"
@@ -27,7 +27,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from pipeline import benchmarks, tiers as tiering
-    from warehouse import db, tiers
+    from warehouse import db, lookup, tiers
     from warehouse.filters import Selection
 
     target = args.store_as or args.scheme
@@ -45,8 +45,7 @@ def run(args) -> int:
             print(tiers.tier_counts(con, "aime24").filter(scheme="paper"))
         return 0
     with db.reader(args.db) as con:
-        known = con.execute("SELECT count(*) FROM questions WHERE benchmark = ?", [args.benchmark]).fetchall()[0][0]
-        if not known:
+        if not lookup.question_count(con, args.benchmark):
             raise CLIError(f"benchmark {args.benchmark!r} has no questions in {db.db_path(args.db)}")
         sel = Selection(args.benchmark)
         try:
