@@ -201,6 +201,16 @@ def chart(fig: go.Figure, name: str) -> None:
                             key=f"dl_{name}_{fmt}", on_click="ignore")
 
 
+def page_chart(page: str, name: str, view, **options) -> None:
+    """Figure ``name`` of ``page`` (``charts.pages.FIGURES``, the list export-charts renders too), drawn
+    from the page's view; nothing when the view has nothing to draw."""
+    from charts import pages
+
+    fig = pages.figure(page, name, view, **options)
+    if fig is not None:
+        chart(fig, name)
+
+
 def table(df: pl.DataFrame, name: str, **kwargs) -> None:
     """Show a table with CSV and Parquet download buttons."""
     st.session_state.setdefault("_page_tables", {})[name] = df

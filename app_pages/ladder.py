@@ -3,10 +3,9 @@ import shlex
 
 import streamlit as st
 
-import charts
-from app_pages import common
 from analysis import ladder
-from app_pages import views
+from app_pages import common
+from charts import pages
 from warehouse import frames, inventory
 
 sel = common.selection()
@@ -19,12 +18,12 @@ by = c1.radio("Lines per", ["group", "model"] if has_groups else ["model"], hori
                                            "`--meta group=NAME` to draw one line per group.")
 show_ref = c2.toggle("Overlay the paper's Figure 1 values", value=False, key="ladder_ref")
 
-rep = common.q(views.ladder_report, sel, by)   # one query: per-question counts, accuracy, Rasch difficulty
+rep = common.q(pages.ladder_report, sel, by)   # one query: per-question counts, accuracy, Rasch difficulty
 acc = rep["accuracy"]
 ref = common.q(frames.reference_values, sel) if show_ref else None
 if show_ref and (ref is None or ref.is_empty()):
     st.info("No reference values for this benchmark (the paper's Figure 1 covers AIME24).")
-common.chart(charts.ladder_figure(acc, series="key", reference=ref), "ladder")
+common.page_chart("ladder", "ladder", rep, reference=ref)
 untiered = acc.filter(acc["tier"].is_null())["question_id"].n_unique() if acc.height else 0
 if untiered:
     n_q = acc["question_id"].n_unique()
@@ -38,8 +37,8 @@ if untiered:
             language="bash")
 if show_ref and ref is not None and not ref.is_empty():
     st.markdown("**Agreement with the paper's values** (groups of the same name; lines per group):")
-    common.table(common.q(views.reference_agreement, sel), "reference_agreement")
-common.chart(charts.heatmap_figure(acc, series="key"), "heatmap")
+    common.table(common.q(pages.reference_agreement, sel), "reference_agreement")
+common.page_chart("ladder", "heatmap", rep)
 common.table(acc, "question_accuracy")
 
 st.subheader("Ladder-ness")
@@ -55,12 +54,8 @@ if sg.height:
     cols[1].metric("Loevinger H", f"{r['loevinger_h']:.3f}" if r["loevinger_h"] is not None else "—")
     cols[2].metric("Guttman errors", r["guttman_errors"])
     cols[3].metric("keys × questions", f"{r['n_keys']} × {r['n_questions']}")
-sm = ladder.solved_matrix(rep["questions"], "threshold", thr)
-if not sm.is_empty():
-    common.chart(charts.solved_matrix_figure(sm), "solved_matrix")
+common.page_chart("ladder", "solved_matrix", rep, threshold=thr)
 st.markdown("**Violations** — a key solves a harder question but fails an easier one:")
 common.table(ladder.violations(rep["questions"], "threshold", thr), "violations")
-diff = rep["difficulty"]
-if not diff.is_empty():
-    common.chart(charts.difficulty_figure(diff), "rasch_difficulty")
+common.page_chart("ladder", "rasch_difficulty", rep)
 common.page_zip("ladder")

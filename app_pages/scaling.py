@@ -5,11 +5,11 @@ import streamlit as st
 
 import charts
 from app_pages import common
-from app_pages import views
+from charts import pages
 
 sel = common.selection()
 st.title("Scaling")
-num, cat = common.q(views.scaling_factors, sel)
+num, cat = common.q(pages.scaling_factors, sel)
 if num.is_empty() and cat.is_empty():
     st.info("The selected models vary in no model factor (sft_size, train_step, params_b, sft_category, ...). "
             "Import models with `--meta sft_size=...` to draw scaling curves.")
@@ -18,12 +18,12 @@ if not num.is_empty():
     factor = c1.selectbox("Factor", num["factor"].to_list(), key="scal_factor")
     metric = c2.selectbox("Metric", ["avg", "cov", "maj"], key="scal_metric")
     log_x = c3.toggle("log x", value=True, key="scal_log")
-    pts = common.q(views.scaling_points, sel, factor, n_boot=300)
+    pts = common.q(pages.scaling_points, sel, factor, n_boot=300)
     common.chart(charts.line_figure(pts, "x", metric, color="tier", log_x=log_x,
                                     band=(f"{metric}_lo", f"{metric}_hi"), x_title=factor,
                                     title=f"{metric}@n per tier against {factor}"), "scaling_points")
     fit = st.radio("Fit", ["log", "saturating"], horizontal=True, key="scal_fit")
-    curves = common.q(views.scaling_curves, sel, factor, metric, n_boot=100)
+    curves = common.q(pages.scaling_curves, sel, factor, metric, n_boot=100)
     bands, fits = curves["bands"], curves["fits"]
     curve = bands.filter(pl.col("fit") == fit)
     common.chart(charts.line_figure(curve, "x", "y", color="tier", log_x=log_x, band=("lo", "hi"),
@@ -37,7 +37,7 @@ if not num.is_empty():
 if not cat.is_empty():
     st.subheader("Ablations")
     factor_c = st.selectbox("Categorical factor", cat["factor"].to_list(), key="scal_cat")
-    abl = common.q(views.scaling_ablation, sel, factor_c, n_boot=300)
+    abl = common.q(pages.scaling_ablation, sel, factor_c, n_boot=300)
     common.chart(charts.bar_figure(abl, "value", "avg", color="tier", title=f"avg@n by {factor_c}"), "ablation")
     common.table(abl, "ablation")
 common.page_zip("scaling")

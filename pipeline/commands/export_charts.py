@@ -2,7 +2,8 @@
 from pipeline.cli import add_db_argument
 
 NAME = "export-charts"
-HELP = "render the paper's figures (ladder, heatmap, coverage, pass@k, scalogram) from a warehouse to files"
+HELP = ("render the Ladder and Coverage pages' figures (ladder, heatmap, solved matrix, Rasch difficulty, "
+        "coverage, gap, pass@k) from a warehouse to files")
 
 
 def add_arguments(p) -> None:
@@ -16,25 +17,15 @@ def add_arguments(p) -> None:
 
 
 def paper_figures(con, sel, by: str = "model", reference: bool = False) -> dict:
-    """name -> plotly Figure: the figures the app shows, for one selection (one per-question fetch)."""
-    import charts
-    from analysis import coverage, ladder, metrics
+    """name -> plotly Figure: every figure the app's Ladder and Coverage pages draw, for one selection
+    (``charts.pages.FIGURES``: the same list, the same views)."""
+    from charts import pages
     from warehouse import frames
 
-    pq = frames.per_question(con, sel, by)
-    refs = frames.reference_values(con, sel)
-    acc = metrics.question_accuracy(pq, refs)
-    figs = {"ladder": charts.ladder_figure(acc, series="key", reference=refs if reference else None),
-            "heatmap": charts.heatmap_figure(acc, series="key")}
-    pvs = coverage.potential_vs_stability(pq, False)
-    figs["coverage_vs_accuracy"] = charts.scatter_figure(pvs, "avg", "cov", "key", title="cov@n against avg@n",
-                                                         diagonal=True)
-    pvt = coverage.potential_vs_stability(pq, True)
-    figs["gap_per_tier"] = charts.gap_figure(pvt)
-    pk = metrics.pass_at_k(pq, False)
-    if pk.height and pk["k"].max() > 1:
-        figs["pass_at_k"] = charts.line_figure(pk, "k", "pass_at_k", color="key", title="pass@k", band=("lo", "hi"))
-    figs["solved_matrix"] = charts.solved_matrix_figure(ladder.solved_matrix(pq))
+    refs = frames.reference_values(con, sel) if reference else None
+    figs = {}
+    for page in ("ladder", "coverage"):
+        figs.update(pages.page_figures(page, pages.VIEWS[page](con, sel, by), reference=refs))
     return figs
 
 
