@@ -6,17 +6,13 @@
   a page's charts as a zip (``from charts import export``).
 
 The app (``app_pages/``) and the headless export (``python -m pipeline export-charts``) draw the same
-figures from here. Importing this package makes ``TEMPLATE`` the process's default plotly template:
+figures from here. Importing ``charts.figures`` (and so this package) makes ``TEMPLATE`` the process's
+default plotly template:
 plotly gives a new figure its default template as is (a registered template is valid already), while a
 template assigned through the layout is validated again in full (~13 ms a figure), so every figure is
 drawn in TEMPLATE by default and ``figures._figure`` names it explicitly only if someone changed that.
 """
-import plotly.io as pio
-
-TEMPLATE = "plotly_white"
-pio.templates.default = TEMPLATE
-
-from charts.figures import (PALETTE, REF_COLORS, TIER_COLORS, bar_figure, difficulty_figure,  # noqa: E402
+from charts.figures import (PALETTE, REF_COLORS, TEMPLATE, TIER_COLORS, bar_figure, difficulty_figure,
                             empty_figure, gap_figure, grid_figure, heatmap_figure, ladder_figure, line_figure,
                             scatter_figure, solved_matrix_figure)
 

@@ -2,7 +2,7 @@
 
 The app and the headless export (``python -m pipeline export-charts``) draw the same figures
 from these functions. No queries here: callers pass the frames that warehouse/ functions return.
-Every figure is in ``charts.TEMPLATE`` (the package makes it plotly's default on import).
+Every figure is in ``TEMPLATE``, which importing this module makes plotly's default.
 """
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
-from charts import TEMPLATE
 from warehouse.records import TIERS
+
+TEMPLATE = "plotly_white"
+pio.templates.default = TEMPLATE
 
 TIER_COLORS = dict(zip(TIERS, ("rgba(76,175,80,0.13)", "rgba(255,235,59,0.18)", "rgba(244,67,54,0.11)",
                                "rgba(63,81,181,0.12)")))

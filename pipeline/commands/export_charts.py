@@ -1,5 +1,5 @@
 """`python -m pipeline export-charts --out DIR --format png,svg,pdf`: the paper's figures, no UI."""
-from pipeline.cli import add_db_argument
+from pipeline.commands.common import add_db_argument
 
 NAME = "export-charts"
 HELP = ("render the Ladder and Coverage pages' figures (ladder, heatmap, solved matrix, Rasch difficulty, "
@@ -33,7 +33,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from charts import export
-    from pipeline.cli import CLIError
+    from pipeline.commands.common import CLIError
     from warehouse import db, inventory
     from warehouse.filters import Selection
 
