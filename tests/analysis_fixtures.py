@@ -1,27 +1,39 @@
-"""Small real warehouses for the analysis tests, built from ../shared/data.
+"""Small real warehouses for the analysis tests, built from ../shared/data through the real import
+path (``python -m pipeline import``, run in-process by ``pipeline.cli.main``).
 
 - ``load_qwen_eval(path)``: rows of a Qwen2.5-Math-eval jsonl file (question, gt, code, pred, score lists).
-- ``build_maj8(db, shared)``: benchmark ``math_cot_100`` (the 100 MATH problems of
-  traces/qwen25math-maj8/math_cot_100.jsonl as questions, ids = ``idx``), one model ``qwen25-math-7b``
-  with 8 samples per question; ``source_correct`` from ``score``, ``source_pred`` from ``pred``.
-- ``build_aime(db, shared)``: aime24 (questions, paper tiers, Figure 1 reference values) plus the 19
-  skythought models, one greedy sample per question each, grouped as in ``AIME_MODELS``.
-This is a tiny loader of its own (the real importers live in pipeline/importers).
+- ``build_maj8(db, shared)``: benchmark ``math_cot_100`` created from
+  traces/qwen25math-maj8/math_cot_100.jsonl (the 100 MATH problems as questions, ids = ``idx``), one model
+  ``qwen25-math-7b`` (group ``base``, 7B) with 8 samples per question.
+- ``build_aime(db, shared)``: aime24 (questions, paper tiers and Figure 1 reference values, installed by
+  the import from the data dir) plus the 19 skythought models, one greedy sample per question each, with
+  the metadata of ``aime_model`` (groups ``base``, ``sft_5k``, ``step_series``) given as ``--meta``.
+
+Both warehouses make the harness's verdicts (``score``, ``pred``) the active outcomes: the import grades
+every response with our grader, but the expected values the tests compare against are computed by hand
+from the files' ``score`` lists (``aime_truth``, ``load_qwen_eval``), independent of our code, so the
+fixtures activate a grader name with no grades (``SOURCE_GRADER``) and the ``outcomes`` view falls back
+to the source verdicts (see warehouse/schema.sql). Our grader disagrees with the harness on 2 of these
+1,370 samples (maj8 question 72 sample 7, Sky-T1-math-wrong-5K-14B on question 67).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 
 from pipeline import benchmarks
-from warehouse import db, ingest, stats
-from warehouse.records import Benchmark, Model, Question, Run, Trajectory, normalize_problem
+from pipeline.cli import main as cli
+from warehouse import db, stats
+from warehouse.records import Model, normalize_problem
 
 MAJ8 = "traces/qwen25math-maj8/math_cot_100.jsonl"
 AIME_DIR = "traces/skythought-aime24"
 BASE = ("Qwen2.5-14B-Instruct", "Qwen2.5-Math-7B", "gemma-2-27b-it", "Llama-3.1-8B")
 PARAMS = {"Qwen2.5-14B-Instruct": 14, "Qwen2.5-Math-7B": 7, "gemma-2-27b-it": 27, "Llama-3.1-8B": 8}
+SOURCE_GRADER = "source"       # no grades carry this name: outcomes are the harness's verdicts
+META_COLUMNS = ("group", "params_b", "sft_size", "train_step", "sft_category")
 
 
 def load_qwen_eval(path: Path) -> list[dict]:
@@ -29,26 +41,37 @@ def load_qwen_eval(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _trajectories(rows, run_id, benchmark, qid_of) -> list[Trajectory]:
+def _import(db_path: Path, shared: Path, path: Path, benchmark: str, *options: str) -> None:
+    """``python -m pipeline import --format qwen-eval`` on one file, in this process."""
+    argv = ["import", "--format", "qwen-eval", "--benchmark", benchmark, "--db", str(db_path),
+            "--data-dir", str(shared), *options, str(path)]
+    rc = cli(argv)
+    if rc != 0:
+        raise RuntimeError(f"import failed (status {rc}): {' '.join(argv)}")
+
+
+def _use_source_verdicts(db_path: Path) -> None:
+    """Make the harness's verdicts the active outcomes and recompute the per-question aggregates."""
+    with db.writer(db_path) as con:
+        db.set_meta(con, "active_grader", SOURCE_GRADER)
+        db.set_meta(con, "active_grader_version", "-")
+        stats.refresh_run_stats(con)
+
+
+def meta_options(m: Model) -> list[str]:
+    """The ``--meta KEY=VALUE`` options that give an imported model ``m``'s metadata."""
     out = []
-    for r in rows:
-        qid = qid_of(r)
-        for i, (text, pred, ok) in enumerate(zip(r["code"], r["pred"], r["score"])):
-            out.append(Trajectory(run_id, benchmark, qid, i, text or "", source_correct=bool(ok),
-                                  source_pred=None if pred is None else str(pred)))
+    for k in META_COLUMNS:
+        v = getattr(m, k)
+        if v is not None:
+            out += ["--meta", f"{k}={v}"]
     return out
 
 
 def build_maj8(path: Path, shared: Path) -> Path:
-    rows = load_qwen_eval(shared / MAJ8)
-    with db.writer(path) as con:
-        ingest.upsert_benchmark(con, Benchmark("math_cot_100", "100 MATH problems, 8 samples", "math"))
-        ingest.upsert_questions(con, [Question("math_cot_100", str(r["idx"]), r["question"], str(r["gt"]),
-                                               level=r.get("level")) for r in rows])
-        ingest.upsert_model(con, Model("qwen25-math-7b", group="base", params_b=7))
-        ingest.upsert_run(con, Run("maj8", "qwen25-math-7b", "math_cot_100", "imported", samples_per_question=8))
-        ingest.insert_trajectories(con, _trajectories(rows, "maj8", "math_cot_100", lambda r: str(r["idx"])))
-        stats.refresh_run_stats(con)
+    _import(path, shared, shared / MAJ8, "math_cot_100", "--model", "qwen25-math-7b",
+            *meta_options(Model("qwen25-math-7b", group="base", params_b=7)))
+    _use_source_verdicts(path)
     return path
 
 
@@ -68,27 +91,16 @@ def aime_model(name: str) -> Model:
                  sft_category="math-correct" if "correct" in name else "math-wrong")
 
 
+def aime_run_id(f: Path) -> str:
+    """The run id the import gives a skythought file (docs/IMPORT.md: model/benchmark/format/sha256[:12])."""
+    return f"{f.stem}/aime24/qwen-eval/{hashlib.sha256(f.read_bytes()).hexdigest()[:12]}"
+
+
 def build_aime(path: Path, shared: Path, models: list[str] | None = None) -> Path:
-    data = benchmarks.load("aime24", shared)
-    by_text = {q.problem_norm: q.question_id for q in data.questions}
-    by_answer = {int(q.answer): q.question_id for q in data.questions}
-
-    def qid_of(r):
-        return by_text.get(normalize_problem(r["question"])) or by_answer[int(r["gt"])]
-
-    files = sorted((shared / AIME_DIR).glob("*.jsonl"))
-    with db.writer(path) as con:
-        benchmarks.install(con, data)
-        for f in files:
-            name = f.stem
-            if models is not None and name not in models:
-                continue
-            ingest.upsert_model(con, aime_model(name))
-            run_id = f"sky-{name}"
-            ingest.upsert_run(con, Run(run_id, name, "aime24", "imported", source_file=str(f),
-                                       samples_per_question=1))
-            ingest.insert_trajectories(con, _trajectories(load_qwen_eval(f), run_id, "aime24", qid_of))
-        stats.refresh_run_stats(con)
+    for f in sorted((shared / AIME_DIR).glob("*.jsonl")):
+        if models is None or f.stem in models:
+            _import(path, shared, f, "aime24", *meta_options(aime_model(f.stem)))
+    _use_source_verdicts(path)
     return path
 
 

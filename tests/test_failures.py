@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from analysis_fixtures import AIME_DIR, aime_model, build_aime, cached, load_qwen_eval
+from analysis_fixtures import AIME_DIR, aime_model, aime_run_id, build_aime, cached, load_qwen_eval
 from pipeline import benchmarks
 from warehouse import db, failures, ingest
 from warehouse.filters import Selection
@@ -26,7 +26,7 @@ def _samples(shared, models=None):
         for r in load_qwen_eval(f):
             q = by_text.get(normalize_problem(r["question"])) or by_answer[int(r["gt"])]
             out.append(dict(model=f.stem, qid=q.question_id, gold=str(int(q.answer)), text=r["code"][0] or "",
-                            pred=r["pred"][0], ok=bool(r["score"][0]), tid=trajectory_key(f"sky-{f.stem}", q.question_id, 0)))
+                            pred=r["pred"][0], ok=bool(r["score"][0]), tid=trajectory_key(aime_run_id(f), q.question_id, 0)))
     return out
 
 
