@@ -52,3 +52,16 @@ def maj8(shared):
 
     with db.reader(cached("maj8", shared)) as con:
         yield con
+
+
+# Tests that need ../shared/data: every test using one of these fixtures (directly or through other
+# fixtures) is marked `data`, so `pytest -m "not data"` runs what a checkout alone can run. A test that
+# reads ../shared without them carries @pytest.mark.data itself.
+DATA_FIXTURES = frozenset({"shared", "app_db", "aime", "maj8"})
+
+
+@pytest.hookimpl(tryfirst=True)     # before `-m` deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if DATA_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)

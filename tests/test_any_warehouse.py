@@ -203,6 +203,7 @@ def check_agreement(shape: Shape, seen: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.data                   # aime24 shapes and --data-dir read ../shared/data
 @settings(settings.get_profile(os.environ.get("LADDER_HYPOTHESIS_PROFILE", "ci")))
 @given(shape=shapes())
 def test_every_page_on_any_warehouse(shape, monkeypatch):

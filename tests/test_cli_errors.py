@@ -164,6 +164,7 @@ def test_export_into_a_folder_nobody_may_write(good):
     _one_error_line(r, "cannot write the charts to /sys/ladder-charts")
 
 
+@pytest.mark.data                   # the labels file and aime24 (the config's benchmark) from ../shared
 @pytest.mark.skipif(not NO_VLLM, reason="vllm is installed")
 def test_vllm_not_installed_is_one_line(tmp_path):
     r = _pipeline(["eval-annotator", "--annotator", "judge", "--backend", "vllm", "--model", "some/model",
@@ -186,6 +187,7 @@ def test_argparse_usage_errors(argv):
     assert r.stderr.startswith("usage: ") and "error: " in r.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.data                   # `benchmarks aime24` installs it from the data dir (../shared/data)
 def test_a_zero_byte_file_becomes_a_warehouse_when_written(tmp_path):
     """A 0-byte file (touch, mktemp) holds nothing: a writing command starts a new warehouse in it."""
     files = _files(tmp_path)
