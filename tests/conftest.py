@@ -54,6 +54,24 @@ def maj8(shared):
         yield con
 
 
+# The tiny warehouse (tests/tiny.py): built by the tests themselves through the real import, no ../shared.
+@pytest.fixture(scope="session")
+def tiny_db(tmp_path_factory) -> Path:
+    """Its file (session-wide: read it, never write to it)."""
+    from tiny import build
+
+    return build(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_db):
+    """3 models (2 groups, sft_size), 4 questions, 1 to 4 samples each, as a read-only connection."""
+    from warehouse import db
+
+    with db.reader(tiny_db) as con:
+        yield con
+
+
 # Tests that need ../shared/data: every test using one of these fixtures (directly or through other
 # fixtures) is marked `data`, so `pytest -m "not data"` runs what a checkout alone can run. A test that
 # reads ../shared without them carries @pytest.mark.data itself.
