@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from analysis import metrics
+from warehouse.errors import UsageError
 
 
 def potential_vs_stability(pq: pl.DataFrame, per_tier: bool = True, n_boot: int = 1000,
@@ -63,7 +64,7 @@ def compare_to_reference(pq: pl.DataFrame, reference: str, per_tier: bool = Fals
     keys = ["tier"] if per_tier else []
     ref = m.filter(pl.col("key") == reference)
     if ref.is_empty():
-        raise ValueError(f"reference {reference!r} has no results in this selection")
+        raise UsageError(f"reference {reference!r} has no results in this selection")
     ref = ref.select(*keys, pl.col("cov").alias("ref_cov"), pl.col("avg").alias("ref_avg"))
     out = (m.select("key", *keys, "n_questions", "cov", "avg")
            .join(ref, on=keys, how="left", nulls_equal=True) if keys else

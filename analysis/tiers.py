@@ -20,6 +20,7 @@ import json
 import numpy as np
 import polars as pl
 
+from warehouse.errors import UsageError
 from warehouse.records import TIERS
 
 _SCHEMA = {"question_id": pl.String, "tier": pl.String, "detail": pl.String}
@@ -31,7 +32,7 @@ def rule_tiers(values: pl.DataFrame, base: str = "base", small_sft: str = "small
     groups = [c for c in wide.columns if c != "question_id"]
     for g in (base, small_sft):
         if g not in groups:
-            raise ValueError(f"rule tiers need values for group {g!r}; have {groups}")
+            raise UsageError(f"rule tiers need values for group {g!r}; have {groups}")
     rows = []
     for r in wide.sort("question_id").iter_rows(named=True):
         vals = {g: r[g] for g in groups if r[g] is not None}
@@ -56,9 +57,9 @@ def observed_values(qa: pl.DataFrame) -> pl.DataFrame:
 
 def auto_tiers(rates: pl.DataFrame, k: int = 4, exh_threshold: float = 0.0) -> pl.DataFrame:
     if k < 2:
-        raise ValueError("auto tiers need k >= 2 (at least one tier besides Exh)")
+        raise UsageError("auto tiers need k >= 2 (at least one tier besides Exh)")
     if rates.is_empty():
-        raise ValueError("no graded samples in this selection")
+        raise UsageError("no graded samples in this selection")
     names = list(TIERS[:3]) if k == 4 else [f"T{i + 1}" for i in range(k - 1)]
     rate = rates["solve_rate"].to_numpy()
     exh = rate <= exh_threshold

@@ -20,6 +20,7 @@ import streamlit as st
 
 from charts import export
 from warehouse import db, inventory
+from warehouse.errors import LadderError
 from warehouse.filters import Selection
 
 FILTER_KEYS = ("b", "scheme", "tiers", "cats", "models", "groups")
@@ -52,21 +53,13 @@ def run_page(page) -> None:
         page.run()
     except Exception as exc:          # noqa: BLE001 -- the boundary: nothing reaches the user raw
         log.error("page %r failed:\n%s", getattr(page, "title", page), traceback.format_exc())
-        if isinstance(exc, (db.WarehouseBusy, db.WarehouseMissing)) or _user_error(exc):
+        if isinstance(exc, LadderError):     # a user's error (a busy or unreadable warehouse, ...): its message
             st.error(f"{FAILED}: {plain(exc)}")
         else:
             st.error(f"{FAILED} for this selection ({type(exc).__name__}). The details are in the app's "
                      "log. Try other filters, or report it with this page's URL.")
     finally:
         release()   # never hold the warehouse between runs: the pipeline may want to write
-
-
-def _user_error(exc: Exception) -> bool:
-    try:
-        from warehouse.errors import LadderError
-    except ImportError:
-        return False
-    return isinstance(exc, LadderError)
 
 
 def version() -> str:

@@ -2,7 +2,6 @@
 found-then-lost cases, with permalinks into the trajectories."""
 import dataclasses
 
-import polars as pl
 import streamlit as st
 
 import charts

@@ -16,6 +16,8 @@ from typing import Iterable, Mapping
 import plotly.graph_objects as go
 import polars as pl
 
+from warehouse.errors import LadderError
+
 IMAGE_FORMATS = ("png", "svg", "pdf")
 FORMATS = IMAGE_FORMATS + ("html",)
 MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "html": "text/html",
@@ -25,7 +27,7 @@ _lock = threading.Lock()
 _started = False
 
 
-class ExportError(RuntimeError):
+class ExportError(LadderError, RuntimeError):
     """Chart export failed (no browser, bad format)."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.registry import Registry
+from warehouse.errors import NotFound
 from warehouse.records import Benchmark, Question, ReferenceValue, Tier
 
 # the checkout (warehouse.db.REPO_ROOT): not imported from there, which would load duckdb into
@@ -31,7 +32,7 @@ def data_dir(path: str | os.PathLike | None = None) -> Path | None:
     if path:
         p = Path(path)
         if not p.is_dir():
-            raise FileNotFoundError(f"--data-dir {p} is not a directory")
+            raise NotFound(f"--data-dir {p} is not a directory")
         return p
     env = os.environ.get("LADDER_DATA_DIR")
     if env:
@@ -115,12 +116,12 @@ def _from_hub(name: str) -> list[dict]:
     try:
         import datasets  # optional: only for machines with network access
     except ImportError as exc:  # pragma: no cover - depends on the machine
-        raise FileNotFoundError(f"no local copy of {name} (give --data-dir) and the `datasets` package "
+        raise NotFound(f"no local copy of {name} (give --data-dir) and the `datasets` package "
                                 f"is not installed to fetch {repo} from the Hub") from exc
     try:
         ds = datasets.load_dataset(repo, split=split)
     except Exception as exc:
-        raise FileNotFoundError(f"no local copy of {name} (give --data-dir) and fetching {repo} "
+        raise NotFound(f"no local copy of {name} (give --data-dir) and fetching {repo} "
                                 f"from the Hugging Face Hub failed: {exc}") from exc
     rows = [dict(r) for r in ds]
     if name == "aime24":

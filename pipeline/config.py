@@ -18,12 +18,13 @@ import yaml
 
 from pipeline.backends import BACKENDS
 from pipeline.benchmarks import LOADERS
+from warehouse.errors import UsageError
 from warehouse.records import TIERS, Model
 
 DEFAULT_TEMPLATE = "{problem}\n\nPlease reason step by step, and put your final answer within \\boxed{}."
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """An invalid run config; the message names the file and the key."""
 
 

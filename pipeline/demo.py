@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline import benchmarks
 from pipeline.importing import FileReport, ImportSession
 from warehouse import db, ingest
+from warehouse.errors import NotFound
 from warehouse.records import Model
 
 # Base models of the Sky-T1 SFT runs are inferred from their size (14B: Qwen2.5-14B-Instruct,
@@ -81,7 +82,7 @@ class DemoReport:
 def build(db_path=None, data_dir=None, workers: int | None = None) -> DemoReport:
     root = benchmarks.data_dir(data_dir)
     if root is None or not (root / "traces").is_dir():
-        raise FileNotFoundError(f"no traces/ folder in the data dir {root}: give --data-dir")
+        raise NotFound(f"no traces/ folder in the data dir {root}: give --data-dir")
     path = db.db_path(db_path)
     t0 = time.perf_counter()
     models = demo_models()

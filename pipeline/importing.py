@@ -22,6 +22,7 @@ from pipeline.importers import IMPORTERS
 from pipeline.importers.base import (ImportContext, Problem, QuestionIndex, display_path, has_surrogates,
                                      model_from_meta, sha256_file)
 from warehouse import db, ingest, lookup
+from warehouse.errors import LadderError, NotFound, UsageError
 from warehouse.records import Model
 
 
@@ -70,9 +71,9 @@ def expand(path: Path, fmt: str) -> list[tuple[Path, str | None]]:
     else is a ValueError; folders whose name matches the pattern are passed over."""
     imp = IMPORTERS.get(fmt)
     if not path.exists():
-        raise FileNotFoundError(f"{display_path(path)}: no such file or folder")
+        raise NotFound(f"{display_path(path)}: no such file or folder")
     if not path.is_dir() and not path.is_file():
-        raise ValueError(f"{display_path(path)}: not a regular file or a folder")
+        raise UsageError(f"{display_path(path)}: not a regular file or a folder")
     if hasattr(imp, "files"):
         found = imp.files(path)
     elif path.is_dir():
@@ -81,7 +82,7 @@ def expand(path: Path, fmt: str) -> list[tuple[Path, str | None]]:
         found = [(path, None)]
     for f, _ in found:
         if not f.is_file() and not f.is_dir():
-            raise ValueError(f"{display_path(f)}: not a regular file")
+            raise UsageError(f"{display_path(f)}: not a regular file")
     return [(f, m) for f, m in found if f.is_file()]
 
 
@@ -262,7 +263,7 @@ class ImportSession:
             return rep
         try:
             self._write_one(p)
-        except (db.WarehouseBusy, KeyboardInterrupt):
+        except (LadderError, KeyboardInterrupt):    # the warehouse itself (busy, unreadable): stop, one line
             raise
         except Exception as exc:     # a value the importer let through: this file only, rolled back
             return rep.fail(f"not written ({type(exc).__name__}: {str(exc)[:300]})")
@@ -322,9 +323,9 @@ def check_args(benchmark: str, model: str | None = None, meta: Mapping[str, str]
         if v is None and opt == "--model":
             continue
         if not isinstance(v, str) or not v.strip():
-            raise ValueError(f"{opt} must not be blank")
+            raise UsageError(f"{opt} must not be blank")
         if has_surrogates(v):
-            raise ValueError(f"{opt} {display_path(v)!r}: not valid UTF-8")
+            raise UsageError(f"{opt} {display_path(v)!r}: not valid UTF-8")
     model_from_meta("-", meta)
 
 
@@ -346,9 +347,9 @@ def parse_meta(items: Sequence[str] | None, what: str = "--meta") -> dict[str, s
     for it in items or ():
         k, sep, v = it.partition("=")
         if not sep or not k.strip():
-            raise ValueError(f"{what} {display_path(it)!r}: expected key=value")
+            raise UsageError(f"{what} {display_path(it)!r}: expected key=value")
         if has_surrogates(it):
-            raise ValueError(f"{what} {display_path(it)!r}: not valid UTF-8")
+            raise UsageError(f"{what} {display_path(it)!r}: not valid UTF-8")
         out[k.strip()] = v.strip()
     return out
 

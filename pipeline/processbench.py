@@ -15,6 +15,7 @@ from typing import Sequence
 
 from pipeline import grade as grader
 from pipeline.annotators import AnnotateInput, get_annotator
+from warehouse.errors import NotFound, UsageError
 
 
 def load_processbench(path: str | os.PathLike, limit: int | None = None) -> list[dict]:
@@ -23,18 +24,20 @@ def load_processbench(path: str | os.PathLike, limit: int | None = None) -> list
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{p}: no such file") from None
+        raise NotFound(f"{p}: no such file") from None
+    except OSError as exc:               # a folder, no permission
+        raise UsageError(f"{p}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{p}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise UsageError(f"{p}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(data, list):
-        raise ValueError(f"{p}: expected a JSON list of items")
+        raise UsageError(f"{p}: expected a JSON list of items")
     for k, item in enumerate(data):
         for fld, typ in (("steps", list), ("label", int), ("final_answer_correct", bool), ("problem", str)):
             if not isinstance(item.get(fld) if isinstance(item, dict) else None, typ):
-                raise ValueError(f"{p}: item {k} (id {item.get('id') if isinstance(item, dict) else '?'}): "
+                raise UsageError(f"{p}: item {k} (id {item.get('id') if isinstance(item, dict) else '?'}): "
                                  f"field {fld!r} missing or not {typ.__name__}")
         if not -1 <= item["label"] < len(item["steps"]):
-            raise ValueError(f"{p}: item {k} (id {item.get('id')}): field 'label' {item['label']} "
+            raise UsageError(f"{p}: item {k} (id {item.get('id')}): field 'label' {item['label']} "
                              f"is outside -1..{len(item['steps']) - 1}")
     return data[:limit] if limit is not None else data
 

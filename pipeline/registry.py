@@ -10,11 +10,9 @@ from __future__ import annotations
 import importlib
 from typing import Generic, Iterator, Mapping, TypeVar
 
+from warehouse.errors import UnknownName
+
 T = TypeVar("T")
-
-
-class UnknownName(KeyError):
-    """A name no entry of the registry has; the message lists the known ones."""
 
 
 class _Lazy:

@@ -18,6 +18,7 @@ from typing import Sequence
 
 from pipeline import benchmarks, postprocess
 from warehouse import db, ingest, lookup
+from warehouse.errors import NotFound, UsageError
 from warehouse.records import Benchmark, Model, Question, ReferenceValue, Run, Tier, Trajectory
 
 MERGE_CHUNK = 1000          # trajectories per write transaction
@@ -41,10 +42,10 @@ def parse_shard(text: str) -> Shard:
     """``"i/N"`` with 0 <= i < N."""
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
     if not m:
-        raise ValueError(f"--shard {text!r}: expected i/N, e.g. 0/4 (shards are numbered 0..N-1)")
+        raise UsageError(f"--shard {text!r}: expected i/N, e.g. 0/4 (shards are numbered 0..N-1)")
     i, n = int(m.group(1)), int(m.group(2))
     if n < 1 or i >= n:
-        raise ValueError(f"--shard {text!r}: need 0 <= i < N (shards are numbered 0..N-1)")
+        raise UsageError(f"--shard {text!r}: need 0 <= i < N (shards are numbered 0..N-1)")
     return Shard(i, n)
 
 
@@ -64,11 +65,11 @@ class MergeResult:
 
 def _read_shard(path: Path) -> dict:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such shard file")
+        raise NotFound(f"{path}: no such shard file")
     try:
         with db.reader(path) as con:
             if not {"runs", "trajectories", "models", "questions"} <= lookup.tables(con):
-                raise ValueError(f"{path}: not a ladder warehouse (no runs/trajectories tables)")
+                raise UsageError(f"{path}: not a ladder warehouse (no runs/trajectories tables)")
             return {"benchmarks": lookup.records(con, Benchmark), "questions": lookup.records(con, Question),
                     "tiers": lookup.records(con, Tier), "references": lookup.records(con, ReferenceValue),
                     "models": lookup.records(con, Model), "runs": lookup.records(con, Run),
@@ -76,7 +77,7 @@ def _read_shard(path: Path) -> dict:
     except Exception as exc:
         if isinstance(exc, (ValueError, FileNotFoundError)):
             raise
-        raise ValueError(f"{path}: cannot read as a DuckDB warehouse: {exc}") from exc
+        raise UsageError(f"{path}: cannot read as a DuckDB warehouse: {exc}") from exc
 
 
 def merge(paths: Sequence[str | os.PathLike], db_path: str | os.PathLike | None = None) -> MergeResult:

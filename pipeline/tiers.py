@@ -7,6 +7,7 @@ import polars as pl
 from analysis import metrics
 from analysis import tiers as rules
 from warehouse import frames
+from warehouse.errors import UsageError
 from warehouse.filters import Selection
 from warehouse.tiers import scheme_tiers
 
@@ -18,7 +19,7 @@ def group_values(con, sel: Selection, source: str = "observed") -> pl.DataFrame:
         return rules.observed_values(metrics.question_accuracy(pq, frames.reference_values(con, sel)))
     ref = frames.reference_values(con, Selection(sel.benchmark, sel.scheme), source)
     if ref.is_empty():
-        raise ValueError(f"no reference values from source {source!r} for benchmark {sel.benchmark!r}")
+        raise UsageError(f"no reference values from source {source!r} for benchmark {sel.benchmark!r}")
     return ref.select("question_id", "group", "value")
 
 
@@ -34,7 +35,7 @@ def rule_tiers(con, sel: Selection, base: str = "base", small_sft: str = "small_
 def auto_tiers(con, sel: Selection, k: int = 4, exh_threshold: float = 0.0) -> pl.DataFrame:
     rates = frames.question_rates(con, sel)
     if rates.is_empty():
-        raise ValueError(f"no graded samples for benchmark {sel.benchmark!r} in this selection")
+        raise UsageError(f"no graded samples for benchmark {sel.benchmark!r} in this selection")
     return rules.auto_tiers(rates, k, exh_threshold)
 
 

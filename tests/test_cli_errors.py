@@ -81,6 +81,7 @@ CASES = [
     ("import-text", [*IMPORT, "--db", "{text}"], NOT_DUCKDB, 2),
     ("import-sqlite", [*IMPORT, "--db", "{sqlite}"], "is an SQLite database", 2),
     ("import-folder", [*IMPORT, "--db", "{folder}"], "is a folder", 2),
+    ("import-under-file", [*IMPORT, "--db", "{under_file}"], "is a file, not a folder", 2),
     ("benchmarks-text", ["benchmarks", "aime24", "--db", "{text}"], NOT_DUCKDB, 2),
     ("benchmarks-under-file", ["benchmarks", "aime24", "--db", "{under_file}"], "is a file, not a folder", 2),
     ("annotate-text", ["annotate", "--db", "{text}"], NOT_DUCKDB, 2),

@@ -3,7 +3,7 @@ import textwrap
 
 import pytest
 
-from pipeline import benchmarks, cli, config, generate
+from pipeline import cli, config, generate
 from pipeline.config import ConfigError
 
 GOOD = """

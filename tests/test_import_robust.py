@@ -11,7 +11,6 @@ import time
 import pytest
 
 from pipeline.cli import main
-from pipeline.importing import ImportSession
 from warehouse import db
 
 from test_import_qwen_eval import snapshot

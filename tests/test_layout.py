@@ -13,7 +13,6 @@ import re
 from functools import cache
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TOP = ("app.py", "app_pages", "pipeline", "warehouse", "analysis", "charts", "bench")

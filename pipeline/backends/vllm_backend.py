@@ -12,12 +12,12 @@ from __future__ import annotations
 import gc
 from typing import Any, Sequence
 
-from warehouse.errors import LadderError
+from warehouse.errors import ModelLoadError
 
 from .base import Backend, Completion, Prompt, SamplingParams
 
 
-class VLLMError(LadderError, RuntimeError):
+class VLLMError(ModelLoadError, RuntimeError):
     """vLLM is not installed, or its engine could not load the model or failed while generating."""
 
 

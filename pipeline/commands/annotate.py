@@ -4,7 +4,6 @@ import json
 from pipeline.annotators import ANNOTATORS
 from pipeline.backends import BACKENDS
 from pipeline.commands.common import CLIError, add_db_argument
-from warehouse.errors import LadderError
 
 NAME = "annotate"
 HELP = (f"annotate stored trajectories with an annotator ({', '.join(ANNOTATORS.names())}); "
@@ -25,21 +24,12 @@ def run(args) -> int:
     from pipeline.annotate import annotate_warehouse, segment_warehouse
     from warehouse import db
 
-    try:
-        ANNOTATORS.get(args.annotator)
-    except KeyError as exc:
-        raise CLIError(exc.args[0]) from None
+    ANNOTATORS.get(args.annotator)          # an unknown name fails here, before the warehouse is opened
     opts = {k: v for k, v in (("backend", args.backend), ("model", args.model)) if v}
     path = db.db_path(args.db)
     if not path.exists():
         raise CLIError(f"no warehouse at {path}")
-    try:
-        if args.segment:
-            print(json.dumps(segment_warehouse(path)))
-        print(json.dumps(annotate_warehouse(path, args.annotator, limit=args.limit, **opts)))
-    except LadderError:
-        raise
-    except (ValueError, KeyError, ImportError, OSError) as exc:     # a backend or model that cannot load
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise CLIError(msg if msg.startswith(f"{args.annotator}:") else f"{args.annotator}: {msg}") from exc
+    if args.segment:
+        print(json.dumps(segment_warehouse(path)))
+    print(json.dumps(annotate_warehouse(path, args.annotator, limit=args.limit, **opts)))
     return 0

@@ -1,5 +1,5 @@
 """`python -m pipeline demo`: build the demo warehouse from every real trace set in the data dir."""
-from pipeline.commands.common import CLIError, add_data_dir_argument, add_db_argument
+from pipeline.commands.common import add_data_dir_argument, add_db_argument
 
 NAME = "demo"
 HELP = "build the demo warehouse (default warehouse/demo.duckdb) from the real traces in the data dir"
@@ -20,10 +20,7 @@ def run(args) -> int:
     if args.rebuild:
         for p in (path, path.with_name(path.name + ".wal")):
             p.unlink(missing_ok=True)
-    try:
-        rep = demo.build(path, args.data_dir, workers=args.workers)
-    except FileNotFoundError as exc:
-        raise CLIError(str(exc)) from exc
+    rep = demo.build(path, args.data_dir, workers=args.workers)
     for f in rep.files:
         print(f.summary())
     new = sum(f.new for f in rep.files)

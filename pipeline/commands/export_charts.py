@@ -63,8 +63,6 @@ def run(args) -> int:
         for name, fig in figs.items():
             for fmt in formats:
                 (out / f"{name}.{fmt}").write_bytes(export.figure_bytes(fig, fmt))
-    except export.ExportError as exc:
-        raise CLIError(str(exc)) from exc
     except OSError as exc:          # --out under a file, a read-only folder, a full disk
         where = exc.filename or out
         raise CLIError(f"cannot write the charts to {where}: {exc.strerror or exc}") from exc

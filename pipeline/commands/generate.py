@@ -28,27 +28,18 @@ def _interrupt(signum, frame):
 def run(args) -> int:
     from pipeline import benchmarks, config, generate, shards
 
-    try:
-        cfg = config.load(args.config)
-        shard = shards.parse_shard(args.shard) if args.shard else None
-    except (config.ConfigError, ValueError) as exc:
-        raise CLIError(str(exc)) from exc
+    cfg = config.load(args.config)
+    shard = shards.parse_shard(args.shard) if args.shard else None
     if args.out and args.db:
         raise CLIError("give either --db or --out, not both")
     target = shards.shard_db_path(args.out, cfg.name, shard) if args.out else args.db
-    try:
-        plan = generate.make_plan(cfg, target, shard, benchmarks.data_dir(args.data_dir))
-    except (config.ConfigError, FileNotFoundError) as exc:
-        raise CLIError(str(exc)) from exc
+    plan = generate.make_plan(cfg, target, shard, benchmarks.data_dir(args.data_dir))
     print(plan.describe())
     if args.dry_run:
         return 0
     # SIGTERM behaves like Ctrl-C: the batch in flight is rolled back, committed batches stay.
     signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        s = generate.execute(plan, progress=not args.no_progress)
-    except (OSError, ImportError) as exc:        # a model or backend that cannot load (FileNotFoundError, HF's OSError)
-        raise CLIError(str(exc)) from exc
+    s = generate.execute(plan, progress=not args.no_progress)   # a model that cannot load: ModelLoadError
     rate = s["generated"] / s["seconds"] if s["seconds"] else 0.0
     print(f"generated {s['generated']} trajectories ({s['tokens']} tokens) in {s['batches']} batches, "
           f"{s['seconds']}s ({rate:.2f} traj/s) into {plan.db}")

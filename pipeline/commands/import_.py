@@ -30,15 +30,12 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from pipeline.importing import ImportSession, check_args, expand, parse_meta
 
-    try:
-        meta = parse_meta(args.meta)
-        check_args(args.benchmark, args.model, meta)
-        root = benchmarks.data_dir(args.data_dir)
-        for p in args.paths:
-            if not expand(Path(p), args.fmt):
-                raise CLIError(f"{p}: no files to import in format {args.fmt}")
-    except (ValueError, FileNotFoundError) as exc:
-        raise CLIError(str(exc)) from exc
+    meta = parse_meta(args.meta)
+    check_args(args.benchmark, args.model, meta)
+    root = benchmarks.data_dir(args.data_dir)
+    for p in args.paths:
+        if not expand(Path(p), args.fmt):
+            raise CLIError(f"{p}: no files to import in format {args.fmt}")
     session = ImportSession(args.db, root)
     failed = 0
 
@@ -53,9 +50,6 @@ def run(args) -> int:
         failed += not rep.ok
 
     for p in args.paths:
-        try:
-            session.import_path(p, args.fmt, args.benchmark, model=args.model, meta=meta,
-                                strict=args.strict, on_report=report)
-        except (ValueError, FileNotFoundError, KeyError) as exc:
-            raise CLIError(str(exc)) from exc
+        session.import_path(p, args.fmt, args.benchmark, model=args.model, meta=meta,
+                            strict=args.strict, on_report=report)
     return 1 if failed else 0

@@ -19,10 +19,7 @@ def run(args) -> int:
     target = db.db_path(args.db).resolve()
     if any(Path(s).resolve() == target for s in args.shards):
         raise CLIError(f"{target} is both a shard and the merge target")
-    try:
-        res = shards.merge(args.shards, args.db)
-    except (ValueError, FileNotFoundError) as exc:
-        raise CLIError(str(exc)) from exc
+    res = shards.merge(args.shards, args.db)
     print(f"merged {res.files} shard file(s): {res.trajectories_seen} trajectories read, "
           f"{res.trajectories_new} new, {res.runs} new run(s), into {target}")
     return 0

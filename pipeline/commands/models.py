@@ -31,12 +31,9 @@ def run(args) -> int:
             meta = r.pop("meta")
             print(r.pop("model_id"), *(f"{k}={v}" for k, v in {**r, **meta}.items() if v is not None))
         return 0
-    try:
-        if has_surrogates(args.model):
-            raise ValueError(f"{args.model!r}: not valid UTF-8")
-        m = model_from_meta(args.model, parse_meta(args.items, "models set"), "models set")
-    except ValueError as exc:
-        raise CLIError(str(exc)) from exc
+    if has_surrogates(args.model):
+        raise CLIError(f"{args.model!r}: not valid UTF-8")
+    m = model_from_meta(args.model, parse_meta(args.items, "models set"), "models set")
     with db.writer(args.db) as con:      # one transaction; bumps data_version (the app's caches)
         if not lookup.has_model(con, args.model):
             raise CLIError(f"no model {args.model!r} in the warehouse (`models list` shows them)")

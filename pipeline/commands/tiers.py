@@ -34,10 +34,7 @@ def run(args) -> int:
     if args.scheme == "paper":
         if args.benchmark != "aime24":
             raise CLIError("the paper assigns tiers only to aime24")
-        try:
-            data = benchmarks.load("aime24", benchmarks.data_dir(args.data_dir))
-        except FileNotFoundError as exc:
-            raise CLIError(str(exc)) from exc
+        data = benchmarks.load("aime24", benchmarks.data_dir(args.data_dir))
         if not data.tiers:
             raise CLIError("no paper_reference.csv in the data directory: the paper's tiers are not available")
         with db.writer(args.db) as con:
@@ -48,17 +45,14 @@ def run(args) -> int:
         if not lookup.question_count(con, args.benchmark):
             raise CLIError(f"benchmark {args.benchmark!r} has no questions in {db.db_path(args.db)}")
         sel = Selection(args.benchmark)
-        try:
-            if args.scheme == "rule":
-                g = args.groups or ["base", "small_sft"]
-                if len(g) < 2:
-                    raise CLIError("--groups needs at least the base group and the small-SFT group")
-                out = tiering.rule_tiers(con, sel, g[0], g[1], args.source, tuple(args.groups or ()),
-                                                easy=args.easy, medium=args.medium, exh=args.exh)
-            else:
-                out = tiering.auto_tiers(con, sel, args.k, args.exh_threshold)
-        except ValueError as exc:
-            raise CLIError(str(exc)) from exc
+        if args.scheme == "rule":
+            g = args.groups or ["base", "small_sft"]
+            if len(g) < 2:
+                raise CLIError("--groups needs at least the base group and the small-SFT group")
+            out = tiering.rule_tiers(con, sel, g[0], g[1], args.source, tuple(args.groups or ()),
+                                     easy=args.easy, medium=args.medium, exh=args.exh)
+        else:
+            out = tiering.auto_tiers(con, sel, args.k, args.exh_threshold)
         disagree = (tiering.paper_rule_disagreements(con, args.benchmark)
                     if args.scheme == "rule" and args.benchmark == "aime24" and args.source == "paper_fig1" else None)
     counts = out.group_by("tier").len().sort("tier")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from warehouse.errors import UsageError
 from warehouse.records import (FINISH_REASONS, INT32_MAX, Benchmark, Model, Question, Run, Trajectory,
                                model_value, normalize_problem)
 
@@ -192,7 +193,7 @@ def model_from_meta(model_id: str, meta: dict[str, str] | None, what: str = "--m
             try:
                 setattr(m, k, model_value(k, v))
             except ValueError as exc:
-                raise ValueError(f"{what} {k}={v}: {exc}") from None
+                raise UsageError(f"{what} {k}={v}: {exc}") from None
         else:
             m.meta[k] = v
     return m
