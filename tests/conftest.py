@@ -34,6 +34,14 @@ def app_db(shared, tmp_path_factory) -> Path:
 
 
 # Small real warehouses for the analysis tests (tests/analysis_fixtures.py builds and caches them).
+@pytest.fixture(scope="session")
+def aime_problems(shared) -> list[dict]:
+    """The 30 AIME 2024 problems as problems.jsonl gives them (id, problem, answer, ...)."""
+    import json
+
+    return [json.loads(line) for line in open(shared / "aime24" / "problems.jsonl", encoding="utf-8")]
+
+
 @pytest.fixture(scope="module")
 def aime(shared):
     """The 19 skythought AIME24 models, one sample each, as a read-only connection."""

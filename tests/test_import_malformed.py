@@ -1,7 +1,6 @@
 """Bad input: each problem is one `file:line: field: message`, good records are kept, --strict writes nothing."""
 import json
 
-import pytest
 
 from pipeline.cli import main
 from pipeline.importing import ImportSession
@@ -10,13 +9,8 @@ from warehouse import db
 from test_import_qwen_eval import snapshot
 
 
-@pytest.fixture(scope="module")
-def aime(shared):
-    return [json.loads(line) for line in open(shared / "aime24" / "problems.jsonl", encoding="utf-8")]
-
-
-def _good(aime, i, sample=0, **kw):
-    q = aime[i]
+def _good(aime_problems, i, sample=0, **kw):
+    q = aime_problems[i]
     rec = {"model": "m1", "question_id": str(q["id"]), "sample_idx": sample,
            "response": f"... so the answer is \\boxed{{{int(q['answer'])}}}", "correct": True, "pred": q["answer"]}
     rec.update(kw)
@@ -28,20 +22,20 @@ def _write(path, lines):
     return path
 
 
-def test_jsonl_bad_lines_are_reported_and_good_ones_kept(shared, aime, tmp_path, tmp_db):
+def test_jsonl_bad_lines_are_reported_and_good_ones_kept(shared, aime_problems, tmp_path, tmp_db):
     f = _write(tmp_path / "mixed.jsonl", [
-        _good(aime, 0),
+        _good(aime_problems, 0),
         b'{"model": "m1", "question_id": "61", "response": ',          # 2 malformed JSON
-        _good(aime, 1)[:-1] + b', "note": "\xff\xfe"}',                 # 3 invalid UTF-8
+        _good(aime_problems, 1)[:-1] + b', "note": "\xff\xfe"}',                 # 3 invalid UTF-8
         json.dumps({"model": "m1", "question_id": "62"}).encode(),      # 4 missing response
         json.dumps({"model": "m1", "question_id": "63", "response": 42}).encode(),   # 5 mistyped
         json.dumps({"model": "m1", "question_id": "64", "response": "x", "sample_idx": "a"}).encode(),  # 6
         json.dumps({"model": "m1", "question_id": "999", "response": "x"}).encode(),  # 7 unmatched id
         b"[1, 2]",                                                       # 8 not an object
-        _good(aime, 2, response=""),                                    # 9 empty response: kept, warned
-        json.dumps({"model": "m1", "problem": aime[3]["problem"].upper().replace(" ", "  "),
+        _good(aime_problems, 2, response=""),                                    # 9 empty response: kept, warned
+        json.dumps({"model": "m1", "problem": aime_problems[3]["problem"].upper().replace(" ", "  "),
                     "response": "r"}).encode(),                          # 10 matched by normalized text
-        _good(aime, 0),                                                  # 11 duplicate sample
+        _good(aime_problems, 0),                                                  # 11 duplicate sample
     ])
     rep = ImportSession(tmp_db, shared).import_path(f, "jsonl", "aime24")[0]
     msgs = [str(p) for p in rep.problems]
@@ -61,7 +55,7 @@ def test_jsonl_bad_lines_are_reported_and_good_ones_kept(shared, aime, tmp_path,
     assert got_q == ["60", "62", "63"]   # line 1, the empty response (line 9), the text match (line 10)
 
 
-def test_empty_file_and_huge_line(shared, aime, tmp_path, tmp_db):
+def test_empty_file_and_huge_line(shared, aime_problems, tmp_path, tmp_db):
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"\n \n")
     rep = ImportSession(tmp_db, shared).import_path(empty, "qwen-eval", "aime24")[0]
@@ -70,9 +64,9 @@ def test_empty_file_and_huge_line(shared, aime, tmp_path, tmp_db):
 
     big = tmp_path / "big.jsonl"
     with open(big, "wb") as fh:
-        fh.write(_good(aime, 0) + b"\n")
+        fh.write(_good(aime_problems, 0) + b"\n")
         fh.write(b'{"model": "m1", "question_id": "61", "response": "' + b"a" * (50 * 1024 * 1024) + b'"}\n')
-        fh.write(_good(aime, 2) + b"\n")
+        fh.write(_good(aime_problems, 2) + b"\n")
     s = ImportSession(tmp_db, shared)
     rep = s.import_path(big, "jsonl", "aime24")[0]
     assert [(p.line, p.field) for p in rep.problems] == [(2, "line")]
@@ -94,11 +88,11 @@ def test_qwen_eval_field_problems(shared, tmp_path, tmp_db):
     assert (rep.new, rep.rejected, rep.warnings) == (3, 2, 1)
 
 
-def test_strict_leaves_the_warehouse_exactly_as_it_was(shared, aime, tmp_path, tmp_db):
+def test_strict_leaves_the_warehouse_exactly_as_it_was(shared, aime_problems, tmp_path, tmp_db):
     good = shared / "traces" / "skythought-aime24" / "Qwen2.5-Math-7B.jsonl"
     assert main(["import", "--format", "qwen-eval", "--benchmark", "aime24", "--db", str(tmp_db), str(good)]) == 0
     before = snapshot(tmp_db)
-    bad = _write(tmp_path / "bad.jsonl", [_good(aime, i, model="m2") for i in range(10)] + [b"{not json"])
+    bad = _write(tmp_path / "bad.jsonl", [_good(aime_problems, i, model="m2") for i in range(10)] + [b"{not json"])
     assert main(["import", "--strict", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db),
                  str(bad)]) == 1
     assert snapshot(tmp_db) == before

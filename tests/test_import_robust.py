@@ -19,13 +19,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIG = 2**31
 
 
-@pytest.fixture(scope="module")
-def aime(shared):
-    return [json.loads(line) for line in open(shared / "aime24" / "problems.jsonl", encoding="utf-8")]
-
-
-def rec(aime, i, sample=0, **kw):
-    q = aime[i]
+def rec(aime_problems, i, sample=0, **kw):
+    q = aime_problems[i]
     r = {"model": "m1", "question_id": str(q["id"]), "sample_idx": sample,
          "response": f"so \\boxed{{{int(q['answer'])}}}", "correct": True}
     r.update(kw)
@@ -54,19 +49,19 @@ def problems(err, path):
     return out
 
 
-def test_integers_beyond_their_columns_reject_only_their_line(shared, aime, tmp_path, tmp_db, capsys):
+def test_integers_beyond_their_columns_reject_only_their_line(shared, aime_problems, tmp_path, tmp_db, capsys):
     """sample_idx / n_tokens are INTEGER columns: 2^31 used to fail the file's write and stop the import."""
     bad = write(tmp_path / "a" / "bad.jsonl", [
-        rec(aime, 0),
-        rec(aime, 1, sample=BIG),                          # 2 rejected
-        rec(aime, 2, n_tokens=BIG),                        # 3 kept, n_tokens ignored
-        rec(aime, 3, sample=2**63),                        # 4 rejected
-        rec(aime, 4, n_tokens=2**64),                      # 5 kept
-        rec(aime, 5, sample=BIG - 1, n_tokens=BIG - 1),    # 6 kept: the largest INTEGER
+        rec(aime_problems, 0),
+        rec(aime_problems, 1, sample=BIG),                          # 2 rejected
+        rec(aime_problems, 2, n_tokens=BIG),                        # 3 kept, n_tokens ignored
+        rec(aime_problems, 3, sample=2**63),                        # 4 rejected
+        rec(aime_problems, 4, n_tokens=2**64),                      # 5 kept
+        rec(aime_problems, 5, sample=BIG - 1, n_tokens=BIG - 1),    # 6 kept: the largest INTEGER
         b'{"model": "m1", "question_id": "66", "response": "r", "sample_idx": ' + b"9" * 5000 + b"}",  # 7
-        rec(aime, 7),
+        rec(aime_problems, 7),
     ])
-    later = write(tmp_path / "b" / "later.jsonl", [rec(aime, i, model="m2") for i in range(3)])
+    later = write(tmp_path / "b" / "later.jsonl", [rec(aime_problems, i, model="m2") for i in range(3)])
     rc = main(["import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db), "--data-dir",
                str(shared), str(bad), str(later)])
     err = capsys.readouterr().err
@@ -82,18 +77,18 @@ def test_integers_beyond_their_columns_reject_only_their_line(shared, aime, tmp_
                    ("m2", "60", 0, None), ("m2", "61", 0, None), ("m2", "62", 0, None)]
     # a file of nothing but such lines writes nothing at all
     before = snapshot(tmp_db)
-    only_bad = write(tmp_path / "c" / "only_bad.jsonl", [rec(aime, 1, sample=BIG), rec(aime, 2, sample=-1)])
+    only_bad = write(tmp_path / "c" / "only_bad.jsonl", [rec(aime_problems, 1, sample=BIG), rec(aime_problems, 2, sample=-1)])
     assert main(["import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db), str(only_bad)]) == 1
     assert snapshot(tmp_db) == before
 
 
-def test_lone_surrogates_are_replaced_and_warned(shared, aime, tmp_path, tmp_db, capsys):
+def test_lone_surrogates_are_replaced_and_warned(shared, aime_problems, tmp_path, tmp_db, capsys):
     """JSON may escape half a surrogate pair; such a str cannot be encoded as UTF-8 (the write failed)."""
     f = write(tmp_path / "s.jsonl", [
-        rec(aime, 0),
-        json.dumps(rec(aime, 1, response="half \ud800 a pair", pred="x\udfff")).encode(),   # 2: escaped by dumps
-        json.dumps(rec(aime, 2, response="a real pair \U0001F600")).encode(),               # 3: no warning
-        json.dumps(rec(aime, 3, model="m\udc80")).encode(),                                  # 4: model name
+        rec(aime_problems, 0),
+        json.dumps(rec(aime_problems, 1, response="half \ud800 a pair", pred="x\udfff")).encode(),   # 2: escaped by dumps
+        json.dumps(rec(aime_problems, 2, response="a real pair \U0001F600")).encode(),               # 3: no warning
+        json.dumps(rec(aime_problems, 3, model="m\udc80")).encode(),                                  # 4: model name
     ])
     assert b"\\ud800" in f.read_bytes()
     assert main(["import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db), str(f)]) == 0
@@ -105,20 +100,20 @@ def test_lone_surrogates_are_replaced_and_warned(shared, aime, tmp_path, tmp_db,
     assert rows(tmp_db, "SELECT model_id FROM models ORDER BY 1") == [("m1",), ("m\ufffd",)]
 
 
-def test_a_file_name_that_is_not_utf8(shared, aime, tmp_path, tmp_db, capsys):
+def test_a_file_name_that_is_not_utf8(shared, aime_problems, tmp_path, tmp_db, capsys):
     """The model name and run source come from the file name; its undecodable bytes become U+FFFD."""
-    f = write(tmp_path / os.fsdecode(b"run\xff.jsonl"), [{k: v for k, v in rec(aime, 0).items() if k != "model"}])
+    f = write(tmp_path / os.fsdecode(b"run\xff.jsonl"), [{k: v for k, v in rec(aime_problems, 0).items() if k != "model"}])
     assert main(["import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db), str(f)]) == 0
     assert "run\ufffd: 1 new trajectories" in capsys.readouterr().out
     assert rows(tmp_db, "SELECT model_id, source_file FROM runs") == [("run\ufffd", str(tmp_path / "run\ufffd.jsonl"))]
 
 
-def test_deeply_nested_json_is_one_bad_line(shared, aime, tmp_path, tmp_db, capsys):
+def test_deeply_nested_json_is_one_bad_line(shared, aime_problems, tmp_path, tmp_db, capsys):
     """json.loads raises RecursionError past ~1000 levels (it stopped the import); 101+ levels are refused too."""
     deep = b'{"model": "m1", "question_id": "61", "response": "r", "prompt": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     mid = b'{"model": "m1", "question_id": "62", "response": "r", "prompt": ' + b"[" * 150 + b"]" * 150 + b"}"
-    f = write(tmp_path / "d.jsonl", [rec(aime, 0), deep, mid, rec(aime, 3)])
-    later = write(tmp_path / "e.jsonl", [rec(aime, 4, model="m2")])
+    f = write(tmp_path / "d.jsonl", [rec(aime_problems, 0), deep, mid, rec(aime_problems, 3)])
+    later = write(tmp_path / "e.jsonl", [rec(aime_problems, 4, model="m2")])
     assert main(["import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db), str(f), str(later)]) == 1
     err = capsys.readouterr().err
     assert f"{f}:2: line: JSON nested over 100 levels deep" in err
@@ -126,9 +121,9 @@ def test_deeply_nested_json_is_one_bad_line(shared, aime, tmp_path, tmp_db, caps
     assert rows(tmp_db, "SELECT question_id FROM trajectories ORDER BY 1") == [("60",), ("63",), ("64",)]
 
 
-def _lm_eval_file(path, aime, kwargs):
+def _lm_eval_file(path, aime_problems, kwargs):
     lines = []
-    for i, p in enumerate(aime[:3]):
+    for i, p in enumerate(aime_problems[:3]):
         lines.append({"doc_id": i, "doc": p, "target": p["answer"],
                       "arguments": {"gen_args_0": {"arg_0": p["problem"], "arg_1": kwargs}},
                       "resps": [[f"\\boxed{{{int(p['answer'])}}}"]], "filtered_resps": [[str(p["answer"])]],
@@ -137,14 +132,14 @@ def _lm_eval_file(path, aime, kwargs):
     return write(path, lines)
 
 
-def test_lm_eval_run_settings_out_of_range_are_ignored_with_a_warning(shared, aime, tmp_path, tmp_db, capsys):
+def test_lm_eval_run_settings_out_of_range_are_ignored_with_a_warning(shared, aime_problems, tmp_path, tmp_db, capsys):
     """max_gen_toks Infinity (int() raised OverflowError) or >= 2^31 (INTEGER), a non-finite temperature,
     and a checkpoint number beyond INTEGER in the folder name: warned, the run keeps the rest."""
     name = "samples_aime24_2025-03-01T10-11-12.123456.jsonl"
     root = tmp_path / "results"
-    inf = _lm_eval_file(root / "a" / "checkpoint-99999999999" / name, aime,
+    inf = _lm_eval_file(root / "a" / "checkpoint-99999999999" / name, aime_problems,
                         {"max_gen_toks": float("inf"), "temperature": float("nan"), "top_p": 0.95})
-    big = _lm_eval_file(root / "b" / "checkpoint-7" / name, aime, {"max_gen_toks": BIG, "temperature": 0.6})
+    big = _lm_eval_file(root / "b" / "checkpoint-7" / name, aime_problems, {"max_gen_toks": BIG, "temperature": 0.6})
     assert main(["import", "--format", "lm-eval", "--benchmark", "aime24", "--db", str(tmp_db), str(root)]) == 0
     err = capsys.readouterr().err
     assert problems(err, inf) == [(0, "train_step", "warning"), (1, "temperature", "warning"),
@@ -172,13 +167,13 @@ def test_mistyped_question_fields_when_the_benchmark_is_created(shared, tmp_path
         ("1", "2", None, None), ("4", "8", None, None)]
 
 
-def test_an_id_never_matches_a_different_problem(shared, aime, tmp_path, tmp_db, capsys):
+def test_an_id_never_matches_a_different_problem(shared, aime_problems, tmp_path, tmp_db, capsys):
     """jsonl attached a record to question 60 by id whatever its problem text; created ids 1 and "1"
     with different problems were stored under one question. qwen-eval already refused the latter."""
     f = write(tmp_path / "ids.jsonl", [
-        rec(aime, 0, problem=aime[0]["problem"]),                    # id and text agree
-        rec(aime, 0, sample=1, problem=aime[1]["problem"]),          # 2: id 60, text of 61
-        rec(aime, 2, problem=aime[2]["problem"].upper()),            # normalized text agrees
+        rec(aime_problems, 0, problem=aime_problems[0]["problem"]),                    # id and text agree
+        rec(aime_problems, 0, sample=1, problem=aime_problems[1]["problem"]),          # 2: id 60, text of 61
+        rec(aime_problems, 2, problem=aime_problems[2]["problem"].upper()),            # normalized text agrees
     ])
     assert main(["import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db), str(f)]) == 1
     err = capsys.readouterr().err
@@ -249,9 +244,9 @@ def test_model_factors_are_checked_at_the_door(shared, tmp_db, capsys, item):
     assert not tmp_db.exists()
 
 
-def test_bom_blank_model_and_json_pred(shared, aime, tmp_path, tmp_db, capsys):
-    f = write(tmp_path / "bom.jsonl", [b"\xef\xbb\xbf" + json.dumps(rec(aime, 0, pred={"a": [1, 2]})).encode(),
-                                       rec(aime, 1, pred=["12", 3]), rec(aime, 2, pred=7)])
+def test_bom_blank_model_and_json_pred(shared, aime_problems, tmp_path, tmp_db, capsys):
+    f = write(tmp_path / "bom.jsonl", [b"\xef\xbb\xbf" + json.dumps(rec(aime_problems, 0, pred={"a": [1, 2]})).encode(),
+                                       rec(aime_problems, 1, pred=["12", 3]), rec(aime_problems, 2, pred=7)])
     assert main(["import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db), str(f)]) == 0
     assert capsys.readouterr().err == ""
     assert rows(tmp_db, "SELECT question_id, source_pred FROM trajectories ORDER BY 1") == [
@@ -267,12 +262,12 @@ def _cli(*args, timeout=60):
                           timeout=timeout)
 
 
-def test_a_device_or_fifo_is_refused_before_reading(aime, tmp_path, tmp_db):
+def test_a_device_or_fifo_is_refused_before_reading(aime_problems, tmp_path, tmp_db):
     """/dev/zero was hashed forever; a FIFO blocks on open."""
     r = _cli("import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db), "/dev/zero")
     assert r.returncode == 2 and "error: /dev/zero: not a regular file or a folder" in r.stderr
     folder = tmp_path / "f"
-    write(folder / "good.jsonl", [rec(aime, 0)])
+    write(folder / "good.jsonl", [rec(aime_problems, 0)])
     os.mkfifo(folder / "pipe.jsonl")
     r = _cli("import", "--format", "jsonl", "--benchmark", "aime24", "--db", str(tmp_db), str(folder))
     assert r.returncode == 2 and f"{folder / 'pipe.jsonl'}: not a regular file" in r.stderr
