@@ -5,7 +5,7 @@ PORT   ?= 8501
 HOST   ?= 127.0.0.1
 export LADDER_DB ?= warehouse/demo.duckdb
 
-.PHONY: install system demo warehouse serve test test-fast clean
+.PHONY: install system demo warehouse serve test test-fast test-unit clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,9 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -m "not slow"
+
+test-unit: install
+	$(PY) -m pytest -m "not slow and not data"
 
 clean:
 	rm -f warehouse/demo.duckdb warehouse/demo.duckdb.wal
