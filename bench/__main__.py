@@ -110,20 +110,21 @@ def browsing(path: Path) -> dict:
                           [n // 2]).fetchall()[0][0]
 
         def open_one():
-            trajectory.trajectory(con, tid), trajectory.steps(con, tid), trajectory.annotations(con, tid), trajectory.flags(con, tid)
+            for fn in (trajectory.trajectory, trajectory.steps, trajectory.annotations, trajectory.flags):
+                fn(con, tid)
 
         sel = Selection("aime24")
 
-        def search(text):
+        def find(text):
             return _median_ms(lambda: search.search(con, sel, text), repeat=3)
 
         return {"open_trajectory_ms": _median_ms(open_one),
                 # smart case: an upper-case letter makes a case-sensitive search, all lower-case does not
-                "search_ms": search("So the answer might be $17$"),
-                "search_ci_ms": search("so the answer might be $17$"),
+                "search_ms": find("So the answer might be $17$"),
+                "search_ci_ms": find("so the answer might be $17$"),
                 # other shapes: a rare word, a phrase in every response, absent phrases without a
                 # caseless part to check first (the slowest case: every response is case-folded)
-                "search_more_ms": {t: search(t) for t in ("vieta", "let me check", "the answer is not",
+                "search_more_ms": {t: find(t) for t in ("vieta", "let me check", "the answer is not",
                                                           "xyzzy plugh", "Therefore, the answer")}}
 
 
