@@ -312,3 +312,15 @@ def test_scaling_ignores_a_non_finite_factor_stored_before_import_checked_it(no_
     assert at.selectbox(key="scal_factor").value == "params_b"
     xs = {x for t in _figures(at)[0]["data"] for x in t.get("x") or []}
     assert xs == {8.0, 14.0}
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database\n", b"SQLite format 3\x00" + b"\x00" * 100])
+def test_a_file_that_is_no_warehouse_says_so_on_get_started(tmp_path, monkeypatch, content):
+    path = tmp_path / "w.duckdb"
+    path.write_bytes(content)
+    at = _app(monkeypatch, path)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "ladder — get started"
+    assert len(at.error) == 1 and "cannot be opened" in at.error[0].value
+    assert path.read_bytes() == content               # the app only reads: the file is left as it was
