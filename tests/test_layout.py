@@ -13,6 +13,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).resolve().parent.parent
 TOP = ("app.py", "app_pages", "pipeline", "warehouse", "analysis", "charts", "bench")
@@ -148,15 +150,32 @@ def test_no_import_cycles():
     assert not found, "import cycles (function-local imports count):\n" + "\n".join(" -> ".join(c) for c in found)
 
 
-def test_warehouse_imports_no_plotly():
-    bad = []
-    for m in modules():
-        if m.split(".")[0] != "warehouse":
-            continue
-        for node in ast.walk(tree(m)):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
-            bad += [f"{m}:{node.lineno} imports {n}" for n in names if n.split(".")[0] == "plotly"]
+def _absolute_imports(module: str) -> list[tuple[int, str]]:
+    """(line, module name) of every absolute import in ``module``, at any depth (libraries included)."""
+    out = []
+    for node in ast.walk(tree(module)):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            out.append((node.lineno, node.module or ""))
+    return out
+
+
+# what a layer may not import (HACKING.md, "Layout"): storage and SQL draw nothing; the statistics neither
+# query nor draw; nothing below the app knows Streamlit
+FORBIDDEN = {
+    "warehouse": {"plotly", "streamlit", "analysis", "charts", "pipeline", "app_pages"},
+    "analysis": {"plotly", "streamlit", "duckdb", "charts", "pipeline", "app_pages", "warehouse.db",
+                 "warehouse.frames", "warehouse.ingest"},
+    "charts": {"streamlit", "pipeline", "app_pages"},
+}
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_each_layer_imports_only_what_is_below_it(layer):
+    bad = [f"{m}:{line} imports {name}" for m in modules() if m.split(".")[0] == layer
+           for line, name in _absolute_imports(m)
+           if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[layer])]
     assert not bad, "\n".join(bad)
 
 
