@@ -2,7 +2,7 @@
 
 A command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``,
 and keeps heavy imports inside ``run`` so that ``--help`` stays fast. Adding a command is one
-file plus one line in ``COMMANDS`` (name -> module, imported when the parser is built).
+file plus one entry in the ``COMMANDS`` table (name -> module, imported when the parser is built).
 """
 from __future__ import annotations
 
@@ -16,18 +16,11 @@ from pipeline.registry import Registry
 from warehouse.errors import LadderError
 
 COMMANDS: Registry[ModuleType] = Registry("command")
-COMMANDS.register_lazy("benchmarks", "pipeline.commands.benchmarks")
-COMMANDS.register_lazy("generate", "pipeline.commands.generate")
-COMMANDS.register_lazy("merge", "pipeline.commands.merge")
-COMMANDS.register_lazy("tiers", "pipeline.commands.tiers")
-COMMANDS.register_lazy("import", "pipeline.commands.import_")
-COMMANDS.register_lazy("models", "pipeline.commands.models")
-COMMANDS.register_lazy("stats", "pipeline.commands.stats")
-COMMANDS.register_lazy("demo", "pipeline.commands.demo")
-COMMANDS.register_lazy("export-charts", "pipeline.commands.export_charts")
-COMMANDS.register_lazy("grade", "pipeline.commands.grade")
-COMMANDS.register_lazy("annotate", "pipeline.commands.annotate")
-COMMANDS.register_lazy("eval-annotator", "pipeline.commands.eval_annotator")
+for _name, _module in [("benchmarks", "benchmarks"), ("generate", "generate"), ("merge", "merge"),
+                       ("tiers", "tiers"), ("import", "import_"), ("models", "models"), ("stats", "stats"),
+                       ("demo", "demo"), ("export-charts", "export_charts"), ("grade", "grade"),
+                       ("annotate", "annotate"), ("eval-annotator", "eval_annotator")]:   # one entry per command
+    COMMANDS.register_lazy(_name, f"pipeline.commands.{_module}")
 
 
 def build_parser() -> argparse.ArgumentParser:
