@@ -171,6 +171,22 @@ def selection() -> Selection | None:
     return Selection(bench, scheme or "paper", tiers, cats, models, groups)
 
 
+def has_groups(sel: Selection) -> bool:
+    """Whether any model of the selection's benchmark has a group (``--meta group=...``)."""
+    return bool(q(inventory.options)["groups"].get(sel.benchmark))
+
+
+GROUPS_HELP = "No model of this benchmark has a group: import with `--meta group=NAME` (or `models set`) for group views."
+
+
+def per(label: str, key: str, sel: Selection, first: str = "model", container=st) -> str:
+    """A "per model / per group" choice; group only where groups exist (the data sets the default)."""
+    opts = ["model", "group"] if has_groups(sel) else ["model"]
+    if first == "group" and len(opts) == 2:
+        opts.reverse()
+    return container.radio(label, opts, horizontal=True, key=key, help=None if len(opts) == 2 else GROUPS_HELP)
+
+
 # --- export widgets -----------------------------------------------------------------------
 
 def _figures() -> dict[str, go.Figure]:

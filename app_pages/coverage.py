@@ -8,7 +8,7 @@ sel = common.selection()
 st.title("Coverage vs accuracy")
 st.caption("Potential (cov@n: at least one of n samples correct) against stability (avg@n). "
            "With one sample per question the two coincide.")
-by = st.radio("Per", ["model", "group"], horizontal=True, key="cov_by")
+by = common.per("Per", "cov_by", sel)
 r = common.q(pages.coverage_report, sel, by)   # one query for everything below
 m = r["overall"]
 if m.is_empty():

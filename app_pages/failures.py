@@ -13,7 +13,7 @@ st.title("Failures on the hardest questions")
 tiers = common.q(inventory.options)["tiers"].get(sel.benchmark, [])
 pick = st.multiselect("Tiers to study", tiers, default=["Exh"] if "Exh" in tiers else tiers[-1:], key="fail_tiers")
 fsel = dataclasses.replace(sel, tiers=tuple(pick)) if pick else sel
-by = st.radio("Per", ["model", "group"], horizontal=True, key="fail_by")
+by = common.per("Per", "fail_by", sel)
 
 st.subheader("Do models converge on the same wrong answer?")
 conc = common.q(failures.wrong_answer_concentration, fsel)

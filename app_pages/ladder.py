@@ -6,16 +6,12 @@ import streamlit as st
 from analysis import ladder
 from app_pages import common
 from charts import pages
-from warehouse import frames, inventory
+from warehouse import frames
 
 sel = common.selection()
 st.title("The ladder")
 c1, c2 = st.columns(2)
-# lines per group as in Figure 1, where the models have groups (`--meta group=...`); else per model
-has_groups = bool(common.q(inventory.options)["groups"].get(sel.benchmark))
-by = c1.radio("Lines per", ["group", "model"] if has_groups else ["model"], horizontal=True, key="ladder_by",
-              help=None if has_groups else "No model of this benchmark has a group: import with "
-                                           "`--meta group=NAME` to draw one line per group.")
+by = common.per("Lines per", "ladder_by", sel, first="group", container=c1)   # groups first, as in Figure 1
 show_ref = c2.toggle("Overlay the paper's Figure 1 values", value=False, key="ladder_ref")
 
 rep = common.q(pages.ladder_report, sel, by)   # one query: per-question counts, accuracy, Rasch difficulty

@@ -7,7 +7,8 @@ from warehouse import failures
 
 sel = common.selection()
 st.title("Step errors")
-by = st.radio("Break down by", ["tier", "category", "model", "group"], horizontal=True, key="se_by")
+by = st.radio("Break down by", ["tier", "category", "model"] + (["group"] if common.has_groups(sel) else []),
+              horizontal=True, key="se_by")
 se = common.q(failures.step_error_counts, sel, by)
 fl = common.q(failures.flag_counts, sel, by)
 if se.is_empty() and fl.is_empty():
