@@ -3,7 +3,7 @@
 Hypothesis draws a warehouse shape (benchmark with or without tiers, one or several models, with or
 without groups and scaling factors, one or several samples, questions without trajectories, empty
 responses, non-integer answers, all right or all wrong), writes it as small trace files in the
-formats we read (jsonl, qwen-eval), imports them through the real `python -m pipeline import`, and
+formats we read (jsonl, qwen-eval, lm-eval), imports them through the real `python -m pipeline import`, and
 renders every page with Streamlit's AppTest. It asserts that no page raises or shows the page
 boundary's error, and that what the Ladder and Coverage pages show agrees with a recomputation from
 the generated files.
@@ -91,7 +91,7 @@ def shapes(draw) -> Shape:
                 per[qid] = [outcome == "all_right"] * k
         group = None if grouped == "none" or (grouped == "some" and m % 2) else f"g{m % 2}"
         models.append({"name": f"user-model-{m}", "group": group, "size": 2 ** (m + 1) if sized else None,
-                       "fmt": draw(st.sampled_from(["jsonl", "qwen-eval"])), "samples": per})
+                       "fmt": draw(st.sampled_from(["jsonl", "qwen-eval", "lm-eval"])), "samples": per})
     tiered = "none" if aime else draw(st.sampled_from(["none", "some"]))
     return Shape(bench, questions, models, tiered)
 
@@ -121,11 +121,19 @@ def write_files(shape: Shape, folder: Path) -> list[list[str]]:
                     else:
                         rec.update(question_id=qid, problem=problem, answer=gold)
                     lines.append(rec)
-        else:
+        elif m["fmt"] == "qwen-eval":
             for qid, verdicts in m["samples"].items():
                 _, problem, gold = qmap[qid]
                 lines.append({"idx": qid, "question": problem, "gt": gold,
                               "code": [_response(qid, gold, v, s) for s, v in enumerate(verdicts)]})
+        else:   # lm-eval --log_samples: one document per line, its K repeats in resps[0]
+            path = folder / m["name"] / "samples_user_task_2026-11-29T00-00-00.000000.jsonl"
+            path.parent.mkdir()
+            for d, (qid, verdicts) in enumerate(m["samples"].items()):
+                _, problem, gold = qmap[qid]
+                lines.append({"doc_id": d, "doc": {"id": qid, "problem": problem, "answer": gold}, "target": gold,
+                              "resps": [[_response(qid, gold, v, s) for s, v in enumerate(verdicts)]],
+                              "arguments": {"gen_args_0": {"arg_0": problem, "arg_1": {"temperature": 1.0}}}})
         path.write_text("".join(json.dumps(r) + "\n" for r in lines))
         cmd = ["import", "--format", m["fmt"], "--benchmark", shape.benchmark, "--model", m["name"], str(path)]
         if m["group"]:
