@@ -76,7 +76,7 @@ def functions(bench: str):
         "metrics.pass_at_k": lambda c: metrics.pass_at_k(pq(c)),
         "metrics.question_accuracy": lambda c: metrics.question_accuracy(pq(c, "group"), refs(c)),
         "tiers.auto_tiers": lambda c: tiers.auto_tiers(c, s),
-        "tiers.rule_from_warehouse": lambda c: tiers.rule_tiers(c, s),
+        "tiers.rule_tiers": lambda c: tiers.rule_tiers(c, s),
         "ladder.solved_matrix": lambda c: ladder.solved_matrix(pq(c)),
         "ladder.scalogram": lambda c: ladder.scalogram(pq(c)),
         "ladder.violations": lambda c: ladder.violations(pq(c)),

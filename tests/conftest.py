@@ -24,7 +24,7 @@ def tmp_db(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def app_db(shared, tmp_path_factory) -> Path:
-    """The demo warehouse (`python -m pipeline demo`: every real trace set) for the app, browse and
+    """The demo warehouse (`python -m pipeline demo`: every real trace set) for the app, the browsing queries and
     export tests. Session-wide: read it, never write to it."""
     from pipeline import demo
 
