@@ -112,3 +112,20 @@ def question_rates(con, sel: Selection):
         SELECT question_id, sum(n_correct)::DOUBLE / sum(n) AS solve_rate, sum(n)::BIGINT AS n
         FROM run_question_stats s WHERE {where} GROUP BY question_id ORDER BY question_id
     """, params)
+
+
+def final_answers(con, sel: Selection):
+    """One row per selected sample: trajectory_id, model_id, question_id, sample_idx, answer (the final
+    answer extracted under the active grader, the source harness's when ungraded; may be null or empty),
+    is_correct (the active verdict), gold (questions.answer) and tier (under ``sel.scheme``; null if
+    untiered). Ordered by question, model, sample. What ``analysis.answers`` reads."""
+    where, params = sel.where("o")
+    return query(con, f"""
+        SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.answer, o.is_correct,
+               q.answer AS gold, t.tier
+        FROM outcomes o
+        LEFT JOIN questions q ON q.benchmark = o.benchmark AND q.question_id = o.question_id
+        LEFT JOIN question_tiers t ON t.benchmark = o.benchmark AND t.question_id = o.question_id AND t.scheme = ?
+        WHERE {where}
+        ORDER BY o.question_id, o.model_id, o.sample_idx, o.trajectory_id
+    """, [sel.scheme] + params)

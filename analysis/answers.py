@@ -1,0 +1,173 @@
+"""Answer classes: what the samples of a question answered, grouped into equivalent final answers.
+
+``answer_classes(fa, same)`` reads ``warehouse.frames.final_answers`` (one row per sample: model_id,
+question_id, sample_idx, answer, is_correct, gold, tier) and returns one record per question, every
+selected sample of the question POOLED (over models and runs):
+
+- ``question_id``, ``tier``; ``n_samples`` (n) and ``n_correct`` (c, the active verdicts).
+- ``classes``: the samples grouped by final answer, largest first (ties: the one answered first).
+  Equivalence is as the grader decides, not string equality: the caller passes ``same(a, b)``, e.g.
+  ``lambda a, b: pipeline.grade.answers_match(a, b, answer_type)``, so ``\\frac{1}{2}`` and ``0.5`` are one
+  class when the grader says they match. Classes are built greedily: each distinct spelling, in the
+  order the samples give them (question, model, sample), joins the first class whose FIRST member's
+  spelling it matches, else opens a new class (``same`` need not be transitive; this makes the result
+  deterministic). Identical spellings are one class without asking ``same``. Empty or missing answers
+  form one class ``"(no answer)"``. Each class: ``answer`` (its most frequent spelling; ties: the first
+  seen), ``n``, ``is_gold`` (any member is correct; the no-answer class never is), ``models`` (sorted).
+- ``entropy_bits``: Shannon entropy of the class sizes, -sum p log2 p with p = n_class / n (the no-answer
+  class counts as a class); 0 when every sample agrees.
+- ``majority_answer``: the answer of the class holding a strict plurality (more samples than any other
+  answered class; the no-answer class does not vote), None on a tie or when nothing was answered.
+  ``majority_is_gold``: that class is gold. ``confidently_wrong``: that class is wrong, i.e. a wrong class
+  holds strictly more samples than any other class, the gold class included.
+- ``pass_at_k``: k = "1" ... "n" -> the unbiased estimator 1 - C(n-c, k) / C(n, k)
+  (``analysis.metrics.pass_at_k_estimate``; Chen et al. 2021).
+- ``maj_at_k``: k -> the exact probability that the strict plurality of k samples drawn uniformly without
+  replacement from the n is a gold class (multivariate hypergeometric over the class counts; a tie for
+  the most votes counts as not gold; no-answer samples do not vote, and k no-answer draws are not gold).
+  At k = n it is ``majority_is_gold``; at k = 1 it is (gold-class samples) / n.
+- ``avg_at_k``: k -> c / n for every k: the expected accuracy of k samples is avg@1 whatever k is (the
+  mean of k draws without replacement has expectation c / n), kept per k to line up with the others.
+
+``shared_delusions(per_question)``: (question_id, answer, models) for every wrong class given by two or
+more models.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Callable
+
+import polars as pl
+
+from analysis.metrics import pass_at_k_estimate
+
+NO_ANSWER = "(no answer)"
+
+
+def _qkey(qid: str):
+    """Numeric ids numerically, first; the rest as text."""
+    s = str(qid)
+    return (0, int(s), "") if s.isdigit() else (1, 0, s)
+
+
+def _classes(rows: list[dict], same: Callable[[str, str], bool]) -> list[dict]:
+    """Group one question's samples (in order) into classes; see the module docstring."""
+    spelling_class: dict[str, int] = {}
+    heads: list[str | None] = []          # first member's spelling per class (None: the no-answer class)
+    members: list[list[dict]] = []
+    for r in rows:
+        a = r["answer"]
+        a = a if isinstance(a, str) and a.strip() else None
+        if a is None:
+            idx = heads.index(None) if None in heads else -1
+        elif a in spelling_class:
+            idx = spelling_class[a]
+        else:
+            idx = next((i for i, h in enumerate(heads) if h is not None and (h == a or same(h, a))), -1)
+            if idx >= 0:
+                spelling_class[a] = idx
+        if idx < 0:
+            heads.append(a)
+            members.append([])
+            idx = len(heads) - 1
+            if a is not None:
+                spelling_class[a] = idx
+        members[idx].append({**r, "answer": a})
+    out = []
+    for order, (head, ms) in enumerate(zip(heads, members)):
+        if head is None:
+            answer, gold = NO_ANSWER, False
+        else:
+            spellings = Counter(m["answer"] for m in ms)
+            best = max(spellings.values())
+            answer = next(m["answer"] for m in ms if spellings[m["answer"]] == best)   # first seen of the top
+            gold = any(bool(m["is_correct"]) for m in ms)
+        out.append({"answer": answer, "n": len(ms), "is_gold": gold,
+                    "models": sorted({str(m["model_id"]) for m in ms}),
+                    "_order": order, "_votes": head is not None})
+    out.sort(key=lambda c: (-c["n"], c["_order"]))
+    return out
+
+
+def _poly_mul(p: list[int], q: list[int], cap: int) -> list[int]:
+    out = [0] * min(len(p) + len(q) - 1, cap + 1)
+    for i, a in enumerate(p):
+        if a:
+            for j, b in enumerate(q[:cap + 1 - i]):
+                out[i + j] += a * b
+    return out
+
+
+def maj_at_k_exact(gold: list[int], wrong: list[int], abstain: int = 0) -> dict[int, float]:
+    """k -> P(the strict plurality of k of the n samples, drawn without replacement, is a gold class).
+
+    ``gold``/``wrong``: the sizes of the gold and wrong answered classes; ``abstain``: samples with no
+    answer (they never vote). For a gold class of size g and each x = 1..g votes for it, the number of
+    ways the other k - x draws give every other answered class fewer than x votes is the coefficient of
+    t^(k-x) in prod_j sum_{y<x} C(o_j, y) t^y times (1+t)^abstain; summed over gold classes (the events
+    are disjoint) and divided by C(n, k). Exact in integers; cost about sum_g g * n * (n + classes).
+    """
+    classes = [(g, True) for g in gold] + [(w, False) for w in wrong]
+    n = sum(s for s, _ in classes) + abstain
+    ways = [0] * (n + 1)                  # ways[k]: k-subsets whose strict plurality is gold
+    base = [math.comb(abstain, y) for y in range(abstain + 1)]
+    for gi, (g, _) in enumerate(classes[:len(gold)]):
+        others = [s for j, (s, _) in enumerate(classes) if j != gi]
+        for x in range(1, g + 1):
+            poly = base
+            for o in others:
+                poly = _poly_mul(poly, [math.comb(o, y) for y in range(min(o, x - 1) + 1)], n - x)
+            cg = math.comb(g, x)
+            for rest, w in enumerate(poly):
+                if x + rest <= n:
+                    ways[x + rest] += cg * w
+    return {k: ways[k] / math.comb(n, k) for k in range(1, n + 1)}
+
+
+def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool]) -> dict:
+    n = len(rows)
+    c = sum(bool(r["is_correct"]) for r in rows)
+    classes = _classes(rows, same)
+    voting = [cl for cl in classes if cl["_votes"]]
+    top = voting[0] if voting and (len(voting) == 1 or voting[1]["n"] < voting[0]["n"]) else None
+    entropy = -sum((cl["n"] / n) * math.log2(cl["n"] / n) for cl in classes) if n else 0.0
+    ks = range(1, n + 1)
+    pass_k = pass_at_k_estimate(n, c, list(ks)) if n else []
+    maj = maj_at_k_exact([cl["n"] for cl in voting if cl["is_gold"]], [cl["n"] for cl in voting if not cl["is_gold"]],
+                         sum(cl["n"] for cl in classes if not cl["_votes"]))
+    tiers = [r["tier"] for r in rows if r.get("tier") is not None]
+    return {
+        "question_id": qid,
+        "tier": tiers[0] if tiers else None,
+        "n_samples": n,
+        "n_correct": c,
+        "entropy_bits": abs(float(entropy)),
+        "majority_answer": top["answer"] if top else None,
+        "majority_is_gold": bool(top and top["is_gold"]),
+        "confidently_wrong": bool(top and not top["is_gold"]),
+        "pass_at_k": {str(k): float(v) if c else 0.0 for k, v in zip(ks, pass_k)},   # c = 0: exactly 0
+        "maj_at_k": {str(k): float(maj[k]) for k in ks},
+        "avg_at_k": {str(k): c / n for k in ks},
+        "classes": [{k: v for k, v in cl.items() if not k.startswith("_")} for cl in classes],
+    }
+
+
+def answer_classes(fa: pl.DataFrame, same: Callable[[str, str], bool]) -> list[dict]:
+    """One record per question of ``fa`` (``warehouse.frames.final_answers``), sorted by question id
+    (numeric ids numerically); the fields are described in the module docstring."""
+    if fa.is_empty():
+        return []
+    cols = ["model_id", "question_id", "sample_idx", "answer", "is_correct"] + (["tier"] if "tier" in fa.columns else [])
+    rows = fa.select(cols).sort(["question_id", "model_id", "sample_idx"]).to_dicts()
+    by_q: dict[str, list[dict]] = {}
+    for r in rows:
+        by_q.setdefault(str(r["question_id"]), []).append(r)
+    return [_question(q, by_q[q], same) for q in sorted(by_q, key=_qkey)]
+
+
+def shared_delusions(per_question: list[dict]) -> list[tuple[str, str, list[str]]]:
+    """(question_id, answer, models) for every wrong answered class that two or more models gave."""
+    return [(q["question_id"], cl["answer"], cl["models"])
+            for q in per_question for cl in q["classes"]
+            if not cl["is_gold"] and cl["answer"] != NO_ANSWER and len(cl["models"]) >= 2]
