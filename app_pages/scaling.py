@@ -32,8 +32,30 @@ if not num.is_empty():
                  "scaling_fit")
     st.caption("log: y = a + b ln x (slope per doubling = b ln 2); saturating: y = c − (c − a) e^(−bx), "
                "c is the plateau.")
+    plateaus = fits.filter((pl.col("fit") == "saturating") & pl.col("c").is_not_null())
+    if plateaus.height:
+        st.markdown("**Fitted plateau** (saturating fit, 95% bootstrap interval over questions): " + "; ".join(
+            f"{common.plain(r['tier'])} {r['c']:.2f} ({r['lo']:.2f}–{r['hi']:.2f})" if 0 <= r["c"] <= 1 else
+            f"{common.plain(r['tier'])}: no plateau within 0–1 (the series does not level off)"
+            for r in plateaus.iter_rows(named=True)))
     common.table(fits, "scaling_fits")
     common.table(pts, "scaling_points")
+
+    st.subheader(f"Questions along the {factor} series")
+    st.caption("Each question's accuracy at every value of the factor (models that share a value pool their "
+               "samples). Solved from: the first value after which its accuracy stays at or above the threshold; "
+               "a Hard question solved from step s behaves like a Medium one from s on. Regressed: solved at "
+               "some value, then lost at a later one.")
+    mthr = st.slider("Solved when accuracy ≥", 0.05, 1.0, 0.5, 0.05, key="scal_mig_thr")
+    mig = common.q(pages.scaling_migration, sel, factor, mthr)
+    m = mig["migration"]
+    common.chart(charts.migration_figure(mig["series"], factor, dict(zip(m["question_id"], m["solved_at"]))),
+                 "migration")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("questions", m.height)
+    c2.metric("solved for good", int(m["solved_at"].is_not_null().sum()))
+    c3.metric("regressed", int(m["regressed"].sum()))
+    common.table(m.select("question_id", "tier", "first_solved", "solved_at", "regressed"), "migration")
 if not cat.is_empty():
     st.subheader("Ablations")
     factor_c = st.selectbox("Categorical factor", cat["factor"].to_list(), key="scal_cat")

@@ -14,8 +14,9 @@ drawn in TEMPLATE by default and ``figures._figure`` names it explicitly only if
 """
 from charts.figures import (PALETTE, REF_COLORS, TEMPLATE, TIER_COLORS, bar_figure, difficulty_figure,
                             empty_figure, gap_figure, grid_figure, heatmap_figure, ladder_figure, line_figure,
-                            scatter_figure, solved_matrix_figure)
+                            migration_figure, scatter_figure, solved_matrix_figure)
 
 __all__ = ["TEMPLATE", "PALETTE", "REF_COLORS", "TIER_COLORS", "bar_figure", "difficulty_figure", "empty_figure",
-           "gap_figure", "grid_figure", "heatmap_figure", "ladder_figure", "line_figure", "scatter_figure",
+           "gap_figure", "grid_figure", "heatmap_figure", "ladder_figure", "line_figure", "migration_figure",
+           "scatter_figure",
            "solved_matrix_figure"]

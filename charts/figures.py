@@ -124,6 +124,35 @@ def heatmap_figure(acc: pl.DataFrame, series: str = "key", title: str = "Accurac
     return fig
 
 
+def migration_figure(series: pl.DataFrame, factor: str, solved_at: dict | None = None,
+                     title: str = "Questions along the series") -> go.Figure:
+    """Questions (rows, in the frame's tier-then-id order) × factor values (columns): accuracy per cell
+    (``analysis.migration.series``); a question's tier labels its row, and ``solved_at`` (question ->
+    value) marks where it is solved for good."""
+    if series.is_empty():
+        return empty_figure()
+    qids = series["question_id"].unique(maintain_order=True).to_list()
+    tiers = dict(zip(series["question_id"], series["tier"]))
+    xs = sorted(series["x"].unique().to_list())
+    label = lambda x: str(int(x)) if float(x).is_integer() else str(x)   # noqa: E731
+    cols = [label(x) for x in xs]
+    lookup = {(r["question_id"], label(r["x"])): r["accuracy"] for r in series.iter_rows(named=True)}
+    rows = [f"{q} · {tiers.get(q) or '-'}" for q in qids]
+    z = [[lookup.get((q, c)) for c in cols] for q in qids]
+    fig = _figure(go.Heatmap(z=z, x=cols, y=rows, colorscale="Viridis", zmin=0, zmax=1,
+                             colorbar={"title": "accuracy"}))
+    marks = [(label(v), f"{q} · {tiers.get(q) or '-'}") for q, v in (solved_at or {}).items() if v is not None]
+    if marks:
+        fig.add_trace(go.Scatter(x=[m[0] for m in marks], y=[m[1] for m in marks], mode="markers", name="solved from",
+                                 marker={"symbol": "line-ns-open", "size": 14, "color": "#e76f51",
+                                         "line": {"width": 3}}))
+    fig.update_layout(title=title, height=max(320, 18 * len(rows) + 160), showlegend=bool(marks),
+                      legend={"orientation": "h", "y": -0.12, "x": 0},
+                      xaxis={"type": "category", "title": factor},
+                      yaxis={"type": "category", "autorange": "reversed", "title": "question · tier"})
+    return fig
+
+
 def _split(df: pl.DataFrame, color: str | None, key=None) -> list[tuple[str | None, pl.DataFrame]]:
     """(value, rows) per distinct ``color`` value (nulls as "(none)"), sorted; one pass over ``df``."""
     if color is None:

@@ -15,7 +15,7 @@ from typing import Callable
 import plotly.graph_objects as go
 import polars as pl
 
-from analysis import calibration, coverage, ladder, metrics, scaling
+from analysis import calibration, coverage, ladder, metrics, migration, scaling
 from charts import figures
 from warehouse import frames
 from warehouse.filters import Selection
@@ -61,6 +61,12 @@ def scaling_curves(con, sel: Selection, factor: str, metric: str, n_boot: int = 
 
 def scaling_ablation(con, sel: Selection, factor: str, n_boot: int = 300) -> pl.DataFrame:
     return scaling.ablation(*_scaling_inputs(con, sel), factor, True, n_boot=n_boot)
+
+
+def scaling_migration(con, sel: Selection, factor: str, threshold: float = 0.5) -> dict[str, pl.DataFrame]:
+    """Each question along the ``factor`` series: its accuracy per value and when it is solved for good."""
+    pq, fac = _scaling_inputs(con, sel)
+    return {"series": migration.series(pq, fac, factor), "migration": migration.migration(pq, fac, factor, threshold)}
 
 
 # --- the figures of each page ------------------------------------------------------------------

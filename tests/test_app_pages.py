@@ -324,3 +324,21 @@ def test_a_file_that_is_no_warehouse_says_so_on_get_started(tmp_path, monkeypatc
     assert at.title[0].value == "ladder — get started"
     assert len(at.error) == 1 and "cannot be opened" in at.error[0].value
     assert path.read_bytes() == content               # the app only reads: the file is left as it was
+
+
+def test_scaling_page_follows_each_question_along_the_series(app_db, monkeypatch):
+    at = _app(monkeypatch, app_db, b="aime24")
+    at.run()
+    at.switch_page("app_pages/scaling.py").run()
+    at.selectbox(key="scal_factor").set_value("train_step").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    strip = next(f for f in _figures(at) if f["layout"]["title"]["text"] == "Questions along the series")
+    assert strip["data"][0]["x"] == ["21", "35", "49", "63", "70", "84", "98", "105", "119", "133", "140"]
+    assert len(strip["data"][0]["y"]) == 30 and strip["data"][0]["y"][0].endswith("· Easy")
+    table = next(d.value for d in at.dataframe if "solved_at" in d.value.columns)
+    assert len(table) == 30 and table.set_index("question_id").loc["60", "solved_at"] == 21
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["questions"] == "30" and int(shown["solved for good"]) == table["solved_at"].notna().sum()
+    assert any(m.value.startswith("**Fitted plateau**") for m in at.markdown)
+    at.slider(key="scal_mig_thr").set_value(1.0).run()              # the threshold re-cuts the strip
+    assert not at.exception and not at.error
