@@ -19,7 +19,8 @@ COMMANDS: Registry[ModuleType] = Registry("command")
 for _name, _module in [("benchmarks", "benchmarks"), ("generate", "generate"), ("merge", "merge"),
                        ("tiers", "tiers"), ("import", "import_"), ("models", "models"), ("stats", "stats"),
                        ("demo", "demo"), ("export-charts", "export_charts"), ("grade", "grade"),
-                       ("annotate", "annotate"), ("eval-annotator", "eval_annotator")]:   # one entry per command
+                       ("annotate", "annotate"), ("eval-annotator", "eval_annotator"),
+                       ("report", "report")]:   # one entry per command
     COMMANDS.register_lazy(_name, f"pipeline.commands.{_module}")
 
 

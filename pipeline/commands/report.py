@@ -1,0 +1,93 @@
+"""`python -m pipeline report REPORT ...`: reports over the warehouse, one subcommand per report.
+
+A report is one entry of ``SUBCOMMANDS``: name -> (help, add_arguments(parser), run(args) -> int). Adding
+one is a function pair and one entry; ``run`` dispatches on the chosen name.
+
+- ``answers``: the answer classes of every question (``analysis.answers``; fields in docs/ANALYSIS.md),
+  as JSON (a list, one object per question) or CSV (one row per question, classes as a JSON column).
+"""
+from __future__ import annotations
+
+import json
+
+from pipeline.commands.common import add_db_argument
+
+NAME = "report"
+HELP = "print a report over the warehouse: answers (answer classes, pass@k, maj@k per question)"
+
+
+def _answers_arguments(p) -> None:
+    p.add_argument("--benchmark", required=True, help="a benchmark in the warehouse")
+    p.add_argument("--models", nargs="+", metavar="MODEL", help="only these models (default: every model)")
+    p.add_argument("--scheme", default="paper", help="tier scheme for the tier column (default: paper)")
+    p.add_argument("--format", choices=["json", "csv"], default="json", help="output format (default: json)")
+    add_db_argument(p)
+
+
+CSV_SCALARS = ("question_id", "tier", "n_samples", "n_correct", "entropy_bits", "majority_answer",
+               "majority_is_gold", "confidently_wrong")
+
+
+def csv_row(rec: dict) -> dict:
+    """One CSV row of an answer-classes record: the scalars, pass@1, pass@n, maj@1, maj@n, avg@1, classes."""
+    n = str(rec["n_samples"])
+    row = {k: rec[k] for k in CSV_SCALARS}
+    row.update({"pass@1": rec["pass_at_k"]["1"], "pass@n": rec["pass_at_k"][n],
+                "maj@1": rec["maj_at_k"]["1"], "maj@n": rec["maj_at_k"][n], "avg@1": rec["avg_at_k"]["1"],
+                "classes": json.dumps(rec["classes"], ensure_ascii=False)})
+    return row
+
+
+def _answers_run(args) -> int:
+    import csv
+    import sys
+
+    from analysis.answers import answer_classes
+    from pipeline.grade import answers_match
+    from warehouse import db, frames, lookup
+    from warehouse.errors import NotFound, UsageError
+    from warehouse.filters import Selection
+
+    models = tuple(args.models or ())
+    if any(not m.strip() for m in models):
+        raise UsageError("--models: a model name must not be blank")
+    with db.reader(args.db) as con:
+        known = lookup.benchmark_names(con)
+        if args.benchmark not in known:
+            raise NotFound(f"--benchmark {args.benchmark!r} is not in the warehouse: "
+                           f"known are {', '.join(known) or '(none yet)'}")
+        missing = [m for m in models if not lookup.has_model(con, m)]
+        if missing:
+            raise NotFound(f"--models: not in the warehouse: {', '.join(missing)} (`models list` shows them)")
+        answer_type = lookup.benchmark_answer_type(con, args.benchmark) or "math"
+        fa = frames.final_answers(con, Selection(args.benchmark, scheme=args.scheme, models=models))
+    if fa.is_empty():
+        raise NotFound(f"no trajectories of {args.benchmark!r}"
+                       + (f" by {', '.join(models)}" if models else "") + " in the warehouse")
+    recs = answer_classes(fa, lambda a, b: answers_match(a, b, answer_type))
+    if args.format == "json":
+        print(json.dumps(recs, indent=1, ensure_ascii=False))
+        return 0
+    rows = [csv_row(r) for r in recs]
+    w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return 0
+
+
+SUBCOMMANDS = {
+    "answers": ("answer classes per question: classes of equivalent final answers, entropy, majority, "
+                "pass@k, maj@k, avg@k (docs/ANALYSIS.md)", _answers_arguments, _answers_run),
+}
+
+
+def add_arguments(p) -> None:
+    sub = p.add_subparsers(dest="report", metavar="REPORT", required=True)
+    for name, (help_, add, run_) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_, description=help_)
+        add(sp)
+        sp.set_defaults(_report=run_)
+
+
+def run(args) -> int:
+    return args._report(args)
