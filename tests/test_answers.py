@@ -1,0 +1,218 @@
+"""Answer classes (analysis.answers, frames.final_answers, `report answers`): on the maj8 set against a hand
+computation from the source file, and on a small constructed warehouse (equivalent spellings, a wrong answer
+two models share as the majority)."""
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+from collections import Counter
+
+import polars as pl
+import pytest
+
+from analysis.answers import NO_ANSWER, answer_classes, maj_at_k_exact, shared_delusions
+from analysis_fixtures import MAJ8, load_qwen_eval
+from pipeline.cli import main
+from pipeline.grade import answers_match
+from warehouse import frames
+from warehouse.filters import Selection
+
+KEYS = {"question_id", "tier", "n_samples", "n_correct", "entropy_bits", "majority_answer", "majority_is_gold",
+        "confidently_wrong", "pass_at_k", "maj_at_k", "avg_at_k", "classes"}
+
+
+def grader(answer_type: str = "math"):
+    return lambda a, b: answers_match(a, b, answer_type)
+
+
+# ---- maj8: the harness's verdicts (the fixture's active grader is "source": answer = pred, verdict = score)
+
+@pytest.fixture(scope="module")
+def maj8_classes(maj8):
+    fa = frames.final_answers(maj8, Selection("math_cot_100"))
+    return fa, {r["question_id"]: r for r in answer_classes(fa, grader())}
+
+
+def _strict_top(counts: Counter):
+    (top, n), *rest = counts.most_common()
+    return top if not rest or rest[0][1] < n else None
+
+
+def _hand(row: dict) -> dict:
+    """Everything from the file's pred and score lists alone (classes: equal strings), maj@k by enumeration."""
+    pred, score = row["pred"], row["score"]
+    n, c = len(pred), sum(score)
+    counts = Counter(pred)
+    gold = {p for p, s in zip(pred, score) if s}
+    top = _strict_top(counts)
+    maj = {}
+    for k in range(1, n + 1):
+        subsets = list(itertools.combinations(range(n), k))
+        maj[str(k)] = sum(_strict_top(Counter(pred[i] for i in s)) in gold for s in subsets) / len(subsets)
+    return {"n": n, "c": c, "sizes": sorted(counts.values(), reverse=True), "top": top,
+            "top_gold": top in gold, "maj": maj,
+            "entropy": -sum(v / n * math.log2(v / n) for v in counts.values()),
+            "pass": {str(k): 1 - math.comb(n - c, k) / math.comb(n, k) for k in range(1, n + 1)}}
+
+
+# idx with split votes whose distinct spellings are distinct values: 6 (gold 3/8 wins 3 of 8), 17 (a 4-4 tie),
+# 28, 70 (a wrong 19 wins 5-3), 92, 98 (gold "50,625", spelled 50625)
+@pytest.mark.parametrize("idx", [0, 3, 6, 17, 28, 70, 92, 98])
+def test_maj8_matches_the_source_file(shared, maj8_classes, idx):
+    rows = {str(r["idx"]): r for r in load_qwen_eval(shared / MAJ8)}
+    row, got = rows[str(idx)], maj8_classes[1][str(idx)]
+    h = _hand(row)
+    assert set(got) == KEYS
+    assert (got["n_samples"], got["n_correct"]) == (h["n"], h["c"])
+    assert sorted((cl["n"] for cl in got["classes"]), reverse=True) == h["sizes"]
+    assert got["majority_answer"] == h["top"]
+    assert got["majority_is_gold"] == (h["top"] is not None and h["top_gold"])
+    assert got["confidently_wrong"] == (h["top"] is not None and not h["top_gold"])
+    assert got["entropy_bits"] == pytest.approx(h["entropy"])
+    assert got["pass_at_k"] == pytest.approx(h["pass"])
+    assert got["maj_at_k"] == pytest.approx(h["maj"])
+    assert got["avg_at_k"] == pytest.approx({k: h["c"] / h["n"] for k in h["pass"]})
+    for cl in got["classes"]:                      # a class is gold exactly when the file scored its answer right
+        assert cl["is_gold"] == any(s for p, s in zip(row["pred"], row["score"]) if p == cl["answer"])
+        assert cl["models"] == ["qwen25-math-7b"]
+
+
+def test_maj8_named_cases(maj8_classes):
+    q = maj8_classes[1]
+    assert q["6"]["majority_answer"] == "\\frac{3}{8}" and q["6"]["majority_is_gold"]
+    assert q["17"]["majority_answer"] is None and not q["17"]["confidently_wrong"]      # 4-4 tie
+    assert q["70"]["majority_answer"] == "19" and q["70"]["confidently_wrong"]
+    assert [cl["answer"] for cl in q["70"]["classes"]] == ["19", "31"]
+
+
+def test_maj8_frame_is_the_source_verdicts(shared, maj8_classes):
+    fa = maj8_classes[0]
+    rows = {str(r["idx"]): r for r in load_qwen_eval(shared / MAJ8)}
+    assert fa.height == sum(len(r["pred"]) for r in rows.values())
+    for r in fa.filter(fa["question_id"].is_in(["6", "98"])).to_dicts():
+        src = rows[r["question_id"]]
+        assert r["answer"] == src["pred"][r["sample_idx"]]
+        assert r["is_correct"] == src["score"][r["sample_idx"]]
+        assert r["gold"] == src["gt"]
+
+
+def test_pass_at_k_ends(maj8_classes):
+    recs = list(maj8_classes[1].values())
+    assert [r["question_id"] for r in recs] == sorted((r["question_id"] for r in recs), key=int)
+    for r in recs:
+        n, c = r["n_samples"], r["n_correct"]
+        assert r["pass_at_k"]["1"] == pytest.approx(c / n)
+        assert r["pass_at_k"][str(n)] == (1.0 if c > 0 else 0.0)
+        assert list(r["pass_at_k"]) == [str(k) for k in range(1, n + 1)] == list(r["maj_at_k"])
+        assert r["maj_at_k"][str(n)] == pytest.approx(float(r["majority_is_gold"]))
+        gold_votes = sum(cl["n"] for cl in r["classes"] if cl["is_gold"])
+        assert r["maj_at_k"]["1"] == pytest.approx(gold_votes / n)
+        assert r["entropy_bits"] >= 0
+
+
+def test_maj_at_k_exact_against_enumeration():
+    for gold, wrong, abstain in [([3], [2, 2], 1), ([2, 1], [3], 0), ([], [2, 1], 2), ([1], [1], 0), ([4], [], 3)]:
+        labels = [("g", i) for i, g in enumerate(gold) for _ in range(g)] + \
+                 [("w", i) for i, w in enumerate(wrong) for _ in range(w)] + [None] * abstain
+        got = maj_at_k_exact(gold, wrong, abstain)
+        for k in range(1, len(labels) + 1):
+            subsets = list(itertools.combinations(labels, k))
+            want = 0
+            for s in subsets:
+                votes = Counter(x for x in s if x is not None)
+                top = _strict_top(votes) if votes else None
+                want += top is not None and top[0] == "g"
+            assert got[k] == pytest.approx(want / len(subsets)), (gold, wrong, abstain, k)
+
+
+# ---- a constructed warehouse: equivalent spellings; a wrong answer two models share as the majority
+
+QUESTIONS = {"half": ("What is one divided by two?", "\\frac{1}{2}"),
+             "seven": ("What is three plus four?", "7")}
+SAMPLES = {   # model -> question -> boxed answers ("" = an empty response)
+    "m-a": {"half": ["\\frac{1}{2}", "0.5"], "seven": ["8", "8", "7"]},
+    "m-b": {"half": ["\\dfrac{1}{2}"], "seven": ["8", "8"]},
+    "m-c": {"half": ["3", ""], "seven": ["7"]},
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("answers")
+    db = folder / "w.duckdb"
+    for model, qs in SAMPLES.items():
+        lines = []
+        for qid, answers in qs.items():
+            problem, gold = QUESTIONS[qid]
+            for i, a in enumerate(answers):
+                text = f"We compute it.\n\nThe final answer is $\\boxed{{{a}}}$." if a else ""
+                lines.append({"model": model, "question_id": qid, "problem": problem, "answer": gold,
+                              "sample_idx": i, "response": text})
+        f = folder / f"{model}.jsonl"
+        f.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+        assert main(["import", "--format", "jsonl", "--benchmark", "mini", "--data-dir", str(folder),
+                     "--db", str(db), str(f)]) == 0
+    return db
+
+
+@pytest.fixture(scope="module")
+def mini(built):
+    from warehouse import db
+
+    with db.reader(built) as con:
+        fa = frames.final_answers(con, Selection("mini"))
+    return {r["question_id"]: r for r in answer_classes(fa, grader())}
+
+
+def test_equivalent_spellings_are_one_class(mini):
+    half = mini["half"]
+    classes = {cl["answer"]: cl for cl in half["classes"]}
+    assert half["n_samples"] == 5 and half["n_correct"] == 3
+    gold = [cl for cl in half["classes"] if cl["is_gold"]]
+    assert len(gold) == 1 and gold[0]["n"] == 3 and gold[0]["models"] == ["m-a", "m-b"]
+    assert gold[0]["answer"] in {"\\frac{1}{2}", "0.5", "\\dfrac{1}{2}"}
+    assert classes[NO_ANSWER]["n"] == 1 and not classes[NO_ANSWER]["is_gold"]
+    assert classes["3"]["n"] == 1 and half["majority_is_gold"]
+    # by string equality they would be three classes: the grader decides
+    plain = answer_classes(
+        pl.DataFrame([{"model_id": "m", "question_id": "1", "sample_idx": i, "answer": a,
+                                         "is_correct": True} for i, a in enumerate(["\\frac{1}{2}", "0.5"])]),
+        lambda a, b: a == b)
+    assert len(plain[0]["classes"]) == 2
+
+
+def test_confidently_wrong_and_shared_delusions(mini):
+    seven = mini["seven"]
+    assert seven["majority_answer"] == "8" and seven["confidently_wrong"] and not seven["majority_is_gold"]
+    assert [(cl["answer"], cl["n"], cl["is_gold"], cl["models"]) for cl in seven["classes"]] == \
+           [("8", 4, False, ["m-a", "m-b"]), ("7", 2, True, ["m-a", "m-c"])]
+    assert shared_delusions(list(mini.values())) == [("seven", "8", ["m-a", "m-b"])]
+    assert not mini["half"]["confidently_wrong"]
+
+
+def test_cli_json_and_csv(built, capsys):
+    assert main(["report", "answers", "--benchmark", "mini", "--format", "json", "--db", str(built)]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    assert [r["question_id"] for r in recs] == ["half", "seven"]
+    assert all(set(r) == KEYS for r in recs)
+    assert list(recs[1]["pass_at_k"]) == ["1", "2", "3", "4", "5", "6"]
+    assert main(["report", "answers", "--benchmark", "mini", "--models", "m-c", "--format", "csv",
+                 "--db", str(built)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["question_id"] for r in rows] == ["half", "seven"]
+    assert {"pass@1", "pass@n", "maj@n", "classes", "entropy_bits", "confidently_wrong"} <= set(rows[0])
+    assert rows[1]["n_samples"] == "1" and rows[1]["pass@n"] == "1.0"
+    assert json.loads(rows[1]["classes"]) == [{"answer": "7", "n": 1, "is_gold": True, "models": ["m-c"]}]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--benchmark", "nope"], "not in the warehouse"),
+    (["--benchmark", "mini", "--models", "nobody"], "nobody"),
+])
+def test_cli_errors(built, capsys, argv, message):
+    assert main(["report", "answers", *argv, "--db", str(built)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
