@@ -64,3 +64,23 @@ def test_one_value_is_no_series(aime):
         migration.migration(*_inputs(aime, sel), "train_step")
     with pytest.raises(UsageError, match="--factor"):
         migration.series(*_inputs(aime), "seed")
+
+
+def test_report_migration_cli(app_db, capsys):
+    from pipeline.cli import main
+
+    assert main(["report", "migration", "--benchmark", "aime24", "--factor", "train_step", "--db", str(app_db)]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    assert len(recs) == 30 and {tuple(r) for r in recs} == {("question_id", "tier", "solved_at", "regressed",
+                                                             "accuracy")}
+    assert recs[0]["question_id"] == "60" and recs[0]["solved_at"] == 21 and len(recs[0]["accuracy"]) == 11
+    assert main(["report", "migration", "--benchmark", "aime24", "--factor", "train_step", "--format", "csv",
+                 "--threshold", "1", "--db", str(app_db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "question_id,tier,solved_at,regressed,21,35,49,63,70,84,98,105,119,133,140"
+    assert len(lines) == 31
+    for bad in (["--factor", "seed"], ["--factor", "train_step", "--threshold", "2"],
+                ["--factor", "train_step", "--benchmark", "nope"]):
+        argv = ["report", "migration", "--benchmark", "aime24", *bad, "--db", str(app_db)]
+        assert main(argv) == 2
+    assert capsys.readouterr().err.count("error: ") == 3

@@ -5,6 +5,9 @@ one is a function pair and one entry; ``run`` dispatches on the chosen name.
 
 - ``answers``: the answer classes of every question (``analysis.answers``; fields in docs/ANALYSIS.md),
   as JSON (a list, one object per question) or CSV (one row per question, classes as a JSON column).
+- ``migration``: every question along a numeric model factor (``analysis.migration``): when it is solved
+  for good, whether it regresses, its accuracy at each value; JSON (a list) or CSV (one row per question,
+  one column per value).
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import json
 from pipeline.commands.common import add_db_argument
 
 NAME = "report"
-HELP = "print a report over the warehouse: answers (answer classes, pass@k, maj@k per question)"
+HELP = ("print a report over the warehouse: answers (answer classes, pass@k, maj@k per question), "
+        "migration (each question along a training or data-size series)")
 
 
 def _answers_arguments(p) -> None:
@@ -75,9 +79,55 @@ def _answers_run(args) -> int:
     return 0
 
 
+def _migration_arguments(p) -> None:
+    p.add_argument("--benchmark", required=True, help="a benchmark in the warehouse")
+    p.add_argument("--factor", required=True, help="the numeric model factor: train_step, sft_size or params_b")
+    p.add_argument("--threshold", type=float, default=0.5, help="solved when accuracy >= this (default 0.5)")
+    p.add_argument("--models", nargs="+", metavar="MODEL", help="only these models (default: every model)")
+    p.add_argument("--scheme", default="paper", help="tier scheme for the tier column (default: paper)")
+    p.add_argument("--format", choices=["json", "csv"], default="json", help="output format (default: json)")
+    add_db_argument(p)
+
+
+def _migration_run(args) -> int:
+    import csv
+    import sys
+
+    from analysis import migration
+    from warehouse import db, frames, lookup
+    from warehouse.errors import NotFound, UsageError
+    from warehouse.filters import Selection
+
+    if not 0 <= args.threshold <= 1:
+        raise UsageError(f"--threshold {args.threshold}: an accuracy between 0 and 1")
+    if args.factor not in migration.NUMERIC_FACTORS:
+        raise UsageError(f"--factor must be one of {', '.join(migration.NUMERIC_FACTORS)}, not {args.factor!r}")
+    models = tuple(args.models or ())
+    with db.reader(args.db) as con:
+        known = lookup.benchmark_names(con)
+        if args.benchmark not in known:
+            raise NotFound(f"--benchmark {args.benchmark!r} is not in the warehouse: "
+                           f"known are {', '.join(known) or '(none yet)'}")
+        sel = Selection(args.benchmark, scheme=args.scheme, models=models)
+        pq, fac = frames.per_question(con, sel), frames.factor_table(con, sel, (args.factor,))
+    recs = migration.records(migration.migration(pq, fac, args.factor, args.threshold))
+    if args.format == "json":
+        print(json.dumps(recs, indent=1))
+        return 0
+    values = sorted({v for r in recs for v in r["accuracy"]}, key=float)   # a question may lack a value
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["question_id", "tier", "solved_at", "regressed", *values])
+    for r in recs:
+        w.writerow([r["question_id"], r["tier"], r["solved_at"], r["regressed"],
+                    *(r["accuracy"].get(v) for v in values)])
+    return 0
+
+
 SUBCOMMANDS = {
     "answers": ("answer classes per question: classes of equivalent final answers, entropy, majority, "
                 "pass@k, maj@k, avg@k (docs/ANALYSIS.md)", _answers_arguments, _answers_run),
+    "migration": ("each question along a numeric model factor (train_step, sft_size, params_b): solved_at, "
+                  "regressed, accuracy per value (docs/ANALYSIS.md)", _migration_arguments, _migration_run),
 }
 
 
