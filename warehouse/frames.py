@@ -12,6 +12,8 @@ command fetches with a function here and hands the frame on.
 - ``factor_table(con, sel, factors)``: model_id and the given model factor columns of the selected models
   (a non-finite number is null).
 - ``question_rates(con, sel)``: question_id, solve_rate, n (every selected sample pooled).
+- ``final_answers(con, sel)``: one row per sample: trajectory_id, model_id, question_id, sample_idx, answer,
+  is_correct (under the active grader), gold, tier (for ``analysis.answers``).
 - ``tier_rank(col)``: SQL ranking a tier column in ``records.TIERS`` order (other tiers after).
 """
 from __future__ import annotations
