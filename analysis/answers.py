@@ -85,7 +85,7 @@ def _classes(rows: list[dict], same: Callable[[str, str], bool]) -> list[dict]:
             gold = any(bool(m["is_correct"]) for m in ms)
         out.append({"answer": answer, "n": len(ms), "is_gold": gold,
                     "models": sorted({str(m["model_id"]) for m in ms}),
-                    "_order": order, "_votes": head is not None})
+                    "_order": order, "_votes": head is not None, "_members": ms})
     out.sort(key=lambda c: (-c["n"], c["_order"]))
     return out
 
@@ -164,6 +164,19 @@ def answer_classes(fa: pl.DataFrame, same: Callable[[str, str], bool]) -> list[d
     for r in rows:
         by_q.setdefault(str(r["question_id"]), []).append(r)
     return [_question(q, by_q[q], same) for q in sorted(by_q, key=_qkey)]
+
+
+def question_classes(fa: pl.DataFrame, question_id: str, same: Callable[[str, str], bool]) -> list[dict]:
+    """The classes of one question (as in ``answer_classes``) with their samples: each class also has
+    ``samples``, ``[{"model_id", "sample_idx", "trajectory_id", "answer"}]`` in sample order."""
+    cols = [c for c in ("trajectory_id", "model_id", "question_id", "sample_idx", "answer", "is_correct")
+            if c in fa.columns]
+    rows = (fa.filter(pl.col("question_id") == question_id).select(cols)
+            .sort(["model_id", "sample_idx"]).to_dicts())
+    return [{**{k: v for k, v in cl.items() if not k.startswith("_")},
+             "samples": [{k: m.get(k) for k in ("model_id", "sample_idx", "trajectory_id", "answer")}
+                         for m in cl["_members"]]}
+            for cl in _classes(rows, same)]
 
 
 def shared_delusions(per_question: list[dict]) -> list[tuple[str, str, list[str]]]:

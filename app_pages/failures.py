@@ -2,10 +2,12 @@
 found-then-lost cases, with permalinks into the trajectories."""
 import dataclasses
 
+import polars as pl
 import streamlit as st
 
 import charts
-from app_pages import common
+from analysis.answers import shared_delusions
+from app_pages import common, views
 from warehouse import failures, inventory
 
 sel = common.selection()
@@ -29,6 +31,25 @@ else:
                                    title="the five most common wrong answers per question"), "wrong_answers")
     for qid in conc["question_id"].to_list()[:12]:
         common.link("app_pages/trajectories.py", f"Open question {qid} in Trajectories", q=qid)
+
+st.subheader("Answer classes per question")
+st.caption("Every sample's final answer, grouped into classes of equivalent answers (as the grader decides). "
+           "Confidently wrong: a wrong class holds the majority. Shared delusion: the same wrong class from two or "
+           "more models. pass@k and maj@k are exact for this selection's samples (docs/ANALYSIS.md).")
+recs = common.q(views.answer_classes, fsel)
+if not recs:
+    st.info("No trajectories in this selection.")
+else:
+    common.table(pl.DataFrame([{
+        "question_id": r["question_id"], "tier": r["tier"], "samples": r["n_samples"], "correct": r["n_correct"],
+        "classes": len(r["classes"]), "entropy_bits": r["entropy_bits"], "majority_answer": r["majority_answer"],
+        "majority_is_gold": r["majority_is_gold"], "confidently_wrong": r["confidently_wrong"],
+        "pass@1": r["pass_at_k"]["1"], "pass@n": r["pass_at_k"][str(r["n_samples"])],
+        "maj@n": r["maj_at_k"][str(r["n_samples"])]} for r in recs]), "answer_classes")
+    delusions = [{"question_id": q, "answer": a, "models": ", ".join(ms)} for q, a, ms in shared_delusions(recs)]
+    if delusions:
+        st.markdown(f"**Shared delusions** — {len(delusions)} wrong answers given by two or more models:")
+        common.table(pl.DataFrame(delusions), "shared_delusions")
 
 st.subheader("Strategy tags")
 tags = common.q(failures.strategy_tags, fsel)

@@ -7,7 +7,7 @@ Model text is untrusted: it is rendered only through st.markdown without unsafe_
 import streamlit as st
 
 import charts
-from app_pages import common
+from app_pages import common, views
 from warehouse import questions, search, trajectory
 
 sel = common.selection()
@@ -102,6 +102,20 @@ if grid.is_empty():
     st.info("No samples of this question in the selection.")
 else:
     common.chart(charts.grid_figure(grid, title=f"question {qid}: models × samples"), "sample_grid")
+    classes = common.q(views.question_classes, sel, qid)
+    if classes:
+        common.chart(charts.answer_class_figure(classes, title=f"question {qid}: answer classes "
+                                                "(equivalent final answers, as the grader decides)"), "answer_classes")
+        pick = st.selectbox("Samples in the class", range(len(classes)), key=f"traj_class_{qid}",
+                            format_func=lambda i: f"{i + 1}. {classes[i]['answer'][:80]} · {classes[i]['n']} samples"
+                            + (" · gold" if classes[i]["is_gold"] else ""))
+        members = classes[pick]["samples"]
+        st.caption(f"{len(members)} samples from {len(classes[pick]['models'])} models answered this; open one:")
+        for r in members[:12]:
+            common.link("app_pages/trajectories.py", f"{r['model_id']} · sample {r['sample_idx']} · {r['answer']}",
+                        q=qid, t=r["trajectory_id"])
+        if len(members) > 12:
+            st.caption(f"… and {len(members) - 12} more (the grid above shows every sample)")
     tids = grid["trajectory_id"].to_list()
     names = {r["trajectory_id"]: f"{r['model_id']} · sample {r['sample_idx']} · "
              f"{'✓' if r['is_correct'] else '✗'} {r['answer'] or '—'}" for r in grid.iter_rows(named=True)}

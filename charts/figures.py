@@ -153,6 +153,23 @@ def migration_figure(series: pl.DataFrame, factor: str, solved_at: dict | None =
     return fig
 
 
+def answer_class_figure(classes: list[dict], title: str = "Answer classes") -> go.Figure:
+    """One bar per class of equivalent final answers (``analysis.answers``), largest first: gold classes in
+    green, wrong ones in red, the no-answer class in grey; hover names the models."""
+    if not classes:
+        return empty_figure()
+    colors = ["#2a9d8f" if c["is_gold"] else ("#8d99ae" if c["answer"] == "(no answer)" else "#e76f51")
+              for c in classes]
+    labels = [f"{i + 1}. {c['answer'][:40]}" for i, c in enumerate(classes)]   # numbered: spellings may repeat
+    fig = _figure(go.Bar(x=labels, y=[c["n"] for c in classes], marker={"color": colors},
+                         customdata=[", ".join(c["models"][:8]) + (" …" if len(c["models"]) > 8 else "")
+                                     for c in classes],
+                         hovertemplate="%{x}<br>%{y} samples<br>%{customdata}<extra></extra>"))
+    fig.update_layout(title=title, height=360, xaxis={"type": "category", "title": "final answer (class)"},
+                      yaxis={"title": "samples"})
+    return fig
+
+
 def _split(df: pl.DataFrame, color: str | None, key=None) -> list[tuple[str | None, pl.DataFrame]]:
     """(value, rows) per distinct ``color`` value (nulls as "(none)"), sorted; one pass over ``df``."""
     if color is None:

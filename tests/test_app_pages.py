@@ -342,3 +342,30 @@ def test_scaling_page_follows_each_question_along_the_series(app_db, monkeypatch
     assert any(m.value.startswith("**Fitted plateau**") for m in at.markdown)
     at.slider(key="scal_mig_thr").set_value(1.0).run()              # the threshold re-cuts the strip
     assert not at.exception and not at.error
+
+
+def test_trajectories_answer_classes_list_their_samples(app_db, monkeypatch):
+    """math_cot_100 question 17: four samples say 6290000 (gold), four 6287000 (the file's own verdicts)."""
+    at = _app(monkeypatch, app_db, b="math_cot_100", q="17")
+    at.run()
+    at.switch_page("app_pages/trajectories.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    fig = next(f for f in _figures(at) if "answer classes" in f["layout"]["title"]["text"])
+    assert fig["data"][0]["y"] == [4, 4]
+    assert [x.split(". ", 1)[1] for x in fig["data"][0]["x"]] == ["6290000", "6287000"]
+    pick = at.selectbox(key="traj_class_17")
+    links = [e.proto.label for e in at.get("page_link") if "sample" in e.proto.label]
+    assert len(links) == 4 and all("6290000" in lab for lab in links)
+    pick.set_value(1).run()
+    links = [e.proto.label for e in at.get("page_link") if "sample" in e.proto.label]
+    assert len(links) == 4 and all("6287000" in lab for lab in links)
+
+
+def test_failures_page_tables_answer_classes(app_db, monkeypatch):
+    at = _app(monkeypatch, app_db, b="aime24")
+    at.run()
+    at.switch_page("app_pages/failures.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = next(d.value for d in at.dataframe if "confidently_wrong" in d.value.columns)
+    assert sorted(table["question_id"]) == ["62", "63", "81", "89"]          # the Exh questions, the default
+    assert (table["samples"] == 19).all() and (table["pass@1"] == table["correct"] / 19).all()
