@@ -55,7 +55,9 @@ def _hand(row: dict) -> dict:
     return {"n": n, "c": c, "sizes": sorted(counts.values(), reverse=True), "top": top,
             "top_gold": top in gold, "maj": maj,
             "entropy": -sum(v / n * math.log2(v / n) for v in counts.values()),
-            "pass": {str(k): 1 - math.comb(n - c, k) / math.comb(n, k) for k in range(1, n + 1)}}
+            # pass@k by brute force: the share of the k-subsets holding at least one correct sample
+            "pass": {str(k): sum(any(score[i] for i in sub) for sub in itertools.combinations(range(n), k))
+                     / math.comb(n, k) for k in range(1, n + 1)}}
 
 
 # idx with split votes whose distinct spellings are distinct values: 6 (gold 3/8 wins 3 of 8), 17 (a 4-4 tie),
@@ -216,3 +218,31 @@ def test_cli_errors(built, capsys, argv, message):
     assert main(["report", "answers", *argv, "--db", str(built)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_maj8_classes_against_math_verify_directly(shared, maj8_classes):
+    """Every question of the real 8-sample set: the class sizes equal a greedy grouping of the file's
+    predictions made with math-verify itself (parse + verify, no project code)."""
+    from math_verify import parse, verify
+
+    parsed = {}
+
+    def same(a, b):
+        pa = parsed.setdefault(a, parse(f"${a}$"))
+        pb = parsed.setdefault(b, parse(f"${b}$"))
+        return a == b or bool(verify(pa, pb))
+
+    differ = []
+    for row in load_qwen_eval(shared / MAJ8):
+        heads, sizes = [], []
+        for pred in row["pred"]:
+            i = next((j for j, h in enumerate(heads) if pred and h and same(h, pred)), None)
+            if i is None:
+                heads.append(pred)
+                sizes.append(1)
+            else:
+                sizes[i] += 1
+        ours = sorted((cl["n"] for cl in maj8_classes[1][str(row["idx"])]["classes"]), reverse=True)
+        if ours != sorted(sizes, reverse=True):
+            differ.append((row["idx"], ours, sorted(sizes, reverse=True)))
+    assert not differ, differ
