@@ -180,13 +180,23 @@ def _split(df: pl.DataFrame, color: str | None, key=None) -> list[tuple[str | No
 
 
 def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title: str = "",
-               barmode: str = "group", y_title: str | None = None) -> go.Figure:
-    """Grouped (or stacked) bars of ``y`` by ``x``, one trace per ``color`` value (tiers in tier order)."""
+               barmode: str = "group", y_title: str | None = None,
+               interval: tuple[str, str] | None = None) -> go.Figure:
+    """Grouped (or stacked) bars of ``y`` by ``x``, one trace per ``color`` value (tiers in tier order);
+    ``interval`` (lo, hi columns) draws each bar's interval as an error bar."""
     if df.is_empty():
         return empty_figure()
+
+    def errors(d: pl.DataFrame) -> dict:
+        if interval is None:
+            return {}
+        lo, hi, v = d[interval[0]].to_numpy(), d[interval[1]].to_numpy(), d[y].to_numpy()
+        return {"error_y": {"type": "data", "symmetric": False, "array": (hi - v).tolist(),
+                            "arrayminus": (v - lo).tolist(), "thickness": 1.2, "width": 3}}
+
     # traces as plain dicts: plotly validates them once, in the Figure (go.Bar objects validate twice)
     fig = _figure(data=[dict(type="bar", x=d[x].cast(pl.Utf8).to_list(), y=d[y].to_list(), name=str(g or y),
-                             marker={"color": PALETTE[i % len(PALETTE)]})
+                             marker={"color": PALETTE[i % len(PALETTE)]}, **errors(d))
                         for i, (g, d) in enumerate(_split(df, color, key=_tier_rank_or_name))])
     fig.update_layout(title=title, barmode=barmode, height=420,
                       xaxis={"type": "category", "title": x}, yaxis_title=y_title or y)
@@ -195,8 +205,9 @@ def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title
 
 def gap_figure(per_tier: pl.DataFrame, title: str = "the gap cov@n − avg@n per tier") -> go.Figure:
     """``coverage.potential_vs_stability(per_tier=True)``: the gap of every key, one bar per tier (one trace a
-    tier, however many keys: the legend names tiers, the axis keys)."""
-    return bar_figure(per_tier, "key", "gap", color="tier", title=title, y_title="cov@n − avg@n")
+    tier, however many keys: the legend names tiers, the axis keys), each with its bootstrap interval."""
+    return bar_figure(per_tier, "key", "gap", color="tier", title=title, y_title="cov@n − avg@n",
+                      interval=("gap_lo", "gap_hi") if {"gap_lo", "gap_hi"} <= set(per_tier.columns) else None)
 
 
 def scatter_figure(df: pl.DataFrame, x: str, y: str, label: str, color: str | None = None, title: str = "",

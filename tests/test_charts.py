@@ -94,3 +94,13 @@ def test_tier_order_is_records_tiers():
 
     assert list(charts.TIER_COLORS) == list(TIERS)
     assert sorted(["Exh", "(none)", "Hard", "Easy", "Medium"], key=figures._tier_rank_or_name) == [*TIERS, "(none)"]
+
+
+def test_gap_bars_carry_their_bootstrap_interval():
+    per_tier = pl.DataFrame({"key": ["m1", "m1", "m2"], "tier": ["Hard", "Easy", "Hard"], "gap": [0.3, 0.1, 0.2],
+                             "gap_lo": [0.2, 0.05, 0.1], "gap_hi": [0.5, 0.1, 0.25]})
+    fig = charts.gap_figure(per_tier)
+    easy, hard = fig.data                                      # one trace a tier, in tier order
+    assert easy.name == "Easy" and list(easy.error_y.array) == pytest.approx([0.0])
+    assert list(hard.error_y.array) == pytest.approx([0.2, 0.05])
+    assert list(hard.error_y.arrayminus) == pytest.approx([0.1, 0.1])
