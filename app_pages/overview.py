@@ -1,8 +1,10 @@
 """Overview: benchmarks, models, runs (where the data came from) and per-tier accuracy."""
+import polars as pl
 import streamlit as st
 
 from app_pages import common
-from warehouse import db, inventory, questions
+from charts import pages
+from warehouse import db, inventory
 
 sel = common.selection()
 st.title("Overview")
@@ -20,12 +22,17 @@ common.table(common.q(inventory.benchmarks), "benchmarks")
 
 if sel is not None:
     st.subheader(f"Accuracy per tier — {common.plain(sel.benchmark)} ({common.plain(sel.scheme)} tiers)")
-    acc = common.q(questions.tier_accuracy, sel)
+    acc = common.q(pages.tier_metrics, sel)
     if acc.is_empty():
         st.info("No trajectories match the filters.")
     else:
-        wide = acc.pivot(on="tier", index="model_id", values="accuracy", aggregate_function="first")
-        common.table(wide, "tier_accuracy")
+        st.caption("avg@n per model and tier, with its 95% bootstrap interval over the tier's questions "
+                   "(the numbers, cov@n too, are in the table below it).")
+        shown = acc.with_columns(pl.col("tier").fill_null("(none)"), cell=pl.format(
+            "{} [{}–{}]", *(pl.col(c).round(2) for c in ("avg", "avg_lo", "avg_hi"))))
+        common.table(shown.pivot(on="tier", index="key", values="cell", aggregate_function="first")
+                     .rename({"key": "model_id"}), "tier_accuracy")
+        common.table(acc.rename({"key": "model_id"}), "tier_metrics")
 
     st.subheader("Models")
     common.table(common.q(inventory.models, sel.benchmark), "models")

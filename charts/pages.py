@@ -33,6 +33,12 @@ def reference_agreement(con, sel: Selection, source: str = "paper_fig1") -> pl.D
     return calibration.agreement_summary(calibration.reference_agreement(refs, qa))
 
 
+def tier_metrics(con, sel: Selection, n_boot: int = 300) -> pl.DataFrame:
+    """avg@n and cov@n of every model per tier, with bootstrap intervals over questions."""
+    return metrics.metrics(frames.per_question(con, sel, "model"), per_tier=True, n_boot=n_boot).select(
+        "key", "tier", "n_questions", "avg", "avg_lo", "avg_hi", "cov", "cov_lo", "cov_hi")
+
+
 def coverage_report(con, sel: Selection, by: str = "model") -> dict[str, pl.DataFrame]:
     return coverage.report(frames.per_question(con, sel, by))
 

@@ -369,3 +369,16 @@ def test_failures_page_tables_answer_classes(app_db, monkeypatch):
     table = next(d.value for d in at.dataframe if "confidently_wrong" in d.value.columns)
     assert sorted(table["question_id"]) == ["62", "63", "81", "89"]          # the Exh questions, the default
     assert (table["samples"] == 19).all() and (table["pass@1"] == table["correct"] / 19).all()
+
+
+def test_overview_states_per_tier_accuracy_with_its_interval(app_db, monkeypatch):
+    at = _app(monkeypatch, app_db, b="aime24")
+    at.run()
+    assert not at.exception and not at.error
+    wide = next(d.value for d in at.dataframe if "Easy" in d.value.columns)
+    nums = next(d.value for d in at.dataframe if "avg_lo" in d.value.columns)
+    assert list(wide.columns[:1]) == ["model_id"] and {"Easy", "Medium", "Hard", "Exh"} <= set(wide.columns)
+    r = nums[(nums["model_id"] == "Qwen2.5-14B-Instruct") & (nums["tier"] == "Easy")].iloc[0]
+    cell = wide.set_index("model_id").loc["Qwen2.5-14B-Instruct", "Easy"]
+    assert cell == f"{round(r['avg'], 2)} [{round(r['avg_lo'], 2)}–{round(r['avg_hi'], 2)}]"
+    assert ((nums["avg_lo"] <= nums["avg"] + 1e-12) & (nums["avg"] <= nums["avg_hi"] + 1e-12)).all()
