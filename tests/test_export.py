@@ -59,6 +59,7 @@ def test_export_charts_command(app_db, tmp_path):
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in out.iterdir())
     assert "ladder.png" in names and "ladder.svg" in names and "heatmap.png" in names
+    assert "migration_train_step.svg" in names and "rasch_difficulty.png" in names   # every page's charts
     for p in out.iterdir():
         _check(p.suffix[1:], p.read_bytes())
     bad = subprocess.run([sys.executable, "-m", "pipeline", "export-charts", "--out", str(out), "--format", "gif",

@@ -3,7 +3,7 @@ from pipeline.commands.common import add_db_argument
 
 NAME = "export-charts"
 HELP = ("render the Ladder and Coverage pages' figures (ladder, heatmap, solved matrix, Rasch difficulty, "
-        "coverage, gap, pass@k) from a warehouse to files")
+        "coverage, gap, pass@k) and the Scaling page's question strips from a warehouse to files")
 
 
 def add_arguments(p) -> None:
@@ -19,6 +19,7 @@ def add_arguments(p) -> None:
 def paper_figures(con, sel, by: str = "model", reference: bool = False) -> dict:
     """name -> plotly Figure: every figure the app's Ladder and Coverage pages draw, for one selection
     (``charts.pages.FIGURES``: the same list, the same views)."""
+    import charts
     from charts import pages
     from warehouse import frames
 
@@ -26,6 +27,11 @@ def paper_figures(con, sel, by: str = "model", reference: bool = False) -> dict:
     figs = {}
     for page in ("ladder", "coverage"):
         figs.update(pages.page_figures(page, pages.VIEWS[page](con, sel, by), reference=refs))
+    numeric, _ = pages.scaling_factors(con, sel)
+    for factor in numeric["factor"].to_list():       # the Scaling page's strip, for every factor that varies
+        mig = pages.scaling_migration(con, sel, factor)
+        solved = dict(zip(mig["migration"]["question_id"], mig["migration"]["solved_at"]))
+        figs[f"migration_{factor}"] = charts.migration_figure(mig["series"], factor, solved)
     return figs
 
 
