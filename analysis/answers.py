@@ -28,6 +28,8 @@ selected sample of the question POOLED (over models and runs):
   At k = n it is ``majority_is_gold``; at k = 1 it is (gold-class samples) / n.
 - ``avg_at_k``: k -> c / n for every k: the expected accuracy of k samples is avg@1 whatever k is (the
   mean of k draws without replacement has expectation c / n), kept per k to line up with the others.
+- ``intervals``: ``{"avg": [lo, hi], "pass_at_k": {k: [lo, hi]}}``, 95%: the Jeffreys interval of the
+  per-sample accuracy, carried to pass@k = 1 - (1 - p)^k (``_intervals``).
 
 ``shared_delusions(per_question)``: (question_id, answer, models) for every wrong class given by two or
 more models.
@@ -39,6 +41,7 @@ from collections import Counter
 from typing import Callable
 
 import polars as pl
+from scipy import stats
 
 from analysis.metrics import pass_at_k_estimate
 
@@ -125,6 +128,19 @@ def maj_at_k_exact(gold: list[int], wrong: list[int], abstain: int = 0) -> dict[
     return {k: ways[k] / math.comb(n, k) for k in range(1, n + 1)}
 
 
+def _intervals(n: int, c: int, level: float = 0.95) -> dict:
+    """95% intervals from this question's n samples: the Jeffreys interval of the per-sample accuracy p
+    (Beta(c + 1/2, n - c + 1/2) quantiles; exact 0 or 1 at c = 0 or n), carried to pass@k = 1 - (1 - p)^k,
+    which rises with p. Samples are taken as independent draws of the model on the question."""
+    if n == 0:
+        return {"avg": [None, None], "pass_at_k": {}}
+    a = (1 - level) / 2
+    lo = 0.0 if c == 0 else float(stats.beta.ppf(a, c + 0.5, n - c + 0.5))
+    hi = 1.0 if c == n else float(stats.beta.ppf(1 - a, c + 0.5, n - c + 0.5))
+    return {"avg": [lo, hi],
+            "pass_at_k": {str(k): [1 - (1 - lo) ** k, 1 - (1 - hi) ** k] for k in range(1, n + 1)}}
+
+
 def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool]) -> dict:
     n = len(rows)
     c = sum(bool(r["is_correct"]) for r in rows)
@@ -149,6 +165,7 @@ def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool]) -> d
         "pass_at_k": {str(k): float(v) if c else 0.0 for k, v in zip(ks, pass_k)},   # c = 0: exactly 0
         "maj_at_k": {str(k): float(maj[k]) for k in ks},
         "avg_at_k": {str(k): c / n for k in ks},
+        "intervals": _intervals(n, c),
         "classes": [{k: v for k, v in cl.items() if not k.startswith("_")} for cl in classes],
     }
 

@@ -21,7 +21,7 @@ from warehouse import frames
 from warehouse.filters import Selection
 
 KEYS = {"question_id", "tier", "n_samples", "n_correct", "entropy_bits", "majority_answer", "majority_is_gold",
-        "confidently_wrong", "pass_at_k", "maj_at_k", "avg_at_k", "classes"}
+        "confidently_wrong", "pass_at_k", "maj_at_k", "avg_at_k", "intervals", "classes"}
 
 
 def grader(answer_type: str = "math"):
@@ -246,3 +246,19 @@ def test_maj8_classes_against_math_verify_directly(shared, maj8_classes):
         if ours != sorted(sizes, reverse=True):
             differ.append((row["idx"], ours, sorted(sizes, reverse=True)))
     assert not differ, differ
+
+
+def test_intervals_hold_the_estimates(maj8_classes):
+    from scipy import stats
+
+    for r in maj8_classes[1].values():
+        n, c = r["n_samples"], r["n_correct"]
+        lo, hi = r["intervals"]["avg"]
+        assert lo <= c / n <= hi and (lo == 0) == (c == 0) and (hi == 1) == (c == n)
+        ivs = r["intervals"]["pass_at_k"]
+        assert ivs["1"] == pytest.approx([lo, hi])          # pass@1 is the per-sample accuracy
+        los, his = [ivs[str(k)][0] for k in range(1, n + 1)], [ivs[str(k)][1] for k in range(1, n + 1)]
+        assert los == sorted(los) and his == sorted(his) and 0 <= los[0] and his[-1] <= 1   # rises with k
+    r = maj8_classes[1]["17"]                       # 4 of 8: Beta(4.5, 4.5), symmetric around 0.5
+    lo, hi = r["intervals"]["avg"]
+    assert lo == pytest.approx(stats.beta.ppf(0.025, 4.5, 4.5)) and lo + hi == pytest.approx(1.0)
