@@ -4,6 +4,7 @@ import polars as pl
 import streamlit as st
 
 import charts
+from analysis.metrics import tier_rank
 from app_pages import common
 from charts import pages
 
@@ -32,7 +33,7 @@ if not num.is_empty():
                  "scaling_fit")
     st.caption("log: y = a + b ln x (slope per doubling = b ln 2); saturating: y = c − (c − a) e^(−bx), "
                "c is the plateau.")
-    plateaus = fits.filter((pl.col("fit") == "saturating") & pl.col("c").is_not_null())
+    plateaus = fits.filter((pl.col("fit") == "saturating") & pl.col("c").is_not_null()).sort(tier_rank())
     if plateaus.height:
         st.markdown("**Fitted plateau** (saturating fit, 95% bootstrap interval over questions): " + "; ".join(
             f"{common.plain(r['tier'])} {r['c']:.2f} ({r['lo']:.2f}–{r['hi']:.2f})" if 0 <= r["c"] <= 1 else
@@ -55,6 +56,12 @@ if not num.is_empty():
     c1.metric("questions", m.height)
     c2.metric("solved for good", int(m["solved_at"].is_not_null().sum()))
     c3.metric("regressed", int(m["regressed"].sum()))
+    moved = [f"**{common.plain(t or '(no tier)')}**: " + ", ".join(
+                 f"{common.plain(r['question_id'])} from {r['solved_at']:g}" for r in part.iter_rows(named=True))
+             for (t,), part in m.filter(pl.col("solved_at").is_not_null()).group_by("tier", maintain_order=True)]
+    if moved:
+        st.markdown("Solved for good along the series, by tier (a question in a harder tier learned here moves "
+                    "down the ladder from that value on): " + " · ".join(moved))
     common.table(m.select("question_id", "tier", "first_solved", "solved_at", "regressed"), "migration")
 if not cat.is_empty():
     st.subheader("Ablations")
