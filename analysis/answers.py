@@ -28,8 +28,9 @@ selected sample of the question POOLED (over models and runs):
   At k = n it is ``majority_is_gold``; at k = 1 it is (gold-class samples) / n.
 - ``avg_at_k``: k -> c / n for every k: the expected accuracy of k samples is avg@1 whatever k is (the
   mean of k draws without replacement has expectation c / n), kept per k to line up with the others.
-- ``intervals``: ``{"avg": [lo, hi], "pass_at_k": {k: [lo, hi]}}``, 95%: the Jeffreys interval of the
-  per-sample accuracy, carried to pass@k = 1 - (1 - p)^k (``_intervals``).
+- ``intervals``: ``{"avg": [lo, hi], "pass_at_k": {k: [lo, hi]}, "maj_at_k": {k: [lo, hi]}}``, 95%: the
+  Jeffreys interval of the per-sample accuracy, carried to pass@k = 1 - (1 - p)^k (``_intervals``); for
+  maj@k a percentile bootstrap over the samples (``_maj_intervals``; only up to 64 samples a question).
 
 ``shared_delusions(per_question)``: (question_id, answer, models) for every wrong class given by two or
 more models.
@@ -40,6 +41,7 @@ import math
 from collections import Counter
 from typing import Callable
 
+import numpy as np
 import polars as pl
 from scipy import stats
 
@@ -141,6 +143,28 @@ def _intervals(n: int, c: int, level: float = 0.95) -> dict:
             "pass_at_k": {str(k): [1 - (1 - lo) ** k, 1 - (1 - hi) ** k] for k in range(1, n + 1)}}
 
 
+MAJ_INTERVAL_MAX_N = 64     # exact maj@k per resample costs ~n^2 per class: bootstrap only small n
+MAJ_INTERVAL_BOOT = 200
+
+
+def _maj_intervals(gold: list[int], wrong: list[int], abstain: int, level: float = 0.95) -> dict:
+    """k -> [lo, hi]: percentile bootstrap of maj@k over the question's samples (the class counts redrawn
+    multinomially from their shares, ``MAJ_INTERVAL_BOOT`` times, seed 0; classes that draw no sample drop
+    out); {} when n > ``MAJ_INTERVAL_MAX_N`` (too costly to recompute exactly per resample)."""
+    sizes = gold + wrong + [abstain]
+    n = sum(sizes)
+    if n == 0 or n > MAJ_INTERVAL_MAX_N:
+        return {}
+    rng = np.random.default_rng(0)
+    draws = rng.multinomial(n, np.array(sizes) / n, size=MAJ_INTERVAL_BOOT)
+    g = len(gold)
+    boots = np.array([[m[k] for k in range(1, n + 1)] for m in (
+        maj_at_k_exact([int(x) for x in d[:g] if x], [int(x) for x in d[g:-1] if x], int(d[-1])) for d in draws)])
+    a = (1 - level) / 2
+    lo, hi = np.quantile(boots, a, axis=0), np.quantile(boots, 1 - a, axis=0)
+    return {str(k): [float(lo[k - 1]), float(hi[k - 1])] for k in range(1, n + 1)}
+
+
 def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool]) -> dict:
     n = len(rows)
     c = sum(bool(r["is_correct"]) for r in rows)
@@ -165,7 +189,9 @@ def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool]) -> d
         "pass_at_k": {str(k): float(v) if c else 0.0 for k, v in zip(ks, pass_k)},   # c = 0: exactly 0
         "maj_at_k": {str(k): float(maj[k]) for k in ks},
         "avg_at_k": {str(k): c / n for k in ks},
-        "intervals": _intervals(n, c),
+        "intervals": {**_intervals(n, c), "maj_at_k": _maj_intervals(
+            [cl["n"] for cl in voting if cl["is_gold"]], [cl["n"] for cl in voting if not cl["is_gold"]],
+            sum(cl["n"] for cl in classes if not cl["_votes"]))},
         "classes": [{k: v for k, v in cl.items() if not k.startswith("_")} for cl in classes],
     }
 

@@ -8,7 +8,7 @@ import streamlit as st
 import charts
 from analysis.answers import shared_delusions
 from app_pages import common, views
-from warehouse import failures, inventory
+from warehouse import failures, inventory, questions
 
 sel = common.selection()
 st.title("Failures on the hardest questions")
@@ -36,8 +36,15 @@ st.subheader("Answer classes per question")
 st.caption("Every sample's final answer, grouped into classes of equivalent answers (as the grader decides). "
            "Confidently wrong: a wrong class holds the majority. Shared delusion: the same wrong class from two or "
            "more models. pass@k and maj@k are exact for this selection's samples (docs/ANALYSIS.md).")
-recs = common.q(views.answer_classes, fsel)
-if not recs:
+n_questions = common.q(questions.questions, fsel).height
+# the grader compares every distinct spelling (~1 s per 100 questions with symbolic answers): a big
+# selection waits for the reader to ask
+run = st.toggle(f"Group the answers of these {n_questions} questions", value=n_questions <= 150, key="fail_classes")
+recs = common.q(views.answer_classes, fsel) if run else None
+if recs is None:
+    st.info("Switch on to group the answers (the grader compares the spellings of every question: about a "
+            "second per hundred questions), or narrow the tiers, categories or models.")
+elif not recs:
     st.info("No trajectories in this selection.")
 else:
     common.table(pl.DataFrame([{

@@ -157,7 +157,7 @@ _INT = re.compile(r"^[+-]?\d[\d,]*(?:\.0+)?$")
 def _as_int(s: str) -> int | None:
     t = normalize_answer(s)
     if _INT.match(t) and "," not in t:
-        return int(float(t))
+        return int(t.split(".")[0])      # exact: float() rounds past 2**53 and overflows past 1e308
     return None
 
 

@@ -262,3 +262,14 @@ def test_intervals_hold_the_estimates(maj8_classes):
     r = maj8_classes[1]["17"]                       # 4 of 8: Beta(4.5, 4.5), symmetric around 0.5
     lo, hi = r["intervals"]["avg"]
     assert lo == pytest.approx(stats.beta.ppf(0.025, 4.5, 4.5)) and lo + hi == pytest.approx(1.0)
+
+
+def test_maj_intervals_bootstrap_small_questions_only(maj8_classes):
+    from analysis import answers
+
+    r = maj8_classes[1]["70"]                       # a wrong 19 wins 5-3: maj@8 = 0
+    ivs = r["intervals"]["maj_at_k"]
+    assert list(ivs) == [str(k) for k in range(1, 9)] and all(0 <= lo <= hi <= 1 for lo, hi in ivs.values())
+    assert ivs["8"][0] == 0.0 and ivs["8"][1] > 0  # resamples where the gold 31 wins exist
+    assert answers._maj_intervals([40], [30], 0) == {}               # 70 samples: too many to recompute
+    assert answers._maj_intervals([5], [3], 0) == answers._maj_intervals([5], [3], 0)   # seeded

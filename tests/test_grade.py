@@ -345,3 +345,12 @@ def test_a_huge_power_is_compared_as_text_not_handed_to_sympy(monkeypatch):
     assert grade.answers_match(r"\frac{1997}{2}", pred) is False
     assert called == []                                                # (the grader catches what verify raises)
     assert grade.answers_match(r"2^{100}", r"2^{100}") is True          # textually equal: still a match
+
+
+def test_integers_compare_exactly_at_any_size():
+    """A 400-digit answer made float() overflow (a crash grouping MATH-500 answers); past 2**53 float()
+    also made different integers equal."""
+    big = "1" + "0" * 400
+    assert grade.answers_match(big, big) and not grade.answers_match(big, big[:-1] + "1")
+    assert not grade.answers_match("12345678901234567891", "12345678901234567890")
+    assert grade.answers_match("025", "25.0") and grade.answers_match("10{,}080", "10080")
