@@ -7,7 +7,8 @@ import streamlit as st
 
 import charts
 from analysis.answers import shared_delusions
-from app_pages import common, views
+from app_pages import common
+from pipeline import answers
 from warehouse import failures, inventory, questions
 
 sel = common.selection()
@@ -40,7 +41,7 @@ n_questions = common.q(questions.questions, fsel).height
 # the grader compares every distinct spelling (~1 s per 100 questions with symbolic answers): a big
 # selection waits for the reader to ask
 run = st.toggle(f"Group the answers of these {n_questions} questions", value=n_questions <= 150, key="fail_classes")
-recs = common.q(views.answer_classes, fsel) if run else None
+recs = common.q(answers.answer_classes, fsel) if run else None
 if recs is None:
     st.info("Switch on to group the answers (the grader compares the spellings of every question: about a "
             "second per hundred questions), or narrow the tiers, categories or models.")

@@ -7,7 +7,8 @@ Model text is untrusted: it is rendered only through st.markdown without unsafe_
 import streamlit as st
 
 import charts
-from app_pages import common, views
+from app_pages import common
+from pipeline import answers
 from warehouse import questions, search, trajectory
 
 sel = common.selection()
@@ -102,7 +103,7 @@ if grid.is_empty():
     st.info("No samples of this question in the selection.")
 else:
     common.chart(charts.grid_figure(grid, title=f"question {qid}: models × samples"), "sample_grid")
-    classes = common.q(views.question_classes, sel, qid)
+    classes = common.q(answers.question_classes, sel, qid)
     if classes:
         common.chart(charts.answer_class_figure(classes, title=f"question {qid}: answer classes "
                                                 "(equivalent final answers, as the grader decides)"), "answer_classes")

@@ -80,7 +80,9 @@ def test_report_migration_cli(app_db, capsys):
     assert lines[0] == "question_id,tier,solved_at,regressed,21,35,49,63,70,84,98,105,119,133,140"
     assert len(lines) == 31
     for bad in (["--factor", "seed"], ["--factor", "train_step", "--threshold", "2"],
-                ["--factor", "train_step", "--benchmark", "nope"]):
+                ["--factor", "train_step", "--benchmark", "nope"],
+                ["--factor", 'x" FROM models; --']):            # never reaches the SQL
         argv = ["report", "migration", "--benchmark", "aime24", *bad, "--db", str(app_db)]
         assert main(argv) == 2
-    assert capsys.readouterr().err.count("error: ") == 3
+    err = capsys.readouterr().err
+    assert err.count("error: ") == 4 and "not a model factor" in err

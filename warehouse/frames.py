@@ -19,11 +19,13 @@ command fetches with a function here and hands the frame on.
 from __future__ import annotations
 
 from warehouse.db import query
+from warehouse.errors import UsageError
 from warehouse.filters import Selection
-from warehouse.records import TIERS
+from warehouse.records import TIERS, Model
 
 BY = ("model", "group")
 NUMERIC = ("sft_size", "train_step", "params_b")   # numeric model factors: NaN or infinity means no value
+_FACTOR_COLUMNS = tuple(c for c in Model.columns() if c not in ("model_id", "meta"))
 
 
 def tier_rank(col: str = "tier") -> str:
@@ -100,6 +102,9 @@ def reference_values(con, sel: Selection, source: str = "paper_fig1"):
 def factor_table(con, sel: Selection, factors: tuple[str, ...]):
     """model_id and the ``factors`` columns (names from a fixed list, never user text) of the selected models;
     a non-finite number (stored before import checked --meta) is no value."""
+    bad = [f for f in factors if f not in _FACTOR_COLUMNS]
+    if bad:                               # the names go into the SQL: only the models table's own columns
+        raise UsageError(f"not a model factor: {', '.join(map(repr, bad))} (one of {', '.join(_FACTOR_COLUMNS)})")
     where, params = sel.where("s")
     cols = ", ".join(f'CASE WHEN isfinite(m."{f}") THEN m."{f}" END AS "{f}"' if f in NUMERIC else f'm."{f}"'
                      for f in factors)
@@ -116,12 +121,15 @@ def question_rates(con, sel: Selection):
     """, params)
 
 
-def final_answers(con, sel: Selection):
-    """One row per selected sample: trajectory_id, model_id, question_id, sample_idx, answer (the final
-    answer extracted under the active grader, the source harness's when ungraded; may be null or empty),
-    is_correct (the active verdict), gold (questions.answer) and tier (under ``sel.scheme``; null if
-    untiered). Ordered by question, model, sample. What ``analysis.answers`` reads."""
+def final_answers(con, sel: Selection, question_id: str | None = None):
+    """One row per selected sample (of ``question_id`` only, when given): trajectory_id, model_id,
+    question_id, sample_idx, answer (the final answer extracted under the active grader, the source
+    harness's when ungraded; may be null or empty), is_correct (the active verdict), gold (questions.answer)
+    and tier (under ``sel.scheme``; null if untiered). Ordered by question, model, sample. What
+    ``analysis.answers`` reads."""
     where, params = sel.where("o")
+    if question_id is not None:
+        where, params = f"{where} AND o.question_id = ?", params + [question_id]
     return query(con, f"""
         SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.answer, o.is_correct,
                q.answer AS gold, t.tier

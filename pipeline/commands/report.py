@@ -20,6 +20,19 @@ HELP = ("print a report over the warehouse: answers (answer classes, pass@k, maj
         "migration (each question along a training or data-size series)")
 
 
+def _selection(con, args, models: tuple[str, ...]):
+    """The report's Selection; ``NotFound`` naming the known benchmarks when ``--benchmark`` is not one."""
+    from warehouse import lookup
+    from warehouse.errors import NotFound
+    from warehouse.filters import Selection
+
+    known = lookup.benchmark_names(con)
+    if args.benchmark not in known:
+        raise NotFound(f"--benchmark {args.benchmark!r} is not in the warehouse: "
+                       f"known are {', '.join(known) or '(none yet)'}")
+    return Selection(args.benchmark, scheme=args.scheme, models=models)
+
+
 def _answers_arguments(p) -> None:
     p.add_argument("--benchmark", required=True, help="a benchmark in the warehouse")
     p.add_argument("--models", nargs="+", metavar="MODEL", help="only these models (default: every model)")
@@ -46,29 +59,22 @@ def _answers_run(args) -> int:
     import csv
     import sys
 
-    from analysis.answers import answer_classes
-    from pipeline.grade import answers_match
-    from warehouse import db, frames, lookup
+    from pipeline import answers
+    from warehouse import db, lookup
     from warehouse.errors import NotFound, UsageError
-    from warehouse.filters import Selection
 
     models = tuple(args.models or ())
     if any(not m.strip() for m in models):
         raise UsageError("--models: a model name must not be blank")
     with db.reader(args.db) as con:
-        known = lookup.benchmark_names(con)
-        if args.benchmark not in known:
-            raise NotFound(f"--benchmark {args.benchmark!r} is not in the warehouse: "
-                           f"known are {', '.join(known) or '(none yet)'}")
+        sel = _selection(con, args, models)
         missing = [m for m in models if not lookup.has_model(con, m)]
         if missing:
             raise NotFound(f"--models: not in the warehouse: {', '.join(missing)} (`models list` shows them)")
-        answer_type = lookup.benchmark_answer_type(con, args.benchmark) or "math"
-        fa = frames.final_answers(con, Selection(args.benchmark, scheme=args.scheme, models=models))
-    if fa.is_empty():
+        recs = answers.answer_classes(con, sel)
+    if not recs:
         raise NotFound(f"no trajectories of {args.benchmark!r}"
                        + (f" by {', '.join(models)}" if models else "") + " in the warehouse")
-    recs = answer_classes(fa, lambda a, b: answers_match(a, b, answer_type))
     if args.format == "json":
         print(json.dumps(recs, indent=1, ensure_ascii=False))
         return 0
@@ -94,22 +100,15 @@ def _migration_run(args) -> int:
     import sys
 
     from analysis import migration
-    from warehouse import db, frames, lookup
-    from warehouse.errors import NotFound, UsageError
-    from warehouse.filters import Selection
+    from warehouse import db, frames
+    from warehouse.errors import UsageError
 
     if not 0 <= args.threshold <= 1:
         raise UsageError(f"--threshold {args.threshold}: an accuracy between 0 and 1")
-    if args.factor not in migration.NUMERIC_FACTORS:
-        raise UsageError(f"--factor must be one of {', '.join(migration.NUMERIC_FACTORS)}, not {args.factor!r}")
-    models = tuple(args.models or ())
     with db.reader(args.db) as con:
-        known = lookup.benchmark_names(con)
-        if args.benchmark not in known:
-            raise NotFound(f"--benchmark {args.benchmark!r} is not in the warehouse: "
-                           f"known are {', '.join(known) or '(none yet)'}")
-        sel = Selection(args.benchmark, scheme=args.scheme, models=models)
+        sel = _selection(con, args, tuple(args.models or ()))
         pq, fac = frames.per_question(con, sel), frames.factor_table(con, sel, (args.factor,))
+    # a factor outside train_step, sft_size, params_b: migration's own UsageError
     recs = migration.records(migration.migration(pq, fac, args.factor, args.threshold))
     if args.format == "json":
         print(json.dumps(recs, indent=1))
