@@ -43,14 +43,17 @@ def coverage_report(con, sel: Selection, by: str = "model") -> dict[str, pl.Data
     return coverage.report(frames.per_question(con, sel, by))
 
 
+def _factors(con, sel: Selection) -> pl.DataFrame:
+    return frames.factor_table(con, sel, scaling.NUMERIC_FACTORS + scaling.CATEGORICAL_FACTORS)
+
+
 def _scaling_inputs(con, sel: Selection) -> tuple[pl.DataFrame, pl.DataFrame]:
-    fac = frames.factor_table(con, sel, scaling.NUMERIC_FACTORS + scaling.CATEGORICAL_FACTORS)
-    return frames.per_question(con, sel, "model"), fac
+    return frames.per_question(con, sel, "model"), _factors(con, sel)
 
 
 def scaling_factors(con, sel: Selection) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The numeric and the categorical factors that vary among the selected models."""
-    fac = frames.factor_table(con, sel, scaling.NUMERIC_FACTORS + scaling.CATEGORICAL_FACTORS)
+    fac = _factors(con, sel)
     return scaling.numeric_factors(fac), scaling.categorical_factors(fac)
 
 
