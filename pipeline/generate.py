@@ -148,6 +148,60 @@ def make_plan(cfg: RunConfig, db_path: str | Path | None = None, shard: Shard | 
     return Plan(cfg, path, shard, runs, data)
 
 
+@dataclass
+class Writer:
+    """The one write path of generation, shared by the executors (local, Ray): the question tables
+    installed once, then every finished batch derived outside any transaction and committed in one
+    short ``db.writer()`` transaction (model, runs, trajectories, ``postprocess.store``). The
+    trajectories' natural keys make a batch written twice (a retried Ray task) a no-op."""
+    plan: Plan
+    questions: dict = field(default_factory=dict)
+    answer_types: dict = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, plan: Plan) -> "Writer":
+        with db.writer(plan.db) as con:        # question tables first: runs and stats join on them
+            for name in sorted({r.benchmark for r in plan.runs if r.todo}):
+                bench_mod.install(con, plan.data[name])
+        questions = {(q.benchmark, q.question_id): q for d in plan.data.values() for q in d.questions}
+        return cls(plan, questions, {name: d.benchmark.answer_type for name, d in plan.data.items()})
+
+    def write(self, spec: ModelSpec, runs: list[Run], trajs: list[Trajectory]) -> int:
+        """Commit one batch of one model's trajectories (of any of its runs); returns how many were new."""
+        derived = postprocess.derive(trajs, self.questions, self.answer_types)
+        with db.writer(self.plan.db) as con:
+            ingest.upsert_model(con, spec.record)
+            for run in runs:
+                ingest.upsert_run(con, run)
+            inserted = ingest.insert_trajectories(con, trajs)
+            postprocess.store(con, trajs, derived, fresh=inserted == len(trajs))
+        return inserted
+
+
+def run_record(cfg: RunConfig, r: RunPlan) -> Run:
+    """The warehouse row of a planned run."""
+    return Run(r.run_id, r.spec.model_id, r.benchmark, "generated", source_format=cfg.backend,
+               temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
+               seed=cfg.seed, prompt_template=cfg.prompt_template,
+               samples_per_question=cfg.samples, config=cfg.as_dict())
+
+
+def sampling_params(cfg: RunConfig) -> SamplingParams:
+    return SamplingParams(n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
+                          seed=cfg.seed, stop=cfg.stop)
+
+
+def batch_size(cfg: RunConfig) -> int | None:
+    """Samples per committed batch: the config's, else the backend's default (None: all of a run at once)."""
+    return cfg.batch_size or getattr(BACKENDS.get(cfg.backend), "default_batch_size", None)
+
+
+def trajectory(cfg: RunConfig, r: RunPlan, q: Question, k: int, text: str, n_tokens: int | None,
+               finish_reason: str | None) -> Trajectory:
+    return Trajectory(r.run_id, r.benchmark, q.question_id, k, response=text, prompt=cfg.render(q.problem),
+                      n_tokens=n_tokens, finish_reason=finish_reason)
+
+
 def execute(plan: Plan, *, progress: bool = True,
             backend_factory: Callable = get_backend) -> dict:
     """Generate everything the plan has left, committing batch by batch. Returns counts."""
@@ -155,14 +209,9 @@ def execute(plan: Plan, *, progress: bool = True,
     summary = {"generated": 0, "tokens": 0, "batches": 0, "seconds": 0.0}
     if not plan.remaining:
         return summary
-    with db.writer(plan.db) as con:        # question tables first: runs and stats join on them
-        for name in sorted({r.benchmark for r in plan.runs if r.todo}):
-            bench_mod.install(con, plan.data[name])
-    questions = {(q.benchmark, q.question_id): q for d in plan.data.values() for q in d.questions}
-    answer_types = {name: d.benchmark.answer_type for name, d in plan.data.items()}
-    params = SamplingParams(n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
-                            seed=cfg.seed, stop=cfg.stop)
-    size = cfg.batch_size or getattr(BACKENDS.get(cfg.backend), "default_batch_size", None)
+    writer = Writer.open(plan)
+    params = sampling_params(cfg)
+    size = batch_size(cfg)
     t0 = time.monotonic()
     bar = tqdm(total=plan.remaining, unit="traj", disable=not progress, dynamic_ncols=True)
     try:
@@ -174,26 +223,16 @@ def execute(plan: Plan, *, progress: bool = True,
             backend = backend_factory(cfg.backend, spec.model, **cfg.options_for(spec))
             try:
                 for r in runs:
-                    run = Run(r.run_id, spec.model_id, r.benchmark, "generated", source_format=cfg.backend,
-                              temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
-                              seed=cfg.seed, prompt_template=cfg.prompt_template,
-                              samples_per_question=cfg.samples, config=cfg.as_dict())
+                    run = run_record(cfg, r)
                     step = size or len(r.todo)
                     for i in range(0, len(r.todo), step):
                         batch = r.todo[i:i + step]
                         prompts = [cfg.messages(q.problem) for q, _ in batch]
                         seeds = [sample_seed(cfg.seed, r.benchmark, q.question_id, k) for q, k in batch]
                         outs = backend.generate(prompts, params, seeds)
-                        trajs = [Trajectory(r.run_id, r.benchmark, q.question_id, k, response=o[0].text,
-                                            prompt=cfg.render(q.problem), n_tokens=o[0].n_tokens,
-                                            finish_reason=o[0].finish_reason)
+                        trajs = [trajectory(cfg, r, q, k, o[0].text, o[0].n_tokens, o[0].finish_reason)
                                  for (q, k), o in zip(batch, outs)]
-                        derived = postprocess.derive(trajs, questions, answer_types)
-                        with db.writer(plan.db) as con:
-                            ingest.upsert_model(con, spec.record)
-                            ingest.upsert_run(con, run)
-                            inserted = ingest.insert_trajectories(con, trajs)
-                            postprocess.store(con, trajs, derived, fresh=inserted == len(trajs))
+                        writer.write(spec, [run], trajs)
                         summary["generated"] += len(trajs)
                         summary["tokens"] += sum(t.n_tokens or 0 for t in trajs)
                         summary["batches"] += 1
