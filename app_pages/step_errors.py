@@ -1,9 +1,58 @@
-"""Step errors: the error taxonomy (step annotation labels, trajectory flags) by tier, category, model."""
+"""Step errors: the error taxonomy (step annotation labels, trajectory flags) by tier, category, model,
+and how far two annotators agree on the first wrong step."""
 import streamlit as st
 
 import charts
+from analysis import agreement
 from app_pages import common
+from charts.figures import agreement_figure
+from warehouse import agreement as agreement_q
 from warehouse import failures
+
+SECOND_ANNOTATOR = ("python -m pipeline annotate --annotator judge --backend BACKEND --model MODEL",
+                    "python -m pipeline annotate --annotator prm --model MODEL")
+
+
+def agreement_view(sel) -> None:
+    """Agreement of two annotators on the first wrong step of the trajectories both judged."""
+    st.subheader("Annotator agreement on the first wrong step")
+    verdicts = common.q(agreement_q.first_errors, sel)
+    names = agreement.annotators(verdicts)
+    if len(names) < 2:
+        who = f"only {common.plain(names[0])}" if names else "no annotator"
+        st.info(f"Agreement needs two annotators on the same trajectories; {who} judged this selection. "
+                "A second annotator unlocks it, e.g. the LLM judge or a process reward model:")
+        for cmd in SECOND_ANNOTATOR:
+            st.code(cmd, language="bash")
+        return
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Annotator A (reference)", names, index=names.index("rules") if "rules" in names else 0,
+                     key="se_agree_a", format_func=common.plain)
+    rest = [n for n in names if n != a]
+    b = c2.selectbox("Annotator B", rest, key="se_agree_b", format_func=common.plain)
+    pairs = agreement.pair(verdicts, a, b)
+    if pairs.is_empty():
+        st.info(f"{common.plain(a)} and {common.plain(b)} judged no trajectory of this selection in common.")
+        return
+    xa, xb = pairs["a"].to_list(), pairs["b"].to_list()
+    s = agreement.agreement(xa, xb)
+    pct = lambda v: "—" if v is None else f"{v:.0%}"   # noqa: E731
+    cols = st.columns(4)
+    cols[0].metric("trajectories judged by both", f"{s['n']:,}")
+    cols[1].metric("same first-error step", pct(s["exact"]), help="both 'no error', or the same step")
+    cols[2].metric("within ±1 step", pct(s["within1"]), help="both 'no error', or error steps at most one apart")
+    cols[3].metric("Cohen's kappa (error / no error)", "—" if s["kappa"] is None else f"{s['kappa']:.2f}",
+                   help="undefined (—) when both annotators give every trajectory the same verdict")
+    st.caption("Both annotators' first errors are judgements (heuristics or models), not established facts: "
+               "agreement says how far they coincide, not which one is right. "
+               f"Where both flag an error ({s['both_error']:,} trajectories), the steps coincide in "
+               f"{pct(s['exact_when_both'])} and lie within ±1 in {pct(s['within1_when_both'])}.")
+    common.chart(agreement_figure(agreement.confusion(xa, xb), agreement.offsets(xa, xb), a, b),
+                 "annotator_agreement")
+    st.caption(f"A = {common.plain(a)}, B = {common.plain(b)}.")
+    common.table(agreement.confusion(xa, xb).rename({"a": "A verdict", "b": "B verdict", "n": "trajectories"}),
+                 "annotator_agreement_confusion")
+
 
 sel = common.selection()
 st.title("Step errors")
@@ -22,4 +71,5 @@ if not fl.is_empty():
     common.chart(charts.bar_figure(fl, by, "trajectories", color="flag", title=f"trajectory flags by {by}",
                                    barmode="stack"), "trajectory_flags")
     common.table(fl, "trajectory_flags")
+agreement_view(sel)
 common.page_zip("step_errors")

@@ -3,8 +3,10 @@
 ``eval_annotator(name, labels_path)`` loads ProcessBench items (``load_processbench``), turns
 them into annotator inputs (``processbench_inputs``: the steps as given, the grade from
 ``final_answer_correct``), runs the annotator and scores its ``first_error`` per item
-(``processbench_scores``). Used by ``python -m pipeline eval-annotator``; reads and writes no
-warehouse.
+(``processbench_scores``), with the agreement statistics the Step errors page shows for two
+annotators (``analysis.agreement``: the labels as annotator A) and the same scores for the
+trivial baseline (``middle_step_baseline``: the middle step when the final answer is wrong).
+Used by ``python -m pipeline eval-annotator``; reads and writes no warehouse.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from analysis import agreement
 from pipeline import grade as grader
 from pipeline.annotators import AnnotateInput, get_annotator
 from warehouse.errors import NotFound, UsageError
@@ -72,11 +75,27 @@ def processbench_scores(labels: Sequence[int], preds: Sequence[int | None]) -> d
             "f1": round(f1, 4)}
 
 
+def middle_step_baseline(items: Sequence[dict]) -> list[int]:
+    """The trivial first-error rule: -1 when the final answer is correct, else the middle step."""
+    return [-1 if it["final_answer_correct"] else len(it["steps"]) // 2 for it in items]
+
+
+def label_agreement(labels: Sequence[int], preds: Sequence[int | None]) -> dict:
+    """``analysis.agreement.agreement`` of the labels (A) and the predictions (B) on the items the
+    annotator could judge (``n_unknown``: predictions that were None)."""
+    known = [(l, p) for l, p in zip(labels, preds) if p is not None]
+    return {**agreement.agreement([l for l, _ in known], [p for _, p in known]),
+            "n_unknown": len(labels) - len(known)}
+
+
 def eval_annotator(annotator: str, labels_path, limit: int | None = None, **opts) -> dict:
+    """{n, error_acc, correct_acc, f1, agreement: {...}, baseline: {n, error_acc, correct_acc, f1}}."""
     items = load_processbench(labels_path, limit)
     ann = get_annotator(annotator, **opts)
     try:
         results = ann.annotate(processbench_inputs(items))
     finally:
         ann.close()
-    return processbench_scores([it["label"] for it in items], [r.first_error for r in results])
+    labels, preds = [it["label"] for it in items], [r.first_error for r in results]
+    return {**processbench_scores(labels, preds), "agreement": label_agreement(labels, preds),
+            "baseline": processbench_scores(labels, middle_step_baseline(items))}

@@ -36,7 +36,14 @@ def test_cli_on_a_small_file(tmp_path):
     got = json.loads(out.stdout)
     # rules: -1 on the correct item; slips found at steps 0 and 1; the last item's first derived
     # number ("5" is not in the problem) is step 1, but the label is 2 -> 2 of 3 errors right
-    assert got == {"n": 4, "error_acc": round(2 / 3, 4), "correct_acc": 1.0, "f1": 0.8}
+    assert {k: got[k] for k in ("n", "error_acc", "correct_acc", "f1")} == \
+        {"n": 4, "error_acc": round(2 / 3, 4), "correct_acc": 1.0, "f1": 0.8}
+    # the same as agreement with the labels: equal on 3 of 4, within one step on all 4; kappa 1
+    ag = got["agreement"]
+    assert (ag["n"], ag["exact"], ag["within1"], ag["kappa"], ag["n_unknown"]) == (4, 0.75, 1.0, 1.0, 0)
+    assert ag["f1"] == got["f1"]
+    # the trivial baseline: the middle step (3 // 2 = 1) of the wrong items -> right on "slip1" only
+    assert got["baseline"] == {"n": 4, "error_acc": round(1 / 3, 4), "correct_acc": 1.0, "f1": 0.5}
 
 
 def test_rules_beat_the_trivial_baseline_on_processbench(shared):

@@ -5,7 +5,8 @@ from pipeline.annotators import ANNOTATORS
 
 NAME = "eval-annotator"
 HELP = ("score an annotator's first-error predictions on a ProcessBench file: prints "
-        '{"n", "error_acc", "correct_acc", "f1"}')
+        '{"n", "error_acc", "correct_acc", "f1", "agreement": {exact, within1, kappa, ...}, '
+        '"baseline": the same scores for "the middle step when the final answer is wrong"}')
 
 
 def add_arguments(p) -> None:
