@@ -20,7 +20,8 @@ for _name, _module in [("benchmarks", "benchmarks"), ("generate", "generate"), (
                        ("tiers", "tiers"), ("import", "import_"), ("models", "models"), ("stats", "stats"),
                        ("demo", "demo"), ("export-charts", "export_charts"), ("grade", "grade"),
                        ("annotate", "annotate"), ("eval-annotator", "eval_annotator"),
-                       ("report", "report")]:   # one entry per command
+                       ("report", "report"), ("export-parquet", "export_parquet"),
+                       ("import-parquet", "import_parquet")]:   # one entry per command
     COMMANDS.register_lazy(_name, f"pipeline.commands.{_module}")
 
 

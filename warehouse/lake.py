@@ -1,0 +1,482 @@
+"""The warehouse as a Parquet lake: a folder of Parquet files plus ``manifest.json``.
+
+``export(con, out, partition)`` writes every table of the warehouse (read from the catalog, so a
+table added to schema.sql travels with no change here) as Parquet through DuckDB's ``COPY ... TO
+... (FORMAT parquet, PARTITION_BY ...)``, one sub-folder per table::
+
+    DIR/manifest.json
+    DIR/questions/benchmark=aime24/data_0.parquet
+    DIR/trajectories/benchmark=aime24/model_id=Qwen%2FQwQ-32B/data_0.parquet
+    DIR/meta/data_0.parquet                       (a table without those columns: written whole)
+
+Partitioning (``--partition benchmark,model``): a table is cut by the keys it has (``benchmark``,
+``model_id``) or reaches through ``run_id`` (runs) or ``trajectory_id`` (trajectories -> runs):
+trajectories, grades, steps, step_annotations and trajectory_flags carry the columns of their run,
+added to the files (``added_columns`` in the manifest) and dropped again by the readers. Every
+file keeps its partition columns (``WRITE_PARTITION_COLUMNS``), so readers need no hive-path
+decoding and never guess types from folder names. An empty table is one file with no rows.
+``trajectories`` also keeps the source row id (``_rowid``): full-text search scans row-id ranges
+(warehouse.search), and the folder's view exposes it as ``rowid``.
+
+``open_lake(path)`` opens the folder read-only: an in-memory DuckDB connection where schema.sql's
+tables become views of the same name over ``read_parquet`` (schema.sql's own views, ``outcomes``,
+then read them unchanged), so every query of warehouse/ runs as it does on the file.
+``merge(path, db_path)`` imports a folder into a warehouse file in one transaction, idempotently.
+A folder may live on object storage (``s3://``, ``gs://``, ...) where DuckDB's httpfs extension
+is installed; without it, opening one is a clear error.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .errors import LadderError
+
+MANIFEST = "manifest.json"
+FORMAT = "ladder-parquet"
+FORMAT_VERSION = 1
+PARTITION_KEYS = {"benchmark": "benchmark", "model": "model_id"}   # --partition name -> column
+ROWID_TABLES = ("trajectories",)          # tables whose row id a query reads (warehouse.search)
+DERIVED = ("run_question_stats",)         # recomputed on import (warehouse.stats), never merged
+META_LOCAL = ("schema_version", "data_version")   # meta keys that belong to one warehouse file
+_URL = re.compile(r"^(s3|s3a|gs|gcs|r2|az|azure|abfss|https?|hf):/+", re.I)
+
+
+class LakeError(LadderError):
+    """A Parquet folder that cannot be read: no or a bad manifest, missing files, a newer schema."""
+
+
+class ReadOnlyWarehouse(LadderError):
+    """A writer was pointed at a Parquet folder, which is read-only."""
+
+
+# --- where a lake is --------------------------------------------------------------------------
+
+def location(path: str | os.PathLike) -> str:
+    """The folder as DuckDB reads it: a local path, or a URL (``Path`` folds ``s3://b`` into ``s3:/b``)."""
+    text = os.fspath(path)
+    m = _URL.match(text)
+    return f"{m.group(1).lower()}://{text[m.end():]}" if m else text
+
+
+def is_remote(path: str | os.PathLike) -> bool:
+    return _URL.match(os.fspath(path)) is not None
+
+
+def is_lake(path: str | os.PathLike) -> bool:
+    """A Parquet folder: a URL (only folders live there), or a local folder holding ``manifest.json``."""
+    if is_remote(path):
+        return True
+    p = Path(path)
+    return p.is_dir() and (p / MANIFEST).exists()
+
+
+def _join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *parts])
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET parquet_metadata_cache = true")
+    return con
+
+
+def _remote_ready(con: duckdb.DuckDBPyConnection, root: str) -> None:
+    """Load httpfs for a URL, or say plainly why a remote folder cannot be read here."""
+    try:
+        con.execute("LOAD httpfs")
+    except duckdb.Error as exc:
+        raise LakeError(
+            f"cannot read the Parquet folder {root}: DuckDB's httpfs extension is not available here "
+            f"({str(exc).splitlines()[0]}). Run `INSTALL httpfs` once in DuckDB on a machine with network "
+            f"access (it cannot be installed offline), set the credentials (e.g. AWS_ACCESS_KEY_ID / "
+            f"AWS_SECRET_ACCESS_KEY / AWS_REGION), or copy the folder to a local disk and point LADDER_DB "
+            f"at the copy") from None
+    if root.lower().startswith(("s3://", "s3a://", "r2://", "gs://", "gcs://")):
+        try:       # credentials from the usual environment / config files, when the aws extension is there
+            con.execute("CREATE OR REPLACE SECRET ladder_lake (TYPE s3, PROVIDER credential_chain)")
+        except duckdb.Error:
+            pass   # the key variables are read by httpfs itself
+
+
+# --- the manifest -----------------------------------------------------------------------------
+
+def _bad(where: str, field_name: str, why: str) -> LakeError:
+    return LakeError(f"{where}: field {field_name!r} {why}")
+
+
+def read_manifest(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None = None) -> dict:
+    """The folder's manifest, checked: every error names the file and the field."""
+    from .db import SCHEMA_VERSION
+
+    root = location(path)
+    where = _join(root, MANIFEST)
+    if is_remote(root):
+        own = con is None
+        con = con or _connection()
+        try:
+            _remote_ready(con, root)
+            try:
+                text = con.execute("SELECT content FROM read_text(?)", [where]).fetchall()[0][0]
+            except duckdb.Error as exc:
+                raise LakeError(f"{where}: cannot read the manifest ({str(exc).splitlines()[0]})") from None
+        finally:
+            if own:
+                con.close()
+    else:
+        p = Path(root)
+        if not p.is_dir():
+            raise LakeError(f"{root}: no such folder (a Parquet warehouse is a folder written by "
+                            f"`python -m pipeline export-parquet --out DIR`)")
+        if not (p / MANIFEST).is_file():
+            raise LakeError(f"{where}: no manifest: {root} is not a folder written by "
+                            f"`python -m pipeline export-parquet` (or its export did not finish)")
+        try:
+            text = (p / MANIFEST).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LakeError(f"{where}: cannot read the manifest ({exc})") from None
+    try:
+        m = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LakeError(f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(m, dict):
+        raise LakeError(f"{where}: expected a JSON object, got {type(m).__name__}")
+    if m.get("format") != FORMAT:
+        raise _bad(where, "format", f"is {m.get('format')!r}, expected {FORMAT!r}")
+    if not isinstance(m.get("format_version"), int) or m["format_version"] > FORMAT_VERSION:
+        raise _bad(where, "format_version", f"is {m.get('format_version')!r}: this ladder reads version "
+                                             f"{FORMAT_VERSION} or older")
+    version = m.get("schema_version")
+    if not isinstance(version, str) or not version.isdigit():
+        raise _bad(where, "schema_version", f"is {version!r}, expected a number as a string, e.g. \"2\"")
+    if int(version) > int(SCHEMA_VERSION):
+        raise _bad(where, "schema_version", f"is {version}, newer than this ladder's schema {SCHEMA_VERSION}: "
+                                            f"update ladder to read or import this folder")
+    if not isinstance(m.get("data_version"), str):
+        raise _bad(where, "data_version", f"is {m.get('data_version')!r}, expected a string")
+    if not isinstance(m.get("export_id"), str) or not m["export_id"]:
+        raise _bad(where, "export_id", f"is {m.get('export_id')!r}, expected a non-empty string")
+    tables = m.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        raise _bad(where, "tables", "is missing or empty, expected an object: table -> {rows, columns, ...}")
+    for name, t in tables.items():
+        f = f"tables.{name}"
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise _bad(where, f, "is not a table name")
+        if not isinstance(t, dict):
+            raise _bad(where, f, "expected an object")
+        if not isinstance(t.get("rows"), int) or isinstance(t.get("rows"), bool) or t["rows"] < 0:
+            raise _bad(where, f + ".rows", f"is {t.get('rows')!r}, expected a row count")
+        for key in ("columns", "partition_by", "added_columns"):
+            v = t.get(key)
+            if not isinstance(v, list) or not all(isinstance(c, str) and re.fullmatch(r"[A-Za-z_]\w*", c) for c in v):
+                raise _bad(where, f"{f}.{key}", f"is {v!r}, expected a list of column names")
+        if not t["columns"]:
+            raise _bad(where, f + ".columns", "is empty")
+    return m
+
+
+# --- export -----------------------------------------------------------------------------------
+
+def tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The warehouse's tables (not views), from the catalog."""
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main' "
+        "AND database_name = current_database() ORDER BY table_name").fetchall()]
+
+
+def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
+        "AND database_name = current_database() ORDER BY column_index", [table]).fetchall()]
+
+
+def parse_partition(text: str | None) -> list[str]:
+    """``"benchmark,model"`` -> the partition keys, checked."""
+    keys = [k.strip() for k in (text or "").split(",") if k.strip()]
+    bad = [k for k in keys if k not in PARTITION_KEYS]
+    if bad:
+        raise LakeError(f"--partition {text!r}: unknown key {bad[0]!r}; choose from {', '.join(PARTITION_KEYS)}")
+    return list(dict.fromkeys(keys))
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _plan(con, table: str, cols: list[str], keys: list[str], rows: int) -> tuple[str, list[str], list[str]]:
+    """The SELECT that feeds ``table``'s COPY, its partition columns, and the columns it adds."""
+    select = [f"x.{_q(c)}" for c in cols]
+    if table in ROWID_TABLES:
+        select.append("x.rowid AS _rowid")
+    wanted = [PARTITION_KEYS[k] for k in keys] if rows else []
+    joins, part, added = "", [], []
+    have = set(cols)
+    for c in wanted:
+        if c in have:
+            part.append(c)
+        elif "run_id" in have and "runs" != table:
+            joins = " JOIN runs r ON r.run_id = x.run_id"
+            part.append(c)
+            added.append(c)
+        elif "trajectory_id" in have and table != "trajectories":
+            joins = (" JOIN (SELECT t.trajectory_id, r.benchmark, r.model_id FROM trajectories t "
+                     "JOIN runs r ON r.run_id = t.run_id) r ON r.trajectory_id = x.trajectory_id")
+            part.append(c)
+            added.append(c)
+    select += [f"r.{_q(c)}" for c in added]
+    order = " ORDER BY x.rowid" if table in ROWID_TABLES else ""
+    return f"SELECT {', '.join(select)} FROM {_q(table)} x{joins}{order}", part, added
+
+
+def export(con: duckdb.DuckDBPyConnection, out: str | os.PathLike, partition: list[str] | None = None,
+           overwrite: bool = False, source: str = "") -> dict:
+    """Write every table of the warehouse open on ``con`` into the folder ``out`` (written beside it
+    and renamed into place, so a reader never sees half an export); returns the manifest."""
+    from .db import get_meta
+
+    out = Path(out)
+    keys = list(partition or [])
+    if out.exists():
+        if not out.is_dir():
+            raise LakeError(f"--out {out}: a file is in the way (expected a folder)")
+        if any(out.iterdir()) and not (overwrite and (out / MANIFEST).is_file()):
+            raise LakeError(f"--out {out}: the folder is not empty" +
+                            ("" if not (out / MANIFEST).is_file() else
+                             " (an earlier export: pass --overwrite to replace it)"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        manifest: dict[str, Any] = {
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "schema_version": get_meta(con, "schema_version") or "",
+            "data_version": get_meta(con, "data_version") or "0",
+            "grader": {"name": get_meta(con, "active_grader"), "version": get_meta(con, "active_grader_version")},
+            "export_id": uuid.uuid4().hex,
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "source": source,
+            "partition": keys,
+            "tables": {},
+        }
+        for table in tables(con):
+            cols = columns(con, table)
+            rows = con.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0]
+            sql, part, added = _plan(con, table, cols, keys, rows)
+            dest = tmp / table
+            if part:
+                con.execute(f"COPY ({sql}) TO ? (FORMAT parquet, PARTITION_BY ({', '.join(map(_q, part))}), "
+                            f"WRITE_PARTITION_COLUMNS true)", [str(dest)])
+            else:
+                dest.mkdir()
+                con.execute(f"COPY ({sql}) TO ? (FORMAT parquet)", [str(dest / "data_0.parquet")])
+            manifest["tables"][table] = {"rows": int(rows), "columns": cols, "partition_by": part,
+                                         "added_columns": added}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+# --- read -------------------------------------------------------------------------------------
+
+def _schema_sql() -> str:
+    return resources.files("warehouse").joinpath("schema.sql").read_text()
+
+
+def open_lake(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+    """The folder as a read-only warehouse: an in-memory connection whose tables are views over its
+    Parquet files (schema.sql's tables and views, so every query runs unchanged)."""
+    root = location(path)
+    con = _connection()
+    try:
+        if is_remote(root):
+            _remote_ready(con, root)
+        m = read_manifest(root, con)
+        con.execute(_schema_sql())
+        for table in tables(con):
+            info = m["tables"].get(table)
+            if info is None:                 # a table newer than the folder: stays empty
+                continue
+            ours = columns(con, table)
+            types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
+                                     [table]).fetchall())
+            theirs = set(info["columns"])
+            exprs = [_q(c) if c in theirs else f"CAST(NULL AS {types[c]}) AS {_q(c)}" for c in ours]
+            if table in ROWID_TABLES:
+                exprs.append("_rowid AS rowid")
+            con.execute(f"DROP TABLE {_q(table)}")
+            glob = _join(root, table, "**", "*.parquet")
+            try:
+                rel = con.read_parquet(glob, hive_partitioning=False)
+            except duckdb.Error as exc:
+                raise LakeError(f"{_join(root, table)}: cannot read the Parquet files of table {table!r} "
+                                f"listed in {MANIFEST} ({str(exc).splitlines()[0]})") from None
+            missing = [c for c in info["columns"] if c in ours and c not in rel.columns]
+            if missing:
+                raise LakeError(f"{_join(root, table)}: the files lack column {missing[0]!r} that "
+                                f"{MANIFEST} lists for table {table!r}")
+            rel.project(", ".join(exprs)).create_view(table)
+        return con
+    except BaseException:
+        con.close()
+        raise
+
+
+def data_version(path: str | os.PathLike) -> str:
+    """A folder's version: its path and export id (a new export is a new version)."""
+    m = read_manifest(path)
+    return f"{location(path)}:{m['export_id']}:{m['data_version']}"
+
+
+# --- import -----------------------------------------------------------------------------------
+
+_KEY_COMMENT = re.compile(r"--\s*key:\s*(\([^)]*\)|\w+)[^\n]*\n\s*CREATE TABLE IF NOT EXISTS\s+(\w+)", re.I)
+
+
+def natural_keys(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Each table's natural key: its PRIMARY KEY / UNIQUE constraint, or, for the big unindexed
+    tables, the ``-- key: ...`` comment above it in schema.sql (the key their writers keep)."""
+    keys: dict[str, list[str]] = {}
+    for key, table in _KEY_COMMENT.findall(_schema_sql()):
+        keys[table] = [c.strip().strip('"') for c in key.strip("()").split(",") if c.strip()]
+    for table, cols in con.execute(
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+            "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND database_name = current_database() "
+            "ORDER BY constraint_type = 'UNIQUE'").fetchall():
+        keys.setdefault(table, list(cols))
+    return keys
+
+
+@dataclass
+class MergeResult:
+    tables: dict[str, tuple[int, int]] = field(default_factory=dict)   # table -> (rows read, rows new)
+    refreshed_runs: int = 0
+
+    @property
+    def rows_new(self) -> int:
+        return sum(new for _, new in self.tables.values())
+
+
+class _NothingNew(Exception):
+    pass
+
+
+def check_counts(src: duckdb.DuckDBPyConnection, m: dict, root: str) -> None:
+    """The files hold the rows the manifest says (a lost or truncated file is caught before merging)."""
+    for table, info in m["tables"].items():
+        if table not in tables(src) and table not in _views(src):
+            continue
+        n = src.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0]
+        if n != info["rows"]:
+            raise LakeError(f"{_join(root, table)}: {n} rows in the Parquet files, but {MANIFEST} field "
+                            f"'tables.{table}.rows' says {info['rows']}: the folder is incomplete or altered")
+
+
+def _views(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+
+
+def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> MergeResult:
+    """Import the Parquet folder ``path`` into the warehouse file ``db_path`` in one transaction:
+    each row whose natural key the warehouse does not hold yet is added, a stored row is kept as it
+    is (so importing twice writes nothing, and the data_version is bumped only when rows were added);
+    meta keys the warehouse lacks (the active grader) are taken; run_question_stats is recomputed
+    for the runs that gained trajectories or grades. A failure leaves the warehouse as it was."""
+    from . import db
+    from .stats import refresh_run_stats
+
+    root = location(path)
+    if not is_remote(root) and db.db_path(db_path).resolve() == Path(root).resolve():
+        raise LakeError(f"{root} is both the folder and the target")
+    src = open_lake(root)
+    res = MergeResult()
+    try:
+        m = read_manifest(root, src)
+        check_counts(src, m, root)
+        con = db.connect(db_path)
+        try:
+            keys = natural_keys(con)
+            try:
+                with db.transaction(con):
+                    touched = _merge_into(con, src, m, keys, res)
+                    if not res.rows_new:
+                        raise _NothingNew
+                    if touched is None:
+                        refresh_run_stats(con)
+                        res.refreshed_runs = len(con.execute("SELECT run_id FROM runs").fetchall())
+                    elif touched:
+                        refresh_run_stats(con, sorted(touched))
+                        res.refreshed_runs = len(touched)
+            except _NothingNew:
+                pass
+        finally:
+            con.close()
+    finally:
+        src.close()
+    return res
+
+
+def _merge_into(con, src, m: dict, keys: dict[str, list[str]], res: MergeResult) -> set[str] | None:
+    """Every table's new rows; returns the runs whose stats need a refresh (None: all of them)."""
+    ours = tables(con)
+    touched: set[str] = set()
+    refresh_all = False
+    for table in ours:
+        if table in DERIVED or table not in m["tables"]:
+            continue
+        cols = [c for c in columns(con, table) if c in m["tables"][table]["columns"]]
+        sel = ", ".join(map(_q, cols))
+        where = ""
+        if table == "meta":
+            where = " WHERE key NOT IN (" + ", ".join("?" for _ in META_LOCAL) + ")"
+        n_src = src.execute(f"SELECT count(*) FROM {_q(table)}{where}",
+                            list(META_LOCAL) if where else []).fetchall()[0][0]
+        batches = src.sql(f"SELECT {sel} FROM {_q(table)}{where}",
+                          params=list(META_LOCAL) if where else None).to_arrow_reader()
+        key = [c for c in keys.get(table, []) if c in cols] or cols
+        match = " AND ".join(f"x.{_q(c)} IS NOT DISTINCT FROM s.{_q(c)}" for c in key)
+        con.register("_lake_rows", batches)
+        try:
+            # rows new to the warehouse; within the folder the first of rows sharing a key
+            new_rows = (f"SELECT {sel} FROM _lake_rows s WHERE NOT EXISTS "
+                        f"(SELECT 1 FROM {_q(table)} x WHERE {match})")
+            con.execute(f"CREATE TEMP TABLE _lake_new AS SELECT * FROM ({new_rows}) "
+                        f"QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_q, key))}) = 1")
+        finally:
+            con.unregister("_lake_rows")
+        try:
+            n_new = con.execute("SELECT count(*) FROM _lake_new").fetchall()[0][0]
+            if n_new:
+                con.execute(f"INSERT INTO {_q(table)} ({sel}) SELECT {sel} FROM _lake_new")
+                if table == "trajectories":
+                    touched |= {r[0] for r in con.execute("SELECT DISTINCT run_id FROM _lake_new").fetchall()}
+                elif table == "grades":
+                    touched |= {r[0] for r in con.execute(
+                        "SELECT DISTINCT t.run_id FROM trajectories t JOIN _lake_new g USING (trajectory_id)").fetchall()}
+                elif table == "meta":
+                    refresh_all |= bool(con.execute(
+                        "SELECT count(*) FROM _lake_new WHERE key LIKE 'active_grader%'").fetchall()[0][0])
+        finally:
+            con.execute("DROP TABLE _lake_new")
+        res.tables[table] = (int(n_src), int(n_new))
+    return None if refresh_all else touched
