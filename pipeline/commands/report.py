@@ -8,6 +8,8 @@ one is a function pair and one entry; ``run`` dispatches on the chosen name.
 - ``migration``: every question along a numeric model factor (``analysis.migration``): when it is solved
   for good, whether it regresses, its accuracy at each value; JSON (a list) or CSV (one row per question,
   one column per value).
+- ``html``: one self-contained HTML file of a selection (``charts.report``): every chart (interactive Plotly,
+  plotly.js inline, no network), the key tables, the filters used and the provenance; opens from disk.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pipeline.commands.common import add_db_argument
 
 NAME = "report"
 HELP = ("print a report over the warehouse: answers (answer classes, pass@k, maj@k per question), "
-        "migration (each question along a training or data-size series)")
+        "migration (each question along a training or data-size series), html (a shareable static report)")
 
 
 def _selection(con, args, models: tuple[str, ...]):
@@ -122,11 +124,99 @@ def _migration_run(args) -> int:
     return 0
 
 
+def _html_arguments(p) -> None:
+    p.add_argument("--out", required=True, help="the HTML file to write (its folder is created)")
+    p.add_argument("--benchmark", help="a benchmark in the warehouse (default: the one the app opens first)")
+    p.add_argument("--scheme", help="tier scheme (default: paper, else the benchmark's first scheme)")
+    p.add_argument("--tiers", nargs="+", metavar="TIER", help="only these tiers (default: all)")
+    p.add_argument("--categories", nargs="+", metavar="CATEGORY", help="only these question categories")
+    p.add_argument("--models", nargs="+", metavar="MODEL", help="only these models (default: every model)")
+    p.add_argument("--groups", nargs="+", metavar="GROUP", help="only models of these groups")
+    p.add_argument("--by", choices=["model", "group"], default="model", help="one line per model or per group")
+    p.add_argument("--reference", action="store_true", help="overlay the paper's Figure 1 values on the ladder")
+    p.add_argument("--threshold", type=float, default=0.5, help="solved when accuracy > this (solved matrix)")
+    p.add_argument("--title", help="the report's title (default: ladder report — BENCHMARK)")
+    add_db_argument(p)
+
+
+def html_selection(opts: dict, benchmark: str | None, scheme: str | None, tiers=(), categories=(), models=(),
+                   groups=(), by: str = "model"):
+    """The Selection the filters name, checked against the warehouse's ``inventory.options`` (a user error
+    names the bad value and the known ones)."""
+    from warehouse.errors import NotFound, UsageError
+    from warehouse.filters import Selection
+
+    known = opts["benchmarks"]
+    bench = benchmark or (known or [None])[0]
+    if bench is None:
+        raise NotFound("the warehouse has no benchmarks yet: run `python -m pipeline demo` or "
+                       "`python -m pipeline import ...` first")
+    if bench not in known:
+        raise NotFound(f"--benchmark {bench!r} is not in the warehouse: known are {', '.join(known)}")
+    if not opts["models"][bench]:
+        raise NotFound(f"--benchmark {bench!r} has no trajectories in the warehouse: import some first")
+    schemes = opts["schemes"][bench]
+    if scheme is not None and scheme not in schemes:
+        raise NotFound(f"--scheme {scheme!r}: {bench} has no tiers under it; known are "
+                       f"{', '.join(schemes) or '(none)'}")
+    scheme = scheme or ("paper" if "paper" in schemes or not schemes else schemes[0])
+    if tiers and not schemes:
+        raise UsageError(f"--tiers: {bench} has no tiers (`python -m pipeline tiers` assigns them)")
+    for flag, given, choices in (("--tiers", tiers, opts["tiers"][bench]),
+                                 ("--categories", categories, opts["categories"][bench]),
+                                 ("--models", models, opts["models"][bench]),
+                                 ("--groups", groups, opts["groups"][bench])):
+        bad = [v for v in given or () if v not in choices]
+        if bad:
+            raise NotFound(f"{flag}: not in {bench}: {', '.join(bad)}; known are {', '.join(choices) or '(none)'}")
+    if by == "group" and not opts["groups"][bench]:
+        raise UsageError(f"--by group: no model of {bench} has a group (import with --meta group=NAME)")
+    return Selection(bench, scheme, tuple(tiers or ()), tuple(categories or ()), tuple(models or ()),
+                     tuple(groups or ()))
+
+
+def _html_run(args) -> int:
+    from pathlib import Path
+
+    from charts import report
+    from pipeline.commands.common import CLIError
+    from warehouse import db, frames, inventory
+
+    if not 0 <= args.threshold < 1:
+        raise CLIError(f"--threshold {args.threshold}: an accuracy from 0 to below 1")
+    out = Path(args.out)
+    if out.is_dir():
+        raise CLIError(f"--out {out} is a folder: give the HTML file to write")
+    blocked = next((d for d in out.parents if d.exists() and not d.is_dir()), None)
+    if blocked is not None:
+        raise CLIError(f"--out {out}: {blocked} is a file, not a folder")
+    with db.reader(args.db) as con:
+        if inventory.is_empty(con):
+            raise CLIError(f"the warehouse {db.db_path(args.db)} has no trajectories: run "
+                           f"`python -m pipeline demo` or `python -m pipeline import ...` first")
+        sel = html_selection(inventory.options(con), args.benchmark, args.scheme, args.tiers, args.categories,
+                             args.models, args.groups, args.by)
+        if frames.per_question(con, sel, "model").is_empty():
+            raise CLIError(f"no trajectories of {sel.benchmark!r} match these filters")
+        rep = report.collect(con, sel, args.by, args.reference, args.threshold)
+    text = report.render(rep, args.title)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:          # --out under a file, a read-only folder, a full disk
+        raise CLIError(f"cannot write the report to {exc.filename or out}: {exc.strerror or exc}") from exc
+    print(f"{out}: {len(rep.figures)} charts, {len(rep.skipped)} not drawn ({sel.benchmark}), "
+          f"{len(text) / 2**20:.1f} MiB")
+    return 0
+
+
 SUBCOMMANDS = {
     "answers": ("answer classes per question: classes of equivalent final answers, entropy, majority, "
                 "pass@k, maj@k, avg@k (docs/ANALYSIS.md)", _answers_arguments, _answers_run),
     "migration": ("each question along a numeric model factor (train_step, sft_size, params_b): solved_at, "
                   "regressed, accuracy per value (docs/ANALYSIS.md)", _migration_arguments, _migration_run),
+    "html": ("one self-contained HTML file of a selection: every chart (interactive, plotly.js inline, no "
+             "network), the key tables, the filters and the provenance (docs/ANALYSIS.md)", _html_arguments, _html_run),
 }
 
 
