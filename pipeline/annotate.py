@@ -11,9 +11,11 @@ from typing import Iterator, Sequence
 
 from pipeline import grade as grader
 from pipeline import postprocess
+from pipeline import timeline as answer_timeline
 from pipeline.annotators import AnnotateInput, AnnotationResult, get_annotator
 from pipeline.steps import segment
 from warehouse import db, ingest, lookup, stats
+from warehouse import timeline as store
 from warehouse.records import Grade
 
 BATCH = 500
@@ -121,3 +123,37 @@ def write_results(db_path, annotator: str, trajectory_ids: Sequence[int], result
         ingest.replace_annotations(con, annotator, trajectory_ids,
                                    [a for r in results for a in r.annotations],
                                    [f for r in results for f in r.flags])
+
+
+def timeline_warehouse(db_path=None, every: bool = False, batch: int = BATCH) -> dict:
+    """Derive the answer timeline (``pipeline.timeline``) of every stored trajectory that has none at
+    the current version (``every``: of all of them), on their stored steps (segmenting those that have
+    none). Idempotent: each batch replaces its trajectories' timelines in one short transaction."""
+    version = answer_timeline.version()
+    n = n_answers = n_gold = 0
+    last = None
+    while True:
+        with db.reader(db_path) as con:
+            rows = store.to_derive(con, version, limit=batch, after=last, every=every)
+            st = lookup.steps_of(con, [r["trajectory_id"] for r in rows]) if rows else []
+        if not rows:
+            break
+        last = rows[-1]["trajectory_id"]
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for s in st:
+            spans.setdefault(s["trajectory_id"], []).append((s["start_char"], s["end_char"]))
+        answer_rows, timeline_rows = [], []
+        for r in rows:
+            text = r["response"]
+            sp = spans.get(r["trajectory_id"]) or list(zip(*segment(text)[:2]))
+            a, t = answer_timeline.rows(r["trajectory_id"], answer_timeline.timeline(
+                text, sp, r["gold"], r["answer_type"], is_correct=r["is_correct"]))
+            answer_rows += a
+            timeline_rows.append(t)
+            n_gold += t[5] is not None
+        answers, timelines = postprocess.timeline_tables(answer_rows, timeline_rows)
+        with db.writer(db_path) as con:
+            store.replace(con, [r["trajectory_id"] for r in rows], answers, timelines)
+        n += len(rows)
+        n_answers += answers.num_rows
+    return {"timelines": n, "step_answers": n_answers, "gold_reached": n_gold, "version": version}

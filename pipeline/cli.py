@@ -21,7 +21,8 @@ for _name, _module in [("benchmarks", "benchmarks"), ("generate", "generate"), (
                        ("demo", "demo"), ("export-charts", "export_charts"), ("grade", "grade"),
                        ("annotate", "annotate"), ("eval-annotator", "eval_annotator"),
                        ("report", "report"), ("export-parquet", "export_parquet"),
-                       ("import-parquet", "import_parquet")]:   # one entry per command
+                       ("import-parquet", "import_parquet"),
+                       ("timeline", "timeline")]:   # one entry per command
     COMMANDS.register_lazy(_name, f"pipeline.commands.{_module}")
 
 

@@ -1,6 +1,6 @@
 """What happens to every new trajectory, whichever way it arrived (import or generation).
 
-``derive()`` is pure and CPU-parallel: grades, steps, step annotations and flags for a batch of
+``derive()`` is pure and CPU-parallel: grades, steps, step annotations, flags and answer timelines for a batch of
 trajectories. ``store()`` writes them inside the caller's write transaction and refreshes the
 per-(run, question) aggregates. Importers and the generator call both; nothing else writes
 derived rows for new trajectories.
@@ -14,10 +14,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import grade, pool
+from pipeline import timeline as answer_timeline
 from pipeline.annotators.base import AnnotateInput
 from pipeline.annotators.rules import RulesAnnotator
 from pipeline.steps import Segments, segment
 from warehouse import db, ingest, stats
+from warehouse import timeline as timeline_store
 from warehouse.records import Grade, Question, StepAnnotation, Trajectory, TrajectoryFlag
 
 MIN_PARALLEL = 16        # below this many trajectories one process is faster than the (warm) pool
@@ -42,12 +44,21 @@ def step_table(segmented: Sequence[tuple[int, Segments]]) -> pa.Table:
     return pa.table([tids, idx, starts, ends, kinds], schema=STEP_SCHEMA)
 
 
+def timeline_tables(answer_rows: Sequence[tuple], timeline_rows: Sequence[tuple]) -> tuple[pa.Table, pa.Table]:
+    """``pipeline.timeline.rows()`` tuples as the Arrow tables of ``step_answers`` and ``trajectory_timelines``."""
+    def table(rows, schema):
+        return pa.table([list(c) for c in zip(*rows)] if rows else [[] for _ in schema.names], schema=schema)
+    return table(answer_rows, timeline_store.ANSWER_SCHEMA), table(timeline_rows, timeline_store.TIMELINE_SCHEMA)
+
+
 @dataclass
 class Derived:
     grades: list[Grade] = field(default_factory=list)
     steps: pa.Table = field(default_factory=STEP_SCHEMA.empty_table)
     annotations: list[StepAnnotation] = field(default_factory=list)
     flags: list[TrajectoryFlag] = field(default_factory=list)
+    answers: pa.Table = field(default_factory=timeline_store.ANSWER_SCHEMA.empty_table)      # step_answers
+    timelines: pa.Table = field(default_factory=timeline_store.TIMELINE_SCHEMA.empty_table)  # trajectory_timelines
 
     def only(self, ids: set[int]) -> "Derived":
         """The rows of these trajectories only."""
@@ -55,20 +66,30 @@ class Derived:
         return Derived([g for g in self.grades if g.trajectory_id in ids],
                        self.steps.filter(pc.is_in(self.steps["trajectory_id"], keep)),
                        [a for a in self.annotations if a.trajectory_id in ids],
-                       [f for f in self.flags if f.trajectory_id in ids])
+                       [f for f in self.flags if f.trajectory_id in ids],
+                       self.answers.filter(pc.is_in(self.answers["trajectory_id"], keep)),
+                       self.timelines.filter(pc.is_in(self.timelines["trajectory_id"], keep)))
 
 
 def _derive_chunk(chunk: list[tuple]) -> Derived:
-    """Grade, segment and rules-annotate (tid, response, finish_reason, gold, answer_type, problem) rows."""
+    """Grade, segment, rules-annotate and derive the answer timeline of (tid, response, finish_reason,
+    gold, answer_type, problem) rows."""
     out = Derived()
     rules = RulesAnnotator()
     segmented = []
+    answer_rows: list[tuple] = []
+    timeline_rows: list[tuple] = []
     for tid, response, finish, gold, atype, problem in chunk:
         seg = segment(response)
         segmented.append((tid, seg))
         v = grade.grade_response(response, gold, atype, finish) if gold is not None else None
         if v is not None:
             out.grades.append(Grade(tid, grade.GRADER, grade.GRADER_VERSION, v.extracted, v.is_correct, v.reason))
+        spans = list(zip(seg.starts, seg.ends))
+        a_rows, t_row = answer_timeline.rows(tid, answer_timeline.timeline(
+            response, spans, gold, atype, is_correct=v.is_correct if v else None))
+        answer_rows += a_rows
+        timeline_rows.append(t_row)
         res = rules.annotate_one(AnnotateInput(
             trajectory_id=tid, problem=problem or "", gold=gold or "", response=response,
             steps=[response[a:b].strip() for a, b in zip(seg.starts, seg.ends)],
@@ -78,12 +99,14 @@ def _derive_chunk(chunk: list[tuple]) -> Derived:
         out.annotations += res.annotations
         out.flags += res.flags
     out.steps = step_table(segmented)
+    out.answers, out.timelines = timeline_tables(answer_rows, timeline_rows)
     return out
 
 
 def derive(trajectories: Sequence[Trajectory], questions: Mapping[tuple[str, str], Question],
            answer_types: Mapping[str, str], workers: int | None = None) -> Derived:
-    """Grade (``ladder`` grader), segment and rules-annotate trajectories, over processes when big.
+    """Grade (``ladder`` grader), segment, rules-annotate and derive the answer timeline
+    (``pipeline.timeline``) of trajectories, over processes when big.
 
     ``questions`` maps (benchmark, question_id) to the question (its gold answer); a trajectory
     without one gets steps and flags but no grade. ``answer_types`` maps benchmark -> 'integer'|'math'.
@@ -100,14 +123,17 @@ class Pending:
     def result(self) -> Derived:
         if self._done is None:
             out = Derived()
-            tables = []
+            tables, answers, timelines = [], [], []
             for fut in self._futures:
-                g, st, an, fl = fut.result()
+                g, st, an, fl, sa, tl = fut.result()
                 out.grades += [Grade(*x) for x in g]
                 tables.append(st)
                 out.annotations += [StepAnnotation(*x) for x in an]
                 out.flags += [TrajectoryFlag(*x) for x in fl]
+                answers.append(sa)
+                timelines.append(tl)
             out.steps = pa.concat_tables(tables)
+            out.answers, out.timelines = pa.concat_tables(answers), pa.concat_tables(timelines)
             self._done, self._futures = out, None
         return self._done
 
@@ -129,12 +155,12 @@ def derive_submit(trajectories: Sequence[Trajectory], questions: Mapping[tuple[s
     return Pending([ex.submit(_derive_packed, rows[i:i + size]) for i in range(0, len(rows), size)])
 
 
-def _derive_packed(chunk: list[tuple]) -> tuple[list, pa.Table, list, list]:
+def _derive_packed(chunk: list[tuple]) -> tuple[list, pa.Table, list, list, pa.Table, pa.Table]:
     """``_derive_chunk`` with plain tuples for the trip back (dataclasses pickle 4x slower); the
-    steps travel as their Arrow table (buffers, not objects)."""
+    steps and the timeline travel as their Arrow tables (buffers, not objects)."""
     d = _derive_chunk(chunk)
     return ([astuple(x) for x in d.grades], d.steps, [astuple(x) for x in d.annotations],
-            [astuple(x) for x in d.flags])
+            [astuple(x) for x in d.flags], d.answers, d.timelines)
 
 
 def store(con, trajectories: Sequence[Trajectory], derived: Derived, fresh: bool = False) -> None:
@@ -158,4 +184,5 @@ def store(con, trajectories: Sequence[Trajectory], derived: Derived, fresh: bool
     if ids:
         ingest.replace_steps(con, clear, derived.steps)
         ingest.replace_annotations(con, "rules", clear, derived.annotations, derived.flags)
+        timeline_store.replace(con, clear, derived.answers, derived.timelines)
     stats.refresh_run_stats(con, sorted({t.run_id for t in trajectories}))

@@ -270,3 +270,13 @@ def timeline(response: str, spans: Sequence[tuple[int, int]], gold: str | None, 
 def version() -> str:
     """The version stored rows carry: the grader's and this module's (either change recomputes)."""
     return f"{grade.GRADER}:{grade.GRADER_VERSION}/timeline:{VERSION}"
+
+
+def rows(trajectory_id: int, t: Timeline) -> tuple[list[tuple], tuple]:
+    """The warehouse rows of one timeline as plain tuples, in the column order of ``step_answers``
+    (one per step asserting an answer) and ``trajectory_timelines`` (cheap to send between processes)."""
+    answers = [(trajectory_id, i, a, s, g, c)
+               for i, (a, s, g, c) in enumerate(zip(t.answers, t.sources, t.is_gold, t.changed)) if a is not None]
+    summary = (trajectory_id, version(), len(answers), t.answer_changes, len(t.distinct_answers),
+               t.first_gold_step, t.last_gold_step, t.first_gold_char, t.last_gold_char)
+    return answers, summary

@@ -288,3 +288,63 @@ class TrajectoryFlag(Record):
     flag: str
     value: float | None = None
     detail: str | None = None
+
+
+@dataclass
+class StepAnswer(Record):
+    """The candidate answer one step asserts (pipeline/timeline.py); only steps that assert one."""
+    TABLE: ClassVar[str] = "step_answers"
+
+    trajectory_id: int
+    step_idx: int
+    answer: str
+    source: str                    # pipeline.timeline.SOURCES
+    is_gold: bool | None = None    # None: no gold answer known
+    changed: bool = False          # differs from the trajectory's previous candidate
+
+
+@dataclass
+class TrajectoryTimeline(Record):
+    """Per-trajectory facts of the answer timeline (pipeline/timeline.py)."""
+    TABLE: ClassVar[str] = "trajectory_timelines"
+
+    trajectory_id: int
+    version: str                   # pipeline.timeline.version()
+    n_candidates: int
+    answer_changes: int
+    n_distinct: int
+    first_gold_step: int | None = None
+    last_gold_step: int | None = None
+    first_gold_char: int | None = None
+    last_gold_char: int | None = None
+
+
+# --- what an annotation is: a verified finding or a judgement --------------------------------------
+# The one classification of step labels and trajectory flags, used by the pages, the CLI and the
+# agreement views. A *verified* finding is a fact anyone can re-check from the text: an arithmetic claim
+# that evaluates otherwise, the gold answer reached or lost (graded), answer changes, truncation, a
+# repetition loop. A *judgement* is an annotator's opinion (the rules first-error heuristic, the LLM
+# judge, the PRM): shown with its annotator and score, never as an established error. Anything else
+# (backtrack markers, strategy tags, counts) is a *marker*.
+AnnotationKind = Literal["verified", "judgement", "marker"]
+VERIFIED_LABELS = frozenset({"arithmetic_slip", "gold_reached", "gold_lost", "answer_changed"})
+VERIFIED_FLAGS = frozenset({"found_then_lost", "answer_flip", "truncated", "repetition_loop"})
+JUDGING_ANNOTATORS = frozenset({"judge", "prm"})      # every label of theirs is a judgement
+
+
+def is_first_error(label: str) -> bool:
+    """A predicted first error: the label ``first_error`` or ``first_error:<type>``."""
+    return label == "first_error" or label.startswith("first_error:")
+
+
+def annotation_kind(annotator: str, label: str) -> AnnotationKind:
+    """Whether a step label (or trajectory flag) of ``annotator`` is a verified finding, a judgement
+    or a marker. A first-error prediction is a judgement whoever made it; the rules' verified labels
+    are facts; every label of an LLM judge or a PRM is a judgement."""
+    if is_first_error(label):
+        return "judgement"
+    if annotator in JUDGING_ANNOTATORS:
+        return "judgement"
+    if label in VERIFIED_LABELS or label in VERIFIED_FLAGS:
+        return "verified"
+    return "marker"

@@ -1,9 +1,10 @@
 -- The ladder warehouse. Every table has a natural key so that every write is idempotent.
 -- Applied by warehouse.db.ensure_schema(); bump SCHEMA_VERSION in warehouse/db.py on change.
 --
--- The five big tables (trajectories, grades, steps, step_annotations, trajectory_flags) state
--- their key in a comment, and the writers in warehouse/ingest.py keep it: trajectories are
--- inserted by an anti-join on trajectory_id, the others are replaced (delete by key, insert).
+-- The big tables (trajectories, grades, steps, step_annotations, trajectory_flags, step_answers,
+-- trajectory_timelines) state their key in a comment, and their writers (warehouse/ingest.py;
+-- warehouse/timeline.py for the last two) keep it: trajectories are inserted by an anti-join on
+-- trajectory_id, the others are replaced (delete by key, insert).
 -- They carry no PRIMARY KEY / UNIQUE index on purpose: DuckDB loads an ART index on every new
 -- connection and rewrites it at every checkpoint, so with indexes each per-file import
 -- transaction cost grew with the warehouse (at 57,600 trajectories: 4.6 ms per trajectory
@@ -145,6 +146,33 @@ CREATE TABLE IF NOT EXISTS trajectory_flags (
     flag           VARCHAR NOT NULL,           -- 'found_then_lost', 'truncated', 'strategy:casework', 'backtracks' ...
     value          DOUBLE,
     detail         VARCHAR
+);
+
+-- The answer timeline (pipeline/timeline.py): the candidate answer each step asserts, only for the
+-- steps that assert one. is_gold: the ladder grader's equivalence with the gold (NULL: no gold);
+-- changed: differs from the previous candidate of the trajectory.
+-- key: (trajectory_id, step_idx)
+CREATE TABLE IF NOT EXISTS step_answers (
+    trajectory_id  BIGINT NOT NULL,
+    step_idx       INTEGER NOT NULL,
+    answer         VARCHAR NOT NULL,
+    source         VARCHAR NOT NULL,           -- 'boxed' | 'answer_phrase' | 'final_answer' | 'after_think' | 'conclusion'
+    is_gold        BOOLEAN,
+    changed        BOOLEAN NOT NULL
+);
+
+-- One row per trajectory whose timeline was derived (also when no step asserts an answer).
+-- key: trajectory_id
+CREATE TABLE IF NOT EXISTS trajectory_timelines (
+    trajectory_id    BIGINT NOT NULL,
+    version          VARCHAR NOT NULL,         -- pipeline.timeline.version(): grader + timeline versions
+    n_candidates     INTEGER NOT NULL,         -- steps asserting an answer
+    answer_changes   INTEGER NOT NULL,
+    n_distinct       INTEGER NOT NULL,         -- distinct candidates
+    first_gold_step  INTEGER,                  -- NULL: no step holds the gold
+    last_gold_step   INTEGER,
+    first_gold_char  INTEGER,                  -- end of the first gold step
+    last_gold_char   INTEGER                   -- end of the last gold step
 );
 
 -- Per-(run, question) aggregates under the active grader, refreshed on every write

@@ -17,6 +17,9 @@ def add_arguments(p) -> None:
                    help=f"judge: generation backend (e.g. {', '.join(BACKENDS.names())})")
     p.add_argument("--model", default=None, help="judge/prm: model id or local path")
     p.add_argument("--segment", action="store_true", help="(re)segment every trajectory into steps first")
+    p.add_argument("--timeline", action="store_true",
+                   help="only derive the answer timeline of trajectories that lack one at the current grader and "
+                        "timeline version (all of them after --segment); no annotator runs")
     add_db_argument(p)
 
 
@@ -31,5 +34,10 @@ def run(args) -> int:
         raise CLIError(f"no warehouse at {path}")
     if args.segment:
         print(json.dumps(segment_warehouse(path)))
+    if args.timeline or args.segment:       # new steps: the stored timelines' step indexes are stale
+        from pipeline.annotate import timeline_warehouse
+        print(json.dumps(timeline_warehouse(path, every=args.segment)))
+        if args.timeline:
+            return 0
     print(json.dumps(annotate_warehouse(path, args.annotator, limit=args.limit, **opts)))
     return 0
