@@ -216,7 +216,8 @@ def _q(name: str) -> str:
 
 
 def _plan(con, table: str, cols: list[str], keys: list[str], rows: int) -> tuple[str, list[str], list[str]]:
-    """The SELECT that feeds ``table``'s COPY, its partition columns, and the columns it adds."""
+    """The SELECT that feeds ``table``'s COPY, its partition columns, and the columns it adds (outer
+    joins: a row whose run is not stored still travels, in a ``...=NULL`` partition)."""
     select = [f"x.{_q(c)}" for c in cols]
     if table in ROWID_TABLES:
         select.append("x.rowid AS _rowid")
@@ -227,11 +228,11 @@ def _plan(con, table: str, cols: list[str], keys: list[str], rows: int) -> tuple
         if c in have:
             part.append(c)
         elif "run_id" in have and "runs" != table:
-            joins = " JOIN runs r ON r.run_id = x.run_id"
+            joins = " LEFT JOIN runs r ON r.run_id = x.run_id"
             part.append(c)
             added.append(c)
         elif "trajectory_id" in have and table != "trajectories":
-            joins = (" JOIN (SELECT t.trajectory_id, r.benchmark, r.model_id FROM trajectories t "
+            joins = (" LEFT JOIN (SELECT t.trajectory_id, r.benchmark, r.model_id FROM trajectories t "
                      "JOIN runs r ON r.run_id = t.run_id) r ON r.trajectory_id = x.trajectory_id")
             part.append(c)
             added.append(c)
