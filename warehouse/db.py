@@ -50,6 +50,19 @@ def db_path(path: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB
 
 
+def _lake(p: Path) -> bool:
+    """A Parquet folder (a local folder with a manifest.json, or an s3:// ... URL): warehouse.lake."""
+    from warehouse import lake
+
+    return lake.is_lake(p)
+
+
+def exists(path: str | os.PathLike | None = None) -> bool:
+    """Whether there is a warehouse to open: a file, a Parquet folder, or a URL (checked on opening)."""
+    p = db_path(path)
+    return p.exists() or _lake(p)
+
+
 def _is_lock_error(exc: Exception) -> bool:
     msg = str(exc).lower()      # a word: "Corrupt database file: ... in block at location 4096" is no lock
     return re.search(r"\block\b", msg) is not None or "conflicting" in msg or "being used by another" in msg
@@ -87,8 +100,17 @@ def _check_path(p: Path, read_only: bool) -> None:
 
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
             timeout: float | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting (with backoff) while another process holds its lock."""
+    """Open the warehouse, waiting (with backoff) while another process holds its lock. A Parquet
+    folder (warehouse.lake: ``export-parquet``) opens read-only, as views; a writer refuses it."""
     p = db_path(path)
+    if _lake(p):
+        from warehouse import lake
+
+        if not read_only:
+            raise lake.ReadOnlyWarehouse(
+                f"{lake.location(p)} is a Parquet folder, read-only: write to a .duckdb warehouse file "
+                f"(--db/LADDER_DB), and combine folders into one with `python -m pipeline import-parquet DIR --db FILE`")
+        return lake.open_lake(p)
     _check_path(p, read_only)
     if not read_only:
         try:
@@ -193,8 +215,15 @@ def writer(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCon
 @contextmanager
 def reader(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection, closed on exit so that writers are never blocked for long. A
-    warehouse written by an older version is migrated first (one short write)."""
+    warehouse written by an older version is migrated first (one short write); a Parquet folder
+    is read as it is."""
     con = connect(path, read_only=True)
+    if _lake(db_path(path)):
+        try:
+            yield con
+        finally:
+            con.close()
+        return
     try:
         rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
     except duckdb.CatalogException:          # a DuckDB file some other program wrote
@@ -214,6 +243,10 @@ def reader(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCon
 def data_version(path: str | os.PathLike | None = None) -> str:
     """Changes on every committed write; '' when the warehouse does not exist."""
     p = db_path(path)
+    if _lake(p):
+        from warehouse import lake
+
+        return lake.data_version(p)
     if not p.exists():
         return ""
     with reader(p) as con:
