@@ -36,7 +36,7 @@ def warehouse_state() -> tuple[str, str]:
     """('missing' | 'empty' | 'ok' | 'unreadable', why): no file, no trajectories, fine, or a file
     that cannot be read as a warehouse (not DuckDB, locked too long, ...)."""
     p = db.db_path()
-    if not p.exists():
+    if not db.exists(p):          # a file, or a Parquet folder (warehouse.lake)
         return "missing", ""
     try:
         return ("empty" if q(inventory.is_empty) else "ok"), ""
