@@ -22,7 +22,7 @@ for _name, _module in [("benchmarks", "benchmarks"), ("generate", "generate"), (
                        ("annotate", "annotate"), ("eval-annotator", "eval_annotator"),
                        ("report", "report"), ("export-parquet", "export_parquet"),
                        ("import-parquet", "import_parquet"),
-                       ("timeline", "timeline")]:   # one entry per command
+                       ("timeline", "timeline"), ("search", "search"), ("reindex", "reindex")]:   # one entry per command
     COMMANDS.register_lazy(_name, f"pipeline.commands.{_module}")
 
 

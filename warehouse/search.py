@@ -1,11 +1,16 @@
 """Full-text search over responses, smart case (an upper-case letter makes it case-sensitive), scoped by
-the selection's runs and read in parallel row-id ranges. User text only ever travels as parameters."""
+the selection. The full-text index (warehouse/textindex.py) names the responses that can contain the
+text and only those are checked; without an up-to-date index, or for a text without a letter or digit,
+the selection's responses are scanned in parallel row-id ranges. Either way a hit is decided by the
+same SQL condition (``search_condition``), so both give the same hits. User text only ever travels
+as parameters."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import polars as pl
 
+from . import textindex
 from .db import query
 from .filters import Selection
 
@@ -109,11 +114,77 @@ def _scan_ranges(con, sel: Selection) -> list[tuple[int, int]]:
     return [(a, min(a + size, hi)) for lo, hi in merged for a in range(lo, hi, size)]
 
 
+@dataclass
+class Found:
+    """A search's hits, and how they were found: ``mode`` 'index' (the full-text index narrowed
+    the responses to check) or 'scan' (every response of the selection), ``note`` why not the index."""
+    hits: pl.DataFrame
+    mode: str
+    note: str = ""
+
+
+_ORDER = "o.model_id, try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.sample_idx, o.trajectory_id"
+_SNIPPET = "substr(t.response, greatest({pos} - 80, 1), 160 + length(?)) AS snippet"
+VERIFY_FIRST = 256          # candidates checked by the first verification query (then 4x more each time)
+
+
 def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
     """Responses that contain ``text`` (smart case: see ``search_condition``), with a snippet:
-    the first ``limit`` in (model, question, sample) order."""
+    the first ``limit`` in (model, question, sample) order. Through the full-text index when it
+    is up to date and the text has a letter or digit, else by a scan: the same hits either way."""
+    return find(con, sel, text, limit).hits
+
+
+def find(con, sel: Selection, text: str, limit: int = 50, use_index: bool = True) -> Found:
+    """``search``, saying how the hits were found (``Found``)."""
     if not text or not text.strip():
+        return Found(pl.DataFrame(), "scan", "nothing to search for")
+    if not use_index:
+        return Found(_scan(con, sel, text, limit), "scan", "the index was not asked for")
+    ignore_case = not (any(c.isupper() for c in text) or _caseless(text))
+    words = textindex.query_words(text, ignore_case)
+    if words is None:
+        return Found(_scan(con, sel, text, limit), "scan",
+                     "the text has no ASCII letter or digit for the index to look up: every response was scanned")
+    st = textindex.status(con)
+    if not st.fresh:
+        return Found(_scan(con, sel, text, limit), "scan", st.reason + ": every response was scanned")
+    return Found(_verified(con, sel, text, limit, textindex.candidates(st.index, words)), "index")
+
+
+def _verified(con, sel: Selection, text: str, limit: int, candidates) -> pl.DataFrame:
+    """The candidates (trajectory ids) that are hits: checked in (model, question, sample) order
+    with the scan's own condition, reading only their responses (by row id), until ``limit``."""
+    import pyarrow as pa
+
+    where, params = sel.where("o")
+    cond, pos, cparams = search_condition(text)
+    con.register("_search_candidates", pa.table({"trajectory_id": pa.array(candidates, pa.int64())}))
+    try:
+        ordered = query(con, f"""
+            SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct, t.rowid AS row_id
+            FROM outcomes o JOIN trajectories t USING (trajectory_id)
+            WHERE o.trajectory_id IN (SELECT trajectory_id FROM _search_candidates) AND {where}
+            ORDER BY {_ORDER}""", params)
+    finally:
+        con.unregister("_search_candidates")
+    found, i, step, n = [], 0, max(VERIFY_FIRST, 2 * int(limit)), 0
+    while i < ordered.height and n < limit:
+        rows = ordered["row_id"][i:i + step].to_list()
+        hit = query(con, f"SELECT t.rowid AS row_id, {_SNIPPET.format(pos=pos)} FROM trajectories t "
+                         f"WHERE t.rowid = ANY(?) AND {cond}", [text, text, rows, *cparams])
+        found.append(hit)
+        n += hit.height
+        i, step = i + step, step * 4
+    if not found:
         return pl.DataFrame()
+    snippets = pl.concat(found)
+    hits = ordered.join(snippets, on="row_id", how="inner", maintain_order="left").head(int(limit))
+    return hits.drop("row_id")
+
+
+def _scan(con, sel: Selection, text: str, limit: int) -> pl.DataFrame:
+    """Every response of the selection, read in parallel row-id ranges."""
     where, params = sel.where("o")
     cond, pos, cparams = search_condition(text)
     ranges = _scan_ranges(con, sel)
@@ -127,13 +198,10 @@ def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
         SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct, f.row_id
         FROM outcomes o JOIN found f USING (trajectory_id)
         WHERE {where}
-        ORDER BY o.model_id, try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.sample_idx
+        ORDER BY {_ORDER}
         LIMIT ?""", [x for lo, hi in ranges for x in (lo, hi, *cparams)] + params + [int(limit)])
     # the snippets are read by row id: a join on trajectory_id would decompress every response
     # again (~1 s), a row-id lookup only the blocks that hold these rows
-    snippets = query(con, f"""
-        SELECT t.rowid AS row_id, substr(t.response, greatest({pos} - 80, 1), 160 + length(?)) AS snippet
-        FROM trajectories t WHERE t.rowid = ANY(?)""", [text, text, hits["row_id"].to_list()])
+    snippets = query(con, f"SELECT t.rowid AS row_id, {_SNIPPET.format(pos=pos)} FROM trajectories t "
+                          f"WHERE t.rowid = ANY(?)", [text, text, hits["row_id"].to_list()])
     return hits.join(snippets, on="row_id", how="left", maintain_order="left").drop("row_id")
-
-

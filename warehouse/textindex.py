@@ -1,0 +1,337 @@
+"""A full-text index of the responses (tantivy), kept beside the warehouse file as ``<db>.search/``.
+
+Storage only: ``sync`` brings the index up to date with the warehouse (it indexes, by trajectory id,
+every trajectory not yet indexed; trajectories are never rewritten, so that is all a write can
+change), ``rebuild`` starts it afresh, ``status`` opens it for reading only when it holds exactly
+the warehouse's trajectories (count and xor of the ids), and ``candidates`` narrows a substring
+search to the responses that can contain the text. The index never decides a hit:
+warehouse/search.py checks every candidate with the same SQL condition as the plain scan, so the
+results are identical with and without it.
+
+Why the candidates are a superset of the true hits. A term is a maximal run of alphanumeric
+characters (tantivy's simple tokenizer: Unicode letters and digits), lower-cased. The query is
+cut into its ASCII parts (between non-ASCII characters, whose class Python and Rust may see
+differently) and the part with the most tokens (``[0-9A-Za-z]`` runs) is used. When a response
+contains the query, a token of that part bounded on both sides by ASCII non-alphanumerics inside
+the query is a whole term of the response, and consecutive tokens are consecutive terms; the
+part's first token may be the end of a longer term, its last token the start of one. So the part
+becomes a phrase of term patterns (``.*first``, ``middle``, ``last.*``). Case: lower-casing maps
+every character that DuckDB's ILIKE folds onto an ASCII letter to the same letter, except
+LATIN CAPITAL LETTER I WITH DOT ABOVE, which becomes ``i`` + COMBINING DOT ABOVE (the patterns
+allow it). Tantivy drops terms over 65,530 bytes: a response that may hold one (an
+alphanumeric run of 16,000+ characters) also gets the term ``LONG_MARK`` and is always a
+candidate. A query without an ASCII token (``$$``, ``\\``, ``=``) cannot be narrowed: the caller scans.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from . import db
+from .errors import LadderError
+
+INDEX_VERSION = "1"            # bump when the schema, the tokenizer or the state file changes
+LONG_MARK = "ladderlongrunmark"       # the term of responses that may hold a term tantivy drops
+_LONG_RUN = 16_000                     # characters: 4 bytes each at most, under tantivy's 65,530
+_MAX_TERM = 65_530                     # bytes: tantivy drops longer terms
+_ASCII_PART = re.compile("[\x00-\x7f]+")
+_ASCII_TOKEN = re.compile("[0-9A-Za-z]+")
+_STATE, _IDS = "ladder.json", "ids.npy"
+
+
+class TextIndexError(LadderError):
+    """The full-text index cannot be written (its folder is not writable, or it is damaged)."""
+
+
+def index_dir(path: str | os.PathLike | None = None) -> Path:
+    """The index's folder: ``<warehouse file>.search``."""
+    p = db.db_path(path)
+    return p.with_name(p.name + ".search")
+
+
+def _schema():
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("tid", indexed=True, fast=True)
+    sb.add_text_field("text", tokenizer_name="ladder", index_option="position")
+    return sb.build()
+
+
+def _register(ix) -> None:
+    import tantivy
+
+    ix.register_tokenizer("ladder", tantivy.TextAnalyzerBuilder(
+        tantivy.Tokenizer.simple()).filter(tantivy.Filter.lowercase()).build())
+
+
+def _fingerprint(con) -> tuple[int, int]:
+    """(number of trajectories, xor of their ids): what the index must hold."""
+    n, x = con.execute("SELECT count(*), coalesce(bit_xor(trajectory_id), 0) FROM trajectories").fetchall()[0]
+    return int(n), int(x)
+
+
+def _read_state(d: Path) -> dict | None:
+    try:
+        state = json.loads((d / _STATE).read_text())
+    except (OSError, ValueError):
+        return None
+    return state if state.get("version") == INDEX_VERSION else None
+
+
+def _write_state(d: Path, ids: np.ndarray, data_version: str | None) -> None:
+    ids = np.sort(ids.astype(np.int64))
+    tmp = d / (_IDS + ".tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, ids)
+    os.replace(tmp, d / _IDS)
+    state = {"version": INDEX_VERSION, "count": int(len(ids)),
+             "xor": int(np.bitwise_xor.reduce(ids)) if len(ids) else 0, "data_version": data_version}
+    tmp = d / (_STATE + ".tmp")
+    tmp.write_text(json.dumps(state))
+    os.replace(tmp, d / _STATE)
+
+
+def _open(d: Path):
+    import tantivy
+
+    ix = tantivy.Index.open(str(d))
+    _register(ix)
+    return ix
+
+
+@contextmanager
+def _locked(d: Path) -> Iterator[None]:
+    """One writer of the index at a time (processes wait for each other)."""
+    lock = d.with_name(d.name + ".lock")
+    try:
+        f = open(lock, "a")
+    except OSError as exc:
+        raise TextIndexError(f"{lock}: cannot write the full-text index's lock file ({exc.strerror})") from None
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@dataclass
+class SyncReport:
+    indexed: int           # trajectories added by this call
+    total: int             # trajectories in the index now
+    rebuilt: bool          # started afresh (missing, stale, another version, damaged, or asked)
+
+
+def _usable(d: Path, ids: np.ndarray) -> np.ndarray | None:
+    """The ids an existing index holds, when it is this version, consistent and holds only
+    trajectories the warehouse has; else None (rebuild)."""
+    state = _read_state(d)
+    if state is None or not (d / _IDS).exists():
+        return None
+    try:
+        indexed = np.load(d / _IDS)
+        if len(indexed) != state["count"] or _open(d).searcher().num_docs != len(indexed):
+            return None
+    except Exception:        # a damaged or foreign folder: rebuilt
+        return None
+    return indexed if np.isin(indexed, ids, assume_unique=True).all() else None
+
+
+def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch: int = 1024) -> SyncReport:
+    """Index every trajectory of the warehouse not yet indexed (all of them when the index is
+    missing, of another version, damaged, or holds trajectories the warehouse lacks)."""
+    import tantivy
+
+    d = index_dir(path)
+    with _locked(d), db.reader(path) as con:
+        ids = con.execute("SELECT trajectory_id FROM trajectories").fetchnumpy()["trajectory_id"]
+        ids = np.asarray(ids, dtype=np.int64)
+        data_version = db.get_meta(con, "data_version")
+        indexed = None if rebuild else _usable(d, ids)
+        fresh = indexed is None
+        try:
+            if fresh:
+                shutil.rmtree(d, ignore_errors=True)
+                d.mkdir(parents=True)
+                ix = tantivy.Index(_schema(), path=str(d), reuse=False)
+                _register(ix)
+                indexed = np.empty(0, np.int64)
+            else:
+                ix = _open(d)
+        except OSError as exc:
+            raise TextIndexError(f"{d}: cannot write the full-text index ({exc.strerror})") from None
+        new = np.setdiff1d(ids, indexed, assume_unique=True)
+        if len(new) == 0:
+            if fresh:
+                _write_state(d, indexed, data_version)
+            return SyncReport(0, len(indexed), fresh)
+        writer = ix.writer(heap_size=64_000_000 if len(new) > 4 * batch else 32_000_000,
+                           num_threads=0 if len(new) > 4 * batch else 1)
+        try:
+            for rows in _responses(con, new, everything=len(new) == len(ids), batch=batch):
+                for tid, text in rows:
+                    writer.add_document(tantivy.Document(tid=tid, text=[text, LONG_MARK] if _may_hold_long_run(text)
+                                                         else text))
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+        _write_state(d, np.concatenate([indexed, new]), data_version)
+        return SyncReport(len(new), len(indexed) + len(new), fresh)
+
+
+def rebuild(path: str | os.PathLike | None = None) -> SyncReport:
+    return sync(path, rebuild=True)
+
+
+def _responses(con, new: np.ndarray, everything: bool, batch: int):
+    """(trajectory_id, response) rows of these trajectories, in batches. A few rows are read by
+    row id (a join on trajectory_id would decompress every response in the warehouse)."""
+    if everything:
+        res = con.execute("SELECT trajectory_id, response FROM trajectories")
+        while rows := res.fetchmany(batch):
+            yield rows
+        return
+    import pyarrow as pa
+
+    con.register("_textindex_new", pa.table({"trajectory_id": new}))
+    try:
+        rowids = [r[0] for r in con.execute(
+            "SELECT rowid FROM trajectories WHERE trajectory_id IN (SELECT trajectory_id FROM _textindex_new) "
+            "ORDER BY rowid").fetchall()]
+    finally:
+        con.unregister("_textindex_new")
+    for i in range(0, len(rowids), batch):
+        yield con.execute("SELECT trajectory_id, response FROM trajectories WHERE rowid = ANY(?)",
+                          [rowids[i:i + batch]]).fetchall()
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+_OPEN: dict[str, tuple[tuple, object]] = {}      # index folder -> (state file's stamp, Index)
+
+
+@dataclass
+class Status:
+    fresh: bool
+    reason: str            # why the index is not used ('' when fresh)
+    index: object = None
+
+
+def status(con) -> Status:
+    """Whether the index beside the connection's warehouse holds exactly its trajectories."""
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    if not rows or not rows[0][0]:
+        return Status(False, "an in-memory warehouse has no full-text index")
+    d = index_dir(rows[0][0])
+    state = _read_state(d)
+    if state is None:
+        return Status(False, "no full-text index (python -m pipeline reindex builds it)")
+    if (state["count"], state["xor"]) != _fingerprint(con):
+        return Status(False, "the full-text index is out of date (python -m pipeline reindex)")
+    try:
+        st = (d / _STATE).stat()
+        stamp = (st.st_mtime_ns, st.st_ino)
+        cached = _OPEN.get(str(d))
+        if cached and cached[0] == stamp:
+            ix = cached[1]
+            ix.reload()
+        else:
+            ix = _open(d)
+            _OPEN[str(d)] = (stamp, ix)
+        if ix.searcher().num_docs != state["count"]:
+            return Status(False, "the full-text index is being written")
+    except Exception as exc:        # damaged, or replaced while opening: the scan still answers
+        return Status(False, f"the full-text index cannot be read ({type(exc).__name__})")
+    return Status(True, "", ix)
+
+
+def query_words(text: str, ignore_case: bool) -> list[str] | None:
+    """The phrase of term patterns (tantivy regular expressions, matched against whole terms)
+    that every response containing ``text`` matches; None when ``text`` has no ASCII token; []
+    when only a response marked ``LONG_MARK`` can contain it. With ``ignore_case`` the match is
+    DuckDB's ILIKE (``text`` has no upper-case letter), else a case-sensitive substring."""
+    best = None
+    for part in _ASCII_PART.finditer(text):
+        toks = list(_ASCII_TOKEN.finditer(part.group()))
+        key = (len(toks), sum(len(m.group()) for m in toks))
+        if toks and (best is None or key > best[0]):
+            best = (key, part.group(), toks)
+    if best is None:
+        return None
+    _, part, toks = best
+    if any(len(m.group()) >= _MAX_TERM for m in toks):
+        return []
+    words = []
+    for k, m in enumerate(toks):
+        w = m.group().lower()
+        if ignore_case:                          # DuckDB folds 'İ' to 'i'; the index holds 'i̇'
+            w = w.replace("i", "i\u0307?")
+        if k == 0 and m.start() == 0:
+            w = ".*" + w
+        if k == len(toks) - 1 and m.end() == len(part):
+            w = w + ".*"
+        words.append(w)
+    return words
+
+
+def _may_hold_long_run(text: str) -> bool:
+    """Whether ``text`` may hold an alphanumeric run that tantivy would drop (16,000+ characters
+    can be 65,530+ bytes). Such a run holds no space or newline and covers a whole aligned block
+    of 8,000 characters: when every block has one, there is none (microseconds, no tokenizing)."""
+    if len(text) < _LONG_RUN:
+        return False
+    step = _LONG_RUN // 2
+    if all(" " in text[i:i + step] or "\n" in text[i:i + step] for i in range(0, len(text), step)):
+        return False
+    return max(map(len, text.split()), default=0) >= _LONG_RUN
+
+
+def _long(schema):
+    import tantivy
+
+    return tantivy.Query.term_query(schema, "text", LONG_MARK)
+
+
+def candidates(ix, words: list[str]) -> np.ndarray:
+    """Ids of the trajectories whose response matches the phrase ``words`` (see
+    ``query_words``), plus those marked ``LONG_MARK``."""
+    import tantivy
+
+    schema = ix.schema
+    if not words:
+        q = tantivy.Query.empty_query()         # only a dropped term can hold the text
+    elif len(words) == 1:
+        q = tantivy.Query.regex_query(schema, "text", words[0])
+    else:
+        try:
+            q = tantivy.Query.regex_phrase_query(schema, "text", words)
+        except Exception:                       # too many expansions: each word, anywhere
+            q = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.regex_query(schema, "text", w))
+                                             for w in words])
+    q = tantivy.Query.boolean_query([(tantivy.Occur.Should, q),
+                                     (tantivy.Occur.Should, _long(schema))])
+    searcher = ix.searcher()
+    n = searcher.num_docs
+    if n == 0:
+        return np.empty(0, np.int64)
+    try:
+        hits = searcher.search(q, limit=n, count=False, order_by_field="tid").hits
+    except ValueError:                          # a regex phrase with too many expansions
+        q2 = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.regex_query(schema, "text", w))
+                                          for w in words])
+        q2 = tantivy.Query.boolean_query([(tantivy.Occur.Should, q2),
+                                          (tantivy.Occur.Should, _long(schema))])
+        hits = searcher.search(q2, limit=n, count=False, order_by_field="tid").hits
+    return np.fromiter((h[0] for h in hits), np.int64, len(hits))
