@@ -169,10 +169,13 @@ class ImportSession:
     def import_path(self, path: str | Path, fmt: str, benchmark: str, *, model: str | None = None,
                     meta: Mapping[str, str] | None = None, strict: bool = False,
                     models: Sequence[Model] = (), workers: int | None = None,
-                    on_report: Callable[[FileReport], None] | None = None) -> list[FileReport]:
+                    on_report: Callable[[FileReport], None] | None = None,
+                    columns: Mapping[str, str] | None = None) -> list[FileReport]:
         """Import every file behind ``path``, one transaction per file. Pipelined: while one file
         is written, the worker pool already grades and annotates the next one. ``on_report`` is
-        called with each file's report as soon as that file is done."""
+        called with each file's report as soon as that file is done. ``fmt`` may be ``auto`` (each
+        file's format detected from its content); ``models`` (e.g. a manifest) set the metadata of
+        the file's models of those names; ``columns`` maps roles to column names (``hf``)."""
         check_args(benchmark, model, meta)
         reports: list[FileReport] = []
 
@@ -188,7 +191,7 @@ class ImportSession:
                     write(waiting)                             # the first file creates the benchmark
                     waiting = None
                 prepared = self._prepare(f, fmt, benchmark, model=model, default_model=dm, meta=meta,
-                                         strict=strict, models=models, workers=workers)
+                                         strict=strict, models=models, workers=workers, columns=columns)
                 if waiting is not None:
                     write(waiting)
                 waiting = prepared
@@ -204,13 +207,15 @@ class ImportSession:
 
     def _prepare(self, path: Path, fmt: str, benchmark: str, *, model: str | None,
                  default_model: str | None, meta: Mapping[str, str] | None, strict: bool,
-                 models: Sequence[Model], workers: int | None) -> "_Prepared":
+                 models: Sequence[Model], workers: int | None,
+                 columns: Mapping[str, str] | None = None) -> "_Prepared":
         """Parse a file, drop what is stored already and start deriving the rest (not waited for)."""
         imp = IMPORTERS.get(fmt)
         index = self._load_index(benchmark)
         try:
             ctx = ImportContext(path=Path(path), benchmark=benchmark, fmt=fmt, sha256=sha256_file(path),
-                                index=index, model=model, default_model=default_model, meta=dict(meta or {}))
+                                index=index, model=model, default_model=default_model, meta=dict(meta or {}),
+                                columns=dict(columns or {}))
             imp.parse(Path(path), ctx)
         except OSError as exc:       # unreadable (permissions, I/O error): this file only
             rep = FileReport(Path(path)).fail(f"cannot be read: {exc.strerror or exc}")

@@ -1,4 +1,4 @@
-"""`python -m pipeline import`: import real trajectory files (qwen-eval, lm-eval, jsonl) into the warehouse."""
+"""`python -m pipeline import`: import real trajectory files (see docs/IMPORT.md for the formats) into the warehouse."""
 import sys
 from pathlib import Path
 
@@ -21,6 +21,12 @@ def add_arguments(p) -> None:
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
                    help="model metadata: a models column (family, params_b, base_model, sft_size, group, "
                         "train_step, ...) or any other key (stored in models.meta); repeatable")
+    p.add_argument("--models", metavar="FILE.yaml|csv", dest="manifest",
+                   help="model manifest: metadata for many models at once (see docs/IMPORT.md); entries apply "
+                        "to the imported models of those names")
+    p.add_argument("--columns", metavar="ROLE=NAME,...",
+                   help="hf: which column holds each role (problem, answer, responses, correct, id, model, "
+                        "finish_reason, pred, sample_idx, n_tokens); lighteval: correct=METRIC; inspect: scorer=NAME")
     p.add_argument("--strict", action="store_true",
                    help="import a file only if none of its lines is rejected")
     add_db_argument(p)
@@ -28,10 +34,14 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from pipeline import manifest
+    from pipeline.importers.hf import parse_columns
     from pipeline.importing import ImportSession, check_args, expand, parse_meta
 
     meta = parse_meta(args.meta)
     check_args(args.benchmark, args.model, meta)
+    columns = parse_columns(args.columns)
+    models = manifest.load(args.manifest) if args.manifest else []
     root = benchmarks.data_dir(args.data_dir)
     for p in args.paths:
         if not expand(Path(p), args.fmt):
@@ -49,7 +59,13 @@ def run(args) -> int:
         print(rep.summary(), flush=True)
         failed += not rep.ok
 
+    seen: set[str] = set()
     for p in args.paths:
-        session.import_path(p, args.fmt, args.benchmark, model=args.model, meta=meta,
-                            strict=args.strict, on_report=report)
+        for rep in session.import_path(p, args.fmt, args.benchmark, model=args.model, meta=meta,
+                                       strict=args.strict, on_report=report, models=models, columns=columns):
+            seen.update(rep.models)
+    unused = [m.model_id for m in models if m.model_id not in seen]
+    if unused:
+        print(f"warning: {args.manifest}: {len(unused)} manifest models matched no imported model: "
+              f"{', '.join(unused[:10])}{' ...' if len(unused) > 10 else ''}", file=sys.stderr)
     return 1 if failed else 0

@@ -228,6 +228,7 @@ class ImportContext:
     default_model: str | None = None       # the importer's guess (file stem, folder names)
     meta: dict[str, str] = field(default_factory=dict)
     run_config: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)   # --columns role=name (formats that read tables)
     problems: list[Problem] = field(default_factory=list)
     trajectories: list[Trajectory] = field(default_factory=list)
     runs: dict[str, Run] = field(default_factory=dict)

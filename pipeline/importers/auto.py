@@ -1,0 +1,154 @@
+"""`auto`: the format of each file is read from its content, so a folder of mixed files imports in one command.
+
+Detection (``detect(path)``) looks at a few bytes or the first record, never the file name alone:
+
+- a zip archive holding ``header.json`` or ``_journal/start.json``: an Inspect AI ``.eval`` log (`inspect`);
+  a ``.json`` file whose first bytes are an object with ``"version"`` and ``"eval"`` keys: an Inspect
+  JSON log (`inspect`);
+- a parquet file (``PAR1``) or an Arrow file / stream: its column names (the schema only is read):
+  ``doc`` + ``model_response`` (lighteval >= 0.10) or ``predictions`` + ``metrics`` (older lighteval)
+  -> `lighteval`; anything else -> `hf`;
+- a JSON-lines file: the keys of its first JSON object: ``doc`` + ``resps`` -> `lm-eval`; ``code`` with
+  ``question`` or ``gt`` -> `qwen-eval`; ``response`` -> `jsonl`; a list of ``generations`` /
+  ``responses`` / ``completions`` / ``outputs``, or ``generation`` etc. -> `hf`.
+
+A folder is walked recursively: files ending in ``.jsonl``, ``.parquet``, ``.arrow``, ``.eval`` or
+``.json`` are detected; an undetected ``.json`` (e.g. lm-eval's ``results_*.json``) is passed over,
+any other undetected candidate is imported as a file-level error ("format not recognized").
+lm-eval files keep the model names their folders give (see `lm-eval`); each file's run records the
+detected format.
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from .base import ImportContext
+
+NAME = "auto"
+DESCRIPTION = "detect each file's format from its content (a folder may mix formats)"
+
+SUFFIXES = (".jsonl", ".parquet", ".arrow", ".eval", ".json")
+_PEEK = 1 << 16
+_HF_LIST_KEYS = ("generations", "responses", "completions", "outputs")
+_HF_ONE_KEYS = ("generation", "completion", "output")
+
+
+def _first_object(path: Path) -> dict | None:
+    """The first JSON object of a JSON-lines file (lines up to 64 MiB; blank or bad lines skipped, 20 at most)."""
+    tried = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.strip():
+                continue
+            tried += 1
+            try:
+                obj = json.loads(raw.lstrip(b"\xef\xbb\xbf").decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                obj = None
+            if isinstance(obj, dict):
+                return obj
+            if tried >= 20:
+                return None
+    return None
+
+
+def _columns(path: Path, head: bytes) -> list[str] | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    try:
+        if head.startswith(b"PAR1"):
+            return list(pq.read_schema(path).names)
+        with pa.memory_map(str(path)) as src:
+            try:
+                return list(pa.ipc.open_file(src).schema.names)
+            except pa.ArrowInvalid:
+                src.seek(0)
+                return list(pa.ipc.open_stream(src).schema.names)
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+
+
+def format_of_columns(cols: list[str] | set[str]) -> str:
+    cols = set(cols)
+    if {"doc", "model_response"} <= cols or {"predictions", "metrics"} <= cols and \
+            ({"example", "full_prompt", "gold"} & cols):
+        return "lighteval"
+    return "hf"
+
+
+def format_of_record(r: dict) -> str | None:
+    if "doc" in r and "resps" in r:
+        return "lm-eval"
+    if "code" in r and ("question" in r or "gt" in r):
+        return "qwen-eval"
+    if "response" in r and isinstance(r["response"], str):
+        return "jsonl"
+    if any(isinstance(r.get(k), list) for k in _HF_LIST_KEYS) or any(isinstance(r.get(k), str) for k in _HF_ONE_KEYS):
+        return "hf"
+    if {"doc", "model_response"} <= set(r):
+        return "lighteval"
+    return None
+
+
+def detect(path: Path) -> str | None:
+    """The import format of one file, from its content; None when it is none of them."""
+    with open(path, "rb") as f:
+        head = f.read(_PEEK)
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as z:      # only the listing: Inspect's own API reads the log
+                names = set(z.namelist())
+        except (zipfile.BadZipFile, OSError):
+            return None
+        return "inspect" if "header.json" in names or "_journal/start.json" in names else None
+    if head.startswith(b"PAR1") or head.startswith(b"ARROW1") or head[:4] == b"\xff\xff\xff\xff":
+        cols = _columns(path, head)
+        return None if cols is None else format_of_columns(cols)
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if path.suffix == ".json" and text.startswith(b"{"):
+        if b'"eval"' in head and b'"version"' in head:
+            return "inspect"
+        return None
+    obj = _first_object(path)
+    return None if obj is None else format_of_record(obj)
+
+
+def files(path: Path) -> list[tuple[Path, str | None]]:
+    """The candidate files under ``path`` (a file given on its own is always a candidate); lm-eval
+    files found in a folder carry the model name their folders imply."""
+    from . import lm_eval
+    if path.is_file():
+        return [(path, None)]
+    lm_names = dict(lm_eval.files(path))
+    out = []
+    for f in sorted(path.rglob("*")):
+        if f.suffix not in SUFFIXES or not f.is_file():
+            continue
+        fmt = _detect_safe(f)
+        if fmt is None and f.suffix == ".json":
+            continue
+        out.append((f, lm_names.get(f) if fmt == "lm-eval" else None))
+    return out
+
+
+def _detect_safe(path: Path) -> str | None:
+    try:
+        return detect(path)
+    except OSError:
+        return None
+
+
+def parse(path: Path, ctx: ImportContext) -> None:
+    from . import IMPORTERS
+    fmt = detect(path)
+    if fmt is None or fmt not in IMPORTERS.names() or fmt == NAME:
+        ctx.error(0, "file", f"format not recognized (looked for: {', '.join(n for n in IMPORTERS.names() if n != NAME)}); "
+                  "give --format")
+        return
+    ctx.fmt = fmt               # the run records the detected format (and its id includes it)
+    IMPORTERS.get(fmt).parse(path, ctx)
+
+
+__all__ = ["detect", "files", "parse", "format_of_record", "format_of_columns"]

@@ -1,0 +1,203 @@
+"""`inspect`: Inspect AI evaluation logs (``.eval``, or the older ``.json``), read with ``inspect_ai.log``.
+
+Each sample x epoch is one trajectory (``sample_idx = epoch - 1``). The log is read with the
+package's own API: the header (``read_eval_log(header_only=True)``) for the model, task and
+generation config, then the samples streamed one at a time (``read_eval_log_samples``, attachments
+resolved, events left out); a log without the sample id list is read whole (``read_eval_log``).
+
+- question: ``sample.id`` (matched against the benchmark's ids) and the problem text
+  (``sample.input``: the string, or the text of its last user message); gold answer ``sample.target``
+  (the first one when it is a list).
+- response: the output's first choice (else the last assistant message). Its content parts are
+  joined in order; reasoning stored apart from the text (``ContentReasoning``) becomes a
+  ``<think>...</think>`` block in its place. Redacted reasoning is left out (a warning).
+- verdict (``source_correct``): the value of the first scorer in ``sample.scores`` (or the one named by
+  ``--columns scorer=NAME``): ``C``/``I``/``N`` (Inspect's CORRECT / INCORRECT / NOANSWER),
+  true/false, yes/no, 1/0; partial credit or any other value leaves it unknown (a warning).
+  ``Score.answer`` is the source's extracted answer (``source_pred``).
+- ``finish_reason``: ``stop`` -> stop, ``max_tokens`` / ``model_length`` -> length; ``n_tokens``: the
+  output's ``usage.output_tokens``.
+- model: ``eval.model`` (e.g. ``vllm/Qwen/QwQ-32B``), unless ``--model``; run: temperature, top_p,
+  max_tokens and seed from ``eval.model_generate_config``; ``runs.config`` keeps the task, its
+  version and args, the dataset, the scorer used, the epochs and the whole generate config.
+
+A sample that errored in Inspect, or has no model output, is rejected (``FILE:N: sample ID epoch E:
+...``, N = the sample's position in the log, 1-based). A log whose status is not ``success`` is
+imported with the samples it holds (a warning).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .base import INT32_MAX, ImportContext, _show, clean_text, finite_number
+
+NAME = "inspect"
+DESCRIPTION = "Inspect AI evaluation logs (.eval, or .json), read with inspect_ai.log"
+
+_EXCLUDE = {"events", "store", "timelines"}
+_TRUE = {"c", "correct", "true", "yes", "1"}
+_FALSE = {"i", "incorrect", "n", "noanswer", "false", "no", "0"}
+
+
+def files(path: Path) -> list[tuple[Path, str | None]]:
+    if path.is_file():
+        return [(path, None)]
+    return [(f, None) for f in sorted(path.rglob("*.eval"))]
+
+
+def verdict(value: Any) -> bool | None:
+    """An Inspect score value as a verdict: None when it is not a yes/no (partial credit, a dict...)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value) if value in (0, 1) else None
+    if isinstance(value, str):
+        v = value.strip().lower()
+        return True if v in _TRUE else False if v in _FALSE else None
+    return None
+
+
+def _text(content: Any, ctx: ImportContext, line: int, fld: str) -> str:
+    """A message's content as one string: text parts and reasoning parts (as <think> blocks) in order."""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for c in content or []:
+        kind = getattr(c, "type", None)
+        if kind == "text":
+            parts.append(c.text)
+        elif kind == "reasoning":
+            if getattr(c, "redacted", False):
+                ctx.warn(line, fld, "redacted reasoning left out (only its summary, if any, is kept)")
+                if c.summary:
+                    parts.append(f"<think>\n{c.summary}\n</think>")
+            else:
+                parts.append(f"<think>\n{c.reasoning}\n</think>")
+    return "\n\n".join(p for p in parts if p)
+
+
+def _problem_text(inp: Any) -> str | None:
+    if isinstance(inp, str):
+        return inp
+    users = [m for m in inp or [] if getattr(m, "role", None) == "user"]
+    return users[-1].text if users else None
+
+
+def _prompt(sample) -> Any:
+    """The messages sent before the model's answer: one user message as its text, else [{role, content}]."""
+    msgs = []
+    for m in sample.messages or []:
+        if m.role == "assistant":
+            break
+        msgs.append(m)
+    if not msgs:
+        return sample.input if isinstance(sample.input, str) else None
+    if len(msgs) == 1 and msgs[0].role == "user":
+        return msgs[0].text
+    return [{"role": m.role, "content": m.text} for m in msgs]
+
+
+def _response_message(sample):
+    out = sample.output
+    if out is not None and out.choices:
+        return out.choices[0].message, out.choices[0].stop_reason
+    for m in reversed(sample.messages or []):
+        if m.role == "assistant":
+            return m, None
+    return None, None
+
+
+def _samples(path: Path, ctx: ImportContext, header) -> Any:
+    from inspect_ai.log import read_eval_log, read_eval_log_samples
+    if header.eval.dataset.sample_ids is None:        # an old log: no id list to stream by
+        yield from read_eval_log(str(path), resolve_attachments=True).samples or []
+        return
+    yield from read_eval_log_samples(str(path), all_samples_required=False, resolve_attachments=True,
+                                     exclude_fields=_EXCLUDE)
+
+
+def parse(path: Path, ctx: ImportContext) -> None:
+    from inspect_ai.log import read_eval_log
+    try:
+        header = read_eval_log(str(path), header_only=True)
+    except OSError:
+        raise
+    except Exception as exc:      # not a log, or one Inspect cannot read: the whole file
+        ctx.error(0, "file", f"not a readable Inspect log ({type(exc).__name__}: {clean_text(str(exc))[:200]})")
+        return
+    spec = header.eval
+    if header.status != "success":
+        ctx.warn(0, "status", f"log status is {header.status!r}: the samples it holds are imported")
+    ctx.default_model = ctx.default_model or clean_text(spec.model or "") or path.stem
+    want_scorer = ctx.columns.get("scorer")
+    scorer_used: str | None = None
+    n = 0
+    try:
+        for sample in _samples(path, ctx, header):
+            n += 1
+            ctx.n_lines += 1
+            scorer_used = _one(ctx, n, sample, spec, want_scorer) or scorer_used
+    except OSError:
+        raise
+    except Exception as exc:      # a damaged log part-way: keep what was read
+        ctx.error(n + 1, "file", f"Inspect could not read further samples ({type(exc).__name__}: "
+                  f"{clean_text(str(exc))[:200]})")
+    if n == 0:
+        ctx.error(0, "file", "the log holds no samples")
+    gc = spec.model_generate_config
+    config = {"inspect_task": clean_text(spec.task), "inspect_task_version": spec.task_version,
+              "inspect_task_args": spec.task_args or {}, "dataset": spec.dataset.name,
+              "epochs": spec.config.epochs, "scorer": scorer_used,
+              "generate_config": gc.model_dump(exclude_none=True) if gc is not None else {}}
+    config = json.loads(json.dumps(config, default=str, ensure_ascii=False))
+    temperature = finite_number(gc.temperature) if gc is not None else None
+    top_p = finite_number(gc.top_p) if gc is not None else None
+    max_tokens = gc.max_tokens if gc is not None else None
+    if max_tokens is not None and not (isinstance(max_tokens, int) and 0 <= max_tokens <= INT32_MAX):
+        ctx.warn(0, "max_tokens", f"expected an integer from 0 to {INT32_MAX}, got {_show(max_tokens)}; ignored")
+        max_tokens = None
+    seed = gc.seed if gc is not None and isinstance(gc.seed, int) and abs(gc.seed) <= INT32_MAX else None
+    for run in ctx.runs.values():
+        run.config = {**ctx.run_config, **config}
+        run.temperature, run.top_p, run.max_tokens, run.seed = temperature, top_p, max_tokens, seed
+
+
+def _one(ctx: ImportContext, n: int, sample, spec, want_scorer: str | None) -> str | None:
+    """One sample x epoch -> a trajectory; returns the scorer whose value was used."""
+    where = f"sample {clean_text(str(sample.id))} epoch {sample.epoch}"
+    if sample.error is not None:
+        ctx.error(n, where, f"errored in Inspect: {clean_text(str(sample.error.message))[:200]}")
+        return None
+    msg, stop = _response_message(sample)
+    if msg is None:
+        ctx.error(n, f"{where}: output", "no model output")
+        return None
+    target = sample.target
+    if isinstance(target, list):
+        target = target[0] if target else None
+    problem = _problem_text(sample.input)
+    qid = ctx.question(n, sample.id, problem, target)
+    if qid is None:
+        return None
+    response = _text(msg.content, ctx, n, f"{where}: output")
+    scorer, correct, pred = None, None, None
+    scores = sample.scores or {}
+    if want_scorer is not None and want_scorer not in scores and scores:
+        ctx.warn(n, f"{where}: scores", f"no scorer {want_scorer!r} (has {', '.join(scores)}); verdict unknown")
+    elif scores:
+        scorer = want_scorer or next(iter(scores))
+        s = scores[scorer]
+        correct = verdict(s.value)
+        if correct is None:
+            ctx.warn(n, f"{where}: scores.{scorer}", f"value {_show(s.value)} is not correct/incorrect; "
+                     "verdict left unknown")
+        pred = s.answer
+    usage = sample.output.usage if sample.output is not None else None
+    finish = {"stop": "stop", "max_tokens": "length", "model_length": "length"}.get(stop or "")
+    ctx.add(n, qid, sample.epoch - 1 if isinstance(sample.epoch, int) else sample.epoch, response,
+            fld=f"{where}: output", model=clean_text(spec.model) if spec.model else None,
+            prompt=_prompt(sample), n_tokens=usage.output_tokens if usage is not None else None,
+            finish_reason=finish, source_correct=correct, source_pred=pred)
+    return scorer

@@ -1,0 +1,155 @@
+"""A model manifest: metadata for many models at once (``import --models FILE.yaml|csv``).
+
+YAML: a list of mappings, each with ``model`` (or ``model_id``) and the model's fields, or one
+mapping ``model name -> {fields}``. CSV: a header row with a ``model`` (or ``model_id``) column and
+one column per field; an empty cell sets nothing. Fields are the models columns (``display_name``,
+``family``, ``base_model``, ``params_b``, ``sft_size``, ``sft_category``, ``trajectory_length``,
+``trajectory_style``, ``seed``, ``train_step``, ``group``), checked like ``--meta``
+(``warehouse.records.model_value``); any other key goes to ``models.meta``. The whole manifest is
+checked before any file is read: the first bad entry is a usage error naming the file, the line
+(YAML) or row (CSV, the header is row 1) and the field.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from warehouse.errors import UsageError
+from warehouse.records import Model, model_value
+
+from pipeline.importers.base import display_path, has_surrogates
+
+_COLS = set(Model.columns()) - {"model_id", "meta"}
+_KEY = ("model", "model_id")
+MAX_BYTES = 16 * 1024 * 1024
+
+
+def load(path: str | Path) -> list[Model]:
+    path = Path(path)
+    name = display_path(path)
+    if not path.is_file():
+        raise UsageError(f"{name}: no such manifest file")
+    if path.stat().st_size > MAX_BYTES:
+        raise UsageError(f"{name}: manifest over {MAX_BYTES // 2**20} MiB")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
+    if path.suffix.lower() == ".csv":
+        entries = _csv(name, text)
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        entries = _yaml(name, text)
+    else:
+        raise UsageError(f"{name}: a manifest is a .yaml, .yml or .csv file")
+    models: dict[str, Model] = {}
+    for where, entry in entries:
+        m = _model(name, where, entry)
+        if m.model_id in models:
+            raise UsageError(f"{name}:{where}: model: {m.model_id!r} is listed twice")
+        models[m.model_id] = m
+    if not models:
+        raise UsageError(f"{name}: the manifest lists no models")
+    return list(models.values())
+
+
+def _model(name: str, where: str, entry: dict[str, Any]) -> Model:
+    key = next((k for k in _KEY if k in entry), None)
+    mid = entry.get(key) if key else None
+    if not isinstance(mid, (str, int)) or isinstance(mid, bool) or not str(mid).strip():
+        raise UsageError(f"{name}:{where}: model: missing or blank (each entry names its model)")
+    m = Model(str(mid).strip())
+    for k, v in entry.items():
+        if k in _KEY or v is None or v == "":
+            continue
+        k = str(k).strip()
+        if isinstance(v, (dict, list)):
+            raise UsageError(f"{name}:{where}: {k}: expected a single value, got a {type(v).__name__}")
+        text = str(v).strip() if not isinstance(v, bool) else str(v).lower()
+        if has_surrogates(k) or has_surrogates(text):
+            raise UsageError(f"{name}:{where}: {display_path(k)}: not valid UTF-8")
+        if k in _COLS:
+            try:
+                setattr(m, k, model_value(k, text))
+            except (UsageError, ValueError) as exc:
+                raise UsageError(f"{name}:{where}: {k}: {exc}") from None
+        else:
+            m.meta[k] = text
+    return m
+
+
+def _csv(name: str, text: str) -> list[tuple[str, dict]]:
+    reader = csv.reader(text.splitlines())
+    rows = list(reader)
+    if not rows:
+        raise UsageError(f"{name}: empty manifest")
+    header = [h.strip() for h in rows[0]]
+    if not any(k in header for k in _KEY):
+        raise UsageError(f"{name}:row 1: model: the header has no 'model' column")
+    dup = {h for h in header if h and header.count(h) > 1}
+    if dup:
+        raise UsageError(f"{name}:row 1: {sorted(dup)[0]}: column given twice")
+    out = []
+    for i, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) > len(header):
+            raise UsageError(f"{name}:row {i}: row: {len(row)} cells for {len(header)} columns")
+        out.append((f"row {i}", {h: c for h, c in zip(header, row) if h}))
+    return out
+
+
+def _yaml(name: str, text: str) -> list[tuple[str, dict]]:
+    import yaml
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark is not None else "line 0"
+        raise UsageError(f"{name}:{line}: yaml: {getattr(exc, 'problem', None) or exc}") from None
+    if root is None:
+        raise UsageError(f"{name}: empty manifest")
+
+    loader = yaml.SafeLoader("")
+
+    def value(node) -> Any:
+        return loader.construct_object(node, deep=True) if node is not None else None
+
+    def where(node) -> str:
+        return f"line {node.start_mark.line + 1}"
+
+    out = []
+    if isinstance(root, yaml.SequenceNode):
+        for item in root.value:
+            if not isinstance(item, yaml.MappingNode):
+                raise UsageError(f"{name}:{where(item)}: entry: expected a mapping of fields")
+            out.append((where(item), _mapping(name, item, value, where)))
+    elif isinstance(root, yaml.MappingNode):
+        for k, v in root.value:
+            if not isinstance(v, (yaml.MappingNode,)) and not (isinstance(v, yaml.ScalarNode) and v.value in ("", "~", "null")):
+                raise UsageError(f"{name}:{where(v)}: {k.value}: expected a mapping of fields")
+            fields = _mapping(name, v, value, where) if isinstance(v, yaml.MappingNode) else {}
+            if any(key in fields for key in _KEY):
+                raise UsageError(f"{name}:{where(v)}: model: given both as the key and as a field")
+            out.append((where(k), {"model": k.value, **fields}))
+    else:
+        raise UsageError(f"{name}:{where(root)}: manifest: expected a list of models or a mapping model -> fields")
+    return out
+
+
+def _mapping(name: str, node, value, where) -> dict:
+    import yaml
+    out = {}
+    for k, v in node.value:
+        if not isinstance(k, yaml.ScalarNode):
+            raise UsageError(f"{name}:{where(k)}: key: expected a field name")
+        if k.value in out:
+            raise UsageError(f"{name}:{where(k)}: {k.value}: field given twice")
+        try:
+            out[k.value] = value(v)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"{name}:{where(v)}: {k.value}: {exc}") from None
+        if isinstance(out[k.value], (dict, list)):
+            raise UsageError(f"{name}:{where(v)}: {k.value}: expected a single value, "
+                             f"got a {type(out[k.value]).__name__}")
+    return out
