@@ -43,8 +43,8 @@ def load(path: str | Path) -> list[Model]:
     else:
         raise UsageError(f"{name}: a manifest is a .yaml, .yml or .csv file")
     models: dict[str, Model] = {}
-    for where, entry in entries:
-        m = _model(name, where, entry)
+    for where, entry, lines in entries:
+        m = _model(name, where, entry, lines)
         if m.model_id in models:
             raise UsageError(f"{name}:{where}: model: {m.model_id!r} is listed twice")
         models[m.model_id] = m
@@ -53,7 +53,8 @@ def load(path: str | Path) -> list[Model]:
     return list(models.values())
 
 
-def _model(name: str, where: str, entry: dict[str, Any]) -> Model:
+def _model(name: str, where: str, entry: dict[str, Any], lines: dict[str, str]) -> Model:
+    """One entry as a Model; ``lines``: where each field is written (YAML), else the entry's ``where``."""
     key = next((k for k in _KEY if k in entry), None)
     mid = entry.get(key) if key else None
     if not isinstance(mid, (str, int)) or isinstance(mid, bool) or not str(mid).strip():
@@ -62,23 +63,24 @@ def _model(name: str, where: str, entry: dict[str, Any]) -> Model:
     for k, v in entry.items():
         if k in _KEY or v is None or v == "":
             continue
+        at = lines.get(k, where)
         k = str(k).strip()
         if isinstance(v, (dict, list)):
-            raise UsageError(f"{name}:{where}: {k}: expected a single value, got a {type(v).__name__}")
+            raise UsageError(f"{name}:{at}: {k}: expected a single value, got a {type(v).__name__}")
         text = str(v).strip() if not isinstance(v, bool) else str(v).lower()
         if has_surrogates(k) or has_surrogates(text):
-            raise UsageError(f"{name}:{where}: {display_path(k)}: not valid UTF-8")
+            raise UsageError(f"{name}:{at}: {display_path(k)}: not valid UTF-8")
         if k in _COLS:
             try:
                 setattr(m, k, model_value(k, text))
             except (UsageError, ValueError) as exc:
-                raise UsageError(f"{name}:{where}: {k}: {exc}") from None
+                raise UsageError(f"{name}:{at}: {k}: {exc}") from None
         else:
             m.meta[k] = text
     return m
 
 
-def _csv(name: str, text: str) -> list[tuple[str, dict]]:
+def _csv(name: str, text: str) -> list[tuple[str, dict, dict]]:
     reader = csv.reader(text.splitlines())
     rows = list(reader)
     if not rows:
@@ -95,11 +97,11 @@ def _csv(name: str, text: str) -> list[tuple[str, dict]]:
             continue
         if len(row) > len(header):
             raise UsageError(f"{name}:row {i}: row: {len(row)} cells for {len(header)} columns")
-        out.append((f"row {i}", {h: c for h, c in zip(header, row) if h}))
+        out.append((f"row {i}", {h: c for h, c in zip(header, row) if h}, {}))
     return out
 
 
-def _yaml(name: str, text: str) -> list[tuple[str, dict]]:
+def _yaml(name: str, text: str) -> list[tuple[str, dict, dict]]:
     import yaml
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -123,28 +125,30 @@ def _yaml(name: str, text: str) -> list[tuple[str, dict]]:
         for item in root.value:
             if not isinstance(item, yaml.MappingNode):
                 raise UsageError(f"{name}:{where(item)}: entry: expected a mapping of fields")
-            out.append((where(item), _mapping(name, item, value, where)))
+            out.append((where(item), *_mapping(name, item, value, where)))
     elif isinstance(root, yaml.MappingNode):
         for k, v in root.value:
             if not isinstance(v, (yaml.MappingNode,)) and not (isinstance(v, yaml.ScalarNode) and v.value in ("", "~", "null")):
                 raise UsageError(f"{name}:{where(v)}: {k.value}: expected a mapping of fields")
-            fields = _mapping(name, v, value, where) if isinstance(v, yaml.MappingNode) else {}
+            fields, lines = _mapping(name, v, value, where) if isinstance(v, yaml.MappingNode) else ({}, {})
             if any(key in fields for key in _KEY):
                 raise UsageError(f"{name}:{where(v)}: model: given both as the key and as a field")
-            out.append((where(k), {"model": k.value, **fields}))
+            out.append((where(k), {"model": k.value, **fields}, lines))
     else:
         raise UsageError(f"{name}:{where(root)}: manifest: expected a list of models or a mapping model -> fields")
     return out
 
 
-def _mapping(name: str, node, value, where) -> dict:
+def _mapping(name: str, node, value, where) -> tuple[dict, dict]:
+    """The fields of a YAML mapping, and the line of each."""
     import yaml
-    out = {}
+    out, lines = {}, {}
     for k, v in node.value:
         if not isinstance(k, yaml.ScalarNode):
             raise UsageError(f"{name}:{where(k)}: key: expected a field name")
         if k.value in out:
             raise UsageError(f"{name}:{where(k)}: {k.value}: field given twice")
+        lines[k.value] = where(k)
         try:
             out[k.value] = value(v)
         except yaml.YAMLError as exc:
@@ -152,4 +156,4 @@ def _mapping(name: str, node, value, where) -> dict:
         if isinstance(out[k.value], (dict, list)):
             raise UsageError(f"{name}:{where(v)}: {k.value}: expected a single value, "
                              f"got a {type(out[k.value]).__name__}")
-    return out
+    return out, lines
