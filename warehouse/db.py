@@ -21,6 +21,7 @@ from typing import Iterator
 
 import duckdb
 
+from warehouse import lake
 from warehouse.errors import LadderError
 
 SCHEMA_VERSION = "2"
@@ -52,8 +53,6 @@ def db_path(path: str | os.PathLike | None = None) -> Path:
 
 def _lake(p: Path) -> bool:
     """A Parquet folder (a local folder with a manifest.json, or an s3:// ... URL): warehouse.lake."""
-    from warehouse import lake
-
     return lake.is_lake(p)
 
 
@@ -104,13 +103,11 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
     folder (warehouse.lake: ``export-parquet``) opens read-only, as views; a writer refuses it."""
     p = db_path(path)
     if _lake(p):
-        from warehouse import lake
-
         if not read_only:
             raise lake.ReadOnlyWarehouse(
                 f"{lake.location(p)} is a Parquet folder, read-only: write to a .duckdb warehouse file "
                 f"(--db/LADDER_DB), and combine folders into one with `python -m pipeline import-parquet DIR --db FILE`")
-        return lake.open_lake(p)
+        return lake.open_lake(p, SCHEMA_VERSION)
     _check_path(p, read_only)
     if not read_only:
         try:
@@ -244,8 +241,6 @@ def data_version(path: str | os.PathLike | None = None) -> str:
     """Changes on every committed write; '' when the warehouse does not exist."""
     p = db_path(path)
     if _lake(p):
-        from warehouse import lake
-
         return lake.data_version(p)
     if not p.exists():
         return ""
