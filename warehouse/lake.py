@@ -21,7 +21,9 @@ decoding and never guess types from folder names. An empty table is one file wit
 ``open_lake(path)`` opens the folder read-only: an in-memory DuckDB connection where schema.sql's
 tables become views of the same name over ``read_parquet`` (schema.sql's own views, ``outcomes``,
 then read them unchanged), so every query of warehouse/ runs as it does on the file.
-``merge(path, db_path)`` imports a folder into a warehouse file in one transaction, idempotently.
+``warehouse.lake_import.merge(path, db_path)`` imports a folder into a warehouse file in one
+transaction, idempotently (warehouse.db opens folders through this module, so the import, which
+writes through warehouse.db, lives in its own).
 A folder may live on object storage (``s3://``, ``gs://``, ...) where DuckDB's httpfs extension
 is installed; without it, opening one is a clear error.
 """
@@ -33,7 +35,6 @@ import re
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,8 @@ FORMAT = "ladder-parquet"
 FORMAT_VERSION = 1
 PARTITION_KEYS = {"benchmark": "benchmark", "model": "model_id"}   # --partition name -> column
 ROWID_TABLES = ("trajectories",)          # tables whose row id a query reads (warehouse.search)
-DERIVED = ("run_question_stats",)         # recomputed on import (warehouse.stats), never merged
-META_LOCAL = ("schema_version", "data_version")   # meta keys that belong to one warehouse file
-_URL = re.compile(r"^(s3|s3a|gs|gcs|r2|az|azure|abfss|https?|hf):/+", re.I)
+DERIVED = ("run_question_stats",)         # recomputed on import (warehouse.lake_import), never merged
+_URL = re.compile(r"^(s3|s3a|gs|gcs|r2|az|azure|abfss|https?|hf):/+", re.IGNORECASE)
 
 
 class LakeError(LadderError):
@@ -100,14 +100,9 @@ def _remote_ready(con: duckdb.DuckDBPyConnection, root: str) -> None:
         raise LakeError(
             f"cannot read the Parquet folder {root}: DuckDB's httpfs extension is not available here "
             f"({str(exc).splitlines()[0]}). Run `INSTALL httpfs` once in DuckDB on a machine with network "
-            f"access (it cannot be installed offline), set the credentials (e.g. AWS_ACCESS_KEY_ID / "
-            f"AWS_SECRET_ACCESS_KEY / AWS_REGION), or copy the folder to a local disk and point LADDER_DB "
-            f"at the copy") from None
-    if root.lower().startswith(("s3://", "s3a://", "r2://", "gs://", "gcs://")):
-        try:       # credentials from the usual environment / config files, when the aws extension is there
-            con.execute("CREATE OR REPLACE SECRET ladder_lake (TYPE s3, PROVIDER credential_chain)")
-        except duckdb.Error:
-            pass   # the key variables are read by httpfs itself
+            f"access (it cannot be installed offline) and give it the bucket's credentials as a persistent "
+            f"DuckDB secret (docs/SCALE.md), or copy the folder to a local disk and point LADDER_DB at the "
+            f"copy") from None
 
 
 # --- the manifest -----------------------------------------------------------------------------
@@ -116,10 +111,10 @@ def _bad(where: str, field_name: str, why: str) -> LakeError:
     return LakeError(f"{where}: field {field_name!r} {why}")
 
 
-def read_manifest(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None = None) -> dict:
-    """The folder's manifest, checked: every error names the file and the field."""
-    from .db import SCHEMA_VERSION
-
+def read_manifest(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None = None,
+                  schema_version: str | None = None) -> dict:
+    """The folder's manifest, checked: every error names the file and the field. With
+    ``schema_version`` (the reader's: warehouse.db.SCHEMA_VERSION), a newer schema is refused."""
     root = location(path)
     where = _join(root, MANIFEST)
     if is_remote(root):
@@ -160,8 +155,8 @@ def read_manifest(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None
     version = m.get("schema_version")
     if not isinstance(version, str) or not version.isdigit():
         raise _bad(where, "schema_version", f"is {version!r}, expected a number as a string, e.g. \"2\"")
-    if int(version) > int(SCHEMA_VERSION):
-        raise _bad(where, "schema_version", f"is {version}, newer than this ladder's schema {SCHEMA_VERSION}: "
+    if schema_version is not None and int(version) > int(schema_version):
+        raise _bad(where, "schema_version", f"is {version}, newer than this ladder's schema {schema_version}: "
                                             f"update ladder to read or import this folder")
     if not isinstance(m.get("data_version"), str):
         raise _bad(where, "data_version", f"is {m.get('data_version')!r}, expected a string")
@@ -245,7 +240,9 @@ def export(con: duckdb.DuckDBPyConnection, out: str | os.PathLike, partition: li
            overwrite: bool = False, source: str = "") -> dict:
     """Write every table of the warehouse open on ``con`` into the folder ``out`` (written beside it
     and renamed into place, so a reader never sees half an export); returns the manifest."""
-    from .db import get_meta
+    def get_meta(con, key: str) -> str | None:
+        rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return rows[0][0] if rows else None
 
     out = Path(out)
     keys = list(partition or [])
@@ -304,15 +301,16 @@ def _schema_sql() -> str:
     return resources.files("warehouse").joinpath("schema.sql").read_text()
 
 
-def open_lake(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+def open_lake(path: str | os.PathLike, schema_version: str) -> duckdb.DuckDBPyConnection:
     """The folder as a read-only warehouse: an in-memory connection whose tables are views over its
-    Parquet files (schema.sql's tables and views, so every query runs unchanged)."""
+    Parquet files (schema.sql's tables and views, so every query runs unchanged). A folder of a
+    schema newer than ``schema_version`` (the reader's) is refused."""
     root = location(path)
     con = _connection()
     try:
         if is_remote(root):
             _remote_ready(con, root)
-        m = read_manifest(root, con)
+        m = read_manifest(root, con, schema_version)
         con.execute(_schema_sql())
         for table in tables(con):
             info = m["tables"].get(table)
@@ -347,137 +345,3 @@ def data_version(path: str | os.PathLike) -> str:
     """A folder's version: its path and export id (a new export is a new version)."""
     m = read_manifest(path)
     return f"{location(path)}:{m['export_id']}:{m['data_version']}"
-
-
-# --- import -----------------------------------------------------------------------------------
-
-_KEY_COMMENT = re.compile(r"--\s*key:\s*(\([^)]*\)|\w+)[^\n]*\n\s*CREATE TABLE IF NOT EXISTS\s+(\w+)", re.I)
-
-
-def natural_keys(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    """Each table's natural key: its PRIMARY KEY / UNIQUE constraint, or, for the big unindexed
-    tables, the ``-- key: ...`` comment above it in schema.sql (the key their writers keep)."""
-    keys: dict[str, list[str]] = {}
-    for key, table in _KEY_COMMENT.findall(_schema_sql()):
-        keys[table] = [c.strip().strip('"') for c in key.strip("()").split(",") if c.strip()]
-    for table, cols in con.execute(
-            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
-            "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND database_name = current_database() "
-            "ORDER BY constraint_type = 'UNIQUE'").fetchall():
-        keys.setdefault(table, list(cols))
-    return keys
-
-
-@dataclass
-class MergeResult:
-    tables: dict[str, tuple[int, int]] = field(default_factory=dict)   # table -> (rows read, rows new)
-    refreshed_runs: int = 0
-
-    @property
-    def rows_new(self) -> int:
-        return sum(new for _, new in self.tables.values())
-
-
-class _NothingNew(Exception):
-    pass
-
-
-def check_counts(src: duckdb.DuckDBPyConnection, m: dict, root: str) -> None:
-    """The files hold the rows the manifest says (a lost or truncated file is caught before merging)."""
-    for table, info in m["tables"].items():
-        if table not in tables(src) and table not in _views(src):
-            continue
-        n = src.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0]
-        if n != info["rows"]:
-            raise LakeError(f"{_join(root, table)}: {n} rows in the Parquet files, but {MANIFEST} field "
-                            f"'tables.{table}.rows' says {info['rows']}: the folder is incomplete or altered")
-
-
-def _views(con) -> set[str]:
-    return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-
-
-def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> MergeResult:
-    """Import the Parquet folder ``path`` into the warehouse file ``db_path`` in one transaction:
-    each row whose natural key the warehouse does not hold yet is added, a stored row is kept as it
-    is (so importing twice writes nothing, and the data_version is bumped only when rows were added);
-    meta keys the warehouse lacks (the active grader) are taken; run_question_stats is recomputed
-    for the runs that gained trajectories or grades. A failure leaves the warehouse as it was."""
-    from . import db
-    from .stats import refresh_run_stats
-
-    root = location(path)
-    if not is_remote(root) and db.db_path(db_path).resolve() == Path(root).resolve():
-        raise LakeError(f"{root} is both the folder and the target")
-    src = open_lake(root)
-    res = MergeResult()
-    try:
-        m = read_manifest(root, src)
-        check_counts(src, m, root)
-        con = db.connect(db_path)
-        try:
-            keys = natural_keys(con)
-            try:
-                with db.transaction(con):
-                    touched = _merge_into(con, src, m, keys, res)
-                    if not res.rows_new:
-                        raise _NothingNew
-                    if touched is None:
-                        refresh_run_stats(con)
-                        res.refreshed_runs = len(con.execute("SELECT run_id FROM runs").fetchall())
-                    elif touched:
-                        refresh_run_stats(con, sorted(touched))
-                        res.refreshed_runs = len(touched)
-            except _NothingNew:
-                pass
-        finally:
-            con.close()
-    finally:
-        src.close()
-    return res
-
-
-def _merge_into(con, src, m: dict, keys: dict[str, list[str]], res: MergeResult) -> set[str] | None:
-    """Every table's new rows; returns the runs whose stats need a refresh (None: all of them)."""
-    ours = tables(con)
-    touched: set[str] = set()
-    refresh_all = False
-    for table in ours:
-        if table in DERIVED or table not in m["tables"]:
-            continue
-        cols = [c for c in columns(con, table) if c in m["tables"][table]["columns"]]
-        sel = ", ".join(map(_q, cols))
-        where = ""
-        if table == "meta":
-            where = " WHERE key NOT IN (" + ", ".join("?" for _ in META_LOCAL) + ")"
-        n_src = src.execute(f"SELECT count(*) FROM {_q(table)}{where}",
-                            list(META_LOCAL) if where else []).fetchall()[0][0]
-        batches = src.sql(f"SELECT {sel} FROM {_q(table)}{where}",
-                          params=list(META_LOCAL) if where else None).to_arrow_reader()
-        key = [c for c in keys.get(table, []) if c in cols] or cols
-        match = " AND ".join(f"x.{_q(c)} IS NOT DISTINCT FROM s.{_q(c)}" for c in key)
-        con.register("_lake_rows", batches)
-        try:
-            # rows new to the warehouse; within the folder the first of rows sharing a key
-            new_rows = (f"SELECT {sel} FROM _lake_rows s WHERE NOT EXISTS "
-                        f"(SELECT 1 FROM {_q(table)} x WHERE {match})")
-            con.execute(f"CREATE TEMP TABLE _lake_new AS SELECT * FROM ({new_rows}) "
-                        f"QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_q, key))}) = 1")
-        finally:
-            con.unregister("_lake_rows")
-        try:
-            n_new = con.execute("SELECT count(*) FROM _lake_new").fetchall()[0][0]
-            if n_new:
-                con.execute(f"INSERT INTO {_q(table)} ({sel}) SELECT {sel} FROM _lake_new")
-                if table == "trajectories":
-                    touched |= {r[0] for r in con.execute("SELECT DISTINCT run_id FROM _lake_new").fetchall()}
-                elif table == "grades":
-                    touched |= {r[0] for r in con.execute(
-                        "SELECT DISTINCT t.run_id FROM trajectories t JOIN _lake_new g USING (trajectory_id)").fetchall()}
-                elif table == "meta":
-                    refresh_all |= bool(con.execute(
-                        "SELECT count(*) FROM _lake_new WHERE key LIKE 'active_grader%'").fetchall()[0][0])
-        finally:
-            con.execute("DROP TABLE _lake_new")
-        res.tables[table] = (int(n_src), int(n_new))
-    return None if refresh_all else touched

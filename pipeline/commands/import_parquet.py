@@ -1,5 +1,5 @@
 """`python -m pipeline import-parquet DIR [--db PATH]`: merge a Parquet folder written by
-`export-parquet` into a warehouse file, in one transaction, idempotently (warehouse.lake.merge)."""
+`export-parquet` into a warehouse file, in one transaction, idempotently (warehouse.lake_import.merge)."""
 from pipeline.commands.common import add_db_argument
 
 NAME = "import-parquet"
@@ -16,10 +16,10 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import time
 
-    from warehouse import db, lake
+    from warehouse import db, lake, lake_import
 
     t0 = time.perf_counter()
-    res = lake.merge(args.folder, args.db)
+    res = lake_import.merge(args.folder, args.db)
     new = {t: n for t, (_, n) in res.tables.items() if n}
     detail = ", ".join(f"{t} {n}" for t, n in new.items()) or "nothing new"
     print(f"imported {lake.location(args.folder)} into {db.db_path(args.db)}: {res.rows_new} new rows "

@@ -1,0 +1,158 @@
+"""Import a Parquet folder (warehouse.lake) into a warehouse file: one transaction, natural keys,
+idempotent; run_question_stats recomputed for the runs that gained rows. See docs/SCALE.md."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from . import db
+from .lake import (
+    DERIVED,
+    MANIFEST,
+    LakeError,
+    _join,
+    _q,
+    _schema_sql,
+    columns,
+    is_remote,
+    location,
+    open_lake,
+    read_manifest,
+    tables,
+)
+from .stats import refresh_run_stats
+
+META_LOCAL = ("schema_version", "data_version")   # meta keys that belong to one warehouse file
+
+
+_KEY_COMMENT = re.compile(r"--\s*key:\s*(\([^)]*\)|\w+)[^\n]*\n\s*CREATE TABLE IF NOT EXISTS\s+(\w+)", re.IGNORECASE)
+
+
+def natural_keys(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Each table's natural key: its PRIMARY KEY / UNIQUE constraint, or, for the big unindexed
+    tables, the ``-- key: ...`` comment above it in schema.sql (the key their writers keep)."""
+    keys: dict[str, list[str]] = {}
+    for key, table in _KEY_COMMENT.findall(_schema_sql()):
+        keys[table] = [c.strip().strip('"') for c in key.strip("()").split(",") if c.strip()]
+    for table, cols in con.execute(
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+            "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND database_name = current_database() "
+            "ORDER BY constraint_type = 'UNIQUE'").fetchall():
+        keys.setdefault(table, list(cols))
+    return keys
+
+
+@dataclass
+class MergeResult:
+    tables: dict[str, tuple[int, int]] = field(default_factory=dict)   # table -> (rows read, rows new)
+    refreshed_runs: int = 0
+
+    @property
+    def rows_new(self) -> int:
+        return sum(new for _, new in self.tables.values())
+
+
+class _NothingNew(Exception):
+    pass
+
+
+def check_counts(src: duckdb.DuckDBPyConnection, m: dict, root: str) -> None:
+    """The files hold the rows the manifest says (a lost or truncated file is caught before merging)."""
+    for table, info in m["tables"].items():
+        if table not in tables(src) and table not in _views(src):
+            continue
+        n = src.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0]
+        if n != info["rows"]:
+            raise LakeError(f"{_join(root, table)}: {n} rows in the Parquet files, but {MANIFEST} field "
+                            f"'tables.{table}.rows' says {info['rows']}: the folder is incomplete or altered")
+
+
+def _views(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+
+
+def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> MergeResult:
+    """Import the Parquet folder ``path`` into the warehouse file ``db_path`` in one transaction:
+    each row whose natural key the warehouse does not hold yet is added, a stored row is kept as it
+    is (so importing twice writes nothing, and the data_version is bumped only when rows were added);
+    meta keys the warehouse lacks (the active grader) are taken; run_question_stats is recomputed
+    for the runs that gained trajectories or grades. A failure leaves the warehouse as it was."""
+    root = location(path)
+    if not is_remote(root) and db.db_path(db_path).resolve() == Path(root).resolve():
+        raise LakeError(f"{root} is both the folder and the target")
+    src = open_lake(root, db.SCHEMA_VERSION)
+    res = MergeResult()
+    try:
+        m = read_manifest(root, src, db.SCHEMA_VERSION)
+        check_counts(src, m, root)
+        con = db.connect(db_path)
+        try:
+            keys = natural_keys(con)
+            try:
+                with db.transaction(con):
+                    touched = _merge_into(con, src, m, keys, res)
+                    if not res.rows_new:
+                        raise _NothingNew
+                    if touched is None:
+                        refresh_run_stats(con)
+                        res.refreshed_runs = len(con.execute("SELECT run_id FROM runs").fetchall())
+                    elif touched:
+                        refresh_run_stats(con, sorted(touched))
+                        res.refreshed_runs = len(touched)
+            except _NothingNew:
+                pass
+        finally:
+            con.close()
+    finally:
+        src.close()
+    return res
+
+
+def _merge_into(con, src, m: dict, keys: dict[str, list[str]], res: MergeResult) -> set[str] | None:
+    """Every table's new rows; returns the runs whose stats need a refresh (None: all of them)."""
+    ours = tables(con)
+    touched: set[str] = set()
+    refresh_all = False
+    for table in ours:
+        if table in DERIVED or table not in m["tables"]:
+            continue
+        cols = [c for c in columns(con, table) if c in m["tables"][table]["columns"]]
+        sel = ", ".join(map(_q, cols))
+        where = ""
+        if table == "meta":
+            where = " WHERE key NOT IN (" + ", ".join("?" for _ in META_LOCAL) + ")"
+        n_src = src.execute(f"SELECT count(*) FROM {_q(table)}{where}",
+                            list(META_LOCAL) if where else []).fetchall()[0][0]
+        batches = src.sql(f"SELECT {sel} FROM {_q(table)}{where}",
+                          params=list(META_LOCAL) if where else None).to_arrow_reader()
+        key = [c for c in keys.get(table, []) if c in cols] or cols
+        match = " AND ".join(f"x.{_q(c)} IS NOT DISTINCT FROM s.{_q(c)}" for c in key)
+        con.register("_lake_rows", batches)
+        try:
+            # rows new to the warehouse; within the folder the first of rows sharing a key
+            new_rows = (f"SELECT {sel} FROM _lake_rows s WHERE NOT EXISTS "
+                        f"(SELECT 1 FROM {_q(table)} x WHERE {match})")
+            con.execute(f"CREATE TEMP TABLE _lake_new AS SELECT * FROM ({new_rows}) "
+                        f"QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_q, key))}) = 1")
+        finally:
+            con.unregister("_lake_rows")
+        try:
+            n_new = con.execute("SELECT count(*) FROM _lake_new").fetchall()[0][0]
+            if n_new:
+                con.execute(f"INSERT INTO {_q(table)} ({sel}) SELECT {sel} FROM _lake_new")
+                if table == "trajectories":
+                    touched |= {r[0] for r in con.execute("SELECT DISTINCT run_id FROM _lake_new").fetchall()}
+                elif table == "grades":
+                    touched |= {r[0] for r in con.execute(
+                        "SELECT DISTINCT t.run_id FROM trajectories t JOIN _lake_new g USING (trajectory_id)").fetchall()}
+                elif table == "meta":
+                    refresh_all |= bool(con.execute(
+                        "SELECT count(*) FROM _lake_new WHERE key LIKE 'active_grader%'").fetchall()[0][0])
+        finally:
+            con.execute("DROP TABLE _lake_new")
+        res.tables[table] = (int(n_src), int(n_new))
+    return None if refresh_all else touched
