@@ -1,6 +1,6 @@
 """Import rate of the real traces (trajectories/s, MB/s) and the demo build time.
 
-    .venv/bin/python bench/bench_import.py [--data-dir D]
+    .venv/bin/python bench/bench_import.py [--data-dir D] [--timeline-only]
 
 Each figure is measured on a fresh warehouse in a temporary folder; includes postprocess.derive()
 (grading/segmenting/annotation) as it is wired at the time of the run.
@@ -22,11 +22,48 @@ SETS = [("skythought-aime24", "aime24"), ("skythought-math500", "math500"),
         ("qwen25math-maj8/math_cot_100.jsonl", "math_cot_100")]
 
 
+def timeline_share(root: Path, limit: int = 240) -> None:
+    """CPU of the answer timeline (pipeline/timeline.py) against the rest of the derivation (segment,
+    grade, rules) on the same real trajectories, in one process: what the timeline adds to an import."""
+    import json
+
+    from pipeline import grade, steps
+    from pipeline import timeline as answer_timeline
+    from pipeline.annotators.base import AnnotateInput
+    from pipeline.annotators.rules import RulesAnnotator
+
+    rows = []
+    for f in sorted((root / "traces" / "skythought-aime24").glob("*.jsonl")):
+        rows += [(r["code"][0], str(r["gt"])) for r in map(json.loads, open(f, encoding="utf-8"))]
+    rows = rows[:limit]
+    grade.warm_worker()
+    rules = RulesAnnotator()
+    base = tl = 0.0
+    for resp, gold in rows:
+        t0 = time.perf_counter()
+        seg = steps.segment(resp)
+        v = grade.grade_response(resp, gold, "integer")
+        spans = list(zip(seg.starts, seg.ends))
+        rules.annotate_one(AnnotateInput(0, "", gold, resp, [resp[a:b].strip() for a, b in spans], spans, seg.kinds,
+                                         None, v.is_correct, v.extracted, "integer"))
+        t1 = time.perf_counter()
+        answer_timeline.rows(0, answer_timeline.timeline(resp, spans, gold, "integer", is_correct=v.is_correct))
+        t2 = time.perf_counter()
+        base, tl = base + t1 - t0, tl + t2 - t1
+    n = len(rows)
+    print(f"derive on {n} AIME trajectories: segment+grade+rules {1000 * base / n:.2f} ms/trajectory, "
+          f"answer timeline {1000 * tl / n:.2f} ms/trajectory (+{100 * tl / base:.0f}% of the derivation)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir")
+    ap.add_argument("--timeline-only", action="store_true", help="only the timeline's share of the derivation")
     args = ap.parse_args()
     root = benchmarks.data_dir(args.data_dir)
+    timeline_share(root)
+    if args.timeline_only:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for rel, bench in SETS:
             path = root / "traces" / rel

@@ -15,6 +15,13 @@ What a step asserts (``step_answer``), first pattern that matches, the last occu
 An ``answer_phrase`` or ``conclusion`` candidate must look like an answer (a digit, LaTeX, or a
 single letter choice, at most 80 characters): "the answer is correct" asserts nothing.
 
+Is a candidate the gold? Equal text after the grader's normalisation, or equal values when both are
+plain arithmetic (``quick_match``: ``\\frac{1}{2}`` = ``0.5``), decides at once; otherwise a committed
+candidate (every source but ``conclusion``) goes through the grader's full equivalence
+(``grade.answers_match``, math-verify), and a ``conclusion`` candidate counts as not the gold: a
+computation's intermediate value (``6\\sqrt{21}``) is not worth a symbolic proof on every import
+(measured: math-verify on every candidate made the timeline cost 5x the rest of the derivation).
+
 Per trajectory (``timeline``): the first and last step holding the gold, the number of answer
 changes (consecutive candidates that differ), the distinct candidates, the characters after the
 end of the first gold step (overthinking) and two shares of the response:
@@ -35,14 +42,20 @@ Pure functions (no warehouse): ``pipeline.postprocess`` and ``pipeline.annotate`
 """
 from __future__ import annotations
 
+import ast
+import bisect
+import math
+import operator
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Sequence
 
 from pipeline import grade
 
 VERSION = "1"
 SOURCES = ("boxed", "answer_phrase", "final_answer", "after_think", "conclusion")
+COMMITTED = frozenset(SOURCES) - {"conclusion"}     # answers the model commits to, not a computation's value
 
 _THINK_CLOSE = ("</think>", "<|end_of_thought|>")
 _ANSWER_PHRASE = re.compile(
@@ -145,10 +158,39 @@ def think_end(response: str) -> int | None:
     return best
 
 
+# where a step may assert something: a box, the word "answer", a line opening with a conclusion word
+# (scanned once over the lower-cased response; only steps holding a hint are read)
+_CONCLUSION_LINE = re.compile(r"\n[^\w\n]{0,8}(?:so|therefore|thus|hence)\b")
+_CONCLUSION_WORDS = ("so", "therefore", "thus", "hence", "So", "Therefore", "Thus", "Hence")
+
+
+def _hints(response: str) -> list[int]:
+    """Offsets of the hints; a conclusion line counts where it opens the response or follows a newline
+    (the segmenter starts steps there, or at markers such as "Wait" that are no conclusion)."""
+    low = response.lower()
+    pos: list[int] = []
+    for word in ("box", "answer"):
+        i = low.find(word)
+        while i >= 0:
+            pos.append(i)
+            i = low.find(word, i + len(word))
+    pos += [m.start() + 1 for m in _CONCLUSION_LINE.finditer(low)]
+    if response.startswith(_CONCLUSION_WORDS):
+        pos.append(0)
+    return pos
+
+
 def step_candidates(response: str, spans: Sequence[tuple[int, int]]) -> list[tuple[str, str] | None]:
     """(candidate, source) or None for each step ``[start, end)`` of ``response`` (``spans``
     need not cover the response; the last one gets the ``after_think`` reading)."""
-    out = [step_answer(response[a:b]) for a, b in spans]
+    out: list[tuple[str, str] | None] = [None] * len(spans)
+    starts = [a for a, _ in spans]
+    seen = set()
+    for p in _hints(response):
+        i = bisect.bisect_right(starts, p) - 1
+        if i >= 0 and i not in seen and p < spans[i][1]:
+            seen.add(i)
+            out[i] = step_answer(response[spans[i][0]:spans[i][1]])
     end_think = think_end(response)
     if out and out[-1] is None and end_think is not None and spans[-1][1] > end_think:
         a = _plausible(grade.extract_answer(response[max(end_think, spans[-1][0]):]))
@@ -160,6 +202,61 @@ def step_candidates(response: str, spans: Sequence[tuple[int, int]]) -> list[tup
 def step_answers(response: str, spans: Sequence[tuple[int, int]]) -> list[str | None]:
     """The candidate answer each step ``[start, end)`` of ``response`` asserts, None where none."""
     return [c[0] if c else None for c in step_candidates(response, spans)]
+
+
+_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_ARITH_OK = re.compile(r"[0-9.+\-*/() ]+")
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+        ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+def _ev(node: ast.AST) -> float:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        left, right = _ev(node.left), _ev(node.right)
+        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
+            raise ValueError("too big")
+        return _OPS[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
+        return _OPS[type(node.op)](_ev(node.operand))
+    raise ValueError("not arithmetic")
+
+
+@lru_cache(maxsize=1 << 16)
+def number_value(ans: str) -> float | None:
+    """The value of an answer written as plain arithmetic (``204``, ``-3.5``, ``\\frac{14}{3}``,
+    ``2^{4}``, ``3 \\cdot 5``), None for anything else (roots, pi, unknowns, sets, text)."""
+    if len(ans) > 80:
+        return None
+    t = ans
+    for _ in range(3):
+        if "frac" not in t:
+            break
+        t = _FRAC.sub(r"((\1)/(\2))", t)
+    t = grade.normalize_answer(t)
+    if not t:
+        return None
+    t = (t.replace("\\cdot", "*").replace("\\times", "*").replace("\\div", "/").replace("^", "**")
+         .replace("{", "(").replace("}", ")"))
+    if not _ARITH_OK.fullmatch(t.replace("**", "*")):
+        return None
+    try:
+        v = _ev(ast.parse(t, mode="eval").body)
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
+        return None
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+
+def quick_match(gold: str, cand: str) -> bool | None:
+    """Cheap equivalence: True/False when both are plain arithmetic (or equal as text), None when
+    only the full grader can tell."""
+    if same_answer(gold, cand):
+        return True
+    g, c = number_value(gold), number_value(cand)
+    if g is not None and c is not None:
+        return abs(g - c) <= 1e-9 * max(1.0, abs(g))
+    return None
 
 
 def same_answer(a: str, b: str) -> bool:
@@ -225,14 +322,19 @@ def timeline(response: str, spans: Sequence[tuple[int, int]], gold: str | None, 
     answers = [c[0] if c else None for c in cands]
     sources = [c[1] if c else None for c in cands]
     is_gold: list[bool | None] = []
-    for a in answers:
+    for a, src in zip(answers, sources):
         if a is None or gold is None or str(gold).strip() == "":
             is_gold.append(None)
-        else:
-            try:
-                is_gold.append(bool(match(str(gold), a, answer_type)))
-            except Exception:  # noqa: BLE001 - a malformed candidate is simply not the gold
-                is_gold.append(False)
+            continue
+        ok = quick_match(str(gold), a)
+        if ok is None:
+            ok = False
+            if src in COMMITTED:         # the full grader (math-verify) only for committed answers
+                try:
+                    ok = bool(match(str(gold), a, answer_type))
+                except Exception:  # noqa: BLE001 - a malformed candidate is simply not the gold
+                    ok = False
+        is_gold.append(ok)
     changed = [False] * len(answers)
     prev: tuple[str, bool | None] | None = None
     distinct: list[tuple[str, bool | None]] = []

@@ -48,8 +48,8 @@ def test_step_answers_follow_spans_and_read_after_think():
 
 def test_xi_against_a_hand_computation():
     # three steps of 10, 20 and 30 characters; the gold 7 first held at step 1, lost at step 2
-    s0 = "Let us go".ljust(10)
-    s1 = "So x = 7.".ljust(20)
+    s0 = "Let us go".ljust(9) + "\n"
+    s1 = "So x = 7.".ljust(19) + "\n"
     s2 = "So it is 8.".ljust(30)
     resp = s0 + s1 + s2
     spans = [(0, 10), (10, 30), (30, 60)]
