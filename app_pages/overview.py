@@ -1,10 +1,12 @@
-"""Overview: benchmarks, models, runs (where the data came from) and per-tier accuracy."""
+"""Overview: benchmarks, models, runs (where the data came from) and per-tier accuracy; the selection's static
+HTML report (charts.report) and the import of dropped trace files (app_pages/upload.py)."""
 import polars as pl
 import streamlit as st
 
-from app_pages import common
-from charts import pages
+from app_pages import common, upload
+from charts import export, pages, report
 from warehouse import db, inventory
+
 
 sel = common.selection()
 st.title("Overview")
@@ -21,6 +23,11 @@ st.subheader("Benchmarks")
 common.table(common.q(inventory.benchmarks), "benchmarks")
 
 if sel is not None:
+    st.download_button("Download this selection's report (one HTML file: every chart, the key tables, the "
+                       "filters and the provenance; opens offline)",
+                       data=lambda p=str(db.db_path()), s=sel: report.file_bytes(p, s),
+                       file_name=f"ladder-report-{export.slug(sel.benchmark)}.html", mime="text/html",
+                       key="report_html", on_click="ignore", icon=":material/description:")
     st.subheader(f"Accuracy per tier — {common.plain(sel.benchmark)} ({common.plain(sel.scheme)} tiers)")
     acc = common.q(pages.tier_metrics, sel)
     if acc.is_empty():
@@ -38,4 +45,6 @@ if sel is not None:
     common.table(common.q(inventory.models, sel.benchmark), "models")
     st.subheader("Runs — where the data came from")
     common.table(common.q(inventory.runs, sel.benchmark), "runs")
+with st.expander("Import trace files", expanded=bool(st.session_state.get(upload.RESULT_KEY))):
+    upload.uploader("overview", common.q(inventory.options)["benchmarks"])
 common.page_zip("overview")

@@ -320,3 +320,12 @@ def html_report(con, sel: Selection, by: str = "model", reference: bool = False,
                 title: str | None = None) -> str:
     """The self-contained HTML report of ``sel`` (see the module's docstring)."""
     return render(collect(con, sel, by, reference, threshold), title)
+
+
+def file_bytes(db_path, sel: Selection, **options) -> bytes:
+    """The report as the bytes of its file, read through its own read-only connection (the app's download
+    button calls this when clicked, after the script run has released its connection)."""
+    from warehouse import db
+
+    with db.reader(db_path) as con:
+        return html_report(con, sel, **options).encode("utf-8")
