@@ -26,7 +26,7 @@ from pipeline import postprocess
 from pipeline.backends import BACKENDS, SamplingParams, get_backend
 from pipeline.config import BenchmarkSelection, ConfigError, ModelSpec, RunConfig
 from pipeline.shards import Shard
-from warehouse import db, ingest, lookup
+from warehouse import db, ingest, lookup, textindex
 from warehouse.records import Question, Run, Trajectory
 
 
@@ -175,6 +175,7 @@ class Writer:
                 ingest.upsert_run(con, run)
             inserted = ingest.insert_trajectories(con, trajs)
             postprocess.store(con, trajs, derived, fresh=inserted == len(trajs))
+        textindex.follow(self.plan.db)         # the full-text index follows every committed batch
         return inserted
 
 

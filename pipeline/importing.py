@@ -21,7 +21,7 @@ from pipeline import benchmarks, postprocess
 from pipeline.importers import IMPORTERS
 from pipeline.importers.base import (ImportContext, Problem, QuestionIndex, display_path, has_surrogates,
                                      model_from_meta, sha256_file)
-from warehouse import db, ingest, lookup
+from warehouse import db, ingest, lookup, textindex
 from warehouse.errors import LadderError, NotFound, UsageError
 from warehouse.records import Model
 
@@ -134,6 +134,7 @@ class ImportSession:
         if self._con is not None:
             con, self._con = self._con, None
             con.close()
+            textindex.follow(self.db_path)     # the full-text index follows the committed files
 
     # -- benchmarks -----------------------------------------------------------------------------
     def _load_index(self, name: str) -> QuestionIndex | None:

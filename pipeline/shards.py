@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pipeline import benchmarks, postprocess
-from warehouse import db, ingest, lookup
+from warehouse import db, ingest, lookup, textindex
 from warehouse.errors import NotFound, UsageError
 from warehouse.records import Benchmark, Model, Question, ReferenceValue, Run, Tier, Trajectory
 
@@ -109,4 +109,5 @@ def merge(paths: Sequence[str | os.PathLike], db_path: str | os.PathLike | None 
                 inserted = ingest.insert_trajectories(con, chunk)
                 res.trajectories_new += inserted
                 postprocess.store(con, chunk, derived, fresh=inserted == len(chunk))
+        textindex.follow(db_path)              # the full-text index follows each merged shard
     return res

@@ -176,8 +176,8 @@ def _verified(con, sel: Selection, text: str, limit: int, candidates) -> pl.Data
         found.append(hit)
         n += hit.height
         i, step = i + step, step * 4
-    if not found:
-        return pl.DataFrame()
+    if not found:          # the scan's columns, no rows
+        found = [pl.DataFrame(schema={"row_id": ordered["row_id"].dtype, "snippet": pl.String})]
     snippets = pl.concat(found)
     hits = ordered.join(snippets, on="row_id", how="inner", maintain_order="left").head(int(limit))
     return hits.drop("row_id")

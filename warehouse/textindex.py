@@ -29,7 +29,8 @@ import json
 import os
 import re
 import shutil
-from contextlib import contextmanager
+import sys
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -147,48 +148,67 @@ def _usable(d: Path, ids: np.ndarray) -> np.ndarray | None:
     return indexed if np.isin(indexed, ids, assume_unique=True).all() else None
 
 
-def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch: int = 1024) -> SyncReport:
+def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch: int = 1024,
+         con=None) -> SyncReport:
     """Index every trajectory of the warehouse not yet indexed (all of them when the index is
-    missing, of another version, damaged, or holds trajectories the warehouse lacks)."""
+    missing, of another version, damaged, or holds trajectories the warehouse lacks). ``con``: an
+    open connection to read the warehouse through (else a short reader)."""
+    d = index_dir(path)
+    with _locked(d), (nullcontext(con) if con is not None else db.reader(path)) as con:
+        return _sync(d, con, rebuild, batch)
+
+
+def _sync(d: Path, con, rebuild: bool, batch: int) -> SyncReport:
     import tantivy
 
-    d = index_dir(path)
-    with _locked(d), db.reader(path) as con:
-        ids = con.execute("SELECT trajectory_id FROM trajectories").fetchnumpy()["trajectory_id"]
-        ids = np.asarray(ids, dtype=np.int64)
-        data_version = db.get_meta(con, "data_version")
-        indexed = None if rebuild else _usable(d, ids)
-        fresh = indexed is None
-        try:
-            if fresh:
-                shutil.rmtree(d, ignore_errors=True)
-                d.mkdir(parents=True)
-                ix = tantivy.Index(_schema(), path=str(d), reuse=False)
-                _register(ix)
-                indexed = np.empty(0, np.int64)
-            else:
-                ix = _open(d)
-        except OSError as exc:
-            raise TextIndexError(f"{d}: cannot write the full-text index ({exc.strerror})") from None
-        new = np.setdiff1d(ids, indexed, assume_unique=True)
-        if len(new) == 0:
-            if fresh:
-                _write_state(d, indexed, data_version)
-            return SyncReport(0, len(indexed), fresh)
-        writer = ix.writer(heap_size=64_000_000 if len(new) > 4 * batch else 32_000_000,
-                           num_threads=0 if len(new) > 4 * batch else 1)
-        try:
-            for rows in _responses(con, new, everything=len(new) == len(ids), batch=batch):
-                for tid, text in rows:
-                    writer.add_document(tantivy.Document(tid=tid, text=[text, LONG_MARK] if _may_hold_long_run(text)
-                                                         else text))
-            writer.commit()
-            writer.wait_merging_threads()
-        except BaseException:
-            writer.rollback()
-            raise
-        _write_state(d, np.concatenate([indexed, new]), data_version)
-        return SyncReport(len(new), len(indexed) + len(new), fresh)
+    ids = con.execute("SELECT trajectory_id FROM trajectories").fetchnumpy()["trajectory_id"]
+    ids = np.asarray(ids, dtype=np.int64)
+    data_version = db.get_meta(con, "data_version")
+    indexed = None if rebuild else _usable(d, ids)
+    fresh = indexed is None
+    try:
+        if fresh:
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True)
+            ix = tantivy.Index(_schema(), path=str(d), reuse=False)
+            _register(ix)
+            indexed = np.empty(0, np.int64)
+        else:
+            ix = _open(d)
+    except OSError as exc:
+        raise TextIndexError(f"{d}: cannot write the full-text index ({exc.strerror})") from None
+    new = np.setdiff1d(ids, indexed, assume_unique=True)
+    if len(new) == 0:
+        if fresh:
+            _write_state(d, indexed, data_version)
+        return SyncReport(0, len(indexed), fresh)
+    writer = ix.writer(heap_size=64_000_000 if len(new) > 4 * batch else 32_000_000,
+                       num_threads=0 if len(new) > 4 * batch else 1)
+    try:
+        for rows in _responses(con, new, everything=len(new) == len(ids), batch=batch):
+            for tid, text in rows:
+                writer.add_document(tantivy.Document(tid=tid, text=[text, LONG_MARK] if _may_hold_long_run(text)
+                                                     else text))
+        writer.commit()
+        writer.wait_merging_threads()
+    except BaseException:
+        writer.rollback()
+        raise
+    _write_state(d, np.concatenate([indexed, new]), data_version)
+    return SyncReport(len(new), len(indexed) + len(new), fresh)
+
+
+def follow(path: str | os.PathLike | None = None, con=None) -> SyncReport | None:
+    """``sync`` after a committed write (import, generate, merge): the data is stored whatever
+    happens here, so a failure to index is one line on stderr, not an error (readers see a
+    stale index and scan; ``python -m pipeline reindex`` repairs it). ``con``: a connection the
+    caller holds open on the warehouse (DuckDB refuses a second one with other settings)."""
+    try:
+        return sync(path, con=con)
+    except Exception as exc:     # noqa: BLE001 - the write succeeded; the index is only behind
+        print(f"warning: full-text index not updated ({type(exc).__name__}: {str(exc)[:200]}); "
+              f"searches scan until `python -m pipeline reindex`", file=sys.stderr)
+        return None
 
 
 def rebuild(path: str | os.PathLike | None = None) -> SyncReport:

@@ -1,0 +1,160 @@
+"""The full-text index (warehouse/textindex.py) and the search through it (issue 17): the same hits as
+the plain scan on real traces and on hostile text, the index follows imports, a missing, stale or
+foreign index is rebuilt (and searches scan meanwhile), and `python -m pipeline search --json`."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from pipeline import cli
+from pipeline.importing import ImportSession
+from warehouse import db, search, textindex
+from warehouse.filters import Selection
+
+AIME = Selection("aime24")
+
+# the shapes of tests/test_queries.py (every path of search_condition), then punctuation-only and
+# LaTeX texts (no token: scanned, or tokens inside), words cut by the text's ends, other cases
+SHAPES = ["the answer is 204", "so the answer", "let me check", "\\boxed{204}", "Wait, let me", "x^2 + y^2",
+          "aya", "AYA WALKS", "= 204", "50%", "a_1", "frac{1}{2}", "z", "Therefore, the",
+          "$$", "\\\\", "}{", "= ", "\\frac{", "^{2}", "\\sqrt{3}", "$\\boxed", "oxe", "herefor", "nswer is",
+          "Aya", "aYa", "km/h", "0.5", "24 minutes", "step-by-step", "it's", "let's", "I think",
+          "so the final answer is", "xyzzy-no-such-text"]
+
+
+def _ids(found):
+    return [] if found.hits.is_empty() else found.hits["trajectory_id"].to_list()
+
+
+@pytest.fixture(scope="module")
+def real(shared, tmp_path_factory):
+    """The 19 real AIME24 trace files imported into a fresh warehouse (the import builds the index)."""
+    path = tmp_path_factory.mktemp("textindex") / "w.duckdb"
+    ImportSession(path, shared).import_path(shared / "traces" / "skythought-aime24", "qwen-eval", "aime24")
+    return path
+
+
+def test_index_finds_exactly_what_the_scan_finds_on_real_traces(real):
+    with db.reader(real) as con:
+        assert textindex.status(con).fresh          # the import kept it up to date
+        used = 0
+        for k, text in enumerate(SHAPES):
+            for limit in (100_000, 7) if k < 8 else (100_000,):
+                got = search.find(con, AIME, text, limit)
+                want = search.find(con, AIME, text, limit, use_index=False)
+                assert want.mode == "scan"
+                assert got.hits.equals(want.hits), (text, limit)
+            used += got.mode == "index"
+            if textindex.query_words(text, True) is None:          # nothing to look up: scanned
+                assert got.mode == "scan" and "no ASCII letter or digit" in got.note
+        assert used >= len(SHAPES) - 6
+        sel = Selection("aime24", models=("gemma-2-27b-it", "Qwen2.5-Math-7B"))
+        assert search.find(con, sel, "answer", 1000).hits.equals(
+            search.find(con, sel, "answer", 1000, use_index=False).hits)
+
+
+# hostile text: letters that DuckDB's ILIKE folds onto ASCII (KELVIN SIGN, I WITH DOT ABOVE), non-ASCII
+# letters glued to ASCII words, a run too long for a term, words split only by punctuation
+HOSTILE = [
+    "The \u212Aelvin scale; \u0130stanbul is big. So the answer is \\boxed{7}.",
+    "\u03b1x=5 and caf\u00e9s and na\u00efve; \u4e2d\u6587abc\u4e2d\u6587 then \\boxed{7}",
+    "digits " + "1234567890" * 2000 + "77 end \\boxed{7}",
+    "snake_case and kebab-case and CamelCase, x^2+y^2=z^2 \\boxed{7}",
+    "\u00c5ngstr\u00f6m \u212B and STRASSE stra\u00dfe \\boxed{7}",
+]
+HOSTILE_QUERIES = ["kelvin", "istanbul", "stanbul", "elvin scale", "x=5", "s and", "abc", "9012345678",
+                   "77 end", "567890123", "_case", "case and", "y^2=z", "ngstr", "strasse", "the answer",
+                   "\u212Aelvin", "\u0130stanbul", "CamelCase, x", "\u03b1x", "caf\u00e9", "\u00e9s and"]
+
+
+def _write_jsonl(path, model, responses):
+    with open(path, "w", encoding="utf-8") as f:
+        for i, r in enumerate(responses):
+            f.write(json.dumps({"model": model, "question_id": "60", "sample_idx": i, "response": r}) + "\n")
+
+
+def test_hostile_text_the_index_follows_imports_and_a_stale_index_is_rebuilt(shared, tmp_path):
+    path = tmp_path / "w.duckdb"
+    _write_jsonl(tmp_path / "a.jsonl", "model-a", HOSTILE)
+    session = ImportSession(path, shared)
+    session.import_path(tmp_path / "a.jsonl", "jsonl", "aime24")
+    with db.reader(path) as con:
+        assert textindex.status(con).fresh
+        for text in HOSTILE_QUERIES:
+            got, want = search.find(con, AIME, text, 100), search.find(con, AIME, text, 100, use_index=False)
+            assert got.hits.equals(want.hits), text
+            assert got.mode == "index", text
+        assert not search.find(con, AIME, "kelvin", 100).hits.is_empty()     # folded like ILIKE
+        assert search.find(con, AIME, "zebra crossing", 100).hits.is_empty()
+
+    # a search right after an import finds the new text, through the index
+    _write_jsonl(tmp_path / "b.jsonl", "model-b", ["A zebra crossing, \\boxed{7}"])
+    ImportSession(path, shared).import_path(tmp_path / "b.jsonl", "jsonl", "aime24")
+    with db.reader(path) as con:
+        found = search.find(con, AIME, "zebra crossing", 100)
+    assert found.mode == "index" and found.hits["model_id"].to_list() == ["model-b"]
+
+    # deleted: searches scan (and say so) with the same hits; sync rebuilds it
+    shutil.rmtree(textindex.index_dir(path))
+    with db.reader(path) as con:
+        found = search.find(con, AIME, "zebra crossing", 100)
+    assert found.mode == "scan" and "no full-text index" in found.note and found.hits.height == 1
+    rep = textindex.sync(path)
+    assert rep.rebuilt and rep.indexed == rep.total == len(HOSTILE) + 1
+
+    # stale: a write that did not update the index (the index would miss it): scanned until synced
+    _write_jsonl(tmp_path / "c.jsonl", "model-c", ["an okapi herd \\boxed{7}"])
+    state = (textindex.index_dir(path) / "ladder.json").read_text()
+    ImportSession(path, shared).import_path(tmp_path / "c.jsonl", "jsonl", "aime24")
+    (textindex.index_dir(path) / "ladder.json").write_text(state)          # as if the sync never ran
+    with db.reader(path) as con:
+        found = search.find(con, AIME, "okapi", 100)
+    assert found.mode == "scan" and "out of date" in found.note and found.hits.height == 1
+
+    # another index version is rebuilt
+    meta = json.loads(state)
+    meta["version"] = "0"
+    (textindex.index_dir(path) / "ladder.json").write_text(json.dumps(meta))
+    rep = textindex.sync(path)
+    assert rep.rebuilt and rep.total == len(HOSTILE) + 2
+    assert textindex.sync(path).indexed == 0                                # up to date: nothing to do
+    with db.reader(path) as con:
+        found = search.find(con, AIME, "okapi", 100)
+    assert found.mode == "index" and found.hits.height == 1
+
+
+def test_query_words():
+    qw = textindex.query_words
+    assert qw("the answer is 204", False) == [".*the", "answer", "is", "204.*"]
+    assert qw(" the answer.", False) == ["the", "answer"]
+    assert qw("$$", True) is None and qw("\u4e2d\u6587", True) is None
+    assert qw("kit", True) == [".*ki\u0307?t.*"]                          # İ folds to i in DuckDB
+    assert qw("caf\u00e9 au lait", True) == ["au", "lai\u0307?t.*"]      # the ASCII part with most tokens
+    assert qw("caf\u00e9s", True) == [".*caf.*"]                           # é may be part of the word
+    assert qw("x\u00e9y z", False) == [".*y", "z.*"]
+    assert qw("x" * 70_000, False) == []                                   # only a marked response holds it
+    assert textindex._may_hold_long_run("a" * 20_000) and not textindex._may_hold_long_run("ab " * 20_000)
+
+
+def test_search_command_json(real, capsys):
+    assert cli.main(["search", "the answer is 204", "--benchmark", "aime24", "--limit", "3", "--json",
+                     "--db", str(real)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"query", "n_hits", "hits", "elapsed_ms"}
+    assert out["query"] == "the answer is 204" and out["n_hits"] == len(out["hits"]) == 3
+    assert all(set(h) == {"trajectory_id", "model_id", "question_id", "sample_idx", "snippet"} for h in out["hits"])
+    assert all("the answer is 204" in h["snippet"].lower() for h in out["hits"])
+    with db.reader(real) as con:
+        want = search.search(con, AIME, "the answer is 204", 3)
+    assert [h["trajectory_id"] for h in out["hits"]] == want["trajectory_id"].to_list()
+    assert cli.main(["search", "Aya", "--models", "gemma-2-27b-it", "--json", "--db", str(real)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {h["model_id"] for h in out["hits"]} <= {"gemma-2-27b-it"}
+    assert cli.main(["search", "x", "--benchmark", "nope", "--db", str(real)]) == 2
+    assert "'nope' is not in the warehouse" in capsys.readouterr().err
+    assert cli.main(["search", "x", "--models", "no-such-model", "--db", str(real)]) == 2
+    assert cli.main(["search", "x", "--limit", "0", "--db", str(real)]) == 2
+    assert cli.main(["reindex", "--db", str(real)]) == 0
+    assert "0 trajectories indexed" in capsys.readouterr().out
