@@ -145,7 +145,10 @@ text = st.text_input("Text to find (smart case: an upper-case letter makes it ca
                      value=st.query_params.get("s", ""), key="traj_search")
 _param("s", text or None)
 if text:
-    hits = common.q(search.search, sel, text, 50)
+    found = common.q(search.find, sel, text, 50)
+    hits = found.hits
+    if found.mode == "scan":     # the same hits, only slower: say why the index was not used
+        st.caption(common.plain(f"Searched without the full-text index: {found.note}."))
     if hits.is_empty():
         st.info("No response contains this text.")
     else:

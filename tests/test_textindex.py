@@ -158,3 +158,26 @@ def test_search_command_json(real, capsys):
     assert cli.main(["search", "x", "--limit", "0", "--db", str(real)]) == 2
     assert cli.main(["reindex", "--db", str(real)]) == 0
     assert "0 trajectories indexed" in capsys.readouterr().out
+
+
+def test_the_app_searches_with_and_without_the_index(real, tmp_path, monkeypatch):
+    """The Trajectories page's search: through the index, and with none beside the warehouse (a
+    scan, the same hits, and a caption that says why)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    bare = tmp_path / "bare.duckdb"
+    shutil.copy(real, bare)                                 # no index beside this one
+    tables = []
+    for path, indexed in ((real, True), (bare, False)):
+        monkeypatch.setenv("LADDER_DB", str(path))
+        at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+        at.query_params["s"] = "Aya walks"
+        at.run()
+        at.switch_page("app_pages/trajectories.py").run()
+        assert not at.exception
+        notes = [c.value for c in at.caption if "without the full" in c.value]
+        assert bool(notes) != indexed, notes
+        tables.append(at.dataframe[-1].value)
+    assert len(tables[0]) > 0 and tables[0].equals(tables[1])
