@@ -1,7 +1,8 @@
-"""Rules annotator: speed on the real ~40k-char AIME trajectories, the whole derive() path
-(grade + segment + rules, every core), and ProcessBench scores next to the trivial baseline.
+"""Rules annotator: speed on the real ~40k-char AIME trajectories (the rules alone, on graded and
+segmented inputs; and the whole derive() path: grade + segment + timeline + rules, every core), and
+ProcessBench scores next to the trivial baseline.
 
-    .venv/bin/python bench/bench_annotators.py [--workers N]
+    .venv/bin/python bench/bench_annotators.py [--workers N] [--rules-only]
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--rules-only", action="store_true", help="skip the derive() timings")
     a = ap.parse_args()
     trajs, questions = [], {}
     for f in sorted((DATA / "traces" / "skythought-aime24").glob("*.jsonl")):
@@ -36,7 +38,28 @@ def main() -> None:
     from pipeline import grade
 
     grade.answers_match("\\sqrt{2}", "\\frac{1}{2}")   # warm math-verify in this process
-    for w in (1, a.workers or os.cpu_count() or 1):
+    from pipeline.annotators.base import AnnotateInput
+    from pipeline.annotators.rules import RulesAnnotator
+    from pipeline.steps import segment
+
+    inputs = []
+    for t in trajs:
+        q = questions[(t.benchmark, t.question_id)]
+        v = grade.grade_response(t.response, q.answer, "integer", "stop")
+        seg = segment(t.response)
+        inputs.append(AnnotateInput(t.trajectory_id, q.problem, q.answer, t.response,
+                                    [t.response[a:b].strip() for a, b in zip(seg.starts, seg.ends)],
+                                    list(zip(seg.starts, seg.ends)), seg.kinds, "stop", v.is_correct, v.extracted,
+                                    "integer"))
+    rules = RulesAnnotator()
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        n_labels = sum(len(rules.annotate_one(x).annotations) for x in inputs)
+        best = min(best, time.perf_counter() - t0)
+    print(f"rules alone on {len(inputs)} graded, segmented AIME responses ({sum(x.is_correct is False for x in inputs)} "
+          f"wrong): {best * 1000 / len(inputs):.2f} ms per trajectory (best of 3)  [{n_labels} labels]")
+    for w in () if a.rules_only else (1, a.workers or os.cpu_count() or 1):
         for label in ("cold", "warm"):
             grade.answers_match.cache_clear()
             t0 = time.perf_counter()

@@ -34,6 +34,30 @@ from pipeline.steps import split_steps
     ("\\(s_2 = 150 \\times 150 = 22,500\\)", []),
     ("1/2 = 4 g(f(cos(3πy)))", []),
     ("So, h^2 = 72.25 + 17030.25 - 2862.25 = 14238.25", ["72.25 + 17030.25 - 2862.25 = 14238.25"]),
+    # issue 14 part 7, slips the old scanner missed (ProcessBench gsm8k-34, gsm8k-38, gsm8k-147, math-49; the
+    # Sky-T1-32B-step49 AIME trace on question idx 4): a boxed result, currency, a chain whose right side
+    # is an expression, a chain over display lines
+    ("Total amount = 5000 + 10000 + 30000 = \\boxed{43000}. Therefore", ["5000 + 10000 + 30000 = 43000"]),
+    ("\\[ \\text{Total Cost} = \\$10 + \\$24 + \\$12 + \\$14 = \\$50 \\]", ["10 + 24 + 12 + 14 = 50"]),
+    ("In 8 years, his cousin will be 2 * 22 - 8 = 46 - 8 = 38 years old.", ["2 * 22 - 8 = 46 - 8"]),
+    ("\\[= 576 \\times 11111\\] \\[= 63950064\\]", ["576 * 11111 = 63950064"]),
+    ("\\( 1048576 - 3621 \\times 289 = 1048576 - 1048569 = 7 \\), so",
+     ["1048576 - 3621 * 289 = 1048576 - 1048569"]),
+    # ... and what they must not flag (each one a false positive of a draft, from real text)
+    ("\\[-9 + (-8) = -17\\] \\[-17 + (-7) = -24\\]", []),            # two displays, not one chain
+    ("2200 / 288 = 2200 ÷ 16 / 288 ÷ 16 = 137.5 / 18", []),             # inline fractions: ambiguous
+    ("But 42 * 115 = 42 * 100 = 4200 + 42 * 15 = 630, so 4200 + 630 = 4830.", []),   # a running expansion
+    ("= 518040 - 0 - 3640 + 89*7081 = 518040 - 3640 = 514400", []),     # some terms first
+    ("-2a√41 + 41 = 9 ⇒ -2a√41 = -32", []),                             # a root, not a number
+    ("So, the ratio of frequencies is 1 : 3/2 = 2 : 3.", []),
+    ("so 8 * 34 = 2024 * 1, which would imply that 272 = 2024, which is not true.", []),
+    ("full pens: \\( \\frac{36}{5} = 7 \\) full pens (with a remainder of 1)", []),
+    ("so \\(\\log_x \\frac{1}{100} = -2 \\cdot \\frac{1}{\\log_{10} x}\\).", []),
+    ("Third term: \\(\\frac{2}{3} = 0.\\overline{6}\\).", []),
+    ("\\[ 10^2 = 6^2 + OP^2 \\]", []),
+    ("Next, \\( 38^3 \\equiv 1080 \\pmod{1681} \\). Next, \\( 38^4 = 38 \\times 1080 = 41040 \\)", []),
+    ("* **Remainder 0:** There are 2024/5 = 404 numbers.", []),
+    ("$80,000 * 1.5 = 120,000$", []),
 ])
 def test_arithmetic_slips(text, slips):
     assert [c for c, _ in arithmetic_slips(text)] == slips
@@ -84,6 +108,73 @@ def test_rules_on_real_traces(shared):
         assert ("truncated" in flags) == (v.extracted is None)
         assert flags["backtracks"] >= 0
     assert fired_wrong >= 1
+
+
+# --- the first-error locator (issue 14, part 7) ------------------------------------------------
+
+def _first_error(res):
+    fe = [a for a in res.annotations if a.label == "first_error"]
+    return res.first_error, (fe[0].evidence if fe else None)
+
+
+@pytest.mark.parametrize("split, pid, label", [("gsm8k", "gsm8k-34", 3), ("gsm8k", "gsm8k-147", 1), ("math", "math-8", 2)])
+def test_locator_on_processbench_rows_the_old_one_missed(shared, split, pid, label):
+    """Real ProcessBench rows whose first error is an arithmetic claim the old scanner could not read
+    ('= \\boxed{43000}', '2 * 22 - 8 = 46 - 8', '1·3^3 + ... = 81 + 18 + ...'): the old locator
+    (first slip, else first derived number) put all three at step 0."""
+    from pipeline.processbench import load_processbench, processbench_inputs
+
+    items = [it for it in load_processbench(shared / "step-labels" / "processbench" / f"{split}.json") if it["id"] == pid]
+    assert items and items[0]["label"] == label
+    res = get_annotator("rules").annotate(processbench_inputs(items))[0]
+    step, why = _first_error(res)
+    assert step == label and "verified arithmetic slip" in why
+
+
+def test_locator_keeps_the_error_after_the_gold_was_stated():
+    """Handwritten: step 0 derives a number (the old heuristic's pick), step 1 states the gold (not
+    as an answer), step 2 concludes otherwise: the error is not before the gold."""
+    text = ("Let x be 17 apples per crate.\n\nThe total, 17 * 12 = 204, is what the crates hold.\n\n"
+            "Then we remove 4 broken ones, so the answer is \\boxed{200}.")
+    res = get_annotator("rules").annotate([_input(text, "204", False)])[0]
+    assert any(a.label == "gold_reached" and a.step_idx == 1 for a in res.annotations)
+    step, why = _first_error(res)
+    assert step == 2 and "after the gold stated at step 1" in why
+
+
+def test_locator_on_an_abandoned_gold_answer():
+    text = ("First compute the total, which is 204 minutes.\n\nWait, I should recheck the speed, "
+            "so the answer is \\boxed{204}.\n\nHmm, no: the time is 3 hours plus 20, so the answer is \\boxed{200}.")
+    res = get_annotator("rules").annotate([_input(text, "204", False)])[0]
+    step, why = _first_error(res)
+    assert step == 2 and "held until step 1 is abandoned here (asserts 200)" in why
+
+
+def test_locator_abandoned_gold_on_a_real_trace(shared):
+    """Sky-T1-math-correct-5K-32B-step84 on the AIME question with gold 110 (read by hand): it finds
+    m = 110 (a conclusion holding the gold), the next step declares 53 the least solution and the one
+    after boxes it. The locator points at the step that boxes 53, right after the last gold step (the
+    judgement is a step late here: the text states 53 one step earlier, but not as an answer)."""
+    rows = [json.loads(line) for line in open(shared / "traces" / "skythought-aime24" /
+                                              "Sky-T1-math-correct-5K-32B-step84.jsonl", encoding="utf-8")]
+    r = next(r for r in rows if str(r["gt"]) == "110")
+    text = r["code"][0]
+    v = grade.grade_response(text, "110", "integer")
+    assert v.is_correct is False and v.extracted == "53"
+    inp = _input(text, "110", False)
+    step, why = _first_error(get_annotator("rules").annotate([inp])[0])
+    held = int(why.split("held until step ")[1].split()[0])
+    assert "110" in inp.steps[held] and "boxed{53}" in inp.steps[step] and held < step <= held + 3
+
+
+def test_a_verified_slip_is_an_error_in_a_correct_trajectory_too():
+    text = "We need 17 * 23.\n\nSo 17 * 23 = 381, hmm, no, 17 * 23 = 391.\n\nThe answer is \\boxed{391}."
+    res = get_annotator("rules").annotate([_input(text, "391", True)])[0]
+    step, why = _first_error(res)
+    assert step == 1 and "verified arithmetic slip" in why
+    # without the slip: no error
+    ok = get_annotator("rules").annotate([_input(text.replace("381, hmm, no, 17 * 23 = ", ""), "391", True)])[0]
+    assert ok.first_error == -1 and _first_error(ok)[1] is None
 
 
 def test_repetition_loop_flag():

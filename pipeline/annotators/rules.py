@@ -1,11 +1,16 @@
 """``rules``: deterministic, CPU-only step labels and trajectory flags (runs on every trajectory).
 
 Step labels
-  ``arithmetic_slip``   an explicit numeric claim (``17*23 = 381``) that evaluates otherwise;
-                        claims with unknowns, approximations (≈, "about", rounding to the
-                        stated digits) and modular statements are never flagged.
+  ``arithmetic_slip``   an explicit numeric claim (``17*23 = 381``, ``= \\boxed{43000}``, ``= \\$50``,
+                        a chain ``7*70 - 40 = 470 - 40`` whose two sides differ) that evaluates
+                        otherwise; claims with unknowns, approximations (≈, "about", rounding to
+                        the stated digits), remainders, modular statements, claims the text itself
+                        denies ("..., which is not true") and running computations written as one
+                        chain (``42*115 = 42*100 = 4200 + ...``) are never flagged.
   ``gold_reached``      (wrong trajectories) the first step that states the gold answer.
-  ``first_error``       the rules' guess at the earliest wrong step (see ``first_error``).
+  ``first_error``       the rules' judgement of the earliest wrong step (``locate_first_error``):
+                        the first verified slip, else the step abandoning a gold answer the
+                        timeline held, else a heuristic; the evidence says which.
 Trajectory flags
   ``found_then_lost``   a wrong trajectory whose steps reached the gold (value = step index)
   ``answer_flip``       the asserted answer changes across steps (value = number of flips)
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import collections
 import functools
 import math
 import operator
@@ -28,6 +34,7 @@ from typing import Sequence
 import ahocorasick
 
 from pipeline import grade
+from pipeline import timeline as answer_timeline
 from warehouse.records import StepAnnotation, TrajectoryFlag
 
 from .base import AnnotateInput, AnnotationResult, Annotator
@@ -37,8 +44,18 @@ NAME = "rules"
 # --- arithmetic claims --------------------------------------------------------------------
 _LATEX_OPS = [("\\times", "*"), ("\\cdot", "*"), ("\\div", "/"), ("×", "*"), ("·", "*"), ("÷", "/"),
               ("−", "-"), ("\\left(", "("), ("\\right)", ")"), ("{,}", ""), ("\\!", ""), ("\\,", ""),
-              ("\\(", " "), ("\\)", " "), ("\\[", " "), ("\\]", " ")]
-_FRAC = re.compile(r"\\[dt]?frac\{(\d+)\}\{(\d+)\}")
+              ("\\(", ";"), ("\\)", ";"), ("\\[", ";"), ("\\]", ";"),   # math delimiters end an expression
+              ("\\$", "  ")]                 # currency: '= \\$160'
+_DISPLAY_GOES_ON = re.compile(r"\\\][ \t]*\n?[ \t]*\\\[[ \t]*(?==)")
+_DOLLAR = re.compile(r"\$(?!\d)")               # '$' closing math ends an expression; '= $15' keeps its number
+_FRAC = re.compile(r"\\[dt]?frac\{[ \t]*(\d+(?:\.\d+)?)[ \t]*\}\{[ \t]*(\d+(?:\.\d+)?)[ \t]*\}")
+_BOXED_NUM = re.compile(r"\\boxed\{[ \t]*(-?\d+(?:\.\d+)?)[ \t]*\}")   # '= \\boxed{43000}': the number
+_CHAIN_TAIL = re.compile(r"[ \t]*(?:\*\*|[-+*/^])[ \t]*\(?[ \t]*\d")     # '= 470 - 40': the right side goes on
+_RHS_EXPR = re.compile(r"(?:\d{1,3}(?:,\d{3})+(?!\d)|[0-9.+\-*^() \t])*")   # no '/': 'a ÷ b / c ÷ d' is ambiguous
+_REMAINDER = re.compile(r"remainder|residue|quotient|floor|integer part", re.I)   # '2024/5 = 404 numbers'
+_MODULAR = re.compile(r"mod|\\equiv|≡")
+_DENIED = re.compile(r"remainder|not (?:true|equal|possible|valid|correct)|≠|\\neq|contradict|impossible|incorrect|wrong"
+                     r"|false|mistake")   # '1 / 272 = 1 / 2024, which is not true': the model says so itself
 _NUM = r"\d+(?:\.\d+)?"
 _CLAIM = re.compile(  # atomic groups / possessive repeats: no catastrophic backtracking
     rf"(?P<lhs>(?>(?:\([ \t]*)?-?{_NUM}[ \t]*\)?)(?>[ \t]*(?:\*\*|[-+*/^])[ \t]*\(?[ \t]*-?{_NUM}[ \t]*\)?)++)"
@@ -46,9 +63,11 @@ _CLAIM = re.compile(  # atomic groups / possessive repeats: no catastrophic back
 _EQ = re.compile(r"=[ \t]*-?\d")          # a claim's "= <number>"; what precedes is checked by hand
 _REV_EXPR = re.compile(r"[0-9.+\-*/^() \t]{0,160}")   # an arithmetic expression, read backwards
 _APPROX = re.compile(r"≈|\\approx|approx|about|around|roughly|nearly|rounded|remainder|quotient|\.\.\.|…|\\ldots|\\dots|\\sim|~|mod|\\equiv|\\pmod|≡|%|\\%")
-_GLUED_BEFORE = set("_.\\}{^)|!")
-_OP_BEFORE = set("*/^+-_.\\}){[|!×·")
-_BAD_AFTER = re.compile(r"[\w\\^/({!]|\.\d|[ \t]*(?:[-+*/^]|\*\*)[ \t]*[\d(]"
+_GLUED_BEFORE = set("_.\\}{^)|!√")
+_OP_BEFORE = set("*/^+-_.\\}){[|!×·,√")       # ',': '80,000 * 1.5', 'gcd(41^2, 41 * 43)'
+_FUNC_BEFORE = re.compile(r"(?:\b(?:log|ln|lg|sin|cos|tan|sec|csc|cot|exp|sqrt|gcd|lcm|max|min|det|arc[a-z]+)"
+                          r"|_\{?\w+\}?)[ \t]*$")   # '\\log_x \\frac{1}{100} = -2'
+_BAD_AFTER = re.compile(r"[\w\\^/({!]|\.\d|\.\\|[ \t]*(?:[-+*/^]|\*\*)|[ \t]*\(|[ \t]*:[ \t]*\d"
                         r"|[ \t]+(?:[A-Za-z](?![A-Za-z])|[A-Za-z]+\(|\\[A-Za-z]+)")  # '= 4 g(x)', '= 2 x', '= 3 \\sqrt'
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -108,7 +127,7 @@ _SAME_LEN = [_pad(a, b) for a, b in _LATEX_OPS if len(b) <= len(a) and a != "{,}
 
 def _frac_same_len(m: re.Match) -> str:
     rep = f"({m.group(1)}/{m.group(2)})"
-    return rep + " " * (len(m.group(0)) - len(rep))
+    return rep + " " * (len(m.group(0)) - len(rep)) if len(rep) <= len(m.group(0)) else m.group(0)
 
 
 _SAME_LEN_ASCII = [(a, b) for a, b in _SAME_LEN if a.isascii()]
@@ -116,15 +135,32 @@ _SAME_LEN_ASCII = [(a, b) for a, b in _SAME_LEN if a.isascii()]
 
 def _normalize_math(text: str) -> str:
     """LaTeX operators to ASCII, keeping every character offset (replacements are space-padded)."""
+    if "\\]" in text:       # '\\[= 576 \\times 11111\\] \\[= 63950064\\]': one chain over display lines
+        text = _DISPLAY_GOES_ON.sub(lambda m: " " * len(m.group()), text)
     for a, b in (_SAME_LEN_ASCII if text.isascii() else _SAME_LEN):
         if a in text:
             text = text.replace(a, b)
+    if "$" in text:
+        text = _DOLLAR.sub(";", text).replace("$", " ")
+    if "boxed" in text:
+        text = _BOXED_NUM.sub(lambda m: " " * (m.start(1) - m.start()) + m.group(1)
+                              + " " * (m.end() - m.end(1)), text)
     return _FRAC.sub(_frac_same_len, text) if "frac" in text else text
 
 
 def arithmetic_slips(text: str) -> list[tuple[str, float]]:
     """Explicit numeric claims in ``text`` that evaluate otherwise: (claim, true value)."""
     return [(claim, value) for _, claim, value in find_slips(text)]
+
+
+def _part_value(lhs: str, claimed: float, tol: float) -> bool:
+    """Whether ``claimed`` is the value of the last term of the sum ``lhs`` alone: '= 4200 + 42 * 15
+    = 630' writes a running computation, not a claim about the whole left side."""
+    terms = _terms(lhs)
+    if len(terms) < 2:
+        return False
+    v = _evaluate(terms[-1].lstrip("+"))
+    return v is not None and not isinstance(v, complex) and abs(abs(v) - claimed) <= max(tol, 1e-9)
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -144,7 +180,58 @@ def _wrong_claim(raw: str, rhs: str) -> tuple[str, float] | None:
     tol = 10 ** -decimals + 1e-9 * abs(value) if decimals else 1e-9 * max(1.0, abs(value))
     if "." in lhs and not decimals:
         tol = max(tol, 0.5)        # '3.14 * 2 = 6' style rounding of decimals
-    return (lhs, value) if abs(value - claimed) > tol else None
+    if abs(value - claimed) <= tol or _part_value(lhs, claimed, tol):
+        return None
+    return lhs, value
+
+
+def _terms(expr: str) -> list[str]:
+    """The top-level signed terms of a sum ('a - b*c + (d - e)' -> ['+a', '-b*c', '+(d-e)'])."""
+    out, cur, depth, prev = [], "+", 0, ""
+    for ch in expr.replace(" ", ""):
+        if ch in "+-" and depth == 0 and (prev.isdigit() or prev == ")"):
+            out.append(cur)
+            cur = ch
+        else:
+            if not (ch in "+-" and cur in "+-" and not prev):
+                cur += ch
+            else:
+                cur = "-" if (cur == "-") != (ch == "-") else "+"
+            depth += (ch == "(") - (ch == ")")
+        prev = ch
+    out.append(cur)
+    return out
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _wrong_chain(raw: str, rhs: str) -> tuple[str, float] | None:
+    """(expression, true value) when ``raw = rhs`` equates two plain arithmetic expressions whose
+    values differ ('7 * 70 - 40 = 470 - 40'); decimals on either side allow 1% (rounded steps)."""
+    lhs = " ".join(raw.split())
+    if lhs.count("(") > lhs.count(")") and lhs.startswith("("):
+        lhs = lhs[1:].strip()
+    right = " ".join(rhs.replace(",", "").split())
+    while right.count(")") > right.count("(") and right.endswith(")"):
+        right = right[:-1].strip()
+    if "/" in lhs or lhs.replace(" ", "").startswith(right.replace(" ", "")):
+        return None        # 'a / b / c' is ambiguous; '41 * 80 * 89 = 41 * 80 = 3280' computes a part first
+    rt, lt = _terms(right), _terms(lhs)
+    if len(rt) == len(lt) == 1 and "*" in lhs and "*" in right and \
+            lhs.lstrip("+-(").split("*")[0].strip() == right.lstrip("+-(").split("*")[0].strip():
+        return None        # '42 * 115 = 42 * 100 = 4200 + ...': the start of an expansion
+    if len(rt) > 1 and not (collections.Counter(rt) - collections.Counter(_terms(lhs))):
+        return None        # '518040 - 0 - 3640 + 89*7081 = 518040 - 3640 = ...': some of the terms first
+    a, b = _evaluate(lhs), _evaluate(right)
+    if a is None or b is None or isinstance(a, complex) or isinstance(b, complex) \
+            or not (math.isfinite(a) and math.isfinite(b)):
+        return None
+    tol = 0.01 * max(1.0, abs(a)) if "." in lhs + right else 1e-9 * max(1.0, abs(a))
+    if abs(a - b) <= tol:
+        return None
+    head = _NUMBER.match(right)
+    if head is not None and abs(float(head.group()) - a) <= tol:
+        return None        # a running computation written as one chain: '2 * 24 = 48 + 2 = 50'
+    return lhs, a
 
 
 def find_slips(text: str) -> list[tuple[int, str, float]]:
@@ -170,7 +257,18 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
         if m is None or m.start("rhs") < p:
             continue
         raw, rhs = m.group("lhs", "rhs")
-        wrong = _wrong_claim(raw, rhs)  # most claims are right: the context checks below run on the rest
+        end = m.end()
+        if _CHAIN_TAIL.match(t, end):   # '= 470 - 40 = 430': compare with the whole right-hand expression
+            rhs = _RHS_EXPR.match(t, m.start("rhs")).group(0)
+            if rhs.rstrip()[-1:] in ("+", "-", "*", "/", "^", "("):
+                continue        # '= 5^2 + OP^2', '= 2 * 5 * \\cos': the right side goes on past plain arithmetic
+            rhs = rhs.rstrip()
+            end = m.start("rhs") + len(rhs)
+            wrong = _wrong_chain(raw, rhs)
+            if wrong is not None and "^" in raw and _MODULAR.search(t, max(0, m.start() - 200), m.start()):
+                continue        # '38^4 = 38 * 1080' after '38^3 ≡ 1080 (mod 1681)': a reduction, not a claim
+        else:
+            wrong = _wrong_claim(raw, rhs)  # most claims are right: the context checks below run on the rest
         if wrong is None:
             continue
         start = m.start() + len(raw) - len(raw.lstrip())
@@ -181,12 +279,15 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
             j -= 1
         if j >= 0 and t[j] in _OP_BEFORE:
             continue           # the tail of a longer expression: 'y + 3 + 4 = 7'
-        if _BAD_AFTER.match(t, m.end()):
-            continue           # '= 12x', '= 3/4', '= 5 + ...': not a plain number
-        if _APPROX.search(t, max(0, m.start() - 12), m.end() + 24):
+        if _BAD_AFTER.match(t, end):
+            continue           # '= 12x', '= 3 \\sqrt', '= 5 + x', '= 7 (1/5)', '= 0.\\overline': not a plain number
+        if _FUNC_BEFORE.search(t, max(0, start - 16), start):
+            continue           # the argument of a function: '\\log_x (1/100) = -2'
+        if _APPROX.search(t, max(0, m.start() - 12), end + 24) or _DENIED.search(t, end, end + 64) \
+                or _REMAINDER.search(t, max(0, m.start() - 60), m.start()):
             continue
         lhs, value = wrong
-        out.append((start, f"{lhs} = {rhs}", value))
+        out.append((start, f"{lhs} = {' '.join(rhs.split())}", value))
     return out
 
 
@@ -241,6 +342,10 @@ def _same(a: str, b: str) -> bool:
         return abs(float(na) - float(nb)) < 1e-9
     except ValueError:
         return False
+
+
+def _match_cheap(gold: str, candidate: str, answer_type: str) -> bool:
+    return _same(gold, candidate)
 
 
 # --- trajectory-level signals ----------------------------------------------------------------
@@ -345,6 +450,7 @@ class RulesAnnotator(Annotator):
             flags.append(TrajectoryFlag(tid, NAME, "answer_flip", float(flips),
                                         " -> ".join(f"{a}@{i}" for i, a in seq[:20])[:500]))
         # found then lost: a wrong trajectory that stated the gold on the way
+        gold_step = None
         if it.is_correct is False and it.gold:
             gold_step = self._gold_step(it, asserted, step_of if whole else None)
             if gold_step is not None:
@@ -363,10 +469,9 @@ class RulesAnnotator(Annotator):
         for name, hits in strategy_hits(text).items():
             if hits >= self.strategy_min_hits:
                 flags.append(TrajectoryFlag(tid, NAME, f"strategy:{name}", float(hits)))
-        res.first_error = self.first_error(it, slip_steps, asserted)
+        res.first_error, why = self.locate_first_error(it, slip_steps, asserted, gold_step)
         if res.first_error is not None and res.first_error >= 0:
-            ann.append(StepAnnotation(tid, res.first_error, NAME, "first_error", None,
-                                      "rules heuristic: first slip, else first derived number / first mention of the final answer"))
+            ann.append(StepAnnotation(tid, res.first_error, NAME, "first_error", None, f"rules: {why}"[:300]))
         return res
 
     def _gold_step(self, it: AnnotateInput, asserted: list[tuple[int, str]], step_of) -> int | None:
@@ -384,29 +489,58 @@ class RulesAnnotator(Annotator):
                 return i
         return None
 
-    def first_error(self, it: AnnotateInput, slips: list[int], asserted: list[tuple[int, str]]) -> int | None:
-        """The earliest wrong step by the rules: -1 for a correct trajectory; for a wrong one the
-        first arithmetic slip, else the earlier of (a) the first step that derives a number the
-        problem does not give and (b) the first step that states the final (wrong) answer, else
-        the middle step. (ProcessBench: see ``python -m pipeline eval-annotator``.)"""
-        if it.is_correct is None:
-            return None
-        if it.is_correct:
-            return -1
-        if not it.steps:
-            return None
+    def first_error(self, it: AnnotateInput, slips: list[int], asserted: list[tuple[int, str]],
+                    gold_step: int | None = None) -> int | None:
+        """The earliest wrong step by the rules (``locate_first_error`` without its reason)."""
+        return self.locate_first_error(it, slips, asserted, gold_step)[0]
+
+    def locate_first_error(self, it: AnnotateInput, slips: list[int], asserted: list[tuple[int, str]],
+                           gold_step: int | None = None) -> tuple[int | None, str]:
+        """(the earliest wrong step by the rules, why): None when ungraded or without steps; else, in order,
+        1. the first verified arithmetic slip (in a correct trajectory too: the claim is wrong);
+        2. -1 (no error) for a correct trajectory;
+        3. a wrong trajectory whose answer timeline held the gold (``pipeline.timeline``, compared
+           cheaply: no math-verify): the step that abandons it, i.e. the first step after the last
+           one holding the gold that asserts another answer (else the step after it);
+        4. otherwise a heuristic: the earlier of the first step that derives a number the problem
+           does not give and the first step that states the final (wrong) answer, both after the
+           step that stated the gold (``gold_step``) when there is one; else the middle step.
+        (ProcessBench scores: ``python -m pipeline eval-annotator``.)"""
+        if it.is_correct is None or not it.steps:
+            return None, ""
         if slips:
-            return slips[0]
+            return slips[0], "verified arithmetic slip (the first one)"
+        if it.is_correct:
+            return -1, ""
+        num = _numeric(it.gold)
+        if it.gold and len(it.offsets) == len(it.steps) and (num is None or num in it.response):
+            # (a numeric gold whose digits never appear is held by no step: no timeline needed)
+            tl = answer_timeline.timeline(it.response, it.offsets, it.gold, it.answer_type, is_correct=False,
+                                          match=_match_cheap)
+            last = tl.last_gold_step
+            if last is not None and last < len(it.steps) - 1:
+                after = next((i for i in range(last + 1, len(it.steps))
+                              if tl.answers[i] is not None and not tl.is_gold[i]), None)
+                if after is not None:
+                    return after, (f"the gold answer held until step {last} is abandoned here "
+                                   f"(asserts {tl.answers[after]})")
+                return last + 1, f"the gold answer held until step {last} is not asserted again"
+        floor = gold_step + 1 if gold_step is not None and gold_step + 1 < len(it.steps) else 0
         cands = []
-        given = set(_NUMBER.findall(it.problem)) | {"0", "1", "2"}
-        for i, step in enumerate(it.steps):
-            if set(_NUMBER.findall(step)) - given:
-                cands.append(i)
-                break
-        final = it.extracted_answer or (asserted[-1][1] if asserted else None)
-        if _numeric(final) is not None:
+        if floor == 0:
+            given = set(_NUMBER.findall(it.problem)) | {"0", "1", "2"}
             for i, step in enumerate(it.steps):
-                if stated_at(step, final):
+                if set(_NUMBER.findall(step)) - given:
                     cands.append(i)
                     break
-        return min(cands) if cands else (len(it.steps) - 1) // 2
+        final = it.extracted_answer or (asserted[-1][1] if asserted else None)
+        if _numeric(final) is not None:
+            for i in range(floor, len(it.steps)):
+                if stated_at(it.steps[i], final):
+                    cands.append(i)
+                    break
+        if cands:
+            return min(cands), ("heuristic: the first step deriving a number the problem does not give, or "
+                                "first stating the final answer" + (f", after the gold stated at step {gold_step}"
+                                                                    if floor else ""))
+        return floor + (len(it.steps) - 1 - floor) // 2, "heuristic: the middle step"
