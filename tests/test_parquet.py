@@ -305,3 +305,15 @@ def test_every_page_shows_the_same_figures_on_the_folder(app_db, tmp_path, monke
             assert folder == file, (page, bench)
             if page in ("app_pages/ladder.py", "app_pages/coverage.py"):
                 assert file[0] and file[1], (page, bench)      # the comparison saw figures and tables
+
+
+def test_a_replaced_export_is_read_afresh(tiny_db, tmp_path):
+    """The views are built once per export and process: an export replaced in place is seen at once."""
+    out = _export(tiny_db, tmp_path / "lake")
+    with db.reader(out) as con:
+        assert con.execute("SELECT count(DISTINCT model_id) FROM runs").fetchall() == [(3,)]
+    smaller = _without_model(tiny_db, tmp_path / "s.duckdb", "tiny-base")
+    assert main(["export-parquet", "--db", str(smaller), "--out", str(out), "--overwrite"]) == 0
+    with db.reader(out) as con:
+        assert con.execute("SELECT count(DISTINCT model_id) FROM runs").fetchall() == [(2,)]
+        assert con.execute("SELECT count(*) FROM outcomes WHERE model_id = 'tiny-base'").fetchall() == [(0,)]

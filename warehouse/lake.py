@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from importlib import resources
@@ -301,26 +302,59 @@ def _schema_sql() -> str:
     return resources.files("warehouse").joinpath("schema.sql").read_text()
 
 
+_OPEN: dict[str, tuple[str, duckdb.DuckDBPyConnection]] = {}    # folder -> (export id, its views)
+_OPEN_LOCK = threading.Lock()
+
+
 def open_lake(path: str | os.PathLike, schema_version: str) -> duckdb.DuckDBPyConnection:
-    """The folder as a read-only warehouse: an in-memory connection whose tables are views over its
-    Parquet files (schema.sql's tables and views, so every query runs unchanged). A folder of a
-    schema newer than ``schema_version`` (the reader's) is refused."""
+    """The folder as a read-only warehouse: a connection whose tables are views over its Parquet
+    files (schema.sql's tables and views, so every query runs unchanged). A folder of a schema newer
+    than ``schema_version`` (the reader's) is refused. The views are built once per export and
+    process (~100 ms); each call reads the manifest and returns a new cursor on them (~1 ms), which
+    the caller closes: the app opens one per page run."""
     root = location(path)
+    with _OPEN_LOCK:
+        cached = _OPEN.get(root)
+        if cached is not None:
+            m = read_manifest(root, cached[1] if is_remote(root) else None, schema_version)
+            if m["export_id"] == cached[0]:
+                return _cursor(cached[1])
+        con = _build(root, schema_version)
+        _OPEN[root] = (_export_id(con), con)   # an earlier export's cursors keep their own database
+        return _cursor(con)
+
+
+def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    cur = con.cursor()
+    cur.execute("SET enable_progress_bar = false")
+    return cur
+
+
+def _export_id(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT value FROM _lake WHERE key = 'export_id'").fetchall()[0][0]
+
+
+def _build(root: str, schema_version: str) -> duckdb.DuckDBPyConnection:
     con = _connection()
     try:
         if is_remote(root):
             _remote_ready(con, root)
         m = read_manifest(root, con, schema_version)
         con.execute(_schema_sql())
-        for table in tables(con):
+        con.execute("CREATE TEMP TABLE _lake (key VARCHAR, value VARCHAR)")
+        con.execute("INSERT INTO _lake VALUES ('export_id', ?)", [m["export_id"]])
+        catalog: dict[str, list[tuple[str, str]]] = {}
+        for table, col, typ in con.execute(
+                "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' "
+                "AND table_name IN (SELECT table_name FROM duckdb_tables() WHERE NOT temporary) "
+                "ORDER BY table_name, column_index").fetchall():
+            catalog.setdefault(table, []).append((col, typ))
+        for table, cols in catalog.items():
             info = m["tables"].get(table)
             if info is None:                 # a table newer than the folder: stays empty
                 continue
-            ours = columns(con, table)
-            types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
-                                     [table]).fetchall())
             theirs = set(info["columns"])
-            exprs = [_q(c) if c in theirs else f"CAST(NULL AS {types[c]}) AS {_q(c)}" for c in ours]
+            exprs = [_q(c) if c in theirs else f"CAST(NULL AS {t}) AS {_q(c)}" for c, t in cols]
             if table in ROWID_TABLES:
                 exprs.append("_rowid AS rowid")
             con.execute(f"DROP TABLE {_q(table)}")
@@ -330,7 +364,7 @@ def open_lake(path: str | os.PathLike, schema_version: str) -> duckdb.DuckDBPyCo
             except duckdb.Error as exc:
                 raise LakeError(f"{_join(root, table)}: cannot read the Parquet files of table {table!r} "
                                 f"listed in {MANIFEST} ({str(exc).splitlines()[0]})") from None
-            missing = [c for c in info["columns"] if c in ours and c not in rel.columns]
+            missing = [c for c, _ in cols if c in theirs and c not in rel.columns]
             if missing:
                 raise LakeError(f"{_join(root, table)}: the files lack column {missing[0]!r} that "
                                 f"{MANIFEST} lists for table {table!r}")
