@@ -15,6 +15,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from warehouse.errors import UsageError
 from warehouse.records import Model, model_value
 
@@ -102,7 +104,6 @@ def _csv(name: str, text: str) -> list[tuple[str, dict, dict]]:
 
 
 def _yaml(name: str, text: str) -> list[tuple[str, dict, dict]]:
-    import yaml
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -141,7 +142,6 @@ def _yaml(name: str, text: str) -> list[tuple[str, dict, dict]]:
 
 def _mapping(name: str, node, value, where) -> tuple[dict, dict]:
     """The fields of a YAML mapping, and the line of each."""
-    import yaml
     out, lines = {}, {}
     for k, v in node.value:
         if not isinstance(k, yaml.ScalarNode):

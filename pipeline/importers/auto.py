@@ -24,12 +24,15 @@ import json
 import zipfile
 from pathlib import Path
 
+from . import hf, inspect_eval, jsonl, lighteval, lm_eval, qwen_eval
 from .base import ImportContext
 
 NAME = "auto"
 DESCRIPTION = "detect each file's format from its content (a folder may mix formats)"
 
 SUFFIXES = (".jsonl", ".parquet", ".arrow", ".eval", ".json")
+# the formats detect() can name (pipeline.importers registers them; importing it here would be a cycle)
+FORMATS = {m.NAME: m for m in (qwen_eval, lm_eval, jsonl, inspect_eval, hf, lighteval)}
 _PEEK = 1 << 16
 _HF_LIST_KEYS = ("generations", "responses", "completions", "outputs")
 _HF_ONE_KEYS = ("generation", "completion", "output")
@@ -55,7 +58,7 @@ def _first_object(path: Path) -> dict | None:
 
 
 def _columns(path: Path, head: bytes) -> list[str] | None:
-    import pyarrow as pa
+    import pyarrow as pa              # with datasets: heavy, loaded only for a table file
     import pyarrow.parquet as pq
     try:
         if head.startswith(b"PAR1"):
@@ -118,7 +121,6 @@ def detect(path: Path) -> str | None:
 def files(path: Path) -> list[tuple[Path, str | None]]:
     """The candidate files under ``path`` (a file given on its own is always a candidate); lm-eval
     files found in a folder carry the model name their folders imply."""
-    from . import lm_eval
     if path.is_file():
         return [(path, None)]
     lm_names = dict(lm_eval.files(path))
@@ -141,14 +143,12 @@ def _detect_safe(path: Path) -> str | None:
 
 
 def parse(path: Path, ctx: ImportContext) -> None:
-    from . import IMPORTERS
     fmt = detect(path)
-    if fmt is None or fmt not in IMPORTERS.names() or fmt == NAME:
-        ctx.error(0, "file", f"format not recognized (looked for: {', '.join(n for n in IMPORTERS.names() if n != NAME)}); "
-                  "give --format")
+    if fmt not in FORMATS:
+        ctx.error(0, "file", f"format not recognized (looked for: {', '.join(FORMATS)}); give --format")
         return
     ctx.fmt = fmt               # the run records the detected format (and its id includes it)
-    IMPORTERS.get(fmt).parse(path, ctx)
+    FORMATS[fmt].parse(path, ctx)
 
 
 __all__ = ["detect", "files", "parse", "format_of_record", "format_of_columns"]
