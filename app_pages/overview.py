@@ -7,7 +7,6 @@ from app_pages import common, upload
 from charts import export, pages, report
 from warehouse import db, inventory
 
-
 sel = common.selection()
 st.title("Overview")
 info, counts = common.q(inventory.info), common.q(inventory.counts)

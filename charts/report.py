@@ -26,8 +26,8 @@ import html
 import inspect
 import json
 import shlex
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import plotly.graph_objects as go

@@ -13,13 +13,12 @@ import json
 import re
 
 import pytest
+import tiny
+from tiny import BENCHMARK
 
 from charts import report
 from pipeline import cli
 from warehouse.filters import Selection
-
-import tiny
-from tiny import BENCHMARK
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -183,8 +183,8 @@ def test_a_reader_held_in_this_process_is_waited_for_then_reported(tiny_copy, mo
     """DuckDB refuses a writer while this process holds the file read-only (another page of the app reading):
     the import retries for a while, then says the warehouse is busy; nothing is written."""
     import duckdb
-
     import tiny
+
     from app_pages import upload
 
     before = _counts(tiny_copy)
@@ -199,3 +199,35 @@ def test_a_reader_held_in_this_process_is_waited_for_then_reported(tiny_copy, mo
         held.close()
     assert any("The warehouse is busy (another page of this app kept it open)" in e for e in _texts(at, "error"))
     assert _counts(tiny_copy) == before
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_in_the_browser_drop_a_real_file_then_download_the_report(shared, tmp_path, monkeypatch):
+    """`streamlit run app.py` in Chromium: a real trace file dropped on Get started lands in the warehouse and the
+    Overview shows its counts; the report button downloads the HTML file."""
+    from playwright.sync_api import sync_playwright
+    from test_e2e_browser import ARGS, CHROMIUM, _idle, start_server
+
+    path = tmp_path / "w.duckdb"
+    trace = tmp_path / "gemma-2-27b-it.jsonl"
+    shutil.copy(shared / GEMMA, trace)
+    monkeypatch.setenv("LADDER_DATA_DIR", str(shared))     # the server inherits it
+    with start_server(path) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True).new_page()
+        pg.goto(url)
+        pg.get_by_role("heading", name="ladder — get started").wait_for(timeout=60_000)
+        _idle(pg)
+        pg.locator('input[type="file"]').first.set_input_files(str(trace))
+        _idle(pg)
+        pg.get_by_role("button", name="Import").click()
+        pg.get_by_role("heading", name="Overview").first.wait_for(timeout=120_000)
+        _idle(pg)
+        assert pg.get_by_text("30 new trajectories").count() >= 1
+        assert _counts(path)["trajectories"] == 30
+        with pg.expect_download(timeout=120_000) as dl:
+            pg.get_by_role("button", name="Download this selection's report").click()
+        html = Path(dl.value.path()).read_text(encoding="utf-8")
+        browser.close()
+    assert html.startswith("<!DOCTYPE html>") and "gemma-2-27b-it" in html and "Plotly.newPlot(" in html
