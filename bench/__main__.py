@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
 TARGETS = {"ingest_per_s": 300, "analysis_ms": {"paper": 300, "10x": 1000, "tiny": 300},
            "first_render_s": 2.0, "filter_change_s": 0.5, "trajectory_ms": 300, "search_s": 2.0,
-           "app_memory_mb": 2048}
+           "app_memory_mb": 2048, "indexed_search_s": {"paper": 0.3, "10x": 1.0, "tiny": 0.3},
+           "index_share_of_ingest": 0.2, "index_vs_warehouse": 0.5}
 
 
 def _median_ms(fn, repeat: int = 5) -> float:
@@ -55,13 +57,17 @@ def build(scale: str, chars: int, log, rebuild: bool = False) -> tuple[Path, Pat
         log(f"reusing {path}")
         return path, traces, json.loads(info_file.read_text())
     for p in [info_file, *root.glob("bench.duckdb*")]:      # the synthetic traces are kept: deterministic
-        p.unlink(missing_ok=True)
+        if p.is_dir():                                       # the full-text index
+            shutil.rmtree(p)
+        else:
+            p.unlink(missing_ok=True)
     data_dir = benchmarks.data_dir()
     t0 = time.perf_counter()
     files = synth.write(scale, _questions(data_dir), traces, target_chars=chars)
     gen_s = time.perf_counter() - t0
     log(f"wrote {len(files)} synthetic files in {gen_s:.0f}s; importing")
     session = ImportSession(path, data_dir)
+    index_s = _time_index_syncs()
     t0 = time.perf_counter()
     n = done = 0
 
@@ -73,6 +79,7 @@ def build(scale: str, chars: int, log, rebuild: bool = False) -> tuple[Path, Pat
 
     session.import_path(traces, "jsonl", "aime24", on_report=progress)   # the folder, as the CLI does
     ingest_s = time.perf_counter() - t0
+    spent_indexing = index_s()
     with db.writer(path) as con:  # the experiment factors, for the scaling pages
         for m in synth.models(scale):
             ingest.upsert_model(con, Model(m.name, seed=m.seed, sft_size=m.sft_size, sft_category=m.sft_category,
@@ -80,9 +87,57 @@ def build(scale: str, chars: int, log, rebuild: bool = False) -> tuple[Path, Pat
     info = {"trajectories": n, "files": len(files), "jsonl_bytes": sum(f.stat().st_size for f in files),
             "ingest_s": round(ingest_s, 1), "ingest_per_s": round(n / ingest_s, 1),
             "ingest_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "synth_write_s": round(gen_s, 1)}
+            "synth_write_s": round(gen_s, 1),
+            # the full-text index's share of the import (its syncs, timed inside the same run)
+            "index_sync_s": round(spent_indexing, 1),
+            "ingest_per_s_without_index": round(n / max(ingest_s - spent_indexing, 1e-9), 1),
+            "index_share_of_ingest": round(spent_indexing / ingest_s, 3)}
     info_file.write_text(json.dumps(info))
     return path, traces, info
+
+
+def _time_index_syncs():
+    """Time every ``textindex.follow`` the import makes (it calls it through the module); returns a
+    function giving the seconds spent so far."""
+    from warehouse import textindex
+
+    spent = [0.0]
+    follow = textindex.follow
+
+    def timed(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return follow(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t0
+
+    textindex.follow = timed
+    return lambda: spent[0]
+
+
+def text_index(path: Path, log) -> dict:
+    """The full-text index beside the warehouse: built when missing (timed), its size against the
+    warehouse's."""
+    from warehouse import textindex
+
+    d = textindex.index_dir(path)
+    out = {}
+    t0 = time.perf_counter()
+    rep = textindex.sync(path)
+    if rep.indexed:
+        log(f"indexed {rep.indexed} trajectories")
+        out["index_build_s"] = round(time.perf_counter() - t0, 1)
+    size = sum(f.stat().st_size for f in d.iterdir() if f.is_file())
+    wh = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+    out.update(index_mb=round(size / 2**20, 1), index_vs_warehouse=round(size / wh, 3))
+    return out
+
+
+# Word and phrase queries for the index against the plain scan, in the same run: words and phrases
+# everywhere, rare and absent, either case (an upper-case letter makes it case-sensitive)
+SEARCHES = ["wait", "vieta", "xyzzy", "Therefore", "let me check", "So the answer might be $17$",
+            "so the answer might be $17$", "the answer is not", "xyzzy plugh", "Therefore, the answer",
+            "final answer is", "modulo the prime"]
 
 
 def analysis(path: Path) -> dict:
@@ -118,6 +173,12 @@ def browsing(path: Path) -> dict:
         def find(text):
             return _median_ms(lambda: search.search(con, sel, text), repeat=3)
 
+        def index_vs_scan(text):
+            mode = search.find(con, sel, text).mode
+            ix = _median_ms(lambda: search.find(con, sel, text), repeat=3)
+            scan = _median_ms(lambda: search.find(con, sel, text, use_index=False), repeat=3)
+            return {"mode": mode, "index_ms": ix, "scan_ms": scan, "ratio": round(ix / max(scan, 1e-9), 3)}
+
         return {"open_trajectory_ms": _median_ms(open_one),
                 # smart case: an upper-case letter makes a case-sensitive search, all lower-case does not
                 "search_ms": find("So the answer might be $17$"),
@@ -125,7 +186,8 @@ def browsing(path: Path) -> dict:
                 # other shapes: a rare word, a phrase in every response, absent phrases without a
                 # caseless part to check first (the slowest case: every response is case-folded)
                 "search_more_ms": {t: find(t) for t in ("vieta", "let me check", "the answer is not",
-                                                          "xyzzy plugh", "Therefore, the answer")}}
+                                                          "xyzzy plugh", "Therefore, the answer")},
+                "search_index_vs_scan": {t: index_vs_scan(t) for t in SEARCHES}}
 
 
 def pages(path: Path) -> dict:
@@ -172,7 +234,9 @@ def main(argv=None) -> int:
     log = (lambda m: print(m, file=sys.stderr, flush=True))
     path, traces, built = build(args.scale, args.chars, log, args.rebuild)
     out = {"scale": args.scale, "synthetic": True, "build": built,
-           "size_on_disk_mb": round(sum(p.stat().st_size for p in path.parent.glob("bench.duckdb*")) / 2**20, 1)}
+           "size_on_disk_mb": round(sum(p.stat().st_size for p in path.parent.glob("bench.duckdb*") if p.is_file())
+                                      / 2**20, 1)}
+    out.update(text_index(path, log))
     log("timing analysis functions")
     out["analysis_ms"] = analysis(path)
     log("timing browsing")
@@ -193,6 +257,13 @@ def main(argv=None) -> int:
                      + ([f"open trajectory {out['open_trajectory_ms']} ms"] if out["open_trajectory_ms"] >= 300 else [])
                      + [f"{k} {out[k]} ms" for k in ("search_ms", "search_ci_ms") if out[k] >= 2000]
                      + [f"search {t!r} {v} ms" for t, v in out["search_more_ms"].items() if v >= 2000])
+    limit_s = TARGETS["indexed_search_s"][args.scale]
+    out["misses"] += [f"indexed search {t!r} {v['index_ms']} ms ({v['mode']})"
+                      for t, v in out["search_index_vs_scan"].items() if v["index_ms"] >= 1000 * limit_s]
+    if "index_share_of_ingest" in built and built["index_share_of_ingest"] >= TARGETS["index_share_of_ingest"]:
+        out["misses"].append(f"index share of ingest {built['index_share_of_ingest']}")
+    if out["index_vs_warehouse"] >= TARGETS["index_vs_warehouse"]:
+        out["misses"].append(f"index size {out['index_vs_warehouse']} of the warehouse")
     for kind, target in (("first_render_s", 2.0), ("filter_change_s", 0.5)):
         for page, v in out.get("pages", {}).get(kind, {}).items():
             if v >= target:
