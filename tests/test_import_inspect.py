@@ -100,3 +100,56 @@ def test_not_a_log_is_one_file_error(shared, tmp_path, tmp_db):
 def test_score_values():
     assert [inspect_eval.verdict(v) for v in ("C", "I", "N", "P", 1, 0.0, 0.5, True, "yes", {"a": 1})] == \
         [True, False, False, None, True, False, None, True, True, None]
+
+
+_TASK = r'''
+import json, sys
+from inspect_ai import Task, eval as run_eval
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import ContentReasoning, ContentText, ModelOutput, ModelUsage, get_model
+from inspect_ai.scorer import match
+from inspect_ai.solver import generate
+
+rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")][:6]
+outs = []
+for r in rows:                          # the mock model replays the real responses, thought kept apart
+    thought, _, text = r["code"][0].partition("<|end_of_thought|>")
+    o = ModelOutput.from_content(model="mockllm/model",
+                                 content=[ContentReasoning(reasoning=thought), ContentText(text=text)])
+    o.usage = ModelUsage(input_tokens=10, output_tokens=20, total_tokens=30)    # else it counts with tiktoken (network)
+    outs.append(o)
+task = Task(dataset=MemoryDataset([Sample(id=i, input=r["question"], target=str(r["gt"])) for i, r in enumerate(rows)]),
+            solver=[generate()], scorer=match(numeric=True))
+log, = run_eval(task, model=get_model("mockllm/model", custom_outputs=outs), log_dir=sys.argv[2], display="none",
+                max_samples=1)
+print(log.status)
+'''
+
+
+@pytest.mark.slow
+def test_a_real_offline_inspect_eval_imports_with_its_scores(shared, tmp_path, tmp_db):
+    """A real Inspect evaluation (mockllm replaying six real responses, the `match` scorer) writes the log."""
+    import subprocess
+    import sys
+
+    from inspect_ai.log import read_eval_log
+
+    script = tmp_path / "task.py"
+    script.write_text(_TASK)
+    out = subprocess.run([sys.executable, str(script), str(shared / SKY), str(tmp_path / "logs")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "success", out.stderr[-2000:]
+    log_file, = (tmp_path / "logs").glob("*.eval")
+    scored = {int(s.id): s.scores["match"] for s in read_eval_log(str(log_file)).samples}
+    rep = ImportSession(tmp_db, shared).import_path(log_file, "auto", "aime24")[0]
+    assert (rep.new, rep.rejected) == (6, 0)
+    sky = rows(shared, SKY, limit=6)
+    ids = aime_ids(shared)
+    got = {q: (c, p, r) for _, q, _i, c, p, r, *_ in _trajectories(tmp_db)}
+    for i, r in enumerate(sky):
+        c, p, resp = got[ids[normalize_problem(r["question"])]]
+        assert c == (scored[i].value == "C") and p == scored[i].answer
+        thought, _, text = r["code"][0].partition("<|end_of_thought|>")
+        assert resp == "\n\n".join(x for x in (f"<think>\n{thought}\n</think>", text) if x)   # empty text: no part
+    # on these six, Inspect's match scorer agrees with the SkyThought harness's verdicts
+    assert [got[ids[normalize_problem(r["question"])]][0] for r in sky] == [bool(r["score"][0]) for r in sky]
