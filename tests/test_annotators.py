@@ -58,6 +58,7 @@ from pipeline.steps import split_steps
     ("Next, \\( 38^3 \\equiv 1080 \\pmod{1681} \\). Next, \\( 38^4 = 38 \\times 1080 = 41040 \\)", []),
     ("* **Remainder 0:** There are 2024/5 = 404 numbers.", []),
     ("$80,000 * 1.5 = 120,000$", []),
+    ("\\[ 2! \\cdot 5! \\cdot 5! = 2 \\cdot 120 \\cdot 120 = 28,\\!800 \\]", []),   # a LaTeX thousands separator
 ])
 def test_arithmetic_slips(text, slips):
     assert [c for c, _ in arithmetic_slips(text)] == slips
@@ -175,6 +176,24 @@ def test_a_verified_slip_is_an_error_in_a_correct_trajectory_too():
     # without the slip: no error
     ok = get_annotator("rules").annotate([_input(text.replace("381, hmm, no, 17 * 23 = ", ""), "391", True)])[0]
     assert ok.first_error == -1 and _first_error(ok)[1] is None
+
+
+def test_verified_flags_read_by_hand_stay_right():
+    """Cases read by hand on real traces while measuring the precision of the verified findings."""
+    from pipeline.annotators.rules import _same, stated_at
+
+    # answer_flip: "the answer is likely ..." and a bare "**" assert nothing; 3/2 and \\dfrac{3}{2} are one answer
+    # (gemma-2-27b-it and Sky-T1-math-correct-5K-27B on MATH-500)
+    text = ("So the answer is likely the larger root.\n\nWe get 3/2, so the answer is 3/2.\n\n"
+            "**Final Answer:** the answer is \\dfrac{3}{2}.")
+    res = get_annotator("rules").annotate([_input(text, "\\frac{3}{2}", True, "math")])[0]
+    assert "answer_flip" not in _flags(res)
+    assert _same("11/36", "\\frac{11}{36}") and not _same("3/2", "2/3")
+    # found_then_lost: the gold value as a result, not inside a longer expression or denied right after
+    # (Sky-T1-math-correct-5K-32B-step84 and -step49 on AIME)
+    assert stated_at("\\( p(p-1) = 11 \\times 10 = 110 \\), which doesn't divide 8.", "110") == []
+    assert stated_at("\\frac{d f}{d m} = 480 \\cdot \\frac{v}{u}", "480") == []
+    assert stated_at("Therefore, the total number of sequences is 147 + 147 = 294.", "294") == [56]
 
 
 def test_repetition_loop_flag():

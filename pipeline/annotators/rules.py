@@ -67,7 +67,7 @@ _GLUED_BEFORE = set("_.\\}{^)|!√")
 _OP_BEFORE = set("*/^+-_.\\}){[|!×·,√")       # ',': '80,000 * 1.5', 'gcd(41^2, 41 * 43)'
 _FUNC_BEFORE = re.compile(r"(?:\b(?:log|ln|lg|sin|cos|tan|sec|csc|cot|exp|sqrt|gcd|lcm|max|min|det|arc[a-z]+)"
                           r"|_\{?\w+\}?)[ \t]*$")   # '\\log_x \\frac{1}{100} = -2'
-_BAD_AFTER = re.compile(r"[\w\\^/({!]|\.\d|\.\\|[ \t]*(?:[-+*/^]|\*\*)|[ \t]*\(|[ \t]*:[ \t]*\d"
+_BAD_AFTER = re.compile(r"[\w\\^/({!]|\.\d|\.\\|[ \t]*(?:[-+*/^]|\*\*)|[ \t]*\(|[ \t]*:[ \t]*\d|,[ \t]*\d"
                         r"|[ \t]+(?:[A-Za-z](?![A-Za-z])|[A-Za-z]+\(|\\[A-Za-z]+)")  # '= 4 g(x)', '= 2 x', '= 3 \\sqrt'
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -292,7 +292,7 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
 
 
 # --- asserted answers --------------------------------------------------------------------
-_ASSERT = re.compile(r"(?:final answer|the answer)\s*(?:is|:|=)\s*\$?\\?\(?\s*([^\s$,;]+)", re.I)
+_ASSERT = re.compile(r"(?:final answer|the answer)\s*(?:is|:|=)\s*\$?(?:\\\(|\()?\s*([^\s$,;]+)", re.I)
 
 
 def asserted_answer(step: str) -> str | None:
@@ -316,8 +316,14 @@ def _numeric(value: str | None) -> str | None:
     return v if v.startswith("-") else (v.lstrip("0") or "0")
 
 
-def stated_at(text: str, value: str | None) -> list[int]:
-    """Offsets where ``text`` states the number ``value`` ('= 204', 'is 204', '\\boxed{204}')."""
+_GOES_ON = re.compile(r"[ \t]*(?:[-+*/^×·]|\\(?:cdot|times|div|sqrt|frac|pi)\b)")   # '= 480 \\cdot ...'
+_NEGATED = re.compile(r"\b(?:not|doesn't|does not|isn't|cannot|can't|never)\b|≠|\\neq")
+
+
+def stated_at(text: str, value: str | None, strict: bool = True) -> list[int]:
+    """Offsets where ``text`` states the number ``value`` as a result ('= 204', 'is 204',
+    '\\boxed{204}'): not the start of a longer expression ('= (721 + ...', '= 480 \\cdot ...') and
+    not denied right after ('= 110, which doesn't divide 8'); ``strict=False`` skips these two checks."""
     v = _numeric(value)
     if v is None:
         return []
@@ -326,22 +332,47 @@ def stated_at(text: str, value: str | None) -> list[int]:
         end = i + len(v)
         before, after = text[max(0, i - 24):i], text[end:end + 2]
         if not (before[-1:].isdigit() or before[-1:] == "." or after[:1].isdigit()
-                or (after[:1] == "." and after[1:2].isdigit())) and _STATES.search(before):
+                or (after[:1] == "." and after[1:2].isdigit())) and _STATES.search(before) \
+                and (not strict or not (before.endswith("(") and not before.endswith("\\(")
+                                        or _GOES_ON.match(text, end) or _NEGATED.search(text, end, end + 40))):
             out.append(i)
         i = text.find(v, end)
     return out
 
 
+_NORM_FRAC = re.compile(r"^(-?)\{([^{}]+)\}\{([^{}]+)\}$")     # normalize_answer's '\\frac{3}{2}' -> '{3}{2}'
+
+
+def _value(norm: str) -> float | None:
+    """The number a normalised answer spells ('12', '-3.5', '3/2', '{3}{2}'), else None."""
+    m = _NORM_FRAC.match(norm)
+    if m:
+        norm = f"{m.group(1)}{m.group(2)}/{m.group(3)}"
+    try:
+        if norm.count("/") == 1:
+            p, q = norm.split("/")
+            return float(p) / float(q)
+        return float(norm)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
 def _same(a: str, b: str) -> bool:
-    """Cheap answer equality (normalised text or equal numbers), whatever the answer type: rules
-    never call math-verify."""
+    """Cheap answer equality (normalised text or equal numbers, '3/2' = '\\dfrac{3}{2}'), whatever the
+    answer type: rules never call math-verify."""
     na, nb = grade.normalize_answer(a), grade.normalize_answer(b)
     if na == nb:
         return True
-    try:
-        return abs(float(na) - float(nb)) < 1e-9
-    except ValueError:
-        return False
+    va, vb = _value(na), _value(nb)
+    return va is not None and vb is not None and abs(va - vb) < 1e-9
+
+
+def plausible_answer(ans: str | None) -> bool:
+    """Whether an asserted answer looks like one (a digit, LaTeX, or a letter choice): "the answer
+    is likely ..." or a bare "**" asserts nothing."""
+    ans = (ans or "").strip()
+    return bool(ans) and len(ans) <= 80 and (any(c.isdigit() for c in ans) or "\\" in ans
+                                             or re.fullmatch(r"\(?[A-E]\)?", ans) is not None)
 
 
 def _match_cheap(gold: str, candidate: str, answer_type: str) -> bool:
@@ -439,7 +470,7 @@ class RulesAnnotator(Annotator):
                 ann.append(StepAnnotation(tid, i, NAME, "arithmetic_slip", 1.0,
                                           f"{claim} (evaluates to {value:.6g})"[:300]))
         asserted = [(i, a) for i, st in enumerate(it.steps)
-                    if ("box" in st or "answer" in st) and (a := asserted_answer(st))]
+                    if ("box" in st or "answer" in st) and plausible_answer(a := asserted_answer(st))]
         # answer flips: the asserted answer changes from one assertion to the next
         flips, seq = 0, []
         for i, a in asserted:
@@ -536,7 +567,7 @@ class RulesAnnotator(Annotator):
         final = it.extracted_answer or (asserted[-1][1] if asserted else None)
         if _numeric(final) is not None:
             for i in range(floor, len(it.steps)):
-                if stated_at(it.steps[i], final):
+                if stated_at(it.steps[i], final, strict=False):
                     cands.append(i)
                     break
         if cands:
