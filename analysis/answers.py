@@ -43,7 +43,6 @@ from typing import Callable
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from analysis.metrics import pass_at_k_estimate
 
@@ -136,6 +135,8 @@ def _intervals(n: int, c: int, level: float = 0.95) -> dict:
     which rises with p. Samples are taken as independent draws of the model on the question."""
     if n == 0:
         return {"avg": [None, None], "pass_at_k": {}}
+    from scipy import stats    # imported when used: scipy costs the app's first render ~1 s
+
     a = (1 - level) / 2
     lo = 0.0 if c == 0 else float(stats.beta.ppf(a, c + 0.5, n - c + 0.5))
     hi = 1.0 if c == n else float(stats.beta.ppf(1 - a, c + 0.5, n - c + 0.5))

@@ -12,7 +12,6 @@ of the keys to compare: groups, or models when the selection names models):
 from __future__ import annotations
 
 import polars as pl
-from scipy import stats
 
 
 
@@ -29,6 +28,8 @@ def reference_agreement(refs: pl.DataFrame, qa: pl.DataFrame, metric: str = "avg
 
 
 def agreement_summary(per_q: pl.DataFrame) -> pl.DataFrame:
+    from scipy import stats    # imported when used: scipy costs the app's first render ~1 s
+
     rows = []
     for part in per_q.partition_by("group", "key", maintain_order=True):
         o, r = part["observed"].to_numpy(), part["reference"].to_numpy()

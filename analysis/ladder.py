@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import optimize, stats
 
 from analysis import metrics
 
@@ -134,6 +133,8 @@ def rasch_fit(n: np.ndarray, c: np.ndarray, ridge: float = 0.01):
         grad = np.concatenate([-r.sum(axis=1) + 2 * ridge * th, r.sum(axis=0) + 2 * ridge * b])
         return -ll.sum() + ridge * (x @ x), grad
 
+    from scipy import optimize    # imported when used: scipy costs the app's first render ~1 s
+
     res = optimize.minimize(nll, np.zeros(K + Q), jac=True, method="L-BFGS-B")
     th, b = res.x[:K], res.x[K:]
     p = 1 / (1 + np.exp(-(th[:, None] - b[None, :])))
@@ -150,6 +151,8 @@ def _fit(pq: pl.DataFrame, ridge: float):
 
 def difficulty(pq: pl.DataFrame, ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
     keys, qids, n, c, tiers, (th, b, se_th, se_b) = _fit(pq, ridge)
+    from scipy import stats
+
     z = stats.norm.ppf(0.5 + ci / 2)
     ns, cs = n.sum(axis=0), c.sum(axis=0)
     return pl.DataFrame({
@@ -161,6 +164,8 @@ def difficulty(pq: pl.DataFrame, ridge: float = 0.01, ci: float = 0.95) -> pl.Da
 
 def abilities(pq: pl.DataFrame, ridge: float = 0.01, ci: float = 0.95) -> pl.DataFrame:
     keys, qids, n, c, tiers, (th, b, se_th, se_b) = _fit(pq, ridge)
+    from scipy import stats
+
     z = stats.norm.ppf(0.5 + ci / 2)
     return pl.DataFrame({"key": keys, "theta": th, "theta_lo": th - z * se_th,
                          "theta_hi": th + z * se_th}).sort("theta", descending=True)

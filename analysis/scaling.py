@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import optimize
 
 from analysis import metrics
 
@@ -133,6 +132,8 @@ def fit_saturating(x, y) -> dict:
     x, y = np.asarray(x, float), np.asarray(y, float)
     a, c, bs, scale = _sat_profile(x, y[None, :])
     if np.isfinite(bs[0]):   # refine the grid's best rate
+        from scipy import optimize    # imported when used: scipy costs the app's first render ~1 s
+
         grid = _b_grid(x, scale)
         i = int(np.argmin(np.abs(grid - bs[0])))
         lo, hi = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])
