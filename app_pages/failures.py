@@ -8,6 +8,7 @@ import streamlit as st
 import charts
 from analysis.answers import shared_delusions
 from app_pages import common
+from charts import pages
 from pipeline import answers
 from warehouse import failures, inventory, questions
 
@@ -86,6 +87,18 @@ if not rates.is_empty():
                                                  variable_name="flag", value_name="rate"),
                                    "key", "rate", color="flag", title="found-then-lost and truncation rates"),
                  "flag_rates")
+tl = common.q(pages.timeline_aggregate, fsel, by)
+if tl.is_empty():
+    st.info("No answer timelines in this selection (`python -m pipeline annotate --timeline` derives them for a "
+            "warehouse built before the timeline existed).")
+else:
+    st.caption("From the answer timeline (facts: each step's asserted answer graded against the gold): the share "
+               "of wrong trajectories whose steps held the gold, and the median share of the response written "
+               "before the first correct answer. The flag rates above come from the rules annotator.")
+    common.chart(charts.figures.timeline_aggregate_figure(tl, title="found-then-lost rate and share of the "
+                                                          "response before the first correct answer"),
+                 "answer_timeline")
+    common.table(tl, "answer_timeline")
 ftl = common.q(failures.flagged, fsel, "found_then_lost", 50)
 if ftl.is_empty():
     st.info("No found-then-lost trajectories in this selection.")

@@ -1,15 +1,30 @@
 """Trajectories: pick a question, see the models × samples grid, open one (or two) trajectories
-with numbered, annotated steps, and search every response. The URL (q, t, t2) is a permalink.
+with numbered, annotated steps, and search every response. The URL (q, t, t2, step, step2) is a permalink.
+
+Above the steps, the answer timeline's strip: one mark per step and event (gold reached or lost, answer
+changed, verified arithmetic slip, backtrack, the suspected first error of the annotator the reader picks);
+clicking a mark or picking it in "Jump to a marked step" selects its page of steps and scrolls to it.
+Verified findings and judgements are told apart (warehouse.records.annotation_kind): a judgement is shown
+with its annotator and score as a suspicion, never painted as an established error.
 
 Model text is untrusted: it is rendered only through st.markdown without unsafe_allow_html
 (raw HTML is escaped) after common.rich (image syntax made impossible); other fields go through common.plain.
 """
+import re
+
+import polars as pl
 import streamlit as st
+import streamlit.components.v1 as components
 
 import charts
+from analysis import timeline as timeline_stats
 from app_pages import common
+from charts import figures
 from pipeline import answers
-from warehouse import questions, search, trajectory
+from pipeline import timeline as answer_timeline
+from warehouse import lookup, questions, search, trajectory
+from warehouse import timeline as timeline_store
+from warehouse.records import annotation_kind
 
 sel = common.selection()
 st.title("Trajectories")
@@ -17,6 +32,7 @@ st.title("Trajectories")
 
 STEPS_PER_PAGE = 40          # steps drawn per page of a trajectory (a 5 MB response has ~27,000)
 CHARS_PER_PAGE = 40_000      # characters per page of a trajectory that has no steps
+JUMP_PARAM = {"a": "step", "b": "step2"}    # URL: the step shown (0-based), per slot
 
 
 def _param(key: str, value) -> None:
@@ -38,7 +54,40 @@ def _page_of(container, n: int, per_page: int, what: str, key: str) -> int:
     return page
 
 
-def show_trajectory(tid: int, container, slot: str) -> None:
+def _answers(t: dict, steps) -> "pl.DataFrame":
+    """The stored candidate answers of the trajectory's steps; derived now (pipeline.timeline, a few
+    ms) when the warehouse predates the timeline (``python -m pipeline annotate --timeline`` stores them)."""
+    tid = int(t["trajectory_id"])
+    if common.q(timeline_store.summary, tid) is not None:
+        return common.q(timeline_store.step_answers, tid)
+    text = t["response"] or ""
+    spans = list(zip(steps["start_char"].to_list(), steps["end_char"].to_list()))
+    atype = common.q(lookup.benchmark_answer_type, t["benchmark"]) or "math"
+    tl = answer_timeline.timeline(text, spans, t["gold"], atype, is_correct=t["is_correct"])
+    rows = [{"step_idx": i, "answer": a, "source": src, "is_gold": g, "changed": c}
+            for i, (a, src, g, c) in enumerate(zip(tl.answers, tl.sources, tl.is_gold, tl.changed)) if a is not None]
+    return pl.DataFrame(rows, schema={"step_idx": pl.Int64, "answer": pl.Utf8, "source": pl.Utf8,
+                                      "is_gold": pl.Boolean, "changed": pl.Boolean})
+
+
+def _jump_to(slot: str, tid: int, step: int | None) -> None:
+    """Show ``step``: select its page of steps, remember it (URL ``step``/``step2``) for the anchor."""
+    st.session_state[f"jump_{slot}_{tid}"] = step
+    if step is not None:
+        st.session_state[f"steps_{slot}_{tid}"] = step // STEPS_PER_PAGE + 1
+    _param(JUMP_PARAM[slot], step)
+
+
+def _scroll_to(anchor: str) -> None:
+    """Scroll the page (and the steps' scroll box) to the element with this id. Our own script, with
+    no data in it but the anchor (letters, digits and dashes), run in a zero-height component."""
+    assert re.fullmatch(r"[a-z0-9-]+", anchor)
+    components.html("<script>(function go(n){const d=window.parent.document;const el=d.getElementById("
+                    f"'{anchor}');if(el){{el.scrollIntoView({{block:'start'}});}}"
+                    "else if(n>0){setTimeout(function(){go(n-1);},100);}})(40);</script>", height=0)
+
+
+def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) -> None:
     t = common.q(trajectory.trajectory, int(tid))
     if t is None:
         container.warning(f"No trajectory {common.plain(tid)}.")
@@ -52,8 +101,12 @@ def show_trajectory(tid: int, container, slot: str) -> None:
     g.metric("gold answer", common.plain(t["gold"]))
     flags = common.q(trajectory.flags, int(tid))
     if not flags.is_empty():
-        container.caption("flags (annotators' findings): " + ", ".join(
-            f"{common.plain(r['flag'])} ({common.plain(r['annotator'])})" for r in flags.iter_rows(named=True)))
+        kinds = [annotation_kind(r["annotator"], r["flag"]) for r in flags.iter_rows(named=True)]
+        for kind, title in (("verified", "verified findings"), ("judgement", "judgements"), ("marker", "markers")):
+            found = [f"{common.plain(r['flag'])} ({common.plain(r['annotator'])})"
+                     for r, k in zip(flags.iter_rows(named=True), kinds) if k == kind]
+            if found:
+                container.caption(f"{title}: " + ", ".join(found))
     steps = common.q(trajectory.steps, int(tid))
     text = t["response"] or ""
     if steps.is_empty():
@@ -61,20 +114,88 @@ def show_trajectory(tid: int, container, slot: str) -> None:
         body = text[page * CHARS_PER_PAGE:(page + 1) * CHARS_PER_PAGE]
         container.container(height=700).markdown(common.rich(body) or "_(empty response)_")
         return
+    answers = _answers(t, steps)
+    notes = common.q(trajectory.annotations, int(tid))
+    judges = timeline_stats.first_error_annotators(notes)
+    fe_key = f"fe_{slot}_{tid}"
+    by = container.selectbox("Suspected first error by (a judgement, not a verified fact)", judges + ["nobody"],
+                             key=fe_key, disabled=not judges,
+                             help="Annotators' guesses at the earliest wrong step: the rules heuristic, an LLM "
+                                  "judge, a PRM. Verified findings (gold reached or lost, answer changes, "
+                                  "arithmetic claims that evaluate otherwise) are always marked.")
+    by = None if by == "nobody" else by
+    events = timeline_stats.step_events(steps, answers, notes, by)
+    jump_key = f"jump_{slot}_{tid}"
+    if jump_key not in st.session_state:        # a permalink's step (URL step / step2), once
+        want = common.int_param(JUMP_PARAM[slot])
+        if want is not None and 0 <= want < steps.height:
+            _jump_to(slot, tid, want)
+        else:
+            st.session_state[jump_key] = None
+    strip = figures.timeline_strip_figure(events, int(t["n_chars"] or len(text)), x_max=x_max,
+                                          current=st.session_state.get(jump_key))
+    picked = container.plotly_chart(strip, key=f"strip_{slot}_{tid}", on_select="rerun",
+                                    selection_mode="points", width="stretch")
+    points = (picked or {}).get("selection", {}).get("points", []) if picked else []
+    seen_key = f"strip_seen_{slot}_{tid}"
+    clicked = next((p.get("customdata") for p in points if p.get("customdata") is not None), None)
+    if isinstance(clicked, list):
+        clicked = clicked[0] if clicked else None
+    if clicked is not None and clicked != st.session_state.get(seen_key):
+        st.session_state[seen_key] = clicked
+        _jump_to(slot, tid, int(clicked))
+    targets = timeline_stats.jump_targets(events)
+    label = dict(targets)
+    options = [None] + [i for i, _ in targets]
+    cur = st.session_state.get(jump_key)
+    if cur is not None and cur not in label:
+        options.append(cur)
+    container.selectbox(f"Jump to a marked step ({len(targets)} marked)", options, key=jump_key,
+                        format_func=lambda i: "—" if i is None else f"step {i + 1} · {label.get(i, 'chosen')}",
+                        on_change=lambda: _jump_to(slot, tid, st.session_state.get(jump_key)))
+    target = st.session_state.get(jump_key)
     page = _page_of(container, steps.height, STEPS_PER_PAGE, "steps", f"steps_{slot}_{tid}")
     box = container.container(height=700)
+    ans_by = {r["step_idx"]: r for r in answers.iter_rows(named=True)}
+    notes_by: dict[int, list[dict]] = {}
+    for r in notes.iter_rows(named=True):
+        notes_by.setdefault(r["step_idx"], []).append(r)
     for s in steps.slice(page * STEPS_PER_PAGE, STEPS_PER_PAGE).iter_rows(named=True):
+        i = s["step_idx"]
         body = common.rich(text[s["start_char"]:s["end_char"]])
-        head = f"**Step {s['step_idx'] + 1}**" + (f" · {common.plain(s['kind'])}" if s["kind"] else "")
-        if s["labels"]:
-            # annotators predict step errors (the rules annotator is a heuristic): shown as predictions
-            labels = ", ".join(common.plain(lab) for lab in s["labels"])
-            note = box.warning if any(not lab.startswith("ok") for lab in s["labels"]) else box.info
-            note(f"{head} · predicted: {labels}\n\n{body}")
-            for ev in s["evidence"] or []:
-                box.caption(common.plain(ev))
+        head = f"**Step {i + 1}**" + (f" · {common.plain(s['kind'])}" if s["kind"] else "")
+        if i == target:
+            box.subheader(f"📍 Step {i + 1}", anchor=f"step-{slot}-{i}")
+        verified, judged, other = [], [], []
+        for r in notes_by.get(i, []):
+            kind = annotation_kind(r["annotator"], r["label"])
+            score = f", score {r['score']:.2f}" if r["score"] is not None else ""
+            text_ = f"{common.plain(r['label'])} ({common.plain(r['annotator'])}{score})"
+            if kind == "verified":
+                verified.append((text_, r["evidence"]))
+            elif kind == "judgement":
+                (judged if r["annotator"] == by else other).append((text_, r["evidence"]))
+            else:
+                other.append((text_, r["evidence"]))
+        ans = ans_by.get(i)
+        if ans is not None:
+            mark = " ✓ gold" if ans["is_gold"] else (" ✗ not the gold" if ans["is_gold"] is False else "")
+            head += f" · asserts {common.plain(ans['answer'])}{mark}" + (" (changed)" if ans["changed"] else "")
+        if verified:
+            box.warning(f"{head} · verified: " + ", ".join(v for v, _ in verified) + f"\n\n{body}")
+        elif judged:
+            box.info(f"{head} · suspected first error — a judgement: " + ", ".join(v for v, _ in judged)
+                     + f"\n\n{body}")
         else:
             box.markdown(f"{head}\n\n{body}")
+        for v, ev in verified + judged:
+            if ev:
+                box.caption(common.plain(ev))
+        for v, ev in other:          # other annotators' judgements, markers: named, never painted
+            box.caption(f"{v}" + (f": {common.plain(ev)}" if ev else ""))
+    if target is not None and page == target // STEPS_PER_PAGE:
+        with container:
+            _scroll_to(f"step-{slot}-{target}")
 
 
 qs = common.q(questions.questions, sel)
@@ -92,6 +213,8 @@ if qid != want:
     _param("q", qid)
     _param("t", None)
     _param("t2", None)
+    _param("step", None)
+    _param("step2", None)
 question = common.q(questions.question, sel.benchmark, qid, sel.scheme)
 with st.expander(f"Problem {common.plain(qid)} — gold answer: {common.plain(question['answer'])}", expanded=True):
     st.markdown(common.rich(question["problem"]))
@@ -124,20 +247,25 @@ else:
     c1, c2 = st.columns(2)
     tid = c1.selectbox("Open a trajectory", tids, index=tids.index(cur) if cur in tids else 0,
                        format_func=names.get, key=f"traj_t_{qid}")
+    if cur is not None and tid != cur:
+        _param("step", None)         # a step of another trajectory
     _param("t", tid)
     other = [None] + tids
     cur2 = common.int_param("t2")
     cur2 = cur2 if cur2 in tids else None
     tid2 = c2.selectbox("Compare side by side with", other, index=other.index(cur2),
                         format_func=lambda v: "—" if v is None else names[v], key=f"traj_t2_{qid}")
+    if cur2 is not None and tid2 != cur2:
+        _param("step2", None)
     _param("t2", tid2)
     st.caption("Permalink: this page's URL (filters, question and trajectories are in its query string).")
     if tid2 is None:
         show_trajectory(tid, st.container(), "a")
     else:
         left, right = st.columns(2)
-        show_trajectory(tid, left, "a")
-        show_trajectory(tid2, right, "b")
+        lengths = [(common.q(trajectory.trajectory, int(x)) or {}).get("n_chars") or 0 for x in (tid, tid2)]
+        show_trajectory(tid, left, "a", x_max=max(lengths))       # both strips on one scale
+        show_trajectory(tid2, right, "b", x_max=max(lengths))
 
 st.divider()
 st.subheader("Search the responses")

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
+from analysis.timeline import EVENTS as TIMELINE_EVENTS
 from warehouse.records import TIERS
 
 TEMPLATE = "plotly_white"
@@ -394,3 +395,58 @@ def agreement_figure(conf: pl.DataFrame, offs: pl.DataFrame, a: str, b: str,
     fig.update_xaxes(type="category", title_text=f"{b} step − {a} step", row=1, col=2)
     fig.update_yaxes(title_text="trajectories", row=1, col=2)
     return fig.update_layout(title=title, height=380, template=TEMPLATE)
+
+
+# --- the answer timeline (analysis/timeline.py) ------------------------------------------------------
+TIMELINE_COLORS = {"gold reached": "#2a9d8f", "gold lost": "#e76f51", "answer changed": "#e9c46a",
+                   "arithmetic slip": "#d62828", "backtrack": "#8d99ae", "first error?": "#1982c4"}
+
+
+def timeline_strip_figure(events: pl.DataFrame, n_chars: int, title: str = "", x_max: int | None = None,
+                          current: int | None = None) -> go.Figure:
+    """One trajectory's strip: a mark per (step, event) at the step's first character, one lane per event
+    (``analysis.timeline.EVENTS``, always all of them so that two strips line up). Verified findings are
+    filled marks, the suspected first error (a judgement) an open diamond, backtracks small grey ticks.
+    ``x_max``: the axis end (the longer of two compared trajectories: one scale); ``current``: the step
+    shown, drawn as a vertical line. Each mark's customdata is its step index (click to jump)."""
+    lanes = list(reversed(TIMELINE_EVENTS))
+    data = [dict(type="scatter", x=[0, max(1, n_chars)], y=[lanes[0], lanes[0]], mode="lines",
+                 line={"color": "rgba(0,0,0,0)"}, hoverinfo="skip", showlegend=False)]
+    for ev in TIMELINE_EVENTS:
+        d = events.filter(pl.col("event") == ev) if not events.is_empty() else events
+        if d.is_empty():
+            continue
+        kind = d["kind"][0]
+        symbol = {"verified": "circle", "judgement": "diamond-open", "marker": "line-ns-open"}[kind]
+        hover = [f"step {i + 1}: {ev} ({k}{', ' + a if a else ''}"
+                 + (f", score {s:.2f}" if s is not None else "") + ")"
+                 + (f"<br>{str(det)[:120]}" if det else "")
+                 for i, k, a, s, det in zip(d["step_idx"].to_list(), d["kind"].to_list(), d["annotator"].to_list(),
+                                            d["score"].to_list(), d["detail"].to_list())]
+        data.append(dict(type="scatter", x=d["start_char"].to_list(), y=[ev] * d.height, mode="markers",
+                         name=f"{ev} · {kind}", customdata=d["step_idx"].to_list(), hovertext=hover,
+                         hoverinfo="text",
+                         marker={"symbol": symbol, "size": 7 if kind == "marker" else 11,
+                                 "color": TIMELINE_COLORS[ev], "line": {"width": 2, "color": TIMELINE_COLORS[ev]}}))
+    fig = _figure(data=data)
+    if current is not None and not events.is_empty():
+        hit = events.filter(pl.col("step_idx") == current)
+        if hit.height:
+            fig.add_vline(x=hit["start_char"][0], line={"color": "#444", "dash": "dot", "width": 1})
+    fig.update_layout(title=title, height=260, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 30},
+                      xaxis={"title": "character offset", "range": [0, max(1, x_max or n_chars)]},
+                      yaxis={"type": "category", "categoryorder": "array", "categoryarray": lanes, "range":
+                             [-0.5, len(lanes) - 0.5]},
+                      legend={"orientation": "h", "y": -0.35}, clickmode="event+select")
+    return fig
+
+
+def timeline_aggregate_figure(agg: pl.DataFrame, title: str = "the answer timeline") -> go.Figure:
+    """``analysis.timeline.aggregate``: per key, the found-then-lost rate (wrong trajectories whose steps
+    held the gold) and the median share of the response written before the first correct answer."""
+    if agg.is_empty():
+        return empty_figure("no answer timelines in this selection (python -m pipeline annotate --timeline)")
+    long = agg.select("key", "found_then_lost_rate", "median_frac_before_gold").unpivot(
+        index="key", variable_name="measure", value_name="share")
+    return bar_figure(long.filter(pl.col("share").is_not_null()), "key", "share", color="measure", title=title,
+                      y_title="share")

@@ -16,8 +16,10 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analysis import calibration, coverage, ladder, metrics, migration, scaling
+from analysis import timeline as answer_timeline
 from charts import figures
 from warehouse import frames
+from warehouse import timeline as timeline_store
 from warehouse.filters import Selection
 
 
@@ -40,7 +42,17 @@ def tier_metrics(con, sel: Selection, n_boot: int = 300) -> pl.DataFrame:
 
 
 def coverage_report(con, sel: Selection, by: str = "model") -> dict[str, pl.DataFrame]:
-    return coverage.report(frames.per_question(con, sel, by))
+    """``analysis.coverage.report``, plus ``timeline``: the answer-timeline aggregates per ``by``."""
+    out = coverage.report(frames.per_question(con, sel, by))
+    out["timeline"] = timeline_aggregate(con, sel, by)
+    return out
+
+
+def timeline_aggregate(con, sel: Selection, by: str = "model") -> pl.DataFrame:
+    """``analysis.timeline.aggregate`` of the selected trajectories' answer timelines per ``by``
+    (tier | model | group | train_step): found-then-lost rate, median share before the first correct
+    answer, overthinking characters, answer changes."""
+    return answer_timeline.aggregate(timeline_store.per_trajectory(con, sel), by)
 
 
 def _factors(con, sel: Selection) -> pl.DataFrame:
@@ -109,6 +121,9 @@ FIGURES: dict[str, dict[str, Callable[..., go.Figure | None]]] = {
             v["overall"], "avg", "cov", "key", title="cov@n against avg@n", diagonal=True),
         "gap_per_tier": lambda v, **_: figures.gap_figure(v["per_tier"]),
         "pass_at_k": _pass_at_k,
+        "answer_timeline": lambda v, **_: None if v.get("timeline") is None or v["timeline"].is_empty() else
+        figures.timeline_aggregate_figure(v["timeline"], title="found-then-lost rate and share of the response "
+                                          "before the first correct answer"),
     },
 }
 VIEWS = {"ladder": ladder_report, "coverage": coverage_report}
