@@ -24,8 +24,11 @@ import duckdb
 from warehouse import lake
 from warehouse.errors import LadderError
 
-SCHEMA_VERSION = "2"
-# version 2 dropped the indexes of the big tables (see schema.sql; _migrate_v1 rebuilds them)
+SCHEMA_VERSION = "3"
+# version 2 dropped the indexes of the big tables (see schema.sql; _migrate_v1 rebuilds them);
+# version 3 added the answer timeline (step_answers, trajectory_timelines): schema.sql creates them
+# empty in an existing file, and `python -m pipeline annotate --timeline` fills them (too slow for a
+# migration, which any reader may trigger)
 UNINDEXED = ("trajectories", "grades", "steps", "step_annotations", "trajectory_flags")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = REPO_ROOT / "warehouse" / "demo.duckdb"
