@@ -153,3 +153,13 @@ def test_a_real_offline_inspect_eval_imports_with_its_scores(shared, tmp_path, t
         assert resp == "\n\n".join(x for x in (f"<think>\n{thought}\n</think>", text) if x)   # empty text: no part
     # on these six, Inspect's match scorer agrees with the SkyThought harness's verdicts
     assert [got[ids[normalize_problem(r["question"])]][0] for r in sky] == [bool(r["score"][0]) for r in sky]
+
+
+def test_a_log_cut_short_imports_the_samples_it_holds(shared, tmp_path, tmp_db):
+    sky = rows(shared, SKY, limit=4)
+    ids = aime_ids(shared)
+    listed = [int(ids[normalize_problem(r["question"])]) for r in sky] + [88, 89]   # two samples never written
+    f = write_inspect_log(tmp_path / "cut.eval", sky, listed, model="vllm/cut", task="aime24", status="cancelled")
+    rep = ImportSession(tmp_db, shared).import_path(f, "inspect", "aime24")[0]
+    assert (rep.new, rep.rejected) == (4, 0)
+    assert [str(p) for p in rep.problems] == [f"{f}:0: status: log status is 'cancelled': the samples it holds are imported"]

@@ -2,7 +2,7 @@
 
 Each sample x epoch is one trajectory (``sample_idx = epoch - 1``). The log is read with the
 package's own API: the header (``read_eval_log(header_only=True)``) for the model, task and
-generation config, then the samples streamed one at a time (``read_eval_log_samples``, attachments
+generation config, then the samples, 100 at a time (``read_eval_log_samples_by_id``, attachments
 resolved, events left out); a log without the sample id list is read whole (``read_eval_log``).
 
 - question: ``sample.id`` (matched against the benchmark's ids) and the problem text
@@ -109,13 +109,31 @@ def _response_message(sample):
     return None, None
 
 
+CHUNK = 100     # samples read per call: memory stays bounded, the zip directory is parsed once a chunk
+
+
 def _samples(path: Path, ctx: ImportContext, header) -> Any:
-    from inspect_ai.log import read_eval_log, read_eval_log_samples
-    if header.eval.dataset.sample_ids is None:        # an old log: no id list to stream by
+    """The log's samples, CHUNK at a time through ``read_eval_log_samples_by_id`` (measured on 2,000
+    real MATH-500 responses: 3.5 s, where ``read_eval_log_samples``, which opens the archive again
+    for every sample, took 22 s); a chunk with a missing sample (a log cut short) is read one by one."""
+    from inspect_ai.log import read_eval_log, read_eval_log_sample, read_eval_log_samples_by_id
+    ids = header.eval.dataset.sample_ids
+    if ids is None:                                   # an old log: no id list to read by
         yield from read_eval_log(str(path), resolve_attachments=True).samples or []
         return
-    yield from read_eval_log_samples(str(path), all_samples_required=False, resolve_attachments=True,
-                                     exclude_fields=_EXCLUDE)
+    pairs = [(i, e) for i in ids for e in range(1, (header.eval.config.epochs or 1) + 1)]
+    for j in range(0, len(pairs), CHUNK):
+        chunk = pairs[j:j + CHUNK]
+        try:
+            yield from read_eval_log_samples_by_id(str(path), chunk, resolve_attachments=True,
+                                                   exclude_fields=_EXCLUDE)
+        except IndexError:
+            for i, e in chunk:
+                try:
+                    yield read_eval_log_sample(str(path), id=i, epoch=e, resolve_attachments=True,
+                                               exclude_fields=_EXCLUDE)
+                except IndexError:
+                    continue
 
 
 def parse(path: Path, ctx: ImportContext) -> None:
