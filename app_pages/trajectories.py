@@ -165,7 +165,7 @@ def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) ->
         body = common.rich(text[s["start_char"]:s["end_char"]])
         head = f"**Step {i + 1}**" + (f" · {common.plain(s['kind'])}" if s["kind"] else "")
         if i == target:
-            box.subheader(f"📍 Step {i + 1}", anchor=f"step-{slot}-{i}")
+            box.subheader(f"Step {i + 1} · jump target", anchor=f"step-{slot}-{i}")
         verified, judged, other = [], [], []
         for r in notes_by.get(i, []):
             kind = annotation_kind(r["annotator"], r["label"])

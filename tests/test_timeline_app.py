@@ -61,7 +61,7 @@ def test_strip_and_jump_on_question_71(sky14, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     pager = next(n for n in at.number_input if n.label.startswith("Page"))
     assert pager.value == 71 // 40 + 1                     # the page holding step 72
-    assert any(h.value == "📍 Step 72" for h in at.subheader)
+    assert any(h.value == "Step 72 · jump target" for h in at.subheader)
     assert at.query_params["step"] == ["71"] or at.query_params["step"] == "71"
 
 
@@ -73,7 +73,7 @@ def test_permalink_step_and_first_error_choice(sky14, monkeypatch):
     at.switch_page("app_pages/trajectories.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert next(n for n in at.number_input if n.label.startswith("Page")).value == 1319 // 40 + 1
-    assert any(h.value == "📍 Step 1320" for h in at.subheader)
+    assert any(h.value == "Step 1320 · jump target" for h in at.subheader)
     who = next(s for s in at.selectbox if s.label.startswith("Suspected first error by"))
     assert who.options == ["rules", "nobody"]
     who.set_value("nobody").run()
