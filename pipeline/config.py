@@ -51,6 +51,19 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class RayOptions:
+    """How `generate --executor ray` spreads the work (the `ray:` section; ignored by the local executor)."""
+    workers: int | None = None           # model-holding workers (vLLM engines); None = as many as the cluster fits
+    cpus_per_worker: float | None = None # None = the backend's thread count (n_threads), else 1
+    gpus_per_worker: float = 0.0         # CPU backends on GPU nodes (transformers); vLLM takes tp x pp GPUs itself
+    accelerator_type: str | None = None  # e.g. H100, A100: schedule the workers on such nodes only
+    retries: int = 3                     # a dead worker is restarted, and its batch retried, this many times
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v != getattr(RayOptions(), k)}
+
+
+@dataclass(frozen=True)
 class RunConfig:
     path: str
     name: str
@@ -67,6 +80,7 @@ class RunConfig:
     prompt_template: str = DEFAULT_TEMPLATE
     system_prompt: str | None = None
     batch_size: int | None = None        # work items per committed batch; None = the backend's default
+    ray: RayOptions = RayOptions()
 
     def options_for(self, spec: ModelSpec) -> dict:
         return {**self.backend_options, **spec.backend_options}
@@ -94,7 +108,7 @@ class RunConfig:
                 "backend_options": self.backend_options, "samples": self.samples,
                 "temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens,
                 "seed": self.seed, "stop": list(self.stop), "prompt_template": self.prompt_template,
-                "system_prompt": self.system_prompt}
+                "system_prompt": self.system_prompt} | ({"ray": self.ray.as_dict()} if self.ray.as_dict() else {})
 
 
 # ---------------------------------------------------------------- validation helpers
@@ -183,7 +197,8 @@ def _join(where: str, k: Any) -> str:
 
 _TOP = {"name", "backend", "backend_options", "models", "model_defaults", "benchmarks", "samples",
         "temperature", "top_p", "max_tokens", "seed", "stop", "prompt_template", "system_prompt",
-        "batch_size"}
+        "batch_size", "ray"}
+_RAY = {"workers": int, "cpus_per_worker": float, "gpus_per_worker": float, "accelerator_type": str, "retries": int}
 _BENCH = {"name", "ids", "tiers", "scheme", "categories", "levels", "limit"}
 # a model entry: the fields of warehouse.records.Model with their types, plus `model` and `backend_options`
 _MODEL_FIELDS = Model.field_types()
@@ -276,6 +291,7 @@ def parse(raw: Any, path: str = "<config>") -> RunConfig:
         raise c.fail("prompt_template", "must contain the placeholder {problem}")
     system = raw.get("system_prompt")
     batch = raw.get("batch_size")
+    ray = _check_ray(c, raw.get("ray") or {})
     return RunConfig(
         path=path, name=c.string("name", raw.get("name", Path(path).stem)), backend=backend,
         backend_options=opts, models=tuple(models), benchmarks=tuple(benches),
@@ -287,7 +303,20 @@ def parse(raw: Any, path: str = "<config>") -> RunConfig:
         stop=c.strings("stop", raw.get("stop") or []),
         prompt_template=template,
         system_prompt=None if system is None else c.string("system_prompt", system),
-        batch_size=None if batch is None else c.integer("batch_size", batch, lo=1))
+        batch_size=None if batch is None else c.integer("batch_size", batch, lo=1), ray=ray)
+
+
+def _check_ray(c: _Checker, raw: Any) -> RayOptions:
+    c.keys("ray", raw, set(_RAY))
+    v = {k: c.typed(f"ray.{k}", x, _RAY[k]) for k, x in raw.items() if x is not None}
+    for k, lo in (("workers", 1), ("retries", 0)):
+        if k in v:
+            c.integer(f"ray.{k}", v[k], lo=lo)
+    if "cpus_per_worker" in v:
+        c.number("ray.cpus_per_worker", v["cpus_per_worker"], lo=0, lo_open=True)
+    if "gpus_per_worker" in v:
+        c.number("ray.gpus_per_worker", v["gpus_per_worker"], lo=0)
+    return RayOptions(**v)
 
 
 def load(path: str | Path) -> RunConfig:

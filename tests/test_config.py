@@ -129,3 +129,35 @@ def test_cli_reports_config_errors_as_one_line(tmp_path, capsys):
     p = _write(tmp_path, GOOD + "    params_b: big\n")
     assert cli.main(["generate", "--config", str(p), "--dry-run"]) == 2
     assert capsys.readouterr().err.strip() == f"error: {p}: models[0].params_b: expected a number, got 'big'"
+
+
+@pytest.mark.parametrize("section, message", [
+    ("ray: {wokers: 2}", "x.yaml: ray.wokers: unknown key (did you mean 'workers'?)"),
+    ("ray: {workers: 0}", "x.yaml: ray.workers: must be >= 1, got 0"),
+    ("ray: {workers: two}", "x.yaml: ray.workers: expected an integer, got 'two'"),
+    ("ray: {cpus_per_worker: 0}", "x.yaml: ray.cpus_per_worker: must be > 0, got 0"),
+    ("ray: {gpus_per_worker: -1}", "x.yaml: ray.gpus_per_worker: must be >= 0, got -1"),
+    ("ray: {retries: -1}", "x.yaml: ray.retries: must be >= 0, got -1"),
+    ("ray: [workers]", "x.yaml: ray: expected a mapping, got list"),
+])
+def test_ray_section_errors_name_the_key(tmp_path, section, message):
+    assert message in _error(tmp_path, GOOD + section + "\n")
+
+
+def test_ray_section_is_stored_with_the_run_but_not_part_of_its_id(tmp_path):
+    plain = config.load(_write(tmp_path, GOOD, "a.yaml"))
+    on_ray = config.load(_write(tmp_path, GOOD + "ray: {workers: 4, cpus_per_worker: 2, accelerator_type: H100}\n",
+                                "b.yaml"))
+    assert (on_ray.ray.workers, on_ray.ray.cpus_per_worker, on_ray.ray.accelerator_type, on_ray.ray.retries) == \
+        (4, 2.0, "H100", 3)
+    assert plain.ray == config.RayOptions() and "ray" not in plain.as_dict()
+    assert on_ray.as_dict()["ray"] == {"workers": 4, "cpus_per_worker": 2.0, "accelerator_type": "H100"}
+    assert on_ray.run_id(on_ray.models[0], "aime24") == plain.run_id(plain.models[0], "aime24")
+
+
+def test_executor_options_need_the_ray_executor(tmp_path, capsys):
+    p = _write(tmp_path, GOOD)
+    assert cli.main(["generate", "--config", str(p), "--address", "auto"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --address and --workers need --executor ray"
+    assert cli.main(["generate", "--config", str(p), "--executor", "ray", "--workers", "0"]) == 2
+    assert "--workers: expected at least 1, got 0" in capsys.readouterr().err
