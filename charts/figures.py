@@ -377,21 +377,24 @@ def agreement_figure(conf: pl.DataFrame, offs: pl.DataFrame, a: str, b: str,
     """Two annotators' first-error verdicts: ``analysis.agreement.confusion`` (a, b, n: the error /
     no-error table) as a heatmap on the left, ``analysis.agreement.offsets`` (label, n: b's step
     minus a's where both flag an error) as bars on the right. ``a``, ``b``: the annotators' names."""
+    from html import escape
+
     from plotly.subplots import make_subplots
 
     if conf.is_empty() or int(conf["n"].sum()) == 0:
         return empty_figure("no trajectory judged by both annotators")
+    a, b = escape(a), escape(b)        # names from the warehouse: plotly reads a few HTML tags in labels
     order = ["error", "no error"]
     z = [[int(conf.filter((pl.col("a") == ra) & (pl.col("b") == cb))["n"].sum()) for cb in order] for ra in order]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.18,
                         subplot_titles=("error / no error", "step offset where both flag an error"))
     fig.add_trace(go.Heatmap(z=z, x=[f"{b}: {c}" for c in order], y=[f"{a}: {r}" for r in order],
                              colorscale="Blues", showscale=False, text=z, texttemplate="%{text}",
-                             hovertemplate="%{y} · %{x}: %{z}<extra></extra>"), row=1, col=1)
+                             hovertemplate="%{z} trajectories<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Bar(x=offs["label"].to_list(), y=offs["n"].to_list(), marker_color=PALETTE[0],
                          name="trajectories", showlegend=False,
-                         hovertemplate=f"{b} − {a} = %{{x}} steps: %{{y}}<extra></extra>"), row=1, col=2)
-    fig.update_yaxes(autorange="reversed", row=1, col=1)
+                         hovertemplate="offset %{x} steps: %{y} trajectories<extra></extra>"), row=1, col=2)
+    fig.update_yaxes(autorange="reversed", ticksuffix="  ", row=1, col=1)
     fig.update_xaxes(type="category", title_text=f"{b} step − {a} step", row=1, col=2)
     fig.update_yaxes(title_text="trajectories", row=1, col=2)
     return fig.update_layout(title=title, height=380, template=TEMPLATE)

@@ -145,3 +145,14 @@ def test_step_errors_view_with_two_annotators(two_annotators, monkeypatch):
     at.selectbox(key="se_agree_a").set_value("judge").run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["within ±1 step"] == "67%"
+
+
+def test_agreement_figure_escapes_names_and_handles_nothing():
+    from charts.figures import agreement_figure
+
+    fig = agreement_figure(agreement.confusion(A, B), agreement.offsets(A, B), "<b>rules</b>", "judge")
+    heat, bars = fig.data
+    assert heat.y == ("&lt;b&gt;rules&lt;/b&gt;: error", "&lt;b&gt;rules&lt;/b&gt;: no error")
+    assert [list(r) for r in heat.z] == [[4, 1], [1, 2]] and sum(bars.y) == 4
+    empty = agreement_figure(agreement.confusion([], []), agreement.offsets([], []), "a", "b")
+    assert not empty.data and "no trajectory" in empty.layout.annotations[0].text
