@@ -43,6 +43,14 @@ from pipeline.steps import split_steps
     ("\\[= 576 \\times 11111\\] \\[= 63950064\\]", ["576 * 11111 = 63950064"]),
     ("\\( 1048576 - 3621 \\times 289 = 1048576 - 1048569 = 7 \\), so",
      ["1048576 - 3621 * 289 = 1048576 - 1048569"]),
+    # an implicit product (gsm8k-51) and a named quantity given twice (gsm8k-35)
+    ("Stan has caught \\( 4x - 13 = 4(40) - 13 = 157 \\) Pokemon.", ["4*40 - 13 = 157"]),
+    ("\\[ \\text{Total fruits} = 52 + 24 + 44 + 48 \\] \\[ \\text{Total fruits} = 178 \\]",
+     ["52 + 24 + 44 + 48 = 178"]),
+    ("Time to cook = 28 - 5. Time to cook = 22 minutes.", ["28 - 5 = 22"]),
+    ("Time to cook = 28 - 5. Time to cook = 23 minutes.", []),
+    ("Total = 5 + 3 x. Total = 9.", []),
+    ("f(2) = 5 and x^2(3) = 7", []),
     # ... and what they must not flag (each one a false positive of a draft, from real text)
     ("\\[-9 + (-8) = -17\\] \\[-17 + (-7) = -24\\]", []),            # two displays, not one chain
     ("2200 / 288 = 2200 ÷ 16 / 288 ÷ 16 = 137.5 / 18", []),             # inline fractions: ambiguous

@@ -49,9 +49,9 @@ def test_cli_on_a_small_file(tmp_path):
 def test_rules_beat_the_trivial_baseline_on_processbench(shared):
     from pipeline.processbench import eval_annotator
 
-    # measured (issue 14, part 7): gsm8k F1 0.5054 -> 0.5267, math 0.3989 -> 0.4054; the trivial baseline
+    # measured (issue 14, part 7): gsm8k F1 0.5054 -> 0.5371, math 0.3989 -> 0.4054; the trivial baseline
     # ("the middle step when the final answer is wrong") 0.3506 and 0.3197, printed beside them
-    for name, floor in (("gsm8k", 0.52), ("math", 0.40)):
+    for name, floor in (("gsm8k", 0.53), ("math", 0.40)):
         path = shared / "step-labels" / "processbench" / f"{name}.json"
         got = eval_annotator("rules", path)
         assert got["f1"] >= floor and got["f1"] > got["baseline"]["f1"] + 0.05

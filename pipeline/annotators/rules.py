@@ -2,7 +2,9 @@
 
 Step labels
   ``arithmetic_slip``   an explicit numeric claim (``17*23 = 381``, ``= \\boxed{43000}``, ``= \\$50``,
-                        a chain ``7*70 - 40 = 470 - 40`` whose two sides differ) that evaluates
+                        a chain ``7*70 - 40 = 470 - 40`` whose two sides differ, an implicit
+                        product ``4(40) - 13 = 157``, a name given as an expression then as
+                        another number: ``Total = 52 + 24 + 44 + 48 ... Total = 178``) that evaluates
                         otherwise; claims with unknowns, approximations (≈, "about", rounding to
                         the stated digits), remainders, modular statements, claims the text itself
                         denies ("..., which is not true") and running computations written as one
@@ -47,12 +49,15 @@ _LATEX_OPS = [("\\times", "*"), ("\\cdot", "*"), ("\\div", "/"), ("×", "*"), ("
               ("\\(", ";"), ("\\)", ";"), ("\\[", ";"), ("\\]", ";"),   # math delimiters end an expression
               ("\\$", "  ")]                 # currency: '= \\$160'
 _DISPLAY_GOES_ON = re.compile(r"\\\][ \t]*\n?[ \t]*\\\[[ \t]*(?==)")
+_IMPLICIT = re.compile(r"(?<![\w.^_])(\d+)\((\d+(?:\.\d+)?)\)")
 _DOLLAR = re.compile(r"\$(?!\d)")               # '$' closing math ends an expression; '= $15' keeps its number
 _FRAC = re.compile(r"\\[dt]?frac\{[ \t]*(\d+(?:\.\d+)?)[ \t]*\}\{[ \t]*(\d+(?:\.\d+)?)[ \t]*\}")
 _BOXED_NUM = re.compile(r"\\boxed\{[ \t]*(-?\d+(?:\.\d+)?)[ \t]*\}")   # '= \\boxed{43000}': the number
 _CHAIN_TAIL = re.compile(r"[ \t]*(?:\*\*|[-+*/^])[ \t]*\(?[ \t]*\d")     # '= 470 - 40': the right side goes on
 _RHS_EXPR = re.compile(r"(?:\d{1,3}(?:,\d{3})+(?!\d)|[0-9.+\-*^() \t])*")   # no '/': 'a ÷ b / c ÷ d' is ambiguous
 _REMAINDER = re.compile(r"remainder|residue|quotient|floor|integer part", re.I)   # '2024/5 = 404 numbers'
+_NAMED_EQ = re.compile(r"=[ \t]*(?P<expr>-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|[0-9.+\-*^() \t])*)")
+_NAMED_STOP = re.compile(r"[\w\\^/({!]|\.\d|,[ \t]*\d|[ \t]*=|[ \t]+(?:[A-Za-z](?![A-Za-z])|[A-Za-z]+\(|\\[A-Za-z]+)")
 _MODULAR = re.compile(r"mod|\\equiv|≡")
 _DENIED = re.compile(r"remainder|not (?:true|equal|possible|valid|correct)|≠|\\neq|contradict|impossible|incorrect|wrong"
                      r"|false|mistake")   # '1 / 272 = 1 / 2024, which is not true': the model says so itself
@@ -145,6 +150,8 @@ def _normalize_math(text: str) -> str:
     if "boxed" in text:
         text = _BOXED_NUM.sub(lambda m: " " * (m.start(1) - m.start()) + m.group(1)
                               + " " * (m.end() - m.end(1)), text)
+    if "(" in text:           # '4(40) - 13': an implicit product of two plain numbers
+        text = _IMPLICIT.sub(lambda m: f"{m.group(1)}*{m.group(2)} ", text)
     return _FRAC.sub(_frac_same_len, text) if "frac" in text else text
 
 
@@ -288,6 +295,53 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
             continue
         lhs, value = wrong
         out.append((start, f"{lhs} = {' '.join(rhs.split())}", value))
+    if _NAMED_EQ.search(t):
+        out += _named_slips(t)
+        out.sort()
+    return out
+
+
+def _name_before(t: str, p: int) -> str | None:
+    """The quantity named right before the '=' at ``p`` ('\\text{Total fruits} =', 'Time to cook ='),
+    lower-cased; None when it is not a plain name."""
+    seg = t[max(0, p - 60):p]
+    cut = max(seg.rfind(c) for c in ".:;\n,=(")
+    name = seg[cut + 1:].strip()
+    name = re.sub(r"\\text\{([^{}]*)\}", r"\1", name).strip()
+    if not (2 <= len(name) <= 40) or not re.fullmatch(r"[A-Za-z][A-Za-z' ]*", name):
+        return None
+    return " ".join(name.lower().split())
+
+
+def _named_slips(t: str) -> list[tuple[int, str, float]]:
+    """A name given as an arithmetic expression, then (within 300 characters, with nothing else
+    assigned to it in between) as a plain number that the expression does not equal:
+    '\\text{Total fruits} = 52 + 24 + 44 + 48 \\] \\[ \\text{Total fruits} = 178' (ProcessBench gsm8k-35)."""
+    out, open_ = [], {}
+    for m in _NAMED_EQ.finditer(t):
+        name = _name_before(t, m.start())
+        if name is None:
+            continue
+        expr = m.group("expr").rstrip(" \t.")
+        if _NAMED_STOP.match(t, m.start("expr") + len(expr)) or _APPROX.search(t, m.start(), m.end() + 24):
+            open_.pop(name, None)                  # a chain, an unknown, an approximation: not a value
+            continue
+        if any(c in expr.strip().lstrip("-") for c in "+-*^"):
+            value = _evaluate(" ".join(expr.split()))
+            if value is not None and not isinstance(value, complex) and math.isfinite(value):
+                open_[name] = (m.start(), expr, value)
+            else:
+                open_.pop(name, None)
+            continue
+        prev = open_.pop(name, None)
+        if prev is None or m.start() - prev[0] > 300:
+            continue
+        claimed = float(expr.replace(",", ""))
+        tol = 10 ** -len(expr.split(".")[1]) if "." in expr else 1e-9 * max(1.0, abs(prev[2]))
+        if "." in prev[1]:
+            tol = max(tol, 0.01 * max(1.0, abs(prev[2])))
+        if abs(prev[2] - claimed) > tol and _DENIED.search(t, m.end(), m.end() + 64) is None:
+            out.append((m.start("expr"), f"{' '.join(prev[1].split())} = {expr}", prev[2]))
     return out
 
 
