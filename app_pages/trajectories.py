@@ -14,7 +14,6 @@ import re
 
 import polars as pl
 import streamlit as st
-import streamlit.components.v1 as components
 
 import charts
 from analysis import timeline as timeline_stats
@@ -79,12 +78,14 @@ def _jump_to(slot: str, tid: int, step: int | None) -> None:
 
 
 def _scroll_to(anchor: str) -> None:
-    """Scroll the page (and the steps' scroll box) to the element with this id. Our own script, with
-    no data in it but the anchor (letters, digits and dashes), run in a zero-height component."""
-    assert re.fullmatch(r"[a-z0-9-]+", anchor)
-    components.html("<script>(function go(n){const d=window.parent.document;const el=d.getElementById("
-                    f"'{anchor}');if(el){{el.scrollIntoView({{block:'start'}});}}"
-                    "else if(n>0){setTimeout(function(){go(n-1);},100);}})(40);</script>", height=0)
+    """Scroll the page (and the steps' scroll box) to the element with this id. Our own script, no data
+    in it but the anchor, checked to be letters, digits and dashes (no model text ever reaches it)."""
+    if not re.fullmatch(r"[a-z0-9-]+", anchor):
+        raise ValueError(f"bad anchor {anchor!r}")
+    st.html("<script>(function go(n){const el=document.getElementById("
+            f"'{anchor}');if(el){{el.scrollIntoView({{block:'start'}});}}"
+            "else if(n>0){setTimeout(function(){go(n-1);},100);}})(40);</script>",
+            unsafe_allow_javascript=True)
 
 
 def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) -> None:
