@@ -125,7 +125,7 @@ class Found:
 
 _ORDER = "o.model_id, try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.sample_idx, o.trajectory_id"
 _SNIPPET = "substr(t.response, greatest({pos} - 80, 1), 160 + length(?)) AS snippet"
-VERIFY_FIRST = 256          # candidates checked by the first verification query (then 4x more each time)
+VERIFY_FIRST = 64           # candidates checked by the first verification query (then 4x more each time)
 
 
 def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
@@ -168,7 +168,7 @@ def _verified(con, sel: Selection, text: str, limit: int, candidates) -> pl.Data
             ORDER BY {_ORDER}""", params)
     finally:
         con.unregister("_search_candidates")
-    found, i, step, n = [], 0, max(VERIFY_FIRST, 2 * int(limit)), 0
+    found, i, step, n = [], 0, max(VERIFY_FIRST, int(limit) + int(limit) // 4), 0
     while i < ordered.height and n < limit:
         rows = ordered["row_id"][i:i + step].to_list()
         hit = query(con, f"SELECT t.rowid AS row_id, {_SNIPPET.format(pos=pos)} FROM trajectories t "
