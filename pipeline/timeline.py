@@ -115,7 +115,10 @@ def _conclusion(text: str) -> str | None:
     if m:
         inner = (m.group(1) or m.group(2) or m.group(3)).strip().rstrip(" .,")
         if "=" in inner:
-            val = inner.rsplit("=", 1)[-1].strip()
+            lhs, val = inner.rsplit("=", 1)
+            if _is_equation(lhs.rsplit("=", 1)[-1]):
+                return None
+            val = val.strip()
         elif _ANCHOR.search(line[:m.start()]):
             val = inner
         else:
@@ -124,7 +127,27 @@ def _conclusion(text: str) -> str | None:
             return None
         return _plausible(val)
     m = _END_NUMBER.search(line)
-    return _plausible(m.group(1).rstrip(",")) if m else None
+    if m is None:
+        return None
+    if line[m.start()] == "=" and _is_equation(line[:m.start()].rsplit("=", 1)[-1]):
+        return None
+    return _plausible(m.group(1).rstrip(","))
+
+
+_EQUATION_LHS = re.compile(r"[A-Za-z][^=]*[(^/,²³]|[(^/,²³][^=]*[A-Za-z]")
+
+
+def _is_equation(lhs: str) -> bool:
+    """Whether ``lhs = value`` states an equation over unknowns rather than a result: a left side with
+    a letter and a bracket, power, fraction or comma (``x(x + y) = 324``, ``a^2 + 46/a^2 = 27``,
+    ``z^{13} = 1``, ``a6, a7, a8 = 9``), not a name being given its value (``IA = 2\\sqrt{39}``,
+    ``m + n = 163 + 256 = 419``)."""
+    t = _LATEX_WORD.sub(" ", lhs.split("\\(")[-1].split("$")[-1])
+    t = re.sub(r"^\W*(?:so|therefore|thus|hence)\b[^A-Za-z]*", "", t.strip(), flags=re.I)
+    words = re.findall(r"[A-Za-z]{3,}", t)
+    if words:                      # prose before the formula: keep only what follows the last word
+        t = t[t.rfind(words[-1]) + len(words[-1]):]
+    return bool(_EQUATION_LHS.search(t))
 
 
 def step_answer(text: str) -> tuple[str, str] | None:

@@ -29,6 +29,15 @@ STEP_CASES = [
     ("Let me compute 3.4 x 60 = 204 minutes", None),       # no conclusion word: a computation, not a claim
     ("So, the number of ways is the number of compositions of 8 into 2 parts", None),
     ("", None),
+    # equations over unknowns are not results (hand-read precision sample, docs/ANALYSIS.md)
+    ("Let me denote AP = y, DA = x, then DP = x + y\n\nSo, x(x + y) = 324", None),
+    ("Then, the surface area is S = 2(a^2 + 2*23/a^2) = 54\n\nSo, a^2 + 46/a^2 = 27", None),
+    ("Wait, perhaps I can consider that z^{13} = 1, so z^{13} - 1 = 0.\n\nTherefore, z^{13} = 1.", None),
+    ("Let me assume 9 appears 5 times.\n\nSo, a6, a7, a8, a9, a10=9.", None),
+    ("So, \\( x^3 + 2x^2 + 2x + 1 = (x + 1)(x^2 + x + 1) = 0 \\).", None),
+    ("Therefore, m + n = 163 + 256 = 419.", ("419", "conclusion")),
+    ("\\[\nIA = \\sqrt{156} = 2\\sqrt{39}\n\\]\n\nSo, \\( IA = 2\\sqrt{39} \\).", ("2\\sqrt{39}", "conclusion")),
+    ("So, \\(\\frac{1470}{30} = 49\\).", ("49", "conclusion")),
 ]
 
 
