@@ -53,7 +53,7 @@ from typing import Callable, Sequence
 
 from pipeline import grade
 
-VERSION = "1"
+VERSION = "2"
 SOURCES = ("boxed", "answer_phrase", "final_answer", "after_think", "conclusion")
 COMMITTED = frozenset(SOURCES) - {"conclusion"}     # answers the model commits to, not a computation's value
 
