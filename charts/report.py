@@ -191,9 +191,9 @@ def collect(con, sel: Selection, by: str = "model", reference: bool = False, thr
         tables.table("question_accuracy", lad["accuracy"], f"accuracy per question and {by}, in the ladder's order")
     models = inventory.models(con, sel.benchmark)
     runs = inventory.runs(con, sel.benchmark)
-    if keys and by == "model":
+    if keys:                        # tier_metrics is per model whatever ``by``: its keys are the selection's models
         models, runs = (df.filter(pl.col("model_id").is_in(keys)) for df in (models, runs))
-    tables.table("models", models, "the models of this benchmark" + (" in the selection" if by == "model" else ""))
+    tables.table("models", models, "the models of the selection")
     prov = Section("Provenance")
     prov.table("runs", runs, "where the numbers come from: one run per imported file or generation")
     opts = {"by": by, "reference": reference, "threshold": threshold}

@@ -135,6 +135,8 @@ def test_cli_errors_on_paths(tiny_db, tmp_path, capsys):
     assert write_report(tmp_path / "none.duckdb", tmp_path / "r.html") == 2
     assert "no warehouse at" in capsys.readouterr().err
     assert write_report(tiny_db, tmp_path / "r.html", "--by", "group", "--models", "tiny-base") == 0
+    runs = (tmp_path / "r.html").read_text(encoding="utf-8").split("<h3>runs</h3>", 1)[1]
+    assert "tiny-base" in runs and "tiny-sft-a" not in runs     # the provenance is the selection's runs
 
 
 def test_one_model_warehouse_says_what_is_not_drawn(one_model_db, tmp_path, capsys):
