@@ -76,3 +76,25 @@ def test_rows_without_a_match_are_reported(shared, tmp_path, tmp_db):
                                 [{"question": "What is 1+1 in base 3?", "gt": "2", "code": ["2"], "score": [True]}])
     rep = ImportSession(tmp_db, shared).import_path(f, "lighteval", "aime24")[0]
     assert rep.unmatched == 1 and str(rep.problems[0]).startswith(f"{f}:1: question: no question of benchmark 'aime24'")
+
+
+def test_malformed_rows_keep_the_good_ones(shared, tmp_path, tmp_db):
+    import datasets
+
+    sky = rows(shared, SKY, limit=3)
+
+    def rec(query, texts, value=1.0):
+        return {"doc": {"query": query, "choices": ["x"], "gold_index": 0, "id": "0"},
+                "model_response": {"input": query, "text": texts}, "metric": {"extractive_match": value}}
+    recs = [rec(sky[0]["question"], [sky[0]["code"][0]], float(sky[0]["score"][0])),
+            rec("", ["an answer"]),                                   # no query text
+            rec(sky[1]["question"], []),                              # no generations
+            rec(sky[2]["question"], [sky[2]["code"][0]], 0.5)]        # not 0/1: verdict unknown, kept
+    f = tmp_path / f"details_lighteval|aime24|0_{TS}.parquet"
+    datasets.Dataset.from_list(recs).to_parquet(str(f))
+    rep = ImportSession(tmp_db, shared).import_path(f, "lighteval", "aime24")[0]
+    assert [str(p) for p in rep.problems] == [f"{f}:2: doc: no query text to match a question",
+                                              f"{f}:3: model_response.text: missing or not a non-empty list of "
+                                              "generations, got []"]
+    assert (rep.new, rep.rejected) == (2, 2)
+    assert sorted(t[3] is None for t in _got(tmp_db)) == [False, True]
