@@ -35,7 +35,8 @@ def schema():
 
 def test_every_record_type_names_a_table():
     assert {c.__name__ for c in RECORDS} >= {"Benchmark", "Question", "Tier", "ReferenceValue", "Model", "Run",
-                                             "Trajectory", "Grade", "Step", "StepAnnotation", "TrajectoryFlag"}
+                                             "Trajectory", "Grade", "Step", "StepAnnotation", "TrajectoryFlag",
+                                             "StepAnswer", "TrajectoryTimeline"}
     assert len({c.TABLE for c in RECORDS}) == len(RECORDS)
 
 
@@ -81,3 +82,17 @@ def test_from_row_reads_back_what_ingest_wrote():
     row = {**bare.as_row(), "meta": None, "extra_column": 1}     # NULL JSON: an empty dict; other keys ignored
     assert Model.from_row(row) == bare
     con.close()
+
+
+def test_annotation_kind_is_one_classification():
+    """Verified findings, judgements and markers (the pages and the agreement views read this one table)."""
+    from warehouse.records import annotation_kind, is_first_error
+
+    assert is_first_error("first_error") and is_first_error("first_error:calculation")
+    assert not is_first_error("first_errors") and not is_first_error("arithmetic_slip")
+    for annotator in ("rules", "judge", "prm", "someone"):
+        assert annotation_kind(annotator, "first_error:logic") == "judgement"
+    assert [annotation_kind("rules", x) for x in ("arithmetic_slip", "gold_reached", "found_then_lost",
+                                                   "truncated", "repetition_loop", "answer_flip")] == ["verified"] * 6
+    assert annotation_kind("judge", "arithmetic_slip") == "judgement"
+    assert annotation_kind("rules", "backtracks") == annotation_kind("rules", "strategy:casework") == "marker"
