@@ -57,6 +57,7 @@ def test_detect_each_file(mixed):
     assert auto.detect(root / "README.md") is None
 
 
+@pytest.mark.slow
 def test_mixed_folder_imports_in_one_command(shared, mixed, tmp_db, capsys):
     root, sky, qids = mixed
     assert main(["import", "--format", "auto", "--benchmark", "aime24", "--db", str(tmp_db), str(root)]) == 0
