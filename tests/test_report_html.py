@@ -186,3 +186,19 @@ def test_hostile_names_are_shown_literally_and_fetch_nothing(hostile, tracker, t
 
 # the hostile warehouse and the tracker server of tests/test_hostile_text.py
 from test_hostile_text import hostile, tracker  # noqa: E402,F401,F811
+
+
+def test_figures_added_to_the_pages_list_appear_without_a_change_here(tiny, monkeypatch):
+    """charts.pages.FIGURES is the one list: a figure another change adds there is drawn in the report, and a
+    page without a view is listed under Not drawn."""
+    from charts import figures, pages
+
+    extra = dict(pages.FIGURES)
+    extra["ladder"] = {**pages.FIGURES["ladder"], "keys_bar": lambda v, **_: figures.bar_figure(
+        v["accuracy"].group_by("key").agg(acc=pages.pl.col("accuracy").mean()), "key", "acc", title="mean")}
+    extra["newpage"] = {"something": lambda v, **_: None}
+    monkeypatch.setattr(pages, "FIGURES", extra)
+    rep = report.collect(tiny, Selection(BENCHMARK))
+    assert "keys_bar" in rep.figures
+    assert ("newpage: something", "its page has no view in charts.pages.VIEWS") in rep.skipped
+    assert report.render(rep).count("Plotly.newPlot(") == len(rep.figures)

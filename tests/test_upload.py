@@ -231,3 +231,23 @@ def test_in_the_browser_drop_a_real_file_then_download_the_report(shared, tmp_pa
         html = Path(dl.value.path()).read_text(encoding="utf-8")
         browser.close()
     assert html.startswith("<!DOCTYPE html>") and "gemma-2-27b-it" in html and "Plotly.newPlot(" in html
+
+
+def test_several_files_at_once_each_reported(tiny_copy, monkeypatch):
+    """One drop, two files: the good one is written (the counts change), the bad one is reported line by line."""
+    import tiny
+
+    before = _counts(tiny_copy)
+    rows = [{**r, "model": "tiny-new"} for r in tiny.lines("tiny-sft-b")]
+    good = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    at = _app(monkeypatch, tiny_copy)
+    at.run()
+    _drop(at, "overview", [("good.jsonl", good, "application/json"), ("bad.jsonl", b"[1]\n", "application/json")],
+          "jsonl", "tiny")
+    assert not at.exception, [e.value for e in at.exception]
+    after = _counts(tiny_copy)
+    assert after["trajectories"] == before["trajectories"] + len(rows) and after["models"] == before["models"] + 1
+    assert {m.label: m.value for m in at.metric}["trajectories"] == str(after["trajectories"])
+    assert any(s.startswith("good.jsonl: tiny-new: 4 new trajectories") for s in _texts(at, "success"))
+    assert any(s.startswith("bad.jsonl: ") and "1 lines rejected" in s for s in _texts(at, "warning"))
+    assert list(at.dataframe[-1].value["file"]) == ["bad.jsonl"]
