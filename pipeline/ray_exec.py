@@ -24,14 +24,13 @@ import os
 import socket
 import time
 import warnings
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import ray
 import ray.data
 from ray.data.llm import build_processor, vLLMEngineProcessorConfig
-
 from tqdm import tqdm
 
 from pipeline import generate as gen
@@ -204,9 +203,10 @@ def execute(plan: gen.Plan, *, address: str | None = None, workers: int | None =
             on_batch: Callable[[list[Trajectory], set[str]], None] | None = None) -> dict:
     """Generate what the plan has left on a Ray cluster; this process writes every batch as it
     arrives. ``workers`` overrides ``ray.workers``; ``on_batch(trajectories, workers)`` is called after
-    each commit with the names (host:pid) of the workers that made the batch. Returns counts."""
+    each commit with the names (host:pid) of the workers that made the batch. Returns counts (and
+    ``write_seconds``: the driver's time in the writer, grading included)."""
     cfg = plan.config
-    summary = {"generated": 0, "tokens": 0, "batches": 0, "seconds": 0.0, "workers": 0}
+    summary = {"generated": 0, "tokens": 0, "batches": 0, "seconds": 0.0, "workers": 0, "write_seconds": 0.0}
     if not plan.remaining:
         return summary
     t0 = time.monotonic()
@@ -238,7 +238,9 @@ def execute(plan: gen.Plan, *, address: str | None = None, workers: int | None =
                                                                   out["text"], out["n_tokens"], out["finish_reason"])]
                     if not trajs:
                         continue
+                    tw = time.monotonic()
                     writer.write(spec, [records[rid] for rid in sorted({t.run_id for t in trajs})], trajs)
+                    summary["write_seconds"] += time.monotonic() - tw
                     names = set(map(str, out["worker"]))
                     seen |= names
                     summary["generated"] += len(trajs)
@@ -257,4 +259,5 @@ def execute(plan: gen.Plan, *, address: str | None = None, workers: int | None =
             ray.shutdown()
         summary["seconds"] = round(time.monotonic() - t0, 2)
         summary["workers"] = len(seen)
+        summary["write_seconds"] = round(summary["write_seconds"], 2)
     return summary
