@@ -182,8 +182,8 @@ def _sync(d: Path, con, rebuild: bool, batch: int) -> SyncReport:
         if fresh:
             _write_state(d, indexed, data_version)
         return SyncReport(0, len(indexed), fresh)
-    writer = ix.writer(heap_size=64_000_000 if len(new) > 4 * batch else 32_000_000,
-                       num_threads=0 if len(new) > 4 * batch else 1)
+    big = len(new) >= 1000                # every core for a big batch (tantivy: 15 MB of heap a thread at least)
+    writer = ix.writer(heap_size=128_000_000 if big else 32_000_000, num_threads=0 if big else 1)
     try:
         for rows in _responses(con, new, everything=len(new) == len(ids), batch=batch):
             for tid, text in rows:
