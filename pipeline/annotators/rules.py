@@ -49,14 +49,14 @@ _LATEX_OPS = [("\\times", "*"), ("\\cdot", "*"), ("\\div", "/"), ("×", "*"), ("
               ("\\(", ";"), ("\\)", ";"), ("\\[", ";"), ("\\]", ";"),   # math delimiters end an expression
               ("\\$", "  ")]                 # currency: '= \\$160'
 _DISPLAY_GOES_ON = re.compile(r"\\\][ \t]*\n?[ \t]*\\\[[ \t]*(?==)")
-_IMPLICIT = re.compile(r"(?<![\w.^_])(\d+)\((\d+(?:\.\d+)?)\)")
+_IMPLICIT = re.compile(r"\((\d+(?:\.\d+)?)\)")     # a literal first: a look-behind at every position is slow
 _DOLLAR = re.compile(r"\$(?!\d)")               # '$' closing math ends an expression; '= $15' keeps its number
 _FRAC = re.compile(r"\\[dt]?frac\{[ \t]*(\d+(?:\.\d+)?)[ \t]*\}\{[ \t]*(\d+(?:\.\d+)?)[ \t]*\}")
 _BOXED_NUM = re.compile(r"\\boxed\{[ \t]*(-?\d+(?:\.\d+)?)[ \t]*\}")   # '= \\boxed{43000}': the number
 _CHAIN_TAIL = re.compile(r"[ \t]*(?:\*\*|[-+*/^])[ \t]*\(?[ \t]*\d")     # '= 470 - 40': the right side goes on
 _RHS_EXPR = re.compile(r"(?:\d{1,3}(?:,\d{3})+(?!\d)|[0-9.+\-*^() \t])*")   # no '/': 'a ÷ b / c ÷ d' is ambiguous
 _REMAINDER = re.compile(r"remainder|residue|quotient|floor|integer part", re.I)   # '2024/5 = 404 numbers'
-_NAMED_EQ = re.compile(r"=[ \t]*(?P<expr>-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|[0-9.+\-*^() \t])*)")
+_NAMED_EQ = re.compile(r"(?P<eq>=)[ \t]*(?P<expr>-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|[0-9.+\-*^() \t])*)")
 _NAMED_STOP = re.compile(r"[\w\\^/({!]|\.\d|,[ \t]*\d|[ \t]*=|[ \t]+(?:[A-Za-z](?![A-Za-z])|[A-Za-z]+\(|\\[A-Za-z]+)")
 _MODULAR = re.compile(r"mod|\\equiv|≡")
 _DENIED = re.compile(r"remainder|not (?:true|equal|possible|valid|correct)|≠|\\neq|contradict|impossible|incorrect|wrong"
@@ -130,6 +130,23 @@ def _pad(a: str, b: str) -> tuple[str, str]:
 _SAME_LEN = [_pad(a, b) for a, b in _LATEX_OPS if len(b) <= len(a) and a != "{,}"]
 
 
+def _implicit_products(text: str) -> str:
+    """'4(40)' -> '4*40 ' (same length) where the factor before is a plain number, not the tail of
+    a name, power or subscript ('x^2(3)', 'a_1(2)', 'f2(3)')."""
+    parts, last = [], 0
+    for m in _IMPLICIT.finditer(text):
+        k = m.start() - 1
+        if k < 0 or not text[k].isdigit():
+            continue
+        while k >= 0 and text[k].isdigit():
+            k -= 1
+        if k >= 0 and (text[k].isalnum() or text[k] in "._^"):
+            continue
+        parts += [text[last:m.start()], "*", m.group(1), " "]
+        last = m.end()
+    return "".join(parts) + text[last:] if parts else text
+
+
 def _frac_same_len(m: re.Match) -> str:
     rep = f"({m.group(1)}/{m.group(2)})"
     return rep + " " * (len(m.group(0)) - len(rep)) if len(rep) <= len(m.group(0)) else m.group(0)
@@ -151,7 +168,7 @@ def _normalize_math(text: str) -> str:
         text = _BOXED_NUM.sub(lambda m: " " * (m.start(1) - m.start()) + m.group(1)
                               + " " * (m.end() - m.end(1)), text)
     if "(" in text:           # '4(40) - 13': an implicit product of two plain numbers
-        text = _IMPLICIT.sub(lambda m: f"{m.group(1)}*{m.group(2)} ", text)
+        text = _implicit_products(text)
     return _FRAC.sub(_frac_same_len, text) if "frac" in text else text
 
 
@@ -301,16 +318,22 @@ def find_slips(text: str) -> list[tuple[int, str, float]]:
     return out
 
 
+_NAME_TAIL = re.compile(r"(?:\\text\{[ \t]*([A-Za-z][A-Za-z' ]{1,39})\}|([A-Za-z][A-Za-z' ]{1,39}))[ \t]*$")
+
+
 def _name_before(t: str, p: int) -> str | None:
     """The quantity named right before the '=' at ``p`` ('\\text{Total fruits} =', 'Time to cook ='),
-    lower-cased; None when it is not a plain name."""
-    seg = t[max(0, p - 60):p]
-    cut = max(seg.rfind(c) for c in ".:;\n,=(")
-    name = seg[cut + 1:].strip()
-    name = re.sub(r"\\text\{([^{}]*)\}", r"\1", name).strip()
-    if not (2 <= len(name) <= 40) or not re.fullmatch(r"[A-Za-z][A-Za-z' ]*", name):
+    lower-cased: the letters (and spaces) up to the '=', at least two of them; else None."""
+    j = p - 1
+    while j >= 0 and t[j] in " \t":
+        j -= 1
+    if j < 1 or not ((t[j].isalpha() and t[j - 1].isalpha()) or t[j] == "}"):
         return None
-    return " ".join(name.lower().split())
+    m = _NAME_TAIL.search(t, max(0, p - 48), p)
+    if m is None:
+        return None
+    name = " ".join((m.group(1) or m.group(2)).lower().split())
+    return name if len(name) >= 2 else None
 
 
 def _named_slips(t: str) -> list[tuple[int, str, float]]:
@@ -319,22 +342,26 @@ def _named_slips(t: str) -> list[tuple[int, str, float]]:
     '\\text{Total fruits} = 52 + 24 + 44 + 48 \\] \\[ \\text{Total fruits} = 178' (ProcessBench gsm8k-35)."""
     out, open_ = [], {}
     for m in _NAMED_EQ.finditer(t):
-        name = _name_before(t, m.start())
+        p = m.start()
+        c = t[p - 2:p].rstrip() if p >= 2 else ""    # cheap test first: a name ends in two letters or '}'
+        if not c or not (c[-1] == "}" or (c[-1].isalpha() and (len(c) == 1 or c[0].isalpha()))):
+            continue
+        name = _name_before(t, p)
         if name is None:
             continue
         expr = m.group("expr").rstrip(" \t.")
-        if _NAMED_STOP.match(t, m.start("expr") + len(expr)) or _APPROX.search(t, m.start(), m.end() + 24):
+        if _NAMED_STOP.match(t, m.start("expr") + len(expr)) or _APPROX.search(t, m.start("eq"), m.end() + 24):
             open_.pop(name, None)                  # a chain, an unknown, an approximation: not a value
             continue
         if any(c in expr.strip().lstrip("-") for c in "+-*^"):
             value = _evaluate(" ".join(expr.split()))
             if value is not None and not isinstance(value, complex) and math.isfinite(value):
-                open_[name] = (m.start(), expr, value)
+                open_[name] = (m.start("eq"), expr, value)
             else:
                 open_.pop(name, None)
             continue
         prev = open_.pop(name, None)
-        if prev is None or m.start() - prev[0] > 300:
+        if prev is None or m.start("eq") - prev[0] > 300:
             continue
         claimed = float(expr.replace(",", ""))
         tol = 10 ** -len(expr.split(".")[1]) if "." in expr else 1e-9 * max(1.0, abs(prev[2]))
