@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline import postprocess  # noqa: E402
-from pipeline.processbench import eval_annotator, load_processbench, processbench_scores  # noqa: E402
+from pipeline.processbench import eval_annotator  # noqa: E402
 from warehouse.records import Question, Trajectory  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -72,10 +72,11 @@ def main() -> None:
                 break
     for name in ("gsm8k", "math"):
         path = DATA / "step-labels" / "processbench" / f"{name}.json"
-        items = load_processbench(path)
-        base = [(-1 if it["final_answer_correct"] else len(it["steps"]) // 2) for it in items]
-        print(f"ProcessBench {name}: rules {eval_annotator('rules', path)}  "
-              f"baseline(middle step if wrong) {processbench_scores([it['label'] for it in items], base)}")
+        r = eval_annotator("rules", path)
+        ag, b = r["agreement"], r["baseline"]
+        print(f"ProcessBench {name} (n={r['n']}): rules F1 {r['f1']:.4f} (error acc {r['error_acc']:.4f}, correct acc "
+              f"{r['correct_acc']:.4f}; with the labels: exact {ag['exact']:.4f}, ±1 {ag['within1']:.4f}, kappa "
+              f"{ag['kappa']})  baseline (middle step if wrong) F1 {b['f1']:.4f} (error acc {b['error_acc']:.4f})")
 
 
 if __name__ == "__main__":
