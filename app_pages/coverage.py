@@ -36,11 +36,11 @@ else:
     common.page_chart("coverage", "coverage_vs_accuracy", r)
     common.page_chart("coverage", "gap_per_tier", r)
     common.table(r["per_tier"], "potential_vs_stability")
-    timeline_section("cov")
     if pages.figure("coverage", "pass_at_k", r) is None:
         st.info("pass@k curves need more than one sample per question.")
     else:
         common.page_chart("coverage", "pass_at_k", r)
+    timeline_section("cov")
     st.subheader("Unstable questions (solved by some samples, failed by others)")
     common.table(r["unstable"], "unstable_questions")
 common.page_zip("coverage")

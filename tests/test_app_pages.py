@@ -126,10 +126,12 @@ def test_hostile_trajectory_renders_inert(tmp_path, monkeypatch, shared):
     assert not any("<script" in m.value and m.proto.allow_html for m in at.markdown)
     assert not any("evil.example" in m.value for m in at.markdown)  # the remote image is gone
     assert not at.get("html")
-    # steps are numbered; the annotated one is highlighted as a prediction, with its label and evidence shown
-    # literally (plain(): every punctuation character escaped)
+    # steps are numbered; the annotated one is highlighted as a verified finding (an arithmetic claim that
+    # evaluates otherwise), with its label, annotator and evidence shown literally (plain(): every
+    # punctuation character escaped)
     assert any(m.value.startswith("**Step 1**") for m in at.markdown)
-    assert [e.value.split("\n")[0] for e in at.warning] == ["**Step 2** · predicted: arithmetic\\_slip"]
+    assert [e.value.split("\n")[0] for e in at.warning] == [
+        "**Step 2** · asserts 204 ✓ gold · verified: arithmetic\\_slip (rules)"]
     assert any("\\<b\\>bold\\<\\/b\\> claim" in c.value for c in at.caption)
     assert any("backtracks" in c.value for c in at.caption)
 
@@ -185,7 +187,7 @@ def test_coverage_page_gap_bars_per_tier_and_unstable_table(app_db, monkeypatch)
     at.run()
     at.switch_page("app_pages/coverage.py").run()
     assert not at.exception
-    scatter, gap, passk = _figures(at)
+    scatter, gap, passk = _figures(at)[:3]      # then the answer timeline's (tests/test_timeline_app.py)
     assert [t["name"] for t in gap["data"]] == ["(none)"]       # no tiers on this benchmark: one bar trace
     keys = sorted(scatter["data"][0]["text"])
     assert sorted(t["name"] for t in passk["data"] if t.get("fill") != "toself") == keys
