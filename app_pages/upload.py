@@ -24,10 +24,10 @@ import streamlit as st
 
 from app_pages import common
 from pipeline import benchmarks
-from pipeline.importers import IMPORTERS
+from pipeline.importers import IMPORTERS, auto
 from pipeline.importing import ImportSession, check_args, parse_meta
 from warehouse import db
-from warehouse.errors import LadderError
+from warehouse.errors import LadderError, UsageError
 
 NEW_BENCHMARK = "(a new benchmark: name it)"
 RESULT_KEY = "_upload_result"
@@ -131,6 +131,9 @@ def import_files(files, fmt: str, bench: str | None, model: str | None, meta_tex
 
 def _import_one(session: ImportSession, p: Path, fmt, bench, model, meta, strict):
     """One file through the session; a warehouse that this process holds read-only elsewhere is retried."""
+    if model is None and (fmt == "lm-eval" or (fmt == "auto" and auto.detect(p) == "lm-eval")):
+        # lm-eval names the model by its folders; an upload's folder is a temporary number
+        raise UsageError(f"{p.name}: an lm-eval samples file does not name its model: give the model name")
     deadline = time.monotonic() + BUSY_RETRY_S
     while True:
         try:

@@ -251,3 +251,32 @@ def test_several_files_at_once_each_reported(tiny_copy, monkeypatch):
     assert any(s.startswith("good.jsonl: tiny-new: 4 new trajectories") for s in _texts(at, "success"))
     assert any(s.startswith("bad.jsonl: ") and "1 lines rejected" in s for s in _texts(at, "warning"))
     assert list(at.dataframe[-1].value["file"]) == ["bad.jsonl"]
+
+
+def test_an_lm_eval_file_without_a_model_name_is_refused(shared, tmp_path, monkeypatch):
+    """lm-eval samples name their model by their folders; an upload's folder is a temporary number, so the model
+    name must be typed (else the run would be stored under '0'). Given, the same file imports."""
+    problems = [json.loads(line) for line in open(shared / "aime24/problems.jsonl", encoding="utf-8")][:3]
+    from warehouse.records import normalize_problem
+
+    traces = {normalize_problem(json.loads(line)["question"]): json.loads(line)
+              for line in open(shared / GEMMA, encoding="utf-8")}
+    lines = []
+    for i, p in enumerate(problems):
+        r = traces[normalize_problem(p["problem"])]
+        lines.append(json.dumps({"doc_id": i, "doc": p, "target": p["answer"], "resps": [[r["code"][0]]],
+                                 "exact_match": int(r["score"][0])}))
+    data = ("samples_aime24_2025-01-01.jsonl", ("\n".join(lines) + "\n").encode(), "application/json")
+    path = tmp_path / "w.duckdb"
+    with db.writer(path):
+        pass
+    at = _app(monkeypatch, path, shared)
+    at.run()
+    key = "overview" if at.title and at.title[0].value == "Overview" else "start"
+    _drop(at, key, data, "auto", "aime24")
+    assert any("does not name its model" in w for w in _texts(at, "warning") + _texts(at, "error"))
+    with db.reader(path) as con:
+        assert con.execute("SELECT count(*) FROM trajectories").fetchone()[0] == 0
+    _drop(at, key, data, "auto", "aime24", model="gemma-lm-eval")
+    with db.reader(path) as con:
+        assert con.execute("SELECT DISTINCT model_id FROM runs").fetchall() == [("gemma-lm-eval",)]
