@@ -16,7 +16,6 @@ written file changes).
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import polars as pl
@@ -32,8 +31,6 @@ from warehouse.errors import LadderError, UsageError
 NEW_BENCHMARK = "(a new benchmark: name it)"
 RESULT_KEY = "_upload_result"
 MAX_PROBLEMS_SHOWN = 500
-BUSY_RETRY_S = 8.0
-_SAME_PROCESS = "different configuration"      # DuckDB: a writer while this process holds a reader
 
 
 def limit_mb() -> int:
@@ -116,8 +113,6 @@ def import_files(files, fmt: str, bench: str | None, model: str | None, meta_tex
             except db.WarehouseBusy as exc:
                 return _busy(summaries, problems, written, str(exc))
             except LadderError as exc:
-                if _SAME_PROCESS in str(exc):
-                    return _busy(summaries, problems, written, "another page of this app kept it open")
                 summaries.append({"file": name, "summary": str(exc).replace(str(p), name), "ok": False})
                 continue
             for rep in reps:
@@ -130,18 +125,12 @@ def import_files(files, fmt: str, bench: str | None, model: str | None, meta_tex
 
 
 def _import_one(session: ImportSession, p: Path, fmt, bench, model, meta, strict):
-    """One file through the session; a warehouse that this process holds read-only elsewhere is retried."""
+    """One file through the session."""
     if model is None and (fmt == "lm-eval" or (fmt == "auto" and auto.detect(p) == "lm-eval")):
         # lm-eval names the model by its folders; an upload's folder is a temporary number
         raise UsageError(f"{p.name}: an lm-eval samples file does not name its model: give the model name")
-    deadline = time.monotonic() + BUSY_RETRY_S
-    while True:
-        try:
-            return session.import_path(p, fmt, bench, model=model, meta=meta, strict=strict)
-        except LadderError as exc:
-            if _SAME_PROCESS not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)
+    # a reader of another page of this app (this process) is waited for like another process's lock (db.connect)
+    return session.import_path(p, fmt, bench, model=model, meta=meta, strict=strict)
 
 
 def _busy(summaries, problems, written, why: str) -> dict:

@@ -115,3 +115,17 @@ def test_vllm_engine_failures_are_one_error(monkeypatch):
     b = vllm_backend.VLLMBackend("some/model")
     with pytest.raises(vllm_backend.VLLMError, match="failed while generating with some/model .*out of memory"):
         b.generate(["1+1?"], SamplingParams(n=1))
+
+
+def test_a_reader_in_this_process_is_waited_for_by_a_writer(tmp_db):
+    """The app's readers and an upload's writer live in one process: DuckDB refuses the writer ("different
+    configuration") while a reader is open, which is as transient as another process's lock."""
+    import threading
+
+    db.connect(tmp_db).close()
+    con = db.connect(tmp_db, read_only=True)
+    with pytest.raises(db.WarehouseBusy):
+        db.connect(tmp_db, timeout=0.2)
+    threading.Timer(0.3, con.close).start()              # the page's script run ends
+    with db.writer(tmp_db) as w:                           # waits for it, then writes
+        db.set_meta(w, "probe", "1")

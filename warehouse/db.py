@@ -67,7 +67,10 @@ def exists(path: str | os.PathLike | None = None) -> bool:
 
 def _is_lock_error(exc: Exception) -> bool:
     msg = str(exc).lower()      # a word: "Corrupt database file: ... in block at location 4096" is no lock
-    return re.search(r"\block\b", msg) is not None or "conflicting" in msg or "being used by another" in msg
+    # "different configuration": this process holds the file open the other way (the app's readers while an
+    # upload writes): as transient as another process's lock
+    return re.search(r"\block\b", msg) is not None or "conflicting" in msg or "being used by another" in msg \
+        or "different configuration" in msg
 
 
 def _unreadable(p: Path, what: str = "", exc: Exception | None = None) -> WarehouseUnreadable:
@@ -136,7 +139,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
                     continue
                 raise _unreadable(p, exc=exc) from exc
             if time.monotonic() > deadline:    # the other side held the lock all along
-                raise WarehouseBusy(f"{p} stayed locked by another process for {timeout:.0f}s") from exc
+                raise WarehouseBusy(f"{p} stayed locked by another process (or a connection of this one) for {timeout:.0f}s") \
+                    from exc
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 1.0)
     con.execute("SET enable_progress_bar = false")   # no progress bars in CLI output or app logs
