@@ -193,7 +193,7 @@ def vllm_dataset(cfg: RunConfig, spec: ModelSpec, rows: list[dict], workers: int
                                  "sample_idx": int(row["sample_idx"]), "text": row["generated_text"],
                                  "n_tokens": int(row["num_generated_tokens"]),
                                  "finish_reason": vllm_finish_reason(int(row["num_generated_tokens"]), max_tokens),
-                                 "worker": worker_name()})
+                                 "worker": worker_name()})     # the postprocessing task (the stage names no engine)
     return processor(ray.data.from_items(rows))
 
 
@@ -251,8 +251,7 @@ def execute(plan: gen.Plan, *, address: str | None = None, workers: int | None =
                     if on_batch is not None:
                         on_batch(trajs, names)
             except ray.exceptions.RayError as exc:
-                raise RayExecError(f"ray: generating with {spec.model_id} failed after {cfg.ray.retries} "
-                                   f"retries: {_last_line(exc)}") from exc
+                raise RayExecError(f"ray: generating with {spec.model_id} failed: {_last_line(exc)}") from exc
     finally:
         bar.close()
         if started:
