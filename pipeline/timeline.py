@@ -187,9 +187,10 @@ _CONCLUSION_LINE = re.compile(r"\n[^\w\n]{0,8}(?:so|therefore|thus|hence)\b")
 _CONCLUSION_WORDS = ("so", "therefore", "thus", "hence", "So", "Therefore", "Thus", "Hence")
 
 
-def _hints(response: str) -> list[int]:
-    """Offsets of the hints; a conclusion line counts where it opens the response or follows a newline
-    (the segmenter starts steps there, or at markers such as "Wait" that are no conclusion)."""
+def _hints(response: str) -> tuple[list[int], list[int]]:
+    """Offsets of the hints: (box / answer words, conclusion lines); a conclusion line counts where it
+    opens the response or follows a newline (the segmenter starts steps there, or at markers such as
+    "Wait" that are no conclusion)."""
     low = response.lower()
     pos: list[int] = []
     for word in ("box", "answer"):
@@ -197,10 +198,10 @@ def _hints(response: str) -> list[int]:
         while i >= 0:
             pos.append(i)
             i = low.find(word, i + len(word))
-    pos += [m.start() + 1 for m in _CONCLUSION_LINE.finditer(low)]
+    lines = [m.start() + 1 for m in _CONCLUSION_LINE.finditer(low)]
     if response.startswith(_CONCLUSION_WORDS):
-        pos.append(0)
-    return pos
+        lines.append(0)
+    return pos, lines
 
 
 def step_candidates(response: str, spans: Sequence[tuple[int, int]]) -> list[tuple[str, str] | None]:
@@ -209,11 +210,22 @@ def step_candidates(response: str, spans: Sequence[tuple[int, int]]) -> list[tup
     out: list[tuple[str, str] | None] = [None] * len(spans)
     starts = [a for a, _ in spans]
     seen = set()
-    for p in _hints(response):
+    words, lines = _hints(response)
+    for p in words:
         i = bisect.bisect_right(starts, p) - 1
         if i >= 0 and i not in seen and p < spans[i][1]:
             seen.add(i)
             out[i] = step_answer(response[spans[i][0]:spans[i][1]])
+    for p in lines:                  # a conclusion counts on the step's last line only
+        i = bisect.bisect_right(starts, p) - 1
+        if i < 0 or i in seen or p >= spans[i][1]:
+            continue
+        b = spans[i][1]
+        nl = response.find("\n", p, b)
+        if nl >= 0 and not response[nl:b].isspace():
+            continue
+        seen.add(i)
+        out[i] = step_answer(response[spans[i][0]:b])
     end_think = think_end(response)
     if out and out[-1] is None and end_think is not None and spans[-1][1] > end_think:
         a = _plausible(grade.extract_answer(response[max(end_think, spans[-1][0]):]))
@@ -339,15 +351,20 @@ def timeline(response: str, spans: Sequence[tuple[int, int]], gold: str | None, 
     ``is_correct`` is the trajectory's verdict (``xi_ut`` and ``abandoned_share`` need it);
     ``candidates`` may pass precomputed ``step_candidates``.
     """
-    spans = [(int(a), int(b)) for a, b in spans]
+    spans = spans if isinstance(spans, list) else list(spans)
     cands = list(candidates) if candidates is not None else step_candidates(response, spans)
     n = len(response)
-    answers = [c[0] if c else None for c in cands]
-    sources = [c[1] if c else None for c in cands]
-    is_gold: list[bool | None] = []
-    for a, src in zip(answers, sources):
-        if a is None or gold is None or str(gold).strip() == "":
-            is_gold.append(None)
+    m = len(cands)
+    answers: list[str | None] = [None] * m
+    sources: list[str | None] = [None] * m
+    is_gold: list[bool | None] = [None] * m
+    changed = [False] * m
+    held = [i for i, c in enumerate(cands) if c]            # only the steps asserting something
+    has_gold = gold is not None and str(gold).strip() != ""
+    for i in held:
+        a, src = cands[i]
+        answers[i], sources[i] = a, src
+        if not has_gold:
             continue
         ok = quick_match(str(gold), a)
         if ok is None:
@@ -357,14 +374,12 @@ def timeline(response: str, spans: Sequence[tuple[int, int]], gold: str | None, 
                     ok = bool(match(str(gold), a, answer_type))
                 except Exception:  # noqa: BLE001 - a malformed candidate is simply not the gold
                     ok = False
-        is_gold.append(ok)
-    changed = [False] * len(answers)
+        is_gold[i] = ok
     prev: tuple[str, bool | None] | None = None
     distinct: list[tuple[str, bool | None]] = []
     changes = 0
-    for i, (a, g) in enumerate(zip(answers, is_gold)):
-        if a is None:
-            continue
+    for i in held:
+        a, g = answers[i], is_gold[i]
         if prev is not None and not (g and prev[1]) and not same_answer(prev[0], a):
             changed[i] = True
             changes += 1
@@ -373,7 +388,7 @@ def timeline(response: str, spans: Sequence[tuple[int, int]], gold: str | None, 
             distinct.append((a, g))
     t = Timeline(spans, answers, sources, is_gold, changed, n, answer_changes=changes,
                  distinct_answers=[d for d, _ in distinct])
-    gold_steps = [i for i, g in enumerate(is_gold) if g]
+    gold_steps = [i for i in held if is_gold[i]]
     if gold is not None and str(gold).strip() != "" and n > 0:
         t.xi_o = 0.0
     if gold_steps:
@@ -400,8 +415,8 @@ def version() -> str:
 def rows(trajectory_id: int, t: Timeline) -> tuple[list[tuple], tuple]:
     """The warehouse rows of one timeline as plain tuples, in the column order of ``step_answers``
     (one per step asserting an answer) and ``trajectory_timelines`` (cheap to send between processes)."""
-    answers = [(trajectory_id, i, a, s, g, c)
-               for i, (a, s, g, c) in enumerate(zip(t.answers, t.sources, t.is_gold, t.changed)) if a is not None]
+    answers = [(trajectory_id, i, t.answers[i], t.sources[i], t.is_gold[i], t.changed[i])
+               for i, a in enumerate(t.answers) if a is not None]
     summary = (trajectory_id, version(), len(answers), t.answer_changes, len(t.distinct_answers),
                t.first_gold_step, t.last_gold_step, t.first_gold_char, t.last_gold_char)
     return answers, summary
