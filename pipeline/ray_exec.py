@@ -215,6 +215,7 @@ def execute(plan: gen.Plan, *, address: str | None = None, workers: int | None =
     ctx.enable_progress_bars = False               # ours (tqdm) counts what is stored, not what is computed
     ctx.print_on_execution_start = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)   # "progress bars disabled": we know
     writer = gen.Writer.open(plan)
     seen: set[str] = set()
     bar = tqdm(total=plan.remaining, unit="traj", disable=not progress, dynamic_ncols=True)
