@@ -329,34 +329,32 @@ def _long(schema):
     return tantivy.Query.term_query(schema, "text", LONG_MARK)
 
 
-def candidates(ix, words: list[str]) -> np.ndarray:
+def candidates(ix, words: list[str], phrase: bool = True) -> np.ndarray:
     """Ids of the trajectories whose response matches the phrase ``words`` (see
-    ``query_words``), plus those marked ``LONG_MARK``."""
+    ``query_words``), plus those marked ``LONG_MARK``. ``phrase=False``: every word anywhere
+    (a superset; no positions read, so cheap when the words are in most responses)."""
     import tantivy
 
     schema = ix.schema
+    each = [(tantivy.Occur.Must, tantivy.Query.regex_query(schema, "text", w)) for w in words]
     if not words:
         q = tantivy.Query.empty_query()         # only a dropped term can hold the text
     elif len(words) == 1:
-        q = tantivy.Query.regex_query(schema, "text", words[0])
+        q = each[0][1]
+    elif phrase:
+        q = tantivy.Query.regex_phrase_query(schema, "text", words)
     else:
-        try:
-            q = tantivy.Query.regex_phrase_query(schema, "text", words)
-        except Exception:                       # too many expansions: each word, anywhere
-            q = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.regex_query(schema, "text", w))
-                                             for w in words])
-    q = tantivy.Query.boolean_query([(tantivy.Occur.Should, q),
-                                     (tantivy.Occur.Should, _long(schema))])
+        q = tantivy.Query.boolean_query(each)
     searcher = ix.searcher()
     n = searcher.num_docs
     if n == 0:
         return np.empty(0, np.int64)
-    try:
+
+    def ids(q) -> np.ndarray:
+        q = tantivy.Query.boolean_query([(tantivy.Occur.Should, q), (tantivy.Occur.Should, _long(schema))])
         hits = searcher.search(q, limit=n, count=False, order_by_field="tid").hits
-    except ValueError:                          # a regex phrase with too many expansions
-        q2 = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.regex_query(schema, "text", w))
-                                          for w in words])
-        q2 = tantivy.Query.boolean_query([(tantivy.Occur.Should, q2),
-                                          (tantivy.Occur.Should, _long(schema))])
-        hits = searcher.search(q2, limit=n, count=False, order_by_field="tid").hits
-    return np.fromiter((h[0] for h in hits), np.int64, len(hits))
+        return np.fromiter((h[0] for h in hits), np.int64, len(hits))
+    try:
+        return ids(q)
+    except ValueError:                          # a regex phrase with too many expansions: each word
+        return ids(tantivy.Query.boolean_query(each))
