@@ -154,7 +154,7 @@ def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch:
     missing, of another version, damaged, or holds trajectories the warehouse lacks). ``con``: an
     open connection to read the warehouse through (else a short reader)."""
     d = index_dir(path)
-    with _locked(d), (nullcontext(con) if con is not None else db.reader(path)) as con:
+    with (nullcontext(con) if con is not None else db.reader(path)) as con, _locked(d):
         return _sync(d, con, rebuild, batch)
 
 
