@@ -89,14 +89,13 @@ def _read_state(d: Path) -> dict | None:
     return state if state.get("version") == INDEX_VERSION else None
 
 
-def _write_state(d: Path, ids: np.ndarray, data_version: str | None) -> None:
+def _write_state(d: Path, ids: np.ndarray) -> None:
     ids = np.sort(ids.astype(np.int64))
     tmp = d / (_IDS + ".tmp")
     with open(tmp, "wb") as f:
         np.save(f, ids)
     os.replace(tmp, d / _IDS)
-    state = {"version": INDEX_VERSION, "count": int(len(ids)),
-             "xor": int(np.bitwise_xor.reduce(ids)) if len(ids) else 0, "data_version": data_version}
+    state = {"version": INDEX_VERSION, "count": len(ids), "xor": int(np.bitwise_xor.reduce(ids)) if len(ids) else 0}
     tmp = d / (_STATE + ".tmp")
     tmp.write_text(json.dumps(state))
     os.replace(tmp, d / _STATE)
@@ -152,18 +151,22 @@ def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch:
          con=None) -> SyncReport:
     """Index every trajectory of the warehouse not yet indexed (all of them when the index is
     missing, of another version, damaged, or holds trajectories the warehouse lacks). ``con``: an
-    open connection to read the warehouse through (else a short reader)."""
+    open connection to read the warehouse through; else short readers, one per batch of
+    ``batch`` responses, so that a long (re)build never keeps a writer waiting for long."""
     d = index_dir(path)
-    with (nullcontext(con) if con is not None else db.reader(path)) as con, _locked(d):
-        return _sync(d, con, rebuild, batch)
+
+    def reading():
+        return nullcontext(con) if con is not None else db.reader(path)
+    with reading() as c:                       # a missing warehouse fails here, before any lock file
+        ids = np.asarray(c.execute("SELECT trajectory_id FROM trajectories").fetchnumpy()["trajectory_id"],
+                         dtype=np.int64)
+    with _locked(d):
+        return _sync(d, reading, ids, rebuild, batch)
 
 
-def _sync(d: Path, con, rebuild: bool, batch: int) -> SyncReport:
+def _sync(d: Path, reading, ids: np.ndarray, rebuild: bool, batch: int) -> SyncReport:
     import tantivy
 
-    ids = con.execute("SELECT trajectory_id FROM trajectories").fetchnumpy()["trajectory_id"]
-    ids = np.asarray(ids, dtype=np.int64)
-    data_version = db.get_meta(con, "data_version")
     indexed = None if rebuild else _usable(d, ids)
     fresh = indexed is None
     try:
@@ -180,12 +183,16 @@ def _sync(d: Path, con, rebuild: bool, batch: int) -> SyncReport:
     new = np.setdiff1d(ids, indexed, assume_unique=True)
     if len(new) == 0:
         if fresh:
-            _write_state(d, indexed, data_version)
+            _write_state(d, indexed)
         return SyncReport(0, len(indexed), fresh)
+    with reading() as c:
+        rowids = _rowids(c, new, everything=len(new) == len(ids))
     big = len(new) >= 1000                # every core for a big batch (tantivy: 15 MB of heap a thread at least)
     writer = ix.writer(heap_size=128_000_000 if big else 32_000_000, num_threads=0 if big else 1)
     try:
-        for rows in _responses(con, new, everything=len(new) == len(ids), batch=batch):
+        for i in range(0, len(rowids), batch):
+            with reading() as c:
+                rows = _responses(c, rowids[i:i + batch])
             for tid, text in rows:
                 writer.add_document(tantivy.Document(tid=tid, text=[text, LONG_MARK] if _may_hold_long_run(text)
                                                      else text))
@@ -194,7 +201,7 @@ def _sync(d: Path, con, rebuild: bool, batch: int) -> SyncReport:
     except BaseException:
         writer.rollback()
         raise
-    _write_state(d, np.concatenate([indexed, new]), data_version)
+    _write_state(d, np.concatenate([indexed, new]))
     return SyncReport(len(new), len(indexed) + len(new), fresh)
 
 
@@ -215,31 +222,28 @@ def rebuild(path: str | os.PathLike | None = None) -> SyncReport:
     return sync(path, rebuild=True)
 
 
-def _responses(con, new: np.ndarray, everything: bool, batch: int):
-    """(trajectory_id, response) rows of these trajectories, in batches. A few rows are read by
-    row id (a join on trajectory_id would decompress every response in the warehouse)."""
+def _rowids(con, new: np.ndarray, everything: bool) -> list[int]:
+    """The row ids of these trajectories, in order (responses are read back by row id: a join on
+    trajectory_id would decompress every response in the warehouse)."""
     if everything:
-        res = con.execute("SELECT trajectory_id, response FROM trajectories")
-        while rows := res.fetchmany(batch):
-            yield rows
-        return
+        return [r[0] for r in con.execute("SELECT rowid FROM trajectories ORDER BY rowid").fetchall()]
     import pyarrow as pa
 
     con.register("_textindex_new", pa.table({"trajectory_id": new}))
     try:
-        rowids = [r[0] for r in con.execute(
+        return [r[0] for r in con.execute(
             "SELECT rowid FROM trajectories WHERE trajectory_id IN (SELECT trajectory_id FROM _textindex_new) "
             "ORDER BY rowid").fetchall()]
     finally:
         con.unregister("_textindex_new")
-    for i in range(0, len(rowids), batch):
-        part = rowids[i:i + batch]
-        if part[-1] - part[0] + 1 == len(part):     # rows written together (an import's): a range, cheaper
-            yield con.execute("SELECT trajectory_id, response FROM trajectories WHERE rowid >= ? AND rowid <= ?",
-                              [part[0], part[-1]]).fetchall()
-        else:
-            yield con.execute("SELECT trajectory_id, response FROM trajectories WHERE rowid = ANY(?)",
-                              [part]).fetchall()
+
+
+def _responses(con, rowids: list[int]) -> list[tuple[int, str]]:
+    """(trajectory_id, response) of these rows (sorted row ids)."""
+    if rowids[-1] - rowids[0] + 1 == len(rowids):     # rows written together (an import's): a range, cheaper
+        return con.execute("SELECT trajectory_id, response FROM trajectories WHERE rowid >= ? AND rowid <= ?",
+                           [rowids[0], rowids[-1]]).fetchall()
+    return con.execute("SELECT trajectory_id, response FROM trajectories WHERE rowid = ANY(?)", [rowids]).fetchall()
 
 
 # ---- reading ---------------------------------------------------------------------------------
