@@ -147,7 +147,7 @@ def _usable(d: Path, ids: np.ndarray) -> np.ndarray | None:
     return indexed if np.isin(indexed, ids, assume_unique=True).all() else None
 
 
-def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch: int = 1024,
+def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch: int = 2048,
          con=None) -> SyncReport:
     """Index every trajectory of the warehouse not yet indexed (all of them when the index is
     missing, of another version, damaged, or holds trajectories the warehouse lacks). ``con``: an
