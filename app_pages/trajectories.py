@@ -62,7 +62,7 @@ def _answers(t: dict, steps) -> "pl.DataFrame":
     text = t["response"] or ""
     spans = list(zip(steps["start_char"].to_list(), steps["end_char"].to_list()))
     atype = common.q(lookup.benchmark_answer_type, t["benchmark"]) or "math"
-    tl = answer_timeline.timeline(text, spans, t["gold"], atype, is_correct=t["is_correct"])
+    tl = answer_timeline.timeline(text, spans, t["gold"], atype, is_correct=t["is_correct"], extracted=t["answer"])
     rows = [{"step_idx": i, "answer": a, "source": src, "is_gold": g, "changed": c}
             for i, (a, src, g, c) in enumerate(zip(tl.answers, tl.sources, tl.is_gold, tl.changed)) if a is not None]
     return pl.DataFrame(rows, schema={"step_idx": pl.Int64, "answer": pl.Utf8, "source": pl.Utf8,

@@ -147,7 +147,7 @@ def timeline_warehouse(db_path=None, every: bool = False, batch: int = BATCH) ->
             text = r["response"]
             sp = spans.get(r["trajectory_id"]) or list(zip(*segment(text)[:2]))
             a, t = answer_timeline.rows(r["trajectory_id"], answer_timeline.timeline(
-                text, sp, r["gold"], r["answer_type"], is_correct=r["is_correct"]))
+                text, sp, r["gold"], r["answer_type"], is_correct=r["is_correct"], extracted=r["answer"]))
             answer_rows += a
             timeline_rows.append(t)
             n_gold += t[5] is not None

@@ -87,7 +87,8 @@ def _derive_chunk(chunk: list[tuple]) -> Derived:
             out.grades.append(Grade(tid, grade.GRADER, grade.GRADER_VERSION, v.extracted, v.is_correct, v.reason))
         spans = list(zip(seg.starts, seg.ends))
         a_rows, t_row = answer_timeline.rows(tid, answer_timeline.timeline(
-            response, spans, gold, atype, is_correct=v.is_correct if v else None))
+            response, spans, gold, atype, is_correct=v.is_correct if v else None,
+            extracted=v.extracted if v else None))
         answer_rows += a_rows
         timeline_rows.append(t_row)
         res = rules.annotate_one(AnnotateInput(

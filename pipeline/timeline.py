@@ -344,12 +344,15 @@ Matcher = Callable[[str, str, str], bool]
 def timeline(response: str, spans: Sequence[tuple[int, int]], gold: str | None, answer_type: str = "math",
              is_correct: bool | None = None, n_tokens: int | None = None,
              match: Matcher = grade.answers_match,
-             candidates: Sequence[tuple[str, str] | None] | None = None) -> Timeline:
+             candidates: Sequence[tuple[str, str] | None] | None = None,
+             extracted: str | None = None) -> Timeline:
     """The answer timeline of ``response`` split into ``spans`` against ``gold`` (None: unknown).
 
     ``match(gold, candidate, answer_type)`` decides equivalence (default: the ``ladder`` grader's);
     ``is_correct`` is the trajectory's verdict (``xi_ut`` and ``abandoned_share`` need it);
-    ``candidates`` may pass precomputed ``step_candidates``.
+    ``candidates`` may pass precomputed ``step_candidates``; ``extracted``: the final answer the grader
+    extracted, whose verdict is ``is_correct`` (a candidate equal to it takes that verdict without
+    asking math-verify again).
     """
     spans = spans if isinstance(spans, list) else list(spans)
     cands = list(candidates) if candidates is not None else step_candidates(response, spans)
@@ -367,6 +370,8 @@ def timeline(response: str, spans: Sequence[tuple[int, int]], gold: str | None, 
         if not has_gold:
             continue
         ok = quick_match(str(gold), a)
+        if ok is None and extracted is not None and is_correct is not None and same_answer(a, extracted):
+            ok = bool(is_correct)
         if ok is None:
             ok = False
             if src in COMMITTED:         # the full grader (math-verify) only for committed answers

@@ -135,10 +135,11 @@ def per_trajectory(con, sel: Selection) -> pl.DataFrame:
 def to_derive(con, version: str, *, limit: int, after: int | None = None, every: bool = False) -> list[dict]:
     """One page (keyset on trajectory_id, ``after`` = the last id of the previous page) of stored
     trajectories whose timeline is missing or at another ``version`` (``every``: all of them):
-    trajectory_id, response, gold (None without a question), answer_type, is_correct (active grader)."""
+    trajectory_id, response, gold (None without a question), answer_type, is_correct and answer (the
+    final verdict and extracted answer under the active grader)."""
     sql = """
         SELECT t.trajectory_id, t.response, q.answer AS gold, coalesce(b.answer_type, 'math') AS answer_type,
-               o.is_correct
+               o.is_correct, o.answer
         FROM trajectories t
         JOIN outcomes o USING (trajectory_id)
         LEFT JOIN questions q ON q.benchmark = t.benchmark AND q.question_id = t.question_id

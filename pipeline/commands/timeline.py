@@ -53,7 +53,7 @@ def _objects(con, rows) -> list[dict]:
                 list(zip(*segmenter.segment(resp)[:2]))
             tl = answer_timeline.timeline(resp, sp, (t or {}).get("gold"),
                                           lookup.benchmark_answer_type(con, r["benchmark"]) or "math",
-                                          is_correct=r["is_correct"])
+                                          is_correct=r["is_correct"], extracted=r["answer"])
             steps = tl.as_steps()
             first, last, changes = tl.first_gold_step, tl.last_gold_step, tl.answer_changes
         out.append({"trajectory_id": tid, "is_correct": r["is_correct"], "final_answer": r["answer"],
