@@ -1,16 +1,16 @@
 """The Ray executor's overhead against the local executor, on the CPU demo.
 
-    .venv/bin/python bench/bench_ray.py [--config configs/cpu_demo.yaml] [--cpus 2] [--workers 1,2] [--max-tokens N]
+    .venv/bin/python bench/bench_ray.py [--config configs/cpu_demo.yaml] [--cpus 2] [--workers 1,2]
+                                        [--rounds 3] [--max-tokens N]
 
-Generates the config's samples into fresh warehouses: the local executor (one process, one
-model), then `--executor ray` on a local Ray cluster of --cpus CPUs with each worker count of
---workers, then the local executor again (the two local runs bound the noise; the ratios are
-against their mean). Prints wall time, trajectories/s and tokens/s of each, the ratio of
-each Ray run to the local one, the cluster's start-up time (paid once per job) and whether the
-stored texts equal the local executor's (llamacpp draws the same sample from the same seed).
-Wall time on a shared machine depends on the load (several processes get several shares of a
-busy CPU): the CPU seconds spent per trajectory, this process and every process it started
-(Ray's raylet, GCS and workers included), compare the executors' costs under any load.
+Generates the config's samples into fresh warehouses, in --rounds interleaved rounds: the local
+executor (one process, one model), then `--executor ray` on a local Ray cluster of --cpus CPUs
+(started once) with each worker count of --workers. Prints every run (wall time, trajectories/s,
+tokens/s, CPU seconds of this process and every process it started: Ray's raylet, GCS and
+workers included), then the best run of each executor (the least disturbed: on a shared machine
+other work only ever adds time) with its ratio to the best local run, whether the stored texts
+equal the local executor's (llamacpp draws the same sample from the same seed), the driver's
+grading + writing time per trajectory, and the cluster's start-up time (paid once per job).
 """
 from __future__ import annotations
 
@@ -80,12 +80,14 @@ def main() -> None:
     ap.add_argument("--config", default="configs/cpu_demo.yaml")
     ap.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray cluster (default 2)")
     ap.add_argument("--workers", default="1,2", help="Ray worker counts to run, comma-separated")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best run of each counts")
     ap.add_argument("--max-tokens", type=int, help="override the config's max_tokens")
     a = ap.parse_args()
     cfg = config.load(a.config)
     if a.max_tokens:
         cfg = config.RunConfig(**{**cfg.__dict__, "max_tokens": a.max_tokens})
     data_root = benchmarks.data_dir()
+    counts = [int(x) for x in a.workers.split(",")]
     import ray
 
     from pipeline import ray_exec
@@ -94,40 +96,43 @@ def main() -> None:
     print(f"{cfg.path}: backend {cfg.backend}, {len(cfg.models)} model(s), max_tokens {cfg.max_tokens}, "
           f"batch_size {generate.batch_size(cfg)}; {os.cpu_count()} CPUs here, load average "
           f"{os.getloadavg()[0]:.1f} at start")
-    print(f"{'executor':<18} {'trajs':>5} {'tokens':>6} {'wall s':>8} {'traj/s':>7} {'tok/s':>6} "
-          f"{'CPU s':>7} {'CPU/traj':>8} {'wall/loc':>8} {'CPU/loc':>8}")
-
-    def local(path: Path) -> tuple[dict, float]:
-        meter = CPUMeter().start()
-        s = generate.execute(generate.make_plan(cfg, path, data_root=data_root), progress=False)
-        cpu = meter.seconds()
-        print(_line("local", s, cpu, None), flush=True)
-        return s, cpu
-
-    first, first_cpu = local(tmp / "local.duckdb")
-    want = _texts(tmp / "local.duckdb")
-    rows = []
-
+    header = (f"{'executor':<18} {'trajs':>5} {'tokens':>6} {'wall s':>8} {'traj/s':>7} {'tok/s':>6} "
+              f"{'CPU s':>7} {'CPU/traj':>8} {'wall/loc':>8} {'CPU/loc':>8}")
+    print(header)
+    runs: dict[str, list[tuple[dict, float, bool]]] = {}
+    want = None
     t = time.monotonic()
     ray_exec.connect(None, num_cpus=a.cpus)
     start = time.monotonic() - t
     try:
-        for n in [int(x) for x in a.workers.split(",")]:
-            path = tmp / f"ray{n}.duckdb"
+        for i in range(a.rounds):
+            path = tmp / f"local{i}.duckdb"
             meter = CPUMeter().start()
-            s = ray_exec.execute(generate.make_plan(cfg, path, data_root=data_root), workers=n, progress=False,
-                                 on_batch=meter.sample)
+            s = generate.execute(generate.make_plan(cfg, path, data_root=data_root), progress=False)
             cpu = meter.seconds()
-            rows.append((n, s, cpu, _texts(path) == want))
-            print(_line(f"ray, {n} worker(s)", s, cpu, None), flush=True)
+            texts = _texts(path)
+            want = want or texts
+            runs.setdefault("local", []).append((s, cpu, texts == want))
+            print(_line("local", s, cpu, None), flush=True)
+            for n in counts:
+                path = tmp / f"ray{n}-{i}.duckdb"
+                meter = CPUMeter().start()
+                s = ray_exec.execute(generate.make_plan(cfg, path, data_root=data_root), workers=n,
+                                     progress=False, on_batch=meter.sample)
+                cpu = meter.seconds()
+                name = f"ray, {n} worker(s)"
+                runs.setdefault(name, []).append((s, cpu, _texts(path) == want))
+                print(_line(name, s, cpu, None), flush=True)
     finally:
         ray.shutdown()
-    again, again_cpu = local(tmp / "local2.duckdb")
-    base = ((first["seconds"] + again["seconds"]) / 2, (first_cpu + again_cpu) / 2)
-    print(f"against the mean of the two local runs ({base[0]:.1f} s wall, {base[1]:.1f} CPU s):")
-    for n, s, cpu, same in rows:
-        print(_line(f"ray, {n} worker(s)", s, cpu, base) + f"  texts {'equal' if same else 'DIFFER'}; "
-              f"driver writing {1000 * s['write_seconds'] / max(s['generated'], 1):.0f} ms/traj")
+    best = {name: min(rs, key=lambda r: r[0]["seconds"]) for name, rs in runs.items()}
+    base = (best["local"][0]["seconds"], best["local"][1])
+    print(f"best of {a.rounds} round(s) each, against the best local run:")
+    print(header)
+    for name, (s, cpu, _) in best.items():
+        same = all(r[2] for r in runs[name])
+        write = "" if name == "local" else f"; driver writing {1000 * s['write_seconds'] / max(s['generated'], 1):.0f} ms/traj"
+        print(_line(name, s, cpu, base) + f"  texts {'equal' if same else 'DIFFER'}{write}")
     print(f"ray cluster start ({a.cpus} CPUs): {start:.1f}s, once per job (not in the rows above); "
           f"load average {os.getloadavg()[0]:.1f} at the end")
     shutil.rmtree(tmp, ignore_errors=True)
