@@ -21,7 +21,9 @@ SHAPES = ["the answer is 204", "so the answer", "let me check", "\\boxed{204}", 
           "aya", "AYA WALKS", "= 204", "50%", "a_1", "frac{1}{2}", "z", "Therefore, the",
           "$$", "\\\\", "}{", "= ", "\\frac{", "^{2}", "\\sqrt{3}", "$\\boxed", "oxe", "herefor", "nswer is",
           "Aya", "aYa", "km/h", "0.5", "24 minutes", "step-by-step", "it's", "let's", "I think",
-          "so the final answer is", "xyzzy-no-such-text"]
+          "so the final answer is", "xyzzy-no-such-text",
+          # common words (skipped by the phrase query) inside, at the ends, alone
+          " the answer is ", "is the", "the", " of the ", "and so on", "a b", "let me"]
 
 
 def _ids(found):

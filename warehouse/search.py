@@ -149,22 +149,12 @@ def find(con, sel: Selection, text: str, limit: int = 50, use_index: bool = True
     st = textindex.status(con)
     if not st.fresh:
         return Found(_scan(con, sel, text, limit), "scan", st.reason + ": every response was scanned")
-    # every word anywhere first (cheap); the phrase (positions: costly when its words are in most
-    # responses) only when the first candidates in hit order did not hold enough hits
-    loose = textindex.candidates(st.index, words, phrase=False)
-    refine = (lambda: textindex.candidates(st.index, words)) if len(words) > 1 else None
-    return Found(_verified(con, sel, text, limit, loose, refine), "index")
+    return Found(_verified(con, sel, text, limit, textindex.candidates(st.index, words)), "index")
 
 
-PROBE = VERIFY_FIRST        # candidates checked before the phrase narrows the rest (unless 1 in 4 was a hit)
-
-
-def _verified(con, sel: Selection, text: str, limit: int, candidates, refine=None) -> pl.DataFrame:
+def _verified(con, sel: Selection, text: str, limit: int, candidates) -> pl.DataFrame:
     """The candidates (trajectory ids) that are hits: checked in (model, question, sample) order
-    with the scan's own condition, reading only their responses (by row id), until ``limit``.
-    ``refine``: gives a subset of the candidates that still holds every hit, used once PROBE
-    candidates have been checked without finding ``limit`` hits."""
-    import numpy as np
+    with the scan's own condition, reading only their responses (by row id), until ``limit``."""
     import pyarrow as pa
 
     where, params = sel.where("o")
@@ -180,12 +170,6 @@ def _verified(con, sel: Selection, text: str, limit: int, candidates, refine=Non
         con.unregister("_search_candidates")
     found, i, step, n = [], 0, max(VERIFY_FIRST, int(limit) + int(limit) // 4), 0
     while i < ordered.height and n < limit:
-        if refine is not None and i >= PROBE:    # after the first chunk: few hits in it, narrow
-            if 4 * n < i:
-                keep = ordered["trajectory_id"][i:].is_in(pl.Series(np.asarray(refine(), np.int64)))
-                ordered = pl.concat([ordered[:i], ordered[i:].filter(keep)])
-            refine = None
-            continue
         rows = ordered["row_id"][i:i + step].to_list()
         hit = query(con, f"SELECT t.rowid AS row_id, {_SNIPPET.format(pos=pos)} FROM trajectories t "
                          f"WHERE t.rowid = ANY(?) AND {cond}", [text, text, rows, *cparams])

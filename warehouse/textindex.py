@@ -47,6 +47,10 @@ _MAX_TERM = 65_530                     # bytes: tantivy drops longer terms
 _ASCII_PART = re.compile("[\x00-\x7f]+")
 _ASCII_TOKEN = re.compile("[0-9A-Za-z]+")
 _STATE, _IDS = "ladder.json", "ids.npy"
+# words a phrase query skips (their positions are most of what it reads); a whole word only, never a
+# pattern (a first or last word that may be part of a longer one)
+COMMON = frozenset("the a an of to and in is it be we so as at by for on or if this that with are was let me "
+                   "i you can from but not".split())
 
 
 class TextIndexError(LadderError):
@@ -333,22 +337,22 @@ def _long(schema):
     return tantivy.Query.term_query(schema, "text", LONG_MARK)
 
 
-def candidates(ix, words: list[str], phrase: bool = True) -> np.ndarray:
+def candidates(ix, words: list[str]) -> np.ndarray:
     """Ids of the trajectories whose response matches the phrase ``words`` (see
-    ``query_words``), plus those marked ``LONG_MARK``. ``phrase=False``: every word anywhere
-    (a superset; no positions read, so cheap when the words are in most responses)."""
+    ``query_words``), plus those marked ``LONG_MARK``."""
     import tantivy
 
     schema = ix.schema
     each = [(tantivy.Occur.Must, tantivy.Query.regex_query(schema, "text", w)) for w in words]
+    # the phrase without its most common words (each kept word at its offset: still every hit): their
+    # positions are most of what a phrase reads ('modulo the prime': 0.03 CPU-s instead of 0.19)
+    kept = [(k, w) for k, w in enumerate(words) if w not in COMMON] or list(enumerate(words))
     if not words:
         q = tantivy.Query.empty_query()         # only a dropped term can hold the text
-    elif len(words) == 1:
-        q = each[0][1]
-    elif phrase:
-        q = tantivy.Query.regex_phrase_query(schema, "text", words)
+    elif len(kept) == 1:
+        q = tantivy.Query.regex_query(schema, "text", kept[0][1])
     else:
-        q = tantivy.Query.boolean_query(each)
+        q = tantivy.Query.regex_phrase_query(schema, "text", kept)
     searcher = ix.searcher()
     n = searcher.num_docs
     if n == 0:
