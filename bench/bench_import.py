@@ -1,6 +1,6 @@
 """Import rate of the real traces (trajectories/s, MB/s) and the demo build time.
 
-    .venv/bin/python bench/bench_import.py [--data-dir D] [--timeline-only]
+    .venv/bin/python bench/bench_import.py [--data-dir D] [--timeline-only | --timeline-cost]
 
 Each figure is measured on a fresh warehouse in a temporary folder; includes postprocess.derive()
 (grading/segmenting/annotation) as it is wired at the time of the run.
@@ -55,12 +55,66 @@ def timeline_share(root: Path, limit: int = 240) -> None:
           f"answer timeline {1000 * tl / n:.2f} ms/trajectory (+{100 * tl / base:.0f}% of the derivation)")
 
 
+def _cost_child(on: bool, root: Path) -> None:
+    """One measurement in a fresh process (no cache warmed by an earlier run): CPU-ms per trajectory."""
+    import json
+    import resource
+
+    from pipeline import grade, postprocess
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    postprocess.DERIVE_TIMELINE = on
+    grade.warm_worker()
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, bench in SETS[:2]:
+            s = ImportSession(Path(tmp) / f"{bench}.duckdb", root)
+            s._load_index(bench)
+            c0 = cpu()
+            reps = s.import_path(root / "traces" / rel, "qwen-eval", bench, workers=1)
+            out[rel] = 1000 * (cpu() - c0) / max(1, sum(r.new for r in reps))
+    print(json.dumps(out))
+
+
+def timeline_cost(root: Path, rounds: int = 4) -> None:
+    """CPU time per imported trajectory with and without the answer timeline, alternating, each in a
+    fresh process deriving without the pool (so that every thread's CPU time is counted, DuckDB's
+    writes too): wall-clock rates vary by a third between identical runs on a busy machine."""
+    import json
+    import subprocess
+
+    got: dict[tuple[str, bool], list[float]] = {}
+    for _ in range(rounds):
+        for on in (False, True):
+            res = subprocess.run([sys.executable, __file__, "--data-dir", str(root), "--cost-child", str(int(on))],
+                                 capture_output=True, text=True, check=True)
+            for rel, v in json.loads(res.stdout.strip().splitlines()[-1]).items():
+                got.setdefault((rel, on), []).append(v)
+    for rel, _ in SETS[:2]:
+        off, on = sorted(got[(rel, False)]), sorted(got[(rel, True)])
+        m_off, m_on = (off[(len(off) - 1) // 2] + off[len(off) // 2]) / 2, (on[(len(on) - 1) // 2] + on[len(on) // 2]) / 2
+        print(f"import {rel}: {m_off:.2f} CPU-ms/trajectory without the timeline, {m_on:.2f} with "
+              f"(medians of {rounds} fresh processes each): throughput -{100 * (1 - m_off / m_on):.1f}%")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir")
     ap.add_argument("--timeline-only", action="store_true", help="only the timeline's share of the derivation")
+    ap.add_argument("--timeline-cost", action="store_true",
+                    help="only the import's CPU time per trajectory with and without the timeline")
+    ap.add_argument("--cost-child", choices=("0", "1"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     root = benchmarks.data_dir(args.data_dir)
+    if args.cost_child is not None:
+        _cost_child(args.cost_child == "1", root)
+        return
+    if args.timeline_cost:
+        timeline_cost(root)
+        return
     timeline_share(root)
     if args.timeline_only:
         return

@@ -23,6 +23,8 @@ from warehouse import timeline as timeline_store
 from warehouse.records import Grade, Question, StepAnnotation, Trajectory, TrajectoryFlag
 
 MIN_PARALLEL = 16        # below this many trajectories one process is faster than the (warm) pool
+DERIVE_TIMELINE = True   # the answer timeline (pipeline/timeline.py); bench/bench_import.py --timeline-cost
+                         # switches it off in its own process to measure what the timeline adds
 
 
 STEP_SCHEMA = pa.schema([("trajectory_id", pa.int64()), ("step_idx", pa.int32()), ("start_char", pa.int32()),
@@ -85,12 +87,13 @@ def _derive_chunk(chunk: list[tuple]) -> Derived:
         v = grade.grade_response(response, gold, atype, finish) if gold is not None else None
         if v is not None:
             out.grades.append(Grade(tid, grade.GRADER, grade.GRADER_VERSION, v.extracted, v.is_correct, v.reason))
-        spans = list(zip(seg.starts, seg.ends))
-        a_rows, t_row = answer_timeline.rows(tid, answer_timeline.timeline(
-            response, spans, gold, atype, is_correct=v.is_correct if v else None,
-            extracted=v.extracted if v else None))
-        answer_rows += a_rows
-        timeline_rows.append(t_row)
+        if DERIVE_TIMELINE:
+            spans = list(zip(seg.starts, seg.ends))
+            a_rows, t_row = answer_timeline.rows(tid, answer_timeline.timeline(
+                response, spans, gold, atype, is_correct=v.is_correct if v else None,
+                extracted=v.extracted if v else None))
+            answer_rows += a_rows
+            timeline_rows.append(t_row)
         res = rules.annotate_one(AnnotateInput(
             trajectory_id=tid, problem=problem or "", gold=gold or "", response=response,
             steps=[response[a:b].strip() for a, b in zip(seg.starts, seg.ends)],

@@ -67,6 +67,7 @@ _END_MATH = re.compile(r"(?:\$\$?([^$]{1,120})\$\$?|\\\((.{1,120}?)\\\)|\\\[(.{1
 _END_NUMBER = re.compile(r"(?:=|\bis|\bequals|\bget|\bgives?|:)\s*(-?\d[\d,]*(?:\.\d+)?)((?:\s+[A-Za-z]+){0,2})$", re.I)
 _LATEX_WORD = re.compile(r"\\[A-Za-z]+|\\text\{[^{}]*\}")
 _NUMBERISH = re.compile(r"^-?\d[\d,]*(?:\.\d+)?$")
+_DIGIT = re.compile(r"\d")
 _CHOICE = re.compile(r"^\(?[A-E]\)?$")
 
 
@@ -77,7 +78,7 @@ def _plausible(ans: str | None) -> str | None:
     ans = ans.strip()
     if not ans or len(ans) > 80:
         return None
-    if any(c.isdigit() for c in ans) or "\\" in ans or _CHOICE.match(ans):
+    if _DIGIT.search(ans) or "\\" in ans or _CHOICE.match(ans):
         return ans
     return None
 
@@ -111,7 +112,9 @@ def _conclusion(text: str) -> str | None:
     line = stripped[stripped.rfind("\n") + 1:].strip().rstrip(" .!*")
     if not line or len(line) > 400 or not _CONCLUDES.match(line):
         return None
-    m = _END_MATH.search(line)
+    if not _DIGIT.search(line):
+        return None                  # no value at all (most conclusion lines): no costlier pattern runs
+    m = _END_MATH.search(line) if line[-1] in "$)]" else None
     if m:
         inner = (m.group(1) or m.group(2) or m.group(3)).strip().rstrip(" .,")
         if "=" in inner:
@@ -150,11 +153,38 @@ def _is_equation(lhs: str) -> bool:
     return bool(_EQUATION_LHS.search(t))
 
 
+_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
+
+
+def _last_box(text: str, tries: int = 3, longest: int = 200) -> str | None:
+    """The content of the last complete, non-empty ``\\boxed{...}`` of a step (at most ``longest``
+    characters, nested braces), trying the last ``tries`` openings (``grade.last_boxed`` tries every
+    one, each to the end of the text: quadratic on a step with many unclosed boxes)."""
+    starts = [m.end() for m in _BOX_OPEN.finditer(text)][-tries:]
+    for j in reversed(starts):
+        depth = 1
+        for k in range(j, min(len(text), j + longest + 1)):
+            c = text[k]
+            if c == "{" and text[k - 1] != "\\":
+                depth += 1
+            elif c == "}" and text[k - 1] != "\\":
+                depth -= 1
+                if depth == 0:
+                    inner = text[j:k].strip()
+                    if inner:
+                        return inner
+                    break
+    if not starts and "\\boxed " in text:
+        b = grade.last_boxed(text)         # the bare form: \boxed 5
+        return b if b and len(b) <= longest else None
+    return None
+
+
 def step_answer(text: str) -> tuple[str, str] | None:
     """(candidate answer, source) the step ``text`` asserts, or None (see the module doc)."""
     if "box" in text:
-        b = grade.last_boxed(text)
-        if b and len(b) <= 200:
+        b = _last_box(text)
+        if b:
             return b, "boxed"
     low = text.lower()
     if "answer" in low:
