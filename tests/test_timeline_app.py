@@ -172,3 +172,18 @@ def test_a_warehouse_without_timelines_still_shows_the_strip(sky14, tmp_path, mo
     assert not at.exception, [e.value for e in at.exception]
     gold = next(t for t in _strip(at)["data"] if str(t.get("name", "")).startswith("gold reached"))
     assert gold["customdata"] == [71]                          # derived on the fly
+
+
+def test_side_by_side_strips_on_one_scale(tiny_db, tiny, monkeypatch):
+    rows = store.trajectories(tiny, question_id="q3")
+    rows = rows.sort("n_chars")
+    short, long_ = int(rows["trajectory_id"][0]), int(rows["trajectory_id"][-1])
+    assert rows["n_chars"][0] < rows["n_chars"][-1]
+    at = _app(monkeypatch, tiny_db, b="tiny", q="q3", t=str(short), t2=str(long_))
+    at.run()
+    at.switch_page("app_pages/trajectories.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    strips = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    strips = [f for f in strips if f["layout"].get("xaxis", {}).get("title", {}).get("text") == "character offset"]
+    assert len(strips) == 2
+    assert strips[0]["layout"]["xaxis"]["range"] == strips[1]["layout"]["xaxis"]["range"] == [0, rows["n_chars"][-1]]
