@@ -80,26 +80,6 @@ def test_permalink_step_and_first_error_choice(sky14, monkeypatch):
     assert not any(str(t.get("name", "")).startswith("first error?") for t in _strip(at)["data"])
 
 
-def test_compare_strips_share_one_scale(sky14, monkeypatch):
-    with db.reader(sky14) as con:
-        rows = store.trajectories(con, question_id="60")
-        other = store.trajectories(con, question_id="71")
-    a, b = int(rows["trajectory_id"][0]), int(other["trajectory_id"][0])
-    at = _app(monkeypatch, sky14, q="60", t=str(a))
-    at.run()
-    at.switch_page("app_pages/trajectories.py").run()
-    # the compare box offers the question's samples only: compare two samples' strips via the view itself
-    with db.reader(sky14) as con:
-        n = [int(store.trajectories(con, question_id=q)["n_chars"][0]) for q in ("60", "71")]
-    from charts import figures
-    import polars as pl
-    f1 = figures.timeline_strip_figure(pl.DataFrame(schema=stats.EVENT_SCHEMA), n[0], x_max=max(n))
-    f2 = figures.timeline_strip_figure(pl.DataFrame(schema=stats.EVENT_SCHEMA), n[1], x_max=max(n))
-    assert f1.layout.xaxis.range == f2.layout.xaxis.range == (0, max(n))
-    assert list(f1.layout.yaxis.categoryarray) == list(f2.layout.yaxis.categoryarray)
-    assert a != b
-
-
 def test_annotation_kinds_in_one_place():
     assert annotation_kind("rules", "arithmetic_slip") == "verified"
     assert annotation_kind("rules", "gold_reached") == "verified"
