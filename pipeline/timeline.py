@@ -45,13 +45,12 @@ from __future__ import annotations
 import ast
 import bisect
 import math
-import operator
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Sequence
 
-from pipeline import grade
+from pipeline import arith, grade
 
 VERSION = "2"
 SOURCES = ("boxed", "answer_phrase", "final_answer", "after_think", "conclusion")
@@ -271,21 +270,7 @@ def step_answers(response: str, spans: Sequence[tuple[int, int]]) -> list[str | 
 
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _ARITH_OK = re.compile(r"[0-9.+\-*/() ]+")
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-        ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos}
-
-
-def _ev(node: ast.AST) -> float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return node.value
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        left, right = _ev(node.left), _ev(node.right)
-        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
-            raise ValueError("too big")
-        return _OPS[type(node.op)](left, right)
-    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
-        return _OPS[type(node.op)](_ev(node.operand))
-    raise ValueError("not arithmetic")
+_ev = arith.evaluate
 
 
 @lru_cache(maxsize=1 << 16)

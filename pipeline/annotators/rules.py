@@ -35,7 +35,7 @@ from typing import Sequence
 
 import ahocorasick
 
-from pipeline import grade
+from pipeline import arith, grade
 from pipeline import timeline as answer_timeline
 from warehouse.records import StepAnnotation, TrajectoryFlag
 
@@ -75,23 +75,7 @@ _FUNC_BEFORE = re.compile(r"(?:\b(?:log|ln|lg|sin|cos|tan|sec|csc|cot|exp|sqrt|g
 _BAD_AFTER = re.compile(r"[\w\\^/({!]|\.\d|\.\\|[ \t]*(?:[-+*/^]|\*\*)|[ \t]*\(|[ \t]*:[ \t]*\d|,[ \t]*\d"
                         r"|[ \t]+(?:[A-Za-z](?![A-Za-z])|[A-Za-z]+\(|\\[A-Za-z]+)")  # '= 4 g(x)', '= 2 x', '= 3 \\sqrt'
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-        ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos}
-
-
-def _eval(node: ast.AST) -> float:
-    if isinstance(node, ast.Expression):
-        return _eval(node.body)
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return node.value
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        left, right = _eval(node.left), _eval(node.right)
-        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
-            raise ValueError("too big")
-        return _OPS[type(node.op)](left, right)
-    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
-        return _OPS[type(node.op)](_eval(node.operand))
-    raise ValueError("not arithmetic")
+_eval = arith.evaluate
 
 
 _SIMPLE = re.compile(r"(-?)(\d+)(\.\d+)? ?([-+*/]) ?(-?)(\d+)(\.\d+)?")
