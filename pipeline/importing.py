@@ -65,6 +65,13 @@ class FileReport:
         return self
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def expand(path: Path, fmt: str) -> list[tuple[Path, str | None]]:
     """The files behind a path, each with the model name its location implies (None: the importer decides).
     Only regular files are read (a device such as /dev/zero or a FIFO would never end): anything
@@ -187,7 +194,10 @@ class ImportSession:
 
         waiting: _Prepared | None = None
         try:
-            for f, dm in expand(Path(path), fmt):
+            files = expand(Path(path), fmt)
+            if sum(_size(f) for f, _ in files) >= postprocess.PRESTART_BYTES:
+                postprocess.prestart(workers)      # the pool warms up while the first file is parsed
+            for f, dm in files:
                 if waiting is not None and not self._settled(benchmark):
                     write(waiting)                             # the first file creates the benchmark
                     waiting = None

@@ -15,6 +15,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
 _POOLS: dict[tuple[int, Callable[[], object] | None], ProcessPoolExecutor] = {}
+# Imported once by the forkserver, before it forks any worker: each worker starts with them loaded
+# (copy-on-write) instead of importing pandas, pyarrow, sympy and math-verify again on its own.
+PRELOAD = ("pipeline.postprocess", "math_verify")
 
 
 def workers_for(workers: int | None) -> int:
@@ -27,7 +30,9 @@ def worker_pool(workers: int, warm: Callable[[], object] | None = None) -> Proce
     module-level function: it is sent to the workers by name), kept for the life of this process."""
     key = (workers, warm)
     if key not in _POOLS:
-        ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["__main__", *PRELOAD])   # before the forkserver starts; later: no effect
+        ex = ProcessPoolExecutor(workers, mp_context=ctx,
                                  initializer=_start_worker, initargs=(warm,))
         atexit.register(ex.shutdown, cancel_futures=True)
         _POOLS[key] = ex

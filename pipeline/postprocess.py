@@ -87,19 +87,21 @@ def _derive_chunk(chunk: list[tuple]) -> Derived:
         v = grade.grade_response(response, gold, atype, finish) if gold is not None else None
         if v is not None:
             out.grades.append(Grade(tid, grade.GRADER, grade.GRADER_VERSION, v.extracted, v.is_correct, v.reason))
+        spans = list(zip(seg.starts, seg.ends))
+        cands = None
         if DERIVE_TIMELINE:
-            spans = list(zip(seg.starts, seg.ends))
+            cands = answer_timeline.step_candidates(response, spans)    # the rules' timeline reuses them
             a_rows, t_row = answer_timeline.rows(tid, answer_timeline.timeline(
                 response, spans, gold, atype, is_correct=v.is_correct if v else None,
-                extracted=v.extracted if v else None))
+                extracted=v.extracted if v else None, candidates=cands))
             answer_rows += a_rows
             timeline_rows.append(t_row)
         res = rules.annotate_one(AnnotateInput(
             trajectory_id=tid, problem=problem or "", gold=gold or "", response=response,
-            steps=[response[a:b].strip() for a, b in zip(seg.starts, seg.ends)],
-            offsets=list(zip(seg.starts, seg.ends)), kinds=seg.kinds,
+            steps=[response[a:b].strip() for a, b in spans],
+            offsets=spans, kinds=seg.kinds,
             finish_reason=finish, is_correct=v.is_correct if v else None,
-            extracted_answer=v.extracted if v else None, answer_type=atype))
+            extracted_answer=v.extracted if v else None, answer_type=atype), candidates=cands)
         out.annotations += res.annotations
         out.flags += res.flags
     out.steps = step_table(segmented)
@@ -140,6 +142,20 @@ class Pending:
             out.answers, out.timelines = pa.concat_tables(answers), pa.concat_tables(timelines)
             self._done, self._futures = out, None
         return self._done
+
+
+PRESTART_BYTES = 1 << 20   # an import of at least this much input starts the pool before parsing its first file
+
+
+def prestart(workers: int | None = None) -> None:
+    """Start the worker pool (the forkserver's imports, each worker's math-verify warm-up) now, in
+    the background, so that it overlaps whatever the caller does next (parsing the first file)
+    instead of delaying the first ``derive_submit``. Does nothing with one worker."""
+    workers = pool.workers_for(workers)
+    if workers > 1:
+        ex = pool.worker_pool(workers, grade.warm_worker)
+        for _ in range(workers):
+            ex.submit(int)      # a no-op: each submit starts a worker while fewer than ``workers`` run
 
 
 def derive_submit(trajectories: Sequence[Trajectory], questions: Mapping[tuple[str, str], Question],

@@ -136,16 +136,22 @@ def _frac_same_len(m: re.Match) -> str:
     return rep + " " * (len(m.group(0)) - len(rep)) if len(rep) <= len(m.group(0)) else m.group(0)
 
 
-_SAME_LEN_ASCII = [(a, b) for a, b in _SAME_LEN if a.isascii()]
+_OPS = re.compile("|".join(re.escape(a) for a, _ in _SAME_LEN))
+_CREATED = ("\\(", "\\)")
 
 
 def _normalize_math(text: str) -> str:
     """LaTeX operators to ASCII, keeping every character offset (replacements are space-padded)."""
     if "\\]" in text:       # '\\[= 576 \\times 11111\\] \\[= 63950064\\]': one chain over display lines
         text = _DISPLAY_GOES_ON.sub(lambda m: " " * len(m.group()), text)
-    for a, b in (_SAME_LEN_ASCII if text.isascii() else _SAME_LEN):
-        if a in text:
-            text = text.replace(a, b)
+    present = set(_OPS.findall(text))   # one scan, not one ``a in text`` per operator
+    if present:
+        # '\\left(' and '\\right)' leave a '(' / ')' that a backslash before them turns into a new
+        # '\\(' / '\\)'; no other replacement can create an operator (none overlap another)
+        may_create = "\\left(" in present or "\\right)" in present
+        for a, b in _SAME_LEN:
+            if a in present or (may_create and a in _CREATED and a in text):
+                text = text.replace(a, b)
     if "$" in text:
         text = _DOLLAR.sub(";", text).replace("$", " ")
     if "boxed" in text:
@@ -374,6 +380,7 @@ def asserted_answer(step: str) -> str | None:
 _STATES = re.compile(r"(?:=|\bis|\bget|\bgives?|\bequals?|boxed\{|answer:?)[\s$\\(]*0*$")
 
 
+@functools.lru_cache(maxsize=1 << 12)     # stated_at asks it once per step with the same value
 def _numeric(value: str | None) -> str | None:
     v = grade.normalize_answer(value or "")
     if not re.fullmatch(r"-?\d+(?:\.\d+)?", v):
@@ -513,7 +520,9 @@ class RulesAnnotator(Annotator):
     def annotate(self, items: Sequence[AnnotateInput]) -> list[AnnotationResult]:
         return [self.annotate_one(it) for it in items]
 
-    def annotate_one(self, it: AnnotateInput) -> AnnotationResult:
+    def annotate_one(self, it: AnnotateInput, candidates=None) -> AnnotationResult:
+        """``candidates``: ``pipeline.timeline.step_candidates(it.response, it.offsets)`` when the caller
+        has them already (``postprocess`` derives the answer timeline first): not computed twice."""
         tid, kinds, text = it.trajectory_id, it.kinds, it.response
         res = AnnotationResult(tid)
         ann, flags = res.annotations, res.flags
@@ -565,7 +574,7 @@ class RulesAnnotator(Annotator):
         for name, hits in strategy_hits(text).items():
             if hits >= self.strategy_min_hits:
                 flags.append(TrajectoryFlag(tid, NAME, f"strategy:{name}", float(hits)))
-        res.first_error, why = self.locate_first_error(it, slip_steps, asserted, gold_step)
+        res.first_error, why = self.locate_first_error(it, slip_steps, asserted, gold_step, candidates)
         if res.first_error is not None and res.first_error >= 0:
             ann.append(StepAnnotation(tid, res.first_error, NAME, "first_error", None, f"rules: {why}"[:300]))
         return res
@@ -591,7 +600,7 @@ class RulesAnnotator(Annotator):
         return self.locate_first_error(it, slips, asserted, gold_step)[0]
 
     def locate_first_error(self, it: AnnotateInput, slips: list[int], asserted: list[tuple[int, str]],
-                           gold_step: int | None = None) -> tuple[int | None, str]:
+                           gold_step: int | None = None, candidates=None) -> tuple[int | None, str]:
         """(the earliest wrong step by the rules, why): None when ungraded or without steps; else, in order,
         1. the first verified arithmetic slip (in a correct trajectory too: the claim is wrong);
         2. -1 (no error) for a correct trajectory;
@@ -612,7 +621,7 @@ class RulesAnnotator(Annotator):
         if it.gold and len(it.offsets) == len(it.steps) and (num is None or num in it.response):
             # (a numeric gold whose digits never appear is held by no step: no timeline needed)
             tl = answer_timeline.timeline(it.response, it.offsets, it.gold, it.answer_type, is_correct=False,
-                                          match=_match_cheap)
+                                          match=_match_cheap, candidates=candidates)
             last = tl.last_gold_step
             if last is not None and last < len(it.steps) - 1:
                 after = next((i for i in range(last + 1, len(it.steps))
