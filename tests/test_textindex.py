@@ -7,6 +7,8 @@ import json
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline import cli
 from pipeline.importing import ImportSession
@@ -55,6 +57,21 @@ def test_index_finds_exactly_what_the_scan_finds_on_real_traces(real):
         sel = Selection("aime24", models=("gemma-2-27b-it", "Qwen2.5-Math-7B"))
         assert search.find(con, sel, "answer", 1000).hits.equals(
             search.find(con, sel, "answer", 1000, use_index=False).hits)
+
+
+def test_too_many_candidates_scan_instead(real, monkeypatch):
+    """An absent phrase whose word pairs are everywhere leaves every response a candidate: after
+    three verification queries short of the limit the search scans (same hits, and says so)."""
+    monkeypatch.setattr(search, "VERIFY_FIRST", 1)
+    monkeypatch.setattr(search, "VERIFY_MAX", 10)
+    with db.reader(real) as con:
+        for text in (" of the answer", "the answer is 204", "Aya", "so the answer is"):
+            got = search.find(con, AIME, text, 3)               # 3 + 12 + 48 candidates checked, then scan
+            assert got.hits.equals(search.find(con, AIME, text, 3, use_index=False).hits), text
+            if text == " of the answer":          # absent, but 'of the' and 'the answer' abound (100+ candidates)
+                assert got.hits.is_empty() and got.mode == "scan" and "more than 10 responses" in got.note
+            else:                                 # few candidates, or hits among the first
+                assert got.mode == "index", text
 
 
 # hostile text: letters that DuckDB's ILIKE folds onto ASCII (KELVIN SIGN, I WITH DOT ABOVE), non-ASCII
@@ -127,7 +144,7 @@ def test_hostile_text_the_index_follows_imports_and_a_stale_index_is_rebuilt(sha
     assert found.mode == "index" and found.hits.height == 1
 
 
-def test_query_words():
+def test_query_words_and_terms():
     qw = textindex.query_words
     assert qw("the answer is 204", False) == [".*the", "answer", "is", "204.*"]
     assert qw(" the answer.", False) == ["the", "answer"]
@@ -138,6 +155,52 @@ def test_query_words():
     assert qw("x\u00e9y z", False) == [".*y", "z.*"]
     assert qw("x" * 70_000, False) == []                                   # only a marked response holds it
     assert textindex._may_hold_long_run("a" * 20_000) and not textindex._may_hold_long_run("ab " * 20_000)
+    qt = textindex.query_terms
+    # pairs of whole words; a first word that may end a longer one is looked up alone (a suffix
+    # pattern would walk the pair dictionary)
+    assert qt("the answer is 204", False) == [("pairs", "answer is"), ("pairs", "is 204.*"), ("text", ".*the")]
+    assert qt(" So, $x", False) == [("pairs", "so x.*")]
+    assert qt("a b", True) == [("text", ".*a"), ("text", "b.*")]
+    assert qt("wait", True) == [("text", ".*wai\u0307?t.*")]
+    assert qt("$$", True) is None and qt("x" * 70_000, False) == []
+    assert sorted(textindex._pairs(" Ab, c\u00e9\u00a0d$ Ab c\u00e9\u00a0d")) == ["Ab c\u00e9\u00a0d", "c\u00e9\u00a0d Ab"]
+    assert textindex._pairs("$$") == [] == textindex._pairs("one")
+
+
+# texts for the candidates' property test: ASCII words and punctuation, non-ASCII letters and symbols,
+# the letters ILIKE folds onto ASCII
+_ALPHABET = "aAbBiIkK \n,.$\\{}_%-=" + "\u0130\u212A\u00e9\u4e2d\u2014\u03b1"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(_ALPHABET, max_size=60), min_size=1, max_size=6), st.data())
+def test_candidates_hold_every_response_that_contains_the_text(docs, data):
+    """The index's candidates are a superset of the true hits (DuckDB's ILIKE or a case-sensitive
+    substring, as search_condition), for any text and any query cut from it, in either case."""
+    import duckdb
+    import tantivy
+
+    ix = tantivy.Index(textindex._schema())
+    textindex._register(ix)
+    writer = ix.writer(15_000_000, 1)
+    for tid, text in enumerate(docs):
+        writer.add_document(tantivy.Document(tid=tid, text=text, pairs=textindex._pairs(text)))
+    writer.commit()
+    ix.reload()
+    con = duckdb.connect()
+    for _ in range(6):
+        doc = data.draw(st.sampled_from(docs))
+        i = data.draw(st.integers(0, len(doc)))
+        j = data.draw(st.integers(i, len(doc)))
+        for q in (doc[i:j], doc[i:j].lower()):
+            ignore_case = not (any(c.isupper() for c in q) or search._caseless(q))
+            terms = textindex.query_terms(q, ignore_case)
+            if not q.strip() or terms is None:
+                continue
+            cond, _, params = search.search_condition(q)           # the scan's own condition
+            truth = {k for k, t in enumerate(docs)
+                     if con.execute(f"SELECT {cond} FROM (SELECT ? AS response) t", [*params, t]).fetchall()[0][0]}
+            assert truth <= set(textindex.candidates(ix, terms).tolist()), (q, terms)
 
 
 def test_search_command_json(real, capsys):

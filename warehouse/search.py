@@ -6,6 +6,7 @@ same SQL condition (``search_condition``), so both give the same hits. User text
 as parameters."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -126,6 +127,7 @@ class Found:
 _ORDER = "o.model_id, try_cast(o.question_id AS INTEGER) NULLS LAST, o.question_id, o.sample_idx, o.trajectory_id"
 _SNIPPET = "substr(t.response, greatest({pos} - 80, 1), 160 + length(?)) AS snippet"
 VERIFY_FIRST = 64           # candidates checked by the first verification query (then 4x more each time)
+VERIFY_MAX = 8192           # unchecked candidates left after the first 3 queries, short of the limit: scan instead
 
 
 def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
@@ -142,19 +144,25 @@ def find(con, sel: Selection, text: str, limit: int = 50, use_index: bool = True
     if not use_index:
         return Found(_scan(con, sel, text, limit), "scan", "the index was not asked for")
     ignore_case = not (any(c.isupper() for c in text) or _caseless(text))
-    words = textindex.query_words(text, ignore_case)
-    if words is None:
+    terms = textindex.query_terms(text, ignore_case)
+    if terms is None:
         return Found(_scan(con, sel, text, limit), "scan",
                      "the text has no ASCII letter or digit for the index to look up: every response was scanned")
     st = textindex.status(con)
     if not st.fresh:
         return Found(_scan(con, sel, text, limit), "scan", st.reason + ": every response was scanned")
-    return Found(_verified(con, sel, text, limit, textindex.candidates(st.index, words)), "index")
+    hits = _verified(con, sel, text, limit, textindex.candidates(st.index, terms))
+    if hits is None:
+        return Found(_scan(con, sel, text, limit), "scan",
+                     f"the index left more than {VERIFY_MAX:,} responses to check: every response was scanned")
+    return Found(hits, "index")
 
 
-def _verified(con, sel: Selection, text: str, limit: int, candidates) -> pl.DataFrame:
+def _verified(con, sel: Selection, text: str, limit: int, candidates) -> pl.DataFrame | None:
     """The candidates (trajectory ids) that are hits: checked in (model, question, sample) order
-    with the scan's own condition, reading only their responses (by row id), until ``limit``."""
+    with the scan's own condition, reading only their responses (by row id), until ``limit``.
+    None when three queries leave the limit unmet and more than ``VERIFY_MAX`` candidates unchecked
+    (an absent phrase whose word pairs are everywhere): one query a batch, a parallel scan is faster."""
     import pyarrow as pa
 
     where, params = sel.where("o")
@@ -169,7 +177,11 @@ def _verified(con, sel: Selection, text: str, limit: int, candidates) -> pl.Data
     finally:
         con.unregister("_search_candidates")
     found, i, step, n = [], 0, max(VERIFY_FIRST, int(limit) + int(limit) // 4), 0
-    while i < ordered.height and n < limit:
+    for k in itertools.count():
+        if i >= ordered.height or n >= limit:
+            break
+        if k == 3 and ordered.height - i > VERIFY_MAX:
+            return None
         rows = ordered["row_id"][i:i + step].to_list()
         hit = query(con, f"SELECT t.rowid AS row_id, {_SNIPPET.format(pos=pos)} FROM trajectories t "
                          f"WHERE t.rowid = ANY(?) AND {cond}", [text, text, rows, *cparams])
