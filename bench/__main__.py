@@ -122,11 +122,12 @@ def text_index(path: Path, log) -> dict:
 
     d = textindex.index_dir(path)
     out = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rep = textindex.sync(path)
     if rep.indexed:
         log(f"indexed {rep.indexed} trajectories")
         out["index_build_s"] = round(time.perf_counter() - t0, 1)
+        out["index_build_cpu_s"] = round(time.process_time() - c0, 1)     # every thread of this process
     size = sum(f.stat().st_size for f in d.iterdir() if f.is_file())
     wh = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
     out.update(index_mb=round(size / 2**20, 1), index_vs_warehouse=round(size / wh, 3))
