@@ -1,6 +1,6 @@
 """Import rate of the real traces (trajectories/s, MB/s) and the demo build time.
 
-    .venv/bin/python bench/bench_import.py [--data-dir D] [--timeline-only | --timeline-cost]
+    .venv/bin/python bench/bench_import.py [--data-dir D] [--timeline-only | --timeline-cost | --pool-start]
 
 Each figure is measured on a fresh warehouse in a temporary folder; includes postprocess.derive()
 (grading/segmenting/annotation) as it is wired at the time of the run.
@@ -100,6 +100,36 @@ def timeline_cost(root: Path, rounds: int = 4) -> None:
               f"(medians of {rounds} fresh processes each): throughput -{100 * (1 - m_off / m_on):.1f}%")
 
 
+def _pool_child(preload: bool) -> None:
+    """Seconds from nothing to a pool whose every worker has derived an (empty) chunk, in this fresh process."""
+    from pipeline import grade, pool, postprocess
+
+    if not preload:
+        pool.PRELOAD = ()
+    t0 = time.perf_counter()
+    ex = pool.worker_pool(2, grade.warm_worker)
+    list(ex.map(postprocess._derive_packed, [[], []]))
+    print(f"{time.perf_counter() - t0:.3f}")
+
+
+def pool_start(rounds: int = 3) -> None:
+    """The worker pool's start-up (forkserver, imports, math-verify warm-up) with the forkserver
+    preloading the workers' modules (pipeline/pool.py PRELOAD) and without, alternating fresh processes:
+    a fixed cost of every import, large next to a small one (960 trajectories derive in ~1 s on 2 cores)."""
+    import subprocess
+
+    got: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(rounds):
+        for on in (False, True):
+            res = subprocess.run([sys.executable, __file__, "--pool-child", str(int(on))],
+                                 capture_output=True, text=True, check=True)
+            got[on].append(float(res.stdout.strip().splitlines()[-1]))
+    for on in (False, True):
+        v = sorted(got[on])
+        print(f"pool start-up, {'with' if on else 'without'} the forkserver preload: median {v[len(v) // 2]:.2f}s "
+              f"(min {v[0]:.2f}s, {rounds} fresh processes)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir")
@@ -107,7 +137,15 @@ def main() -> None:
     ap.add_argument("--timeline-cost", action="store_true",
                     help="only the import's CPU time per trajectory with and without the timeline")
     ap.add_argument("--cost-child", choices=("0", "1"), help=argparse.SUPPRESS)
+    ap.add_argument("--pool-start", action="store_true", help="only the worker pool's start-up time")
+    ap.add_argument("--pool-child", choices=("0", "1"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.pool_child is not None:
+        _pool_child(args.pool_child == "1")
+        return
+    if args.pool_start:
+        pool_start()
+        return
     root = benchmarks.data_dir(args.data_dir)
     if args.cost_child is not None:
         _cost_child(args.cost_child == "1", root)

@@ -17,7 +17,7 @@ from typing import Callable
 _POOLS: dict[tuple[int, Callable[[], object] | None], ProcessPoolExecutor] = {}
 # Imported once by the forkserver, before it forks any worker: each worker starts with them loaded
 # (copy-on-write) instead of importing pandas, pyarrow, sympy and math-verify again on its own.
-PRELOAD = ("pipeline.postprocess", "math_verify")
+PRELOAD = ("pipeline.postprocess", "pipeline.poolwarm")   # poolwarm: math-verify, warmed
 
 
 def workers_for(workers: int | None) -> int:

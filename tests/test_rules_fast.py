@@ -66,3 +66,14 @@ def test_candidates_passed_give_same_annotations(shared):
         b = ann.annotate_one(it, candidates=answer_timeline.step_candidates(resp, spans))
         assert (a.annotations, a.flags, a.first_error) == (b.annotations, b.flags, b.first_error)
     assert n_wrong > 0
+
+
+def test_pool_preload_modules_import():
+    """The forkserver swallows an ImportError in its preload list: a wrong name there would silently
+    make every worker import everything again (and start cold)."""
+    import importlib
+
+    from pipeline import pool
+
+    for name in pool.PRELOAD:
+        assert importlib.import_module(name) is not None
