@@ -4,7 +4,8 @@ warehouse/trajectory.py); the timeline itself is derived by pipeline/timeline.py
 
 Marks (``step_events``), one lane each, in this order (``EVENTS``):
   ``gold reached``     verified: the first step whose candidate answer is the gold (the grader decides)
-  ``gold lost``        verified: a step whose candidate is not the gold right after one that was
+  ``gold lost``        verified: the first step after the last one holding the gold that asserts
+                       another answer (the gold is not stated again)
   ``answer changed``   verified: the candidate differs from the previous one
   ``arithmetic slip``  verified: an explicit numeric claim that evaluates otherwise (rules)
   ``backtrack``        marker: a step opening with Wait / Alternatively / Hmm / Let me check
@@ -46,18 +47,23 @@ def step_events(steps: pl.DataFrame, answers: pl.DataFrame, annotations: pl.Data
         rows.append({"step_idx": int(i), "start_char": int(start.get(i, 0)), "event": event,
                      "kind": EVENT_KIND[event], "annotator": annotator, "score": score, "detail": detail})
 
-    prev_gold = None
+    rows_a = list(answers.sort("step_idx").iter_rows(named=True)) if answers.height else []
+    # the gold is lost once: at the first step after the last one holding it that asserts something else
+    # (a trajectory that leaves the gold for an intermediate value and states it again has not lost it)
+    last_gold = max((r["step_idx"] for r in rows_a if r["is_gold"]), default=None)
+    lost = next((r["step_idx"] for r in rows_a if last_gold is not None and r["step_idx"] > last_gold
+                 and r["is_gold"] is False), None)
     reached = False
-    for r in answers.sort("step_idx").iter_rows(named=True) if answers.height else []:
+    for r in rows_a:
         g = r["is_gold"]
         if g and not reached:
             add(r["step_idx"], "gold reached", "timeline", None, f"answer {r['answer']}")
             reached = True
-        elif g is False and prev_gold:
-            add(r["step_idx"], "gold lost", "timeline", None, f"answer {r['answer']}")
-        if r["changed"] and not (g is False and prev_gold):
+        elif r["step_idx"] == lost:
+            add(r["step_idx"], "gold lost", "timeline", None,
+                f"answer {r['answer']}; the gold is not stated again")
+        if r["changed"] and r["step_idx"] != lost:
             add(r["step_idx"], "answer changed", "timeline", None, f"answer {r['answer']}")
-        prev_gold = g
     if steps.height and "kind" in steps.columns:
         for i, k in zip(steps["step_idx"].to_list(), steps["kind"].to_list()):
             if k in BACKTRACK_KINDS:
