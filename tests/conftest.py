@@ -33,6 +33,18 @@ def app_db(shared, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def sky14(shared, tmp_path_factory) -> Path:
+    """One real trace file imported (Sky-T1-math-correct-5K-14B on AIME24: 30 trajectories, long ones with
+    answer timelines read by hand in the timeline tests). Session-wide: read it, never write to it."""
+    from pipeline.importing import ImportSession
+
+    path = tmp_path_factory.mktemp("sky14") / "sky14.duckdb"
+    ImportSession(path, shared).import_path(shared / "traces" / "skythought-aime24" /
+                                            "Sky-T1-math-correct-5K-14B.jsonl", "qwen-eval", "aime24")
+    return path
+
+
 # Small real warehouses for the analysis tests (tests/analysis_fixtures.py builds and caches them).
 @pytest.fixture(scope="session")
 def aime_problems(shared) -> list[dict]:

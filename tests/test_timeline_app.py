@@ -4,38 +4,18 @@ match, an empty response; a warehouse that predates the timeline)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analysis import timeline as stats
 from charts import pages
-from pipeline.importing import ImportSession
 from warehouse import db
 from warehouse import timeline as store
 from warehouse.filters import Selection
 from warehouse.records import annotation_kind
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-MODEL = "Sky-T1-math-correct-5K-14B"
-
-
-@pytest.fixture(scope="module")
-def sky14(shared, tmp_path_factory):
-    path = tmp_path_factory.mktemp("tlapp") / "sky14.duckdb"
-    ImportSession(path, shared).import_path(shared / "traces" / "skythought-aime24" / f"{MODEL}.jsonl",
-                                            "qwen-eval", "aime24")
-    return path
-
-
-def _app(monkeypatch, path, **params) -> AppTest:
-    monkeypatch.setenv("LADDER_DB", str(path))
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at
+from test_app_pages import _app
 
 
 def _strip(at) -> dict:

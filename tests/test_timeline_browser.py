@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.importing import ImportSession
 from warehouse import db
 from warehouse import timeline as store
 
 from test_e2e_browser import ART, ARGS, CHROMIUM, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-MODEL = "Sky-T1-math-correct-5K-14B"
-
-
-@pytest.fixture(scope="module")
-def sky14(shared, tmp_path_factory):
-    path = tmp_path_factory.mktemp("tlbrowser") / "sky14.duckdb"
-    ImportSession(path, shared).import_path(shared / "traces" / "skythought-aime24" / f"{MODEL}.jsonl",
-                                            "qwen-eval", "aime24")
-    return path
 
 
 def _in_view(pg, anchor: str) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import polars as pl
 
 from analysis.timeline import step_events
-from pipeline.importing import ImportSession
 from warehouse import db, trajectory
 from warehouse import timeline as store
 
@@ -42,14 +41,12 @@ def test_gold_held_to_the_end_is_never_lost():
         (2, "gold reached")]
 
 
-def test_the_real_repeating_trajectory(shared, tmp_db):
+def test_the_real_repeating_trajectory(sky14):
     """Sky-T1-math-correct-5K-14B, AIME question 71 (read by hand): a loop that computes 21*7 = 147 and then
     147 + 147 = 294 (the gold) 25 times, ending without a stated answer (final extracted answer 15). The gold is
     first held at step index 71; it is never left for another *stated* answer, so nothing is lost; the 147s are
     answer changes."""
-    ImportSession(tmp_db, shared).import_path(
-        shared / "traces/skythought-aime24/Sky-T1-math-correct-5K-14B.jsonl", "qwen-eval", "aime24")
-    with db.reader(tmp_db) as con:
+    with db.reader(sky14) as con:
         tid = int(store.trajectories(con, question_id="71")["trajectory_id"][0])
         steps = trajectory.steps(con, tid)
         answers = store.step_answers(con, tid)
