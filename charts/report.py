@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import inspect
 import json
 import shlex
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,12 +75,6 @@ def _why(exc: Exception) -> str:
     return f"it could not be computed for this selection ({type(exc).__name__}: {str(exc)[:200]})"
 
 
-def _call_view(view: Callable, con, sel: Selection, by: str):
-    """A page's view with ``by`` when it takes one (views are ``f(con, sel, ...)``)."""
-    params = inspect.signature(view).parameters
-    return view(con, sel, by) if "by" in params else view(con, sel)
-
-
 def _page_sections(con, sel: Selection, by: str, refs: pl.DataFrame | None, threshold: float,
                    skipped: list) -> tuple[list[Section], dict[str, Any]]:
     """One section per page of ``charts.pages.FIGURES`` with every figure it can draw; the views by page."""
@@ -94,7 +86,7 @@ def _page_sections(con, sel: Selection, by: str, refs: pl.DataFrame | None, thre
             skipped += [(f"{page}: {name}", "its page has no view in charts.pages.VIEWS") for name in figs]
             continue
         try:
-            view = views[page] = _call_view(view_fn, con, sel, by)
+            view = views[page] = view_fn(con, sel, by)
         except Exception as exc:        # noqa: BLE001 -- an odd warehouse: say so in the file, draw the rest
             skipped += [(f"{page}: {name}", _why(exc)) for name in figs]
             continue
