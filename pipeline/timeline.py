@@ -270,7 +270,6 @@ def step_answers(response: str, spans: Sequence[tuple[int, int]]) -> list[str | 
 
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _ARITH_OK = re.compile(r"[0-9.+\-*/() ]+")
-_ev = arith.evaluate
 
 
 @lru_cache(maxsize=1 << 16)
@@ -292,7 +291,7 @@ def number_value(ans: str) -> float | None:
     if not _ARITH_OK.fullmatch(t.replace("**", "*")):
         return None
     try:
-        v = _ev(ast.parse(t, mode="eval").body)
+        v = arith.evaluate(ast.parse(t, mode="eval").body)
     except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
         return None
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
@@ -342,10 +341,6 @@ class Timeline:
     xi_o: float | None = None
     xi_ut: float | None = None
     abandoned_share: float | None = None
-
-    @property
-    def n_candidates(self) -> int:
-        return sum(a is not None for a in self.answers)
 
     def as_steps(self) -> list[dict]:
         """One dict per step: step_idx, start_char, end_char, answer, is_gold (the CLI's shape)."""

@@ -594,11 +594,6 @@ class RulesAnnotator(Annotator):
                 return i
         return None
 
-    def first_error(self, it: AnnotateInput, slips: list[int], asserted: list[tuple[int, str]],
-                    gold_step: int | None = None) -> int | None:
-        """The earliest wrong step by the rules (``locate_first_error`` without its reason)."""
-        return self.locate_first_error(it, slips, asserted, gold_step)[0]
-
     def locate_first_error(self, it: AnnotateInput, slips: list[int], asserted: list[tuple[int, str]],
                            gold_step: int | None = None, candidates=None) -> tuple[int | None, str]:
         """(the earliest wrong step by the rules, why): None when ungraded or without steps; else, in order,
