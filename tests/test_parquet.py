@@ -317,3 +317,22 @@ def test_a_replaced_export_is_read_afresh(tiny_db, tmp_path):
     with db.reader(out) as con:
         assert con.execute("SELECT count(DISTINCT model_id) FROM runs").fetchall() == [(2,)]
         assert con.execute("SELECT count(*) FROM outcomes WHERE model_id = 'tiny-base'").fetchall() == [(0,)]
+
+
+def test_the_index_follows_an_import(tiny_db, tmp_path):
+    from warehouse import search, textindex
+
+    out = _export(tiny_db, tmp_path / "lake")
+    target = tmp_path / "t.duckdb"
+    with db.writer(target) as w:
+        w.execute("INSERT INTO meta VALUES ('note', 'mine')")
+    textindex.sync(target)                     # an index of the empty warehouse
+    assert main(["import-parquet", str(out), "--db", str(target)]) == 0
+    with db.reader(target) as con:
+        st = textindex.status(con)
+        assert st.fresh and st.index.searcher().num_docs == con.execute(
+            "SELECT count(*) FROM trajectories").fetchall()[0][0] > 0
+        sel = Selection("tiny")
+        got = search.find(con, sel, "sample 1 of q3", 100)
+        assert got.mode == "index" and not got.hits.is_empty()
+        assert got.hits.equals(search.find(con, sel, "sample 1 of q3", 100, use_index=False).hits)

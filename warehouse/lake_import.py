@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import db
+from . import db, textindex
 from .lake import (
     DERIVED,
     MANIFEST,
@@ -80,7 +80,8 @@ def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> 
     each row whose natural key the warehouse does not hold yet is added, a stored row is kept as it
     is (so importing twice writes nothing, and the data_version is bumped only when rows were added);
     meta keys the warehouse lacks (the active grader) are taken; run_question_stats is recomputed
-    for the runs that gained trajectories or grades. A failure leaves the warehouse as it was."""
+    for the runs that gained trajectories or grades; the full-text index follows the committed rows.
+    A failure leaves the warehouse as it was."""
     root = location(path)
     if not is_remote(root) and db.db_path(db_path).resolve() == Path(root).resolve():
         raise LakeError(f"{root} is both the folder and the target")
@@ -109,6 +110,8 @@ def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> 
             con.close()
     finally:
         src.close()
+    if res.rows_new:
+        textindex.follow(db_path)              # the full-text index follows the committed rows
     return res
 
 
