@@ -146,11 +146,12 @@ def timeline_warehouse(db_path=None, every: bool = False, batch: int = BATCH) ->
         for r in rows:
             text = r["response"]
             sp = spans.get(r["trajectory_id"]) or list(zip(*segment(text)[:2]))
-            a, t = answer_timeline.rows(r["trajectory_id"], answer_timeline.timeline(
-                text, sp, r["gold"], r["answer_type"], is_correct=r["is_correct"], extracted=r["answer"]))
+            tl = answer_timeline.timeline(text, sp, r["gold"], r["answer_type"], is_correct=r["is_correct"],
+                                          extracted=r["answer"])
+            a, t = answer_timeline.rows(r["trajectory_id"], tl)
             answer_rows += a
             timeline_rows.append(t)
-            n_gold += t[5] is not None
+            n_gold += tl.first_gold_step is not None
         answers, timelines = postprocess.timeline_tables(answer_rows, timeline_rows)
         with db.writer(db_path) as con:
             store.replace(con, [r["trajectory_id"] for r in rows], answers, timelines)
