@@ -7,7 +7,7 @@ from charts import pages
 sel = common.selection()
 
 
-def timeline_section(prefix: str) -> None:
+def timeline_section(prefix: str, report: dict) -> None:
     """Inside the trajectories, beside the gap: the answer timeline's aggregates (analysis/timeline.py)."""
     st.subheader("Inside the trajectories: when the gold answer is reached, and lost")
     st.caption("Facts from each step's asserted answer, graded against the gold (docs/ANALYSIS.md, answer "
@@ -15,7 +15,7 @@ def timeline_section(prefix: str) -> None:
                "share of the response written before the first correct answer; overthinking = characters "
                "after it in correct trajectories; answer changes between consecutive asserted answers.")
     tby = st.radio("Timeline per", ["as above", "tier", "train_step"], horizontal=True, key=f"{prefix}_tl_by")
-    agg = common.q(pages.timeline_aggregate, sel, by if tby == "as above" else tby)
+    agg = report["timeline"] if tby == "as above" else common.q(pages.timeline_aggregate, sel, tby)
     if agg.is_empty():
         st.info("No answer timelines for this selection (or no value to group by). A warehouse built before "
                 "the timeline existed gets them with `python -m pipeline annotate --timeline`.")
@@ -36,11 +36,12 @@ else:
     common.page_chart("coverage", "coverage_vs_accuracy", r)
     common.page_chart("coverage", "gap_per_tier", r)
     common.table(r["per_tier"], "potential_vs_stability")
-    if pages.figure("coverage", "pass_at_k", r) is None:
+    pass_at_k = pages.figure("coverage", "pass_at_k", r)
+    if pass_at_k is None:
         st.info("pass@k curves need more than one sample per question.")
     else:
-        common.page_chart("coverage", "pass_at_k", r)
-    timeline_section("cov")
+        common.chart(pass_at_k, "pass_at_k")
+    timeline_section("cov", r)
     st.subheader("Unstable questions (solved by some samples, failed by others)")
     common.table(r["unstable"], "unstable_questions")
 common.page_zip("coverage")

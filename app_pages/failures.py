@@ -95,9 +95,7 @@ else:
     st.caption("From the answer timeline (facts: each step's asserted answer graded against the gold): the share "
                "of wrong trajectories whose steps held the gold, and the median share of the response written "
                "before the first correct answer. The flag rates above come from the rules annotator.")
-    common.chart(charts.figures.timeline_aggregate_figure(tl, title="found-then-lost rate and share of the "
-                                                          "response before the first correct answer"),
-                 "answer_timeline")
+    common.page_chart("coverage", "answer_timeline", {"timeline": tl})
     common.table(tl, "answer_timeline")
 ftl = common.q(failures.flagged, fsel, "found_then_lost", 50)
 if ftl.is_empty():

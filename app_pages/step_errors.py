@@ -47,10 +47,10 @@ def agreement_view(sel) -> None:
                "agreement says how far they coincide, not which one is right. "
                f"Where both flag an error ({s['both_error']:,} trajectories), the steps coincide in "
                f"{pct(s['exact_when_both'])} and lie within ±1 in {pct(s['within1_when_both'])}.")
-    common.chart(agreement_figure(agreement.confusion(xa, xb), agreement.offsets(xa, xb), a, b),
-                 "annotator_agreement")
+    conf = agreement.confusion(xa, xb)
+    common.chart(agreement_figure(conf, agreement.offsets(xa, xb), a, b), "annotator_agreement")
     st.caption(f"A = {common.plain(a)}, B = {common.plain(b)}.")
-    common.table(agreement.confusion(xa, xb).rename({"a": "A verdict", "b": "B verdict", "n": "trajectories"}),
+    common.table(conf.rename({"a": "A verdict", "b": "B verdict", "n": "trajectories"}),
                  "annotator_agreement_confusion")
 
 
