@@ -12,7 +12,6 @@ Model text is untrusted: it is rendered only through st.markdown without unsafe_
 """
 import re
 
-import polars as pl
 import streamlit as st
 
 import charts
@@ -20,9 +19,7 @@ from analysis import timeline as timeline_stats
 from app_pages import common
 from charts import figures
 from pipeline import answers
-from pipeline import timeline as answer_timeline
-from warehouse import lookup, questions, search, trajectory
-from warehouse import timeline as timeline_store
+from warehouse import questions, search, trajectory
 from warehouse.records import annotation_kind
 
 sel = common.selection()
@@ -51,22 +48,6 @@ def _page_of(container, n: int, per_page: int, what: str, key: str) -> int:
     c2.caption(f"{n:,} {what}; showing {page * per_page + 1:,}–{min(n, (page + 1) * per_page):,}. "
                f"Pick a page to move through the trajectory.")
     return page
-
-
-def _answers(t: dict, steps) -> "pl.DataFrame":
-    """The stored candidate answers of the trajectory's steps; derived now (pipeline.timeline, a few
-    ms) when the warehouse predates the timeline (``python -m pipeline annotate --timeline`` stores them)."""
-    tid = int(t["trajectory_id"])
-    if common.q(timeline_store.summary, tid) is not None:
-        return common.q(timeline_store.step_answers, tid)
-    text = t["response"] or ""
-    spans = list(zip(steps["start_char"].to_list(), steps["end_char"].to_list()))
-    atype = common.q(lookup.benchmark_answer_type, t["benchmark"]) or "math"
-    tl = answer_timeline.timeline(text, spans, t["gold"], atype, is_correct=t["is_correct"], extracted=t["answer"])
-    rows = [{"step_idx": i, "answer": a, "source": src, "is_gold": g, "changed": c}
-            for i, (a, src, g, c) in enumerate(zip(tl.answers, tl.sources, tl.is_gold, tl.changed)) if a is not None]
-    return pl.DataFrame(rows, schema={"step_idx": pl.Int64, "answer": pl.Utf8, "source": pl.Utf8,
-                                      "is_gold": pl.Boolean, "changed": pl.Boolean})
 
 
 def _jump_to(slot: str, tid: int, step: int | None) -> None:
@@ -115,7 +96,7 @@ def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) ->
         body = text[page * CHARS_PER_PAGE:(page + 1) * CHARS_PER_PAGE]
         container.container(height=700).markdown(common.rich(body) or "_(empty response)_")
         return
-    answers = _answers(t, steps)
+    step_ans = common.q(answers.step_answers, int(tid))
     notes = common.q(trajectory.annotations, int(tid))
     judges = timeline_stats.first_error_annotators(notes)
     fe_key = f"fe_{slot}_{tid}"
@@ -125,7 +106,7 @@ def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) ->
                                   "judge, a PRM. Verified findings (gold reached or lost, answer changes, "
                                   "arithmetic claims that evaluate otherwise) are always marked.")
     by = None if by == "nobody" else by
-    events = timeline_stats.step_events(steps, answers, notes, by)
+    events = timeline_stats.step_events(steps, step_ans, notes, by)
     jump_key = f"jump_{slot}_{tid}"
     if jump_key not in st.session_state:        # a permalink's step (URL step / step2), once
         want = common.int_param(JUMP_PARAM[slot])
@@ -157,7 +138,7 @@ def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) ->
     target = st.session_state.get(jump_key)
     page = _page_of(container, steps.height, STEPS_PER_PAGE, "steps", f"steps_{slot}_{tid}")
     box = container.container(height=700)
-    ans_by = {r["step_idx"]: r for r in answers.iter_rows(named=True)}
+    ans_by = {r["step_idx"]: r for r in step_ans.iter_rows(named=True)}
     notes_by: dict[int, list[dict]] = {}
     for r in notes.iter_rows(named=True):
         notes_by.setdefault(r["step_idx"], []).append(r)

@@ -1,12 +1,17 @@
 """Answer classes of a selection (``analysis.answers``) with the project's grader deciding which final
-answers are equivalent: the one composition the `report answers` command and the app's pages use."""
+answers are equivalent: the one composition the `report answers` command and the app's pages use; and one
+trajectory's step answers (the answer timeline), stored or derived now."""
 from __future__ import annotations
 
 from typing import Callable
 
+import polars as pl
+
 from analysis import answers
+from pipeline import timeline
 from pipeline.grade import answers_match
-from warehouse import frames, lookup
+from warehouse import frames, lookup, trajectory
+from warehouse import timeline as timeline_store
 from warehouse.filters import Selection
 
 
@@ -25,3 +30,25 @@ def question_classes(con, sel: Selection, question_id: str) -> list[dict]:
     """One question's answer classes with their samples (only that question's rows are fetched)."""
     return answers.question_classes(frames.final_answers(con, sel, question_id), question_id,
                                     same_answer(con, sel.benchmark))
+
+
+_STEP_ANSWERS = {"step_idx": pl.Int64, "answer": pl.Utf8, "source": pl.Utf8, "is_gold": pl.Boolean,
+                 "changed": pl.Boolean}
+
+
+def step_answers(con, trajectory_id: int) -> pl.DataFrame:
+    """step_idx, answer, source, is_gold, changed of the trajectory's steps that assert an answer: the stored
+    answer timeline, or derived now (``pipeline.timeline``, as import stores it) for a trajectory stored before
+    the timeline existed (``python -m pipeline annotate --timeline`` stores them)."""
+    if timeline_store.summary(con, trajectory_id) is not None:
+        return timeline_store.step_answers(con, trajectory_id)
+    t = trajectory.trajectory(con, trajectory_id)
+    if t is None:
+        return pl.DataFrame(schema=_STEP_ANSWERS)
+    steps = trajectory.steps(con, trajectory_id)
+    spans = list(zip(steps["start_char"].to_list(), steps["end_char"].to_list()))
+    tl = timeline.timeline(t["response"] or "", spans, t["gold"],
+                           lookup.benchmark_answer_type(con, t["benchmark"]) or "math",
+                           is_correct=t["is_correct"], extracted=t["answer"])
+    rows = [r[1:] for r in timeline.rows(int(trajectory_id), tl)[0]]     # without the trajectory id
+    return pl.DataFrame(rows, schema=_STEP_ANSWERS, orient="row")
