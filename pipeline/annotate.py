@@ -154,7 +154,7 @@ def timeline_warehouse(db_path=None, every: bool = False, batch: int = BATCH) ->
             n_gold += tl.first_gold_step is not None
         answers, timelines = postprocess.timeline_tables(answer_rows, timeline_rows)
         with db.writer(db_path) as con:
-            store.replace(con, [r["trajectory_id"] for r in rows], answers, timelines)
+            ingest.replace_timelines(con, [r["trajectory_id"] for r in rows], answers, timelines)
         n += len(rows)
         n_answers += answers.num_rows
     return {"timelines": n, "step_answers": n_answers, "gold_reached": n_gold, "version": version}

@@ -204,5 +204,5 @@ def store(con, trajectories: Sequence[Trajectory], derived: Derived, fresh: bool
     if ids:
         ingest.replace_steps(con, clear, derived.steps)
         ingest.replace_annotations(con, "rules", clear, derived.annotations, derived.flags)
-        timeline_store.replace(con, clear, derived.answers, derived.timelines)
+        ingest.replace_timelines(con, clear, derived.answers, derived.timelines)
     stats.refresh_run_stats(con, sorted({t.run_id for t in trajectories}))

@@ -12,8 +12,8 @@ from typing import Iterable, Sequence
 import duckdb
 import pyarrow as pa
 
-from .records import (Benchmark, Grade, Model, Question, ReferenceValue, Run, Step,
-                      StepAnnotation, Tier, Trajectory, TrajectoryFlag)
+from .records import (Benchmark, Grade, Model, Question, ReferenceValue, Run, Step, StepAnnotation,
+                      StepAnswer, Tier, Trajectory, TrajectoryFlag, TrajectoryTimeline)
 
 _ARROW_TYPES = {
     "trajectory_id": pa.int64(), "sample_idx": pa.int32(), "n_tokens": pa.int32(),
@@ -182,6 +182,14 @@ def replace_steps(con, trajectory_ids: Sequence[int], steps: Sequence[Step] | pa
     """Replace the steps of these trajectories (idempotent re-segmentation): Step records, or an
     Arrow table with the same columns. With no ``trajectory_ids`` nothing is deleted first."""
     return _replace_for(con, "steps", trajectory_ids, steps, Step.columns())
+
+
+def replace_timelines(con, trajectory_ids: Sequence[int], answers: pa.Table, timelines: pa.Table) -> int:
+    """Replace the answer timelines of these trajectories (``step_answers`` and ``trajectory_timelines``
+    rows as Arrow tables, see warehouse/timeline.py). With no ``trajectory_ids`` nothing is deleted first."""
+    n = _replace_for(con, "step_answers", trajectory_ids, answers, StepAnswer.columns())
+    _replace_for(con, "trajectory_timelines", trajectory_ids, timelines, TrajectoryTimeline.columns())
+    return n
 
 
 def replace_annotations(con, annotator: str, trajectory_ids: Sequence[int],

@@ -1,10 +1,10 @@
-"""The answer timeline in the warehouse: its writes and its named, parameterized reads.
+"""The answer timeline in the warehouse: its Arrow schemas and its named, parameterized reads.
 
 Tables ``step_answers`` (the candidate answer of each step that asserts one) and
 ``trajectory_timelines`` (one row per trajectory whose timeline was derived); see schema.sql and
-``pipeline/timeline.py`` (which computes them; this module only stores and reads).
+``pipeline/timeline.py`` (which computes them; ``ingest.replace_timelines`` writes them, inside
+``db.writer()``; this module only reads).
 
-- ``replace(con, clear_ids, answers, timelines)``: idempotent write (call inside ``db.writer()``).
 - ``step_answers(con, trajectory_id)``, ``summary(con, trajectory_id)``: one trajectory.
 - ``trajectories(con, model_id, benchmark, question_id, sample_idx)``: the trajectories the CLI prints.
 - ``for_cli(con, trajectory_ids)``, ``summaries(con, trajectory_ids)``: their steps joined with their
@@ -31,26 +31,6 @@ TIMELINE_SCHEMA = pa.schema([("trajectory_id", pa.int64()), ("version", pa.strin
                              ("first_gold_step", pa.int32()), ("last_gold_step", pa.int32()),
                              ("first_gold_char", pa.int32()), ("last_gold_char", pa.int32())])
 assert ANSWER_SCHEMA.names == StepAnswer.columns() and TIMELINE_SCHEMA.names == TrajectoryTimeline.columns()
-
-
-def replace(con, clear_ids: Sequence[int], answers: pa.Table, timelines: pa.Table) -> None:
-    """Replace the timelines of ``clear_ids`` (none: these trajectories have none yet) with these rows."""
-    if len(clear_ids):
-        con.register("_tl_ids", pa.table({"trajectory_id": pa.array(list(clear_ids), pa.int64())}))
-        try:
-            for table in ("step_answers", "trajectory_timelines"):
-                con.execute(f"DELETE FROM {table} WHERE trajectory_id IN (SELECT trajectory_id FROM _tl_ids)")
-        finally:
-            con.unregister("_tl_ids")
-    for table, rows, schema in (("step_answers", answers, ANSWER_SCHEMA),
-                                ("trajectory_timelines", timelines, TIMELINE_SCHEMA)):
-        if rows.num_rows:
-            con.register("_tl_rows", rows.select(schema.names).cast(schema))
-            try:
-                cols = ", ".join(f'"{c}"' for c in schema.names)
-                con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _tl_rows")
-            finally:
-                con.unregister("_tl_rows")
 
 
 def step_answers(con, trajectory_id: int) -> pl.DataFrame:
