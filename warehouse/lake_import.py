@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import db, textindex
+from . import db, lookup, textindex
 from .lake import (
     DERIVED,
     MANIFEST,
@@ -62,17 +62,14 @@ class _NothingNew(Exception):
 
 def check_counts(src: duckdb.DuckDBPyConnection, m: dict, root: str) -> None:
     """The files hold the rows the manifest says (a lost or truncated file is caught before merging)."""
+    present = lookup.tables(src)
     for table, info in m["tables"].items():
-        if table not in tables(src) and table not in _views(src):
+        if table not in present:
             continue
         n = src.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0]
         if n != info["rows"]:
             raise LakeError(f"{_join(root, table)}: {n} rows in the Parquet files, but {MANIFEST} field "
                             f"'tables.{table}.rows' says {info['rows']}: the folder is incomplete or altered")
-
-
-def _views(con) -> set[str]:
-    return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
 
 
 def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> MergeResult:
@@ -100,7 +97,7 @@ def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> 
                         raise _NothingNew
                     if touched is None:
                         refresh_run_stats(con)
-                        res.refreshed_runs = len(con.execute("SELECT run_id FROM runs").fetchall())
+                        res.refreshed_runs = len(lookup.run_ids(con))
                     elif touched:
                         refresh_run_stats(con, sorted(touched))
                         res.refreshed_runs = len(touched)
