@@ -2,12 +2,21 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from warehouse.errors import LadderError
 
 
 class CLIError(LadderError):
     """A user-facing error of a command (a bad argument): printed as one line, exit status 2."""
+
+
+def check_benchmark(name: str | None, known: Sequence[str], error: type[LadderError] | None = None) -> None:
+    """Raise ``error`` (default ``CLIError``) naming the known benchmarks when ``--benchmark name`` is given and
+    is not one of ``known`` (the warehouse's benchmarks, e.g. ``lookup.benchmark_names(con)``)."""
+    if name and name not in known:
+        raise (error or CLIError)(f"--benchmark {name!r} is not in the warehouse: "
+                                  f"known are {', '.join(known) or '(none yet)'}")
 
 
 def add_db_argument(p: argparse.ArgumentParser) -> None:

@@ -1,5 +1,5 @@
 """`python -m pipeline export-charts --out DIR --format png,svg,pdf`: the paper's figures, no UI."""
-from pipeline.commands.common import add_db_argument
+from pipeline.commands.common import add_db_argument, check_benchmark
 
 NAME = "export-charts"
 HELP = ("render the Ladder and Coverage pages' figures (ladder, heatmap, solved matrix, Rasch difficulty, "
@@ -56,8 +56,7 @@ def run(args) -> int:
         if bench is None or inventory.is_empty(con):
             raise CLIError(f"the warehouse {db.db_path(args.db)} has no trajectories: run "
                            f"`python -m pipeline demo` or `python -m pipeline import ...` first")
-        if bench not in opts["benchmarks"]:
-            raise CLIError(f"--benchmark {bench!r} is not in the warehouse: known are {', '.join(opts['benchmarks'])}")
+        check_benchmark(bench, opts["benchmarks"])
         if not opts["models"][bench]:
             raise CLIError(f"--benchmark {bench!r} has no trajectories in the warehouse: import some first")
         if args.scheme and args.scheme not in opts["schemes"][bench]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.commands.common import add_db_argument
+from pipeline.commands.common import add_db_argument, check_benchmark
 
 NAME = "report"
 HELP = ("print a report over the warehouse: answers (answer classes, pass@k, maj@k per question), "
@@ -28,10 +28,7 @@ def _selection(con, args, models: tuple[str, ...]):
     from warehouse.errors import NotFound
     from warehouse.filters import Selection
 
-    known = lookup.benchmark_names(con)
-    if args.benchmark not in known:
-        raise NotFound(f"--benchmark {args.benchmark!r} is not in the warehouse: "
-                       f"known are {', '.join(known) or '(none yet)'}")
+    check_benchmark(args.benchmark, lookup.benchmark_names(con), NotFound)
     return Selection(args.benchmark, scheme=args.scheme, models=models)
 
 
@@ -151,8 +148,7 @@ def html_selection(opts: dict, benchmark: str | None, scheme: str | None, tiers=
     if bench is None:
         raise NotFound("the warehouse has no benchmarks yet: run `python -m pipeline demo` or "
                        "`python -m pipeline import ...` first")
-    if bench not in known:
-        raise NotFound(f"--benchmark {bench!r} is not in the warehouse: known are {', '.join(known)}")
+    check_benchmark(bench, known, NotFound)
     if not opts["models"][bench]:
         raise NotFound(f"--benchmark {bench!r} has no trajectories in the warehouse: import some first")
     schemes = opts["schemes"][bench]

@@ -3,7 +3,7 @@ import json
 import sys
 import time
 
-from pipeline.commands.common import CLIError, add_db_argument
+from pipeline.commands.common import CLIError, add_db_argument, check_benchmark
 
 NAME = "search"
 HELP = ("find the responses that contain a text (smart case: an upper-case letter makes it case-sensitive; "
@@ -31,9 +31,7 @@ def run(args) -> int:
     hits, notes = [], []
     with db.reader(args.db) as con:
         known = lookup.benchmark_names(con)
-        if args.benchmark and args.benchmark not in known:
-            raise CLIError(f"--benchmark {args.benchmark!r} is not in the warehouse: "
-                           f"known are {', '.join(known) or '(none yet)'}")
+        check_benchmark(args.benchmark, known)
         if args.models:
             models = set(inventory.models(con, args.benchmark)["model_id"].to_list())
             unknown = [m for m in args.models if m not in models]

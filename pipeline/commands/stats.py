@@ -1,7 +1,7 @@
 """`python -m pipeline stats`: avg@n, cov@n and agreement with the source harness, per (benchmark, model)."""
 import json
 
-from pipeline.commands.common import CLIError, add_db_argument
+from pipeline.commands.common import add_db_argument, check_benchmark
 from warehouse.records import TIERS
 
 NAME = "stats"
@@ -22,10 +22,7 @@ def run(args) -> int:
     from warehouse import db, lookup, summary
 
     with db.reader(args.db) as con:
-        known = lookup.benchmark_names(con)
-        if args.benchmark and args.benchmark not in known:
-            raise CLIError(f"--benchmark {args.benchmark!r} is not in the warehouse: "
-                           f"known are {', '.join(known) or '(none yet)'}")
+        check_benchmark(args.benchmark, lookup.benchmark_names(con))
         recs = summary.summary_records(con, benchmark=args.benchmark)
     if args.json:
         print(json.dumps(recs, indent=1))

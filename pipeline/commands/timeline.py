@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.commands.common import CLIError, add_db_argument
+from pipeline.commands.common import CLIError, add_db_argument, check_benchmark
 
 CHUNK = 200
 NAME = "timeline"
@@ -69,9 +69,7 @@ def run(args) -> int:
     if args.sample is not None and args.question is None:
         raise CLIError("--sample needs --question")
     with db.reader(args.db) as con:
-        if args.benchmark and args.benchmark not in lookup.benchmark_names(con):
-            raise CLIError(f"--benchmark {args.benchmark!r} is not in the warehouse: known are "
-                           f"{', '.join(lookup.benchmark_names(con)) or '(none yet)'}")
+        check_benchmark(args.benchmark, lookup.benchmark_names(con))
         if args.model and not lookup.has_model(con, args.model):
             raise CLIError(f"--model {args.model!r} is not in the warehouse")
         rows = store.trajectories(con, args.model, args.benchmark, args.question)
