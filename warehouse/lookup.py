@@ -6,7 +6,8 @@ SQL of its own. Rows become records only through ``Record.from_row``.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, TypeVar
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -112,13 +113,20 @@ def trajectories_to_process(con, *, limit: int, after: int | None = None,
     return _dicts(con, sql + " ORDER BY t.trajectory_id LIMIT ?", params + [limit])
 
 
-def _with_ids(con, trajectory_ids: Sequence[int], sql: str) -> list[dict[str, Any]]:
-    """``sql`` over the registered table ``_ids`` of these trajectory ids."""
+@contextmanager
+def ids_table(con, trajectory_ids: Sequence[int]) -> Iterator[None]:
+    """These trajectory ids registered as the table ``_ids`` (one column, trajectory_id) while inside."""
     con.register("_ids", pa.table({"trajectory_id": pa.array(list(trajectory_ids), pa.int64())}))
     try:
-        return _dicts(con, sql)
+        yield
     finally:
         con.unregister("_ids")
+
+
+def _with_ids(con, trajectory_ids: Sequence[int], sql: str) -> list[dict[str, Any]]:
+    """``sql`` over the registered table ``_ids`` of these trajectory ids."""
+    with ids_table(con, trajectory_ids):
+        return _dicts(con, sql)
 
 
 def steps_of(con, trajectory_ids: Sequence[int]) -> list[dict[str, Any]]:

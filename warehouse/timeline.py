@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from .db import query
 from .filters import Selection
+from .lookup import ids_table
 from .records import StepAnswer, TrajectoryTimeline
 
 ANSWER_SCHEMA = pa.schema([("trajectory_id", pa.int64()), ("step_idx", pa.int32()), ("answer", pa.string()),
@@ -66,25 +67,19 @@ def trajectories(con, model_id: str | None = None, benchmark: str | None = None,
 def for_cli(con, trajectory_ids: Sequence[int]) -> pl.DataFrame:
     """Every step of these trajectories with its candidate (null where none): trajectory_id, step_idx,
     start_char, end_char, answer, is_gold."""
-    con.register("_tl_ids", pa.table({"trajectory_id": pa.array(list(trajectory_ids), pa.int64())}))
-    try:
+    with ids_table(con, trajectory_ids):
         return query(con, """
             SELECT s.trajectory_id, s.step_idx, s.start_char, s.end_char, a.answer, a.is_gold
             FROM steps s
             LEFT JOIN step_answers a USING (trajectory_id, step_idx)
-            WHERE s.trajectory_id IN (SELECT trajectory_id FROM _tl_ids)
+            WHERE s.trajectory_id IN (SELECT trajectory_id FROM _ids)
             ORDER BY s.trajectory_id, s.step_idx""")
-    finally:
-        con.unregister("_tl_ids")
 
 
 def summaries(con, trajectory_ids: Sequence[int]) -> dict[int, dict]:
     """trajectory_id -> its trajectory_timelines row, for those of these trajectories that have one."""
-    con.register("_tl_ids", pa.table({"trajectory_id": pa.array(list(trajectory_ids), pa.int64())}))
-    try:
-        df = query(con, "SELECT * FROM trajectory_timelines WHERE trajectory_id IN (SELECT trajectory_id FROM _tl_ids)")
-    finally:
-        con.unregister("_tl_ids")
+    with ids_table(con, trajectory_ids):
+        df = query(con, "SELECT * FROM trajectory_timelines WHERE trajectory_id IN (SELECT trajectory_id FROM _ids)")
     return {r["trajectory_id"]: r for r in df.iter_rows(named=True)}
 
 
