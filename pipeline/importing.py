@@ -19,8 +19,8 @@ from typing import Callable, Mapping, Sequence
 
 from pipeline import benchmarks, postprocess
 from pipeline.importers import IMPORTERS
-from pipeline.importers.base import (ImportContext, Problem, QuestionIndex, display_path, has_surrogates,
-                                     model_from_meta, sha256_file)
+from pipeline.importers.base import (MODEL_FACTOR_COLUMNS, ImportContext, Problem, QuestionIndex, display_path,
+                                     has_surrogates, model_from_meta, sha256_file)
 from warehouse import db, ingest, lookup, textindex
 from warehouse.errors import LadderError, NotFound, UsageError
 from warehouse.records import Model
@@ -256,7 +256,7 @@ class ImportSession:
 
     def _changed_models(self, records: Sequence[Model]) -> list[str]:
         """The stored models that these records (what --meta sets) would change."""
-        records = [m for m in records if m.meta or any(getattr(m, c) is not None for c in _FACTOR_COLS)]
+        records = [m for m in records if m.meta or any(getattr(m, c) is not None for c in MODEL_FACTOR_COLUMNS)]
         if not records or not self.db_path.exists():
             return []
         with self._read() as con:
@@ -266,7 +266,7 @@ class ImportSession:
             old = stored.get(m.model_id)
             if old is None:
                 continue
-            if any(getattr(m, c) is not None and getattr(m, c) != getattr(old, c) for c in _FACTOR_COLS) or \
+            if any(getattr(m, c) is not None and getattr(m, c) != getattr(old, c) for c in MODEL_FACTOR_COLUMNS) or \
                     any(old.meta.get(k) != v for k, v in m.meta.items()):
                 changed.add(m.model_id)
         return sorted(changed)
@@ -327,9 +327,6 @@ class ImportSession:
                 ingest.upsert_run(con, r)
             rep.new = ingest.insert_trajectories(con, new)
             postprocess.store(con, new, derived, fresh=rep.new == len(new))
-
-
-_FACTOR_COLS = [c for c in Model.columns() if c not in ("model_id", "meta")]
 
 
 def check_args(benchmark: str, model: str | None = None, meta: Mapping[str, str] | None = None) -> None:

@@ -20,9 +20,8 @@ import yaml
 from warehouse.errors import UsageError
 from warehouse.records import Model, model_value
 
-from pipeline.importers.base import display_path, has_surrogates
+from pipeline.importers.base import MODEL_FACTOR_COLUMNS, display_path, has_surrogates
 
-_COLS = set(Model.columns()) - {"model_id", "meta"}
 _KEY = ("model", "model_id")
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -72,7 +71,7 @@ def _model(name: str, where: str, entry: dict[str, Any], lines: dict[str, str]) 
         text = str(v).strip() if not isinstance(v, bool) else str(v).lower()
         if has_surrogates(k) or has_surrogates(text):
             raise UsageError(f"{name}:{at}: {display_path(k)}: not valid UTF-8")
-        if k in _COLS:
+        if k in MODEL_FACTOR_COLUMNS:
             try:
                 setattr(m, k, model_value(k, text))
             except (UsageError, ValueError) as exc:

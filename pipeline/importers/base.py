@@ -28,6 +28,8 @@ _CHUNK = 1 << 20
 _MIB = 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Model.columns() minus model_id and meta: the columns --meta and a manifest may set (the rest goes to meta)
+MODEL_FACTOR_COLUMNS = tuple(c for c in Model.columns() if c not in ("model_id", "meta"))
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")      # how a lone surrogate gets into a JSON line
 
 
@@ -187,9 +189,8 @@ def model_from_meta(model_id: str, meta: dict[str, str] | None, what: str = "--m
     """A Model whose columns come from ``--meta k=v`` where k names a column; other keys go to meta.
     Numeric factors are checked (``warehouse.records.model_value``): ValueError names the bad item."""
     m = Model(model_id)
-    cols = set(Model.columns()) - {"model_id", "meta"}
     for k, v in (meta or {}).items():
-        if k in cols:
+        if k in MODEL_FACTOR_COLUMNS:
             try:
                 setattr(m, k, model_value(k, v))
             except ValueError as exc:
