@@ -48,7 +48,7 @@ def _safe_name(name: str, i: int) -> str:
     return base if base and base not in (".", "..") and not base.startswith(".") else f"upload-{i}.jsonl"
 
 
-def uploader(key: str, known: list[str] | tuple[str, ...] = (), expanded: bool = True) -> None:
+def uploader(key: str, known: list[str] | tuple[str, ...] = ()) -> None:
     """The drop zone, its options and the Import button; then the last import's report."""
     fmts = IMPORTERS.names()
     limit = limit_mb()
