@@ -38,6 +38,7 @@ def _objects(con, rows) -> list[dict]:
     ids = rows["trajectory_id"].to_list()
     spans = store.for_cli(con, ids).partition_by("trajectory_id", as_dict=True) if ids else {}
     summaries = store.summaries(con, ids)
+    answer_types: dict[str, str] = {}   # by benchmark, looked up once (only when a trajectory needs the fallback)
     out = []
     for r in rows.iter_rows(named=True):
         tid = r["trajectory_id"]
@@ -51,8 +52,9 @@ def _objects(con, rows) -> list[dict]:
             resp = (t or {}).get("response") or ""
             sp = list(zip(st["start_char"].to_list(), st["end_char"].to_list())) if st is not None else \
                 list(zip(*segmenter.segment(resp)[:2]))
-            tl = answer_timeline.timeline(resp, sp, (t or {}).get("gold"),
-                                          lookup.benchmark_answer_type(con, r["benchmark"]) or "math",
+            if r["benchmark"] not in answer_types:
+                answer_types[r["benchmark"]] = lookup.benchmark_answer_type(con, r["benchmark"]) or "math"
+            tl = answer_timeline.timeline(resp, sp, (t or {}).get("gold"), answer_types[r["benchmark"]],
                                           is_correct=r["is_correct"], extracted=r["answer"])
             steps = tl.as_steps()
             first, last, changes = tl.first_gold_step, tl.last_gold_step, tl.answer_changes
