@@ -54,15 +54,10 @@ def db_path(path: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB
 
 
-def _lake(p: Path) -> bool:
-    """A Parquet folder (a local folder with a manifest.json, or an s3:// ... URL): warehouse.lake."""
-    return lake.is_lake(p)
-
-
 def exists(path: str | os.PathLike | None = None) -> bool:
     """Whether there is a warehouse to open: a file, a Parquet folder, or a URL (checked on opening)."""
     p = db_path(path)
-    return p.exists() or _lake(p)
+    return p.exists() or lake.is_lake(p)
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -108,7 +103,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
     """Open the warehouse, waiting (with backoff) while another process holds its lock. A Parquet
     folder (warehouse.lake: ``export-parquet``) opens read-only, as views; a writer refuses it."""
     p = db_path(path)
-    if _lake(p):
+    if lake.is_lake(p):
         if not read_only:
             raise lake.ReadOnlyWarehouse(
                 f"{lake.location(p)} is a Parquet folder, read-only: write to a .duckdb warehouse file "
@@ -221,23 +216,19 @@ def reader(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCon
     """A read-only connection, closed on exit so that writers are never blocked for long. A
     warehouse written by an older version is migrated first (one short write); a Parquet folder
     is read as it is."""
+    p = db_path(path)
     con = connect(path, read_only=True)
-    if _lake(db_path(path)):
+    if not lake.is_lake(p):
         try:
-            yield con
-        finally:
+            rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        except duckdb.CatalogException:          # a DuckDB file some other program wrote
             con.close()
-        return
-    try:
-        rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-    except duckdb.CatalogException:          # a DuckDB file some other program wrote
-        con.close()
-        raise WarehouseUnreadable(f"{db_path(path)} is a DuckDB file but not a ladder warehouse (no meta table): "
-                                  f"point --db/LADDER_DB at a warehouse") from None
-    if rows and rows[0][0] != SCHEMA_VERSION:
-        con.close()
-        connect(path).close()                # ensure_schema migrates, then the file is free again
-        con = connect(path, read_only=True)
+            raise WarehouseUnreadable(f"{p} is a DuckDB file but not a ladder warehouse (no meta table): "
+                                      f"point --db/LADDER_DB at a warehouse") from None
+        if rows and rows[0][0] != SCHEMA_VERSION:
+            con.close()
+            connect(path).close()                # ensure_schema migrates, then the file is free again
+            con = connect(path, read_only=True)
     try:
         yield con
     finally:
@@ -247,7 +238,7 @@ def reader(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCon
 def data_version(path: str | os.PathLike | None = None) -> str:
     """Changes on every committed write; '' when the warehouse does not exist."""
     p = db_path(path)
-    if _lake(p):
+    if lake.is_lake(p):
         return lake.data_version(p)
     if not p.exists():
         return ""
