@@ -24,7 +24,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from . import hf, inspect_eval, jsonl, lighteval, lm_eval, qwen_eval
+from . import hf, inspect_eval, jsonl, lighteval, lm_eval, qwen_eval, tables
 from .base import ImportContext
 
 NAME = "auto"
@@ -57,11 +57,12 @@ def _first_object(path: Path) -> dict | None:
     return None
 
 
-def _columns(path: Path, head: bytes) -> list[str] | None:
+def _columns(path: Path, kind: str) -> list[str] | None:
+    """The column names of a 'parquet' or 'arrow' file (``tables.table_kind``); None when it cannot be read."""
     import pyarrow as pa              # with datasets: heavy, loaded only for a table file
     import pyarrow.parquet as pq
     try:
-        if head.startswith(b"PAR1"):
+        if kind == "parquet":
             return list(pq.read_schema(path).names)
         with pa.memory_map(str(path)) as src:
             try:
@@ -106,8 +107,8 @@ def detect(path: Path) -> str | None:
         except (zipfile.BadZipFile, OSError):
             return None
         return "inspect" if "header.json" in names or "_journal/start.json" in names else None
-    if head.startswith(b"PAR1") or head.startswith(b"ARROW1") or head[:4] == b"\xff\xff\xff\xff":
-        cols = _columns(path, head)
+    if (table := tables.table_kind(head)) is not None:
+        cols = _columns(path, table)
         return None if cols is None else format_of_columns(cols)
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if path.suffix == ".json" and text.startswith(b"{"):

@@ -15,17 +15,24 @@ from typing import Iterator
 from .base import Problem, clean_text, display_path, read_json_lines
 
 PARQUET_MAGIC = b"PAR1"
+ARROW_FILE_MAGIC = b"ARROW1"
+ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"    # an Arrow IPC stream's continuation marker
+
+
+def table_kind(head: bytes) -> str | None:
+    """'parquet' | 'arrow' | None, from a file's first bytes (at least 6)."""
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(ARROW_FILE_MAGIC) or head[:4] == ARROW_STREAM_MAGIC:
+        return "arrow"
+    return None
 
 
 def kind(path: Path) -> str | None:
     """'parquet' | 'arrow' | 'json' | None, from the content (JSON lines: from the suffix)."""
     with open(path, "rb") as f:
         head = f.read(8)
-    if head.startswith(PARQUET_MAGIC):
-        return "parquet"
-    if head.startswith(b"ARROW1") or head[:4] == b"\xff\xff\xff\xff":
-        return "arrow"
-    return "json" if path.suffix in (".jsonl", ".json", ".ndjson") else None
+    return table_kind(head) or ("json" if path.suffix in (".jsonl", ".json", ".ndjson") else None)
 
 
 def rows(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict]]:
