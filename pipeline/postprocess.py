@@ -19,6 +19,7 @@ from pipeline.annotators.base import AnnotateInput
 from pipeline.annotators.rules import RulesAnnotator
 from pipeline.steps import Segments, segment
 from warehouse import db, ingest, stats
+from warehouse import derived as derived_store
 from warehouse import timeline as timeline_store
 from warehouse.records import Grade, Question, StepAnnotation, Trajectory, TrajectoryFlag
 
@@ -27,8 +28,7 @@ DERIVE_TIMELINE = True   # the answer timeline (pipeline/timeline.py); bench/ben
                          # switches it off in its own process to measure what the timeline adds
 
 
-STEP_SCHEMA = pa.schema([("trajectory_id", pa.int64()), ("step_idx", pa.int32()), ("start_char", pa.int32()),
-                         ("end_char", pa.int32()), ("kind", pa.string())])
+STEP_SCHEMA = derived_store.STEP_SCHEMA       # the steps columns, as Arrow types
 
 
 def step_table(segmented: Sequence[tuple[int, Segments]]) -> pa.Table:

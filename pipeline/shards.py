@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Sequence
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline import benchmarks, grade, postprocess
 from pipeline import timeline as answer_timeline
@@ -86,18 +85,6 @@ def _read_shard(path: Path) -> dict:
         raise UsageError(f"{path}: cannot read as a DuckDB warehouse: {exc}") from exc
 
 
-def _copied(stored: derived.Stored, ids: set[int]) -> postprocess.Derived:
-    """The stored derived rows of these trajectories."""
-    keep = pa.array(sorted(ids & stored.ids), pa.int64())
-
-    def rows(t: pa.Table) -> pa.Table:
-        return t.filter(pc.is_in(t["trajectory_id"], keep))
-    return postprocess.Derived([g for g in stored.grades if g.trajectory_id in ids], rows(stored.steps),
-                               [a for a in stored.annotations if a.trajectory_id in ids],
-                               [f for f in stored.flags if f.trajectory_id in ids],
-                               rows(stored.answers), rows(stored.timelines))
-
-
 def _combined(a: postprocess.Derived, b: postprocess.Derived) -> postprocess.Derived:
     def cat(x: pa.Table, y: pa.Table) -> pa.Table:
         return pa.concat_tables([x, y.select(x.schema.names).cast(x.schema)])
@@ -132,6 +119,8 @@ def merge(paths: Sequence[str | os.PathLike], db_path: str | os.PathLike | None 
             stored = derived.stored_rows(scon, [t.trajectory_id for t in new], grade.GRADER, grade.GRADER_VERSION,
                                          answer_timeline.version())
         res.derived_copied += len(stored.ids)
+        copied = postprocess.Derived(stored.grades, stored.steps, stored.annotations, stored.flags,
+                                     stored.answers, stored.timelines)
         # one connection for the shard's chunks (a transaction each): closing checkpoints, ~0.3 s a time
         con = db.connect(db_path) if new else None
         try:
@@ -139,7 +128,7 @@ def merge(paths: Sequence[str | os.PathLike], db_path: str | os.PathLike | None 
                 ingest.set_checkpoint_threshold(con, "256MB")
             for i in range(0, len(new), MERGE_CHUNK):
                 chunk = new[i:i + MERGE_CHUNK]
-                derived_rows = _copied(stored, {t.trajectory_id for t in chunk})
+                derived_rows = copied.only({t.trajectory_id for t in chunk})
                 rest = [t for t in chunk if t.trajectory_id not in stored.ids]
                 if rest:
                     derived_rows = _combined(derived_rows, postprocess.derive(rest, questions, answer_types))
