@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from pipeline import generate as gen
 from pipeline.backends import SamplingParams, get_backend
+from pipeline.backends.vllm_backend import sampling_kwargs
 from pipeline.config import ModelSpec, RunConfig
 from warehouse.errors import LadderError
 from warehouse.records import Trajectory
@@ -172,10 +173,7 @@ def vllm_processor_kwargs(cfg: RunConfig, spec: ModelSpec, workers: int) -> dict
 
 def vllm_sampling(cfg: RunConfig, seed: int) -> dict:
     """One request's ``vllm.SamplingParams`` (as the local vllm backend builds it: n=1, the sample's seed)."""
-    kw = {"n": 1, "temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_tokens, "seed": int(seed)}
-    if cfg.stop:
-        kw["stop"] = list(cfg.stop)
-    return kw
+    return sampling_kwargs(gen.sampling_params(cfg), int(seed))
 
 
 def vllm_finish_reason(n_tokens: int, max_tokens: int) -> str:
