@@ -1,9 +1,11 @@
 """`inspect`: Inspect AI evaluation logs (``.eval``, or the older ``.json``), read with ``inspect_ai.log``.
 
-Each sample x epoch is one trajectory (``sample_idx = epoch - 1``). The log is read with the
-package's own API: the header (``read_eval_log(header_only=True)``) for the model, task and
-generation config, then the samples, 100 at a time (``read_eval_log_samples_by_id``, attachments
-resolved, events left out); a log without the sample id list is read whole (``read_eval_log``).
+Each sample x epoch is one trajectory (``sample_idx = epoch - 1``). The header comes from
+``read_eval_log(header_only=True)`` (model, task, generation config). A ``.eval`` log's samples are the
+``samples/*.json`` members the archive holds (never the header's ``epochs`` or id list), read one at a
+time with ``zipfile`` (bounded by the size each states, at most ``MAX_LINE_BYTES``) and validated as
+Inspect's ``EvalSample`` (attachments resolved, events left out): a bad member costs only its sample. An
+old ``.json`` log is read whole (``read_eval_log``), up to ``MAX_JSON_LOG_BYTES``.
 
 - question: ``sample.id`` (matched against the benchmark's ids) and the problem text
   (``sample.input``: the string, or the text of its last user message); gold answer ``sample.target``
@@ -21,22 +23,24 @@ resolved, events left out); a log without the sample id list is read whole (``re
   max_tokens and seed from ``eval.model_generate_config``; ``runs.config`` keeps the task, its
   version and args, the dataset, the scorer used, the epochs and the whole generate config.
 
-A sample that errored in Inspect, or has no model output, is rejected (``FILE:N: sample ID epoch E:
-...``, N = the sample's position in the log, 1-based). A log whose status is not ``success`` is
+A sample that errored in Inspect, has no model output, is over the size limit, is not JSON or fails
+``EvalSample`` validation is rejected (``FILE:N: sample ID epoch E: FIELD: ...``, N = the sample's
+position in the archive, 1-based). A log whose status is not ``success`` is
 imported with the samples it holds (a warning).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from .base import INT32_MAX, ImportContext, _show, clean_text, finite_number
+from .base import (_MIB, INT32_MAX, MAX_DEPTH, MAX_LINE_BYTES, ImportContext, _show, clean_text,
+                   finite_number, json_depth)
 
 NAME = "inspect"
 DESCRIPTION = "Inspect AI evaluation logs (.eval, or .json), read with inspect_ai.log"
 
-_EXCLUDE = {"events", "store", "timelines"}
+_EXCLUDE = {"events", "events_data", "store", "timelines"}
 _TRUE = {"c", "correct", "true", "yes", "1"}
 _FALSE = {"i", "incorrect", "n", "noanswer", "false", "no", "0"}
 
@@ -109,59 +113,127 @@ def _response_message(sample):
     return None, None
 
 
-CHUNK = 100     # samples read per call: memory stays bounded, the zip directory is parsed once a chunk
+_HEADER_ONLY_NOT_READ = ("samples/", "_journal/summaries/", "summaries.json")   # members a header read skips
+MAX_JSON_LOG_BYTES = 16 * MAX_LINE_BYTES    # an old ``.json`` log is read whole (memory ~10x its size)
 
 
-def _samples(path: Path, ctx: ImportContext, header) -> Any:
-    """The log's samples, CHUNK at a time through ``read_eval_log_samples_by_id`` (measured on 2,000
-    real MATH-500 responses: 3.5 s, where ``read_eval_log_samples``, which opens the archive again
-    for every sample, took 22 s); a chunk with a missing sample (a log cut short) is read one by one."""
-    from inspect_ai.log import read_eval_log, read_eval_log_sample, read_eval_log_samples_by_id
-    ids = header.eval.dataset.sample_ids
-    if ids is None:                                   # an old log: no id list to read by
-        yield from read_eval_log(str(path), resolve_attachments=True).samples or []
-        return
-    pairs = [(i, e) for i in ids for e in range(1, (header.eval.config.epochs or 1) + 1)]
-    for j in range(0, len(pairs), CHUNK):
-        chunk = pairs[j:j + CHUNK]
+def _where(member: str) -> str:
+    """``sample ID epoch E`` from a member name ``samples/{id}_epoch_{e}.json`` (read before the sample is)."""
+    sid, sep, epoch = member[len("samples/"):-len(".json")].rpartition("_epoch_")
+    return clean_text(f"sample {sid} epoch {epoch}" if sep else f"sample {member}")
+
+
+def _invalid(exc: Exception) -> tuple[str, str]:
+    """(field, message) of a sample that could not be read: the first pydantic error's location, else 'sample'."""
+    from pydantic import ValidationError
+    if isinstance(exc, ValidationError) and exc.errors():
+        errs = exc.errors()
+        locs = [e["loc"] for e in errs]       # a union's alternatives: one error each, under a common field
+        common = next((locs[0][:k] for k in range(len(locs[0]), 0, -1) if all(x[:k] == locs[0][:k] for x in locs)),
+                      locs[0])
+        loc = clean_text(".".join(str(x) for x in common)) or "sample"
+        more = f" (and {len(errs) - 1} more errors)" if len(errs) > 1 else ""
+        return loc, f"{clean_text(errs[0]['msg'])[:200]} (got {_show(errs[0].get('input'))}){more}"
+    if isinstance(exc, json.JSONDecodeError):
+        return "sample", f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "sample", f"JSON nested over {MAX_DEPTH} levels deep"
+    return "sample", f"unreadable ({type(exc).__name__}: {clean_text(str(exc))[:200]})"
+
+
+def _read_member(z, info) -> Any:
+    """One sample member as an ``EvalSample`` (Inspect's own model, attachments resolved): read with
+    ``zipfile``, which never inflates past the size the archive declares (Inspect's reader would)."""
+    from inspect_ai.log import EvalSample, resolve_sample_attachments
+    data = json.loads(z.read(info))
+    if isinstance(data, dict):
+        if json_depth(data) > MAX_DEPTH:
+            raise RecursionError
+        for k in _EXCLUDE:
+            data.pop(k, None)
+    return resolve_sample_attachments(EvalSample.model_validate(data), True)
+
+
+def _zip_samples(z, ctx: ImportContext) -> Iterator[tuple[int, Any]]:
+    """(position, sample or None) for each ``samples/*.json`` member the archive holds, in archive order:
+    the header's ``epochs`` and sample id list size nothing. A member over ``MAX_LINE_BYTES``
+    uncompressed is an error without being read; one that is not JSON or fails Inspect's ``EvalSample``
+    validation is an error naming its field (None: the others are still read)."""
+    members = {i.filename: i for i in z.infolist()                  # a re-logged sample: the last one
+               if i.filename.startswith("samples/") and i.filename.endswith(".json")}
+    for n, info in enumerate(members.values(), 1):
+        where = _where(info.filename)
+        if info.file_size > MAX_LINE_BYTES:
+            ctx.error(n, where, f"{clean_text(info.filename)} is {info.file_size / _MIB:.1f} MiB uncompressed, "
+                      f"over the {MAX_LINE_BYTES / _MIB:.0f} MiB limit; skipped unread")
+            yield n, None
+            continue
         try:
-            yield from read_eval_log_samples_by_id(str(path), chunk, resolve_attachments=True,
-                                                   exclude_fields=_EXCLUDE)
-        except IndexError:
-            for i, e in chunk:
-                try:
-                    yield read_eval_log_sample(str(path), id=i, epoch=e, resolve_attachments=True,
-                                               exclude_fields=_EXCLUDE)
-                except IndexError:
-                    continue
+            sample = _read_member(z, info)
+        except OSError:
+            raise
+        except Exception as exc:
+            fld, msg = _invalid(exc)
+            ctx.error(n, f"{where}: {fld}", msg)
+            sample = None
+        yield n, sample
+
+
+def _open(path: Path, ctx: ImportContext, stack) -> tuple[Any, Iterator[tuple[int, Any]]] | None:
+    """The log's header (``read_eval_log(header_only=True)`` on the open archive, once the members it reads
+    are checked for size) and its samples; None (an error) when it cannot be read. An old ``.json`` log
+    is read whole (``read_eval_log``), so its size is bounded by ``MAX_JSON_LOG_BYTES``."""
+    import zipfile
+
+    from inspect_ai.log import read_eval_log
+    if not zipfile.is_zipfile(path):
+        size = path.stat().st_size
+        if size > MAX_JSON_LOG_BYTES:
+            ctx.error(0, "file", f"a JSON log of {size / _MIB:.0f} MiB, over the {MAX_JSON_LOG_BYTES / _MIB:.0f} "
+                      "MiB limit (it is read whole): convert it with `inspect log convert --to eval`")
+            return None
+        log = read_eval_log(str(path), resolve_attachments=True)
+        return log, enumerate(log.samples or [], 1)
+    z = stack.enter_context(zipfile.ZipFile(path))
+    for info in z.infolist():
+        if not info.filename.startswith(_HEADER_ONLY_NOT_READ) and info.file_size > MAX_LINE_BYTES:
+            ctx.error(0, "file", f"{clean_text(info.filename)} is {info.file_size / _MIB:.1f} MiB uncompressed, "
+                      f"over the {MAX_LINE_BYTES / _MIB:.0f} MiB limit; not read")
+            return None
+    with open(path, "rb") as f:
+        return read_eval_log(f, header_only=True), _zip_samples(z, ctx)
 
 
 def parse(path: Path, ctx: ImportContext) -> None:
-    from inspect_ai.log import read_eval_log
-    try:
-        header = read_eval_log(str(path), header_only=True)
-    except OSError:
-        raise
-    except Exception as exc:      # not a log, or one Inspect cannot read: the whole file
-        ctx.error(0, "file", f"not a readable Inspect log ({type(exc).__name__}: {clean_text(str(exc))[:200]})")
-        return
-    spec = header.eval
-    if header.status != "success":
-        ctx.warn(0, "status", f"log status is {header.status!r}: the samples it holds are imported")
-    ctx.default_model = ctx.default_model or clean_text(spec.model or "") or path.stem
-    want_scorer = ctx.columns.get("scorer")
-    scorer_used: str | None = None
-    n = 0
-    try:
-        for sample in _samples(path, ctx, header):
-            n += 1
-            ctx.n_lines += 1
-            scorer_used = _one(ctx, n, sample, spec, want_scorer) or scorer_used
-    except OSError:
-        raise
-    except Exception as exc:      # a damaged log part-way: keep what was read
-        ctx.error(n + 1, "file", f"Inspect could not read further samples ({type(exc).__name__}: "
-                  f"{clean_text(str(exc))[:200]})")
+    import contextlib
+    with contextlib.ExitStack() as stack:
+        try:
+            opened = _open(path, ctx, stack)
+        except OSError:
+            raise
+        except Exception as exc:      # not a log, or one Inspect cannot read: the whole file
+            ctx.error(0, "file", f"not a readable Inspect log ({type(exc).__name__}: {clean_text(str(exc))[:200]})")
+            return
+        if opened is None:
+            return
+        header, samples = opened
+        spec = header.eval
+        if header.status != "success":
+            ctx.warn(0, "status", f"log status is {header.status!r}: the samples it holds are imported")
+        ctx.default_model = ctx.default_model or clean_text(spec.model or "") or path.stem
+        want_scorer = ctx.columns.get("scorer")
+        scorer_used: str | None = None
+        n = 0
+        try:
+            for n, sample in samples:
+                ctx.n_lines += 1
+                if sample is not None:
+                    scorer_used = _one(ctx, n, sample, spec, want_scorer) or scorer_used
+        except OSError:
+            raise
+        except Exception as exc:      # a damaged archive part-way: keep what was read
+            ctx.error(n + 1, "file", f"Inspect could not read further samples ({type(exc).__name__}: "
+                      f"{clean_text(str(exc))[:200]})")
     if n == 0:
         ctx.error(0, "file", "the log holds no samples")
     gc = spec.model_generate_config
