@@ -231,6 +231,11 @@ def reader(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCon
             con = connect(path, read_only=True)
     try:
         yield con
+    except duckdb.Error as exc:
+        damaged = lake.read_error(p, exc) if lake.is_lake(p) else None   # a folder's file damaged
+        if damaged is None:
+            raise
+        raise damaged from None
     finally:
         con.close()
 

@@ -20,7 +20,10 @@ decoding and never guess types from folder names. An empty table is one file wit
 
 ``open_lake(path)`` opens the folder read-only: an in-memory DuckDB connection where schema.sql's
 tables become views of the same name over ``read_parquet`` (schema.sql's own views, ``outcomes``,
-then read them unchanged), so every query of warehouse/ runs as it does on the file.
+then read them unchanged), so every query of warehouse/ runs as it does on the file. Opening checks
+the folder from the Parquet footers only: files readable, row counts as the manifest says, each
+file's partition values as its folders name, and no link leading out of the folder (docs/SCALE.md).
+``clean_stale(out)``: an export removes the partial folders that killed exports left beside ``out``.
 ``warehouse.lake_import.merge(path, db_path)`` imports a folder into a warehouse file in one
 transaction, idempotently (warehouse.db opens folders through this module, so the import, which
 writes through warehouse.db, lives in its own).
@@ -33,12 +36,14 @@ import json
 import os
 import re
 import shutil
+import socket
 import threading
 import time
 import uuid
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import duckdb
 
@@ -51,6 +56,9 @@ PARTITION_KEYS = {"benchmark": "benchmark", "model": "model_id"}   # --partition
 ROWID_TABLES = ("trajectories",)          # tables whose row id a query reads (warehouse.search)
 DERIVED = ("run_question_stats",)         # recomputed on import (warehouse.lake_import), never merged
 _URL = re.compile(r"^(s3|s3a|gs|gcs|r2|az|azure|abfss|https?|hf):/+", re.IGNORECASE)
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # DuckDB's folder name for a NULL partition value
+STALE_AFTER = 24 * 3600                   # s: a partial export untouched this long is a dead export's, whoever's
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
 
 
 class LakeError(LadderError):
@@ -138,6 +146,7 @@ def read_manifest(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None
         if not (p / MANIFEST).is_file():
             raise LakeError(f"{where}: no manifest: {root} is not a folder written by "
                             f"`python -m pipeline export-parquet` (or its export did not finish)")
+        _inside(p / MANIFEST, p.resolve(), root)
         try:
             text = (p / MANIFEST).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -255,7 +264,8 @@ def export(con: duckdb.DuckDBPyConnection, out: str | os.PathLike, partition: li
                             ("" if not (out / MANIFEST).is_file() else
                              " (an earlier export: pass --overwrite to replace it)"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
+    clean_stale(out)
+    tmp = out.with_name(f".{out.name}.partial-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
         manifest: dict[str, Any] = {
@@ -285,7 +295,7 @@ def export(con: duckdb.DuckDBPyConnection, out: str | os.PathLike, partition: li
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         old = None
         if out.exists():
-            old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+            old = out.with_name(f".{out.name}.old-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
             out.rename(old)
         tmp.rename(out)
         if old is not None:
@@ -294,6 +304,49 @@ def export(con: duckdb.DuckDBPyConnection, out: str | os.PathLike, partition: li
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def clean_stale(out: str | os.PathLike) -> list[Path]:
+    """Remove what killed exports to ``out`` left beside it: ``.NAME.partial-HOST-PID-ID`` folders
+    (and ``.NAME.old-...``, once ``out`` is in place) whose export is dead: written on this host by
+    a process that is gone, or, whoever wrote them (another host, a pid reused, an older ladder's
+    ``.NAME.partial-ID``), untouched for ``STALE_AFTER``. A running export's folder is kept, so two
+    exports may run at once. Returns the folders removed."""
+    out = Path(out)
+    pattern = re.compile(re.escape(f".{out.name}.") + r"(partial|old)-(?:([A-Za-z0-9]+)-(\d+)-)?[0-9a-f]{8}")
+    if not out.parent.is_dir():
+        return []
+    gone = []
+    for p in out.parent.iterdir():
+        m = pattern.fullmatch(p.name)
+        if m is None or p.is_symlink() or not p.is_dir() or (m.group(1) == "old" and not out.is_dir()):
+            continue            # (an old export with no new one in place: killed mid-swap, kept to recover)
+        dead = m.group(2) == _HOST and not _alive(int(m.group(3)))
+        if dead or time.time() - _last_touched(p) > STALE_AFTER:
+            shutil.rmtree(p, ignore_errors=True)
+            gone.append(p)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # another user's process
+        return True
+    return True
+
+
+def _last_touched(folder: Path) -> float:
+    newest = folder.lstat().st_mtime
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            try:
+                newest = max(newest, os.lstat(os.path.join(dirpath, name)).st_mtime)
+            except OSError:
+                pass
+    return newest
 
 
 # --- read -------------------------------------------------------------------------------------
@@ -358,9 +411,13 @@ def _build(root: str, schema_version: str) -> duckdb.DuckDBPyConnection:
             if table in ROWID_TABLES:
                 exprs.append("_rowid AS rowid")
             con.execute(f"DROP TABLE {_q(table)}")
-            glob = _join(root, table, "**", "*.parquet")
+            files = _table_files(con, root, table)
+            if not files:
+                raise LakeError(f"{_join(root, table)}: cannot read the Parquet files of table {table!r} "
+                                f"listed in {MANIFEST} (no .parquet file in its folder)")
+            _check_files(con, root, table, info, files)
             try:
-                rel = con.read_parquet(glob, hive_partitioning=False)
+                rel = con.read_parquet(files, hive_partitioning=False)
             except duckdb.Error as exc:
                 raise LakeError(f"{_join(root, table)}: cannot read the Parquet files of table {table!r} "
                                 f"listed in {MANIFEST} ({str(exc).splitlines()[0]})") from None
@@ -373,6 +430,100 @@ def _build(root: str, schema_version: str) -> duckdb.DuckDBPyConnection:
     except BaseException:
         con.close()
         raise
+
+
+def _inside(p: Path, base: Path, root: str) -> None:
+    """Refuse a path of the folder that leads out of it (a symbolic link, or a link above it)."""
+    real = p.resolve()
+    if real != base and base not in real.parents:
+        raise LakeError(f"{p}: a link to {real}, outside the Parquet folder {root}: a folder's files must "
+                        f"lie inside it (copy the file in, or export again)")
+
+
+def _table_files(con: duckdb.DuckDBPyConnection, root: str, table: str) -> list[str]:
+    """The Parquet files under the table's folder, sorted; locally, a link (to a file or a folder,
+    the table's folder included) that leads out of the folder is refused; links within it are
+    followed, each folder once."""
+    top = _join(root, table)
+    if is_remote(root):
+        return [r[0] for r in con.execute("SELECT file FROM glob(?) ORDER BY file",
+                                          [_join(top, "**", "*.parquet")]).fetchall()]
+    base = Path(root).resolve()
+    if os.path.islink(top):
+        _inside(Path(top), base, root)
+    found: list[str] = []
+    seen = {os.path.realpath(top)}
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        for name in list(dirnames):
+            sub = os.path.join(dirpath, name)
+            if os.path.islink(sub):
+                _inside(Path(sub), base, root)
+                if os.path.realpath(sub) in seen:     # a folder walked already (a link back up)
+                    dirnames.remove(name)
+                seen.add(os.path.realpath(sub))
+        for name in filenames:
+            if name.endswith(".parquet"):
+                f = os.path.join(dirpath, name)
+                if os.path.islink(f):
+                    _inside(Path(f), base, root)
+                found.append(f)
+    return sorted(found)
+
+
+def _check_files(con: duckdb.DuckDBPyConnection, root: str, table: str, info: dict, files: list[str]) -> None:
+    """From the Parquet footers only (cheap; cached): every file is readable, the table holds the
+    rows the manifest says, and each file of a partitioned table holds the partition values its
+    folder names (row-group statistics), so a moved or swapped file is not read under another model."""
+    try:
+        counts = con.execute("SELECT file_name, num_rows FROM parquet_file_metadata(?)", [files]).fetchall()
+    except duckdb.Error as exc:
+        for f in files:                   # name the damaged file
+            try:
+                con.execute("SELECT num_rows FROM parquet_file_metadata(?)", [f]).fetchall()
+            except duckdb.Error as one:
+                raise LakeError(f"{f}: not a readable Parquet file of table {table!r} "
+                                f"({str(one).splitlines()[0]}): the folder is damaged, export it again") from None
+        raise LakeError(f"{_join(root, table)}: cannot read the Parquet files of table {table!r} "
+                        f"listed in {MANIFEST} ({str(exc).splitlines()[0]})") from None
+    n = sum(rows for _, rows in counts)
+    if n != info["rows"]:
+        raise LakeError(f"{_join(root, table)}: {n} rows in the Parquet files, but {MANIFEST} field "
+                        f"'tables.{table}.rows' says {info['rows']}: the folder is incomplete or altered")
+    part = info["partition_by"]
+    if not part:
+        return
+    named: dict[str, dict[str, str | None]] = {}       # file -> column -> value its folders name
+    for f in files:
+        for seg in f[len(_join(root, table)) + 1:].split("/")[:-1]:
+            col, eq, value = seg.partition("=")
+            if eq and col in part:
+                named.setdefault(f, {})[col] = None if value == HIVE_NULL else unquote(value)
+    for f, col, lo, hi, nulls, values in con.execute(
+            "SELECT file_name, path_in_schema, stats_min_value, stats_max_value, stats_null_count, num_values "
+            "FROM parquet_metadata(?) WHERE list_contains(?, path_in_schema)", [files, part]).fetchall():
+        if col not in named.get(f, {}):
+            continue
+        want = named[f][col]
+        if want is None:
+            bad = nulls is not None and nulls != values
+        else:
+            bad = bool(nulls) or (lo is not None and (lo, hi) != (want, want))
+        if bad:
+            held = "NULL" if lo is None else repr(lo) if lo == hi else f"{lo!r} to {hi!r}"
+            raise LakeError(f"{f}: holds {col} {held}, but its folder says {col}="
+                            f"{'NULL' if want is None else repr(want)}: a file was moved or swapped (its rows "
+                            f"would be read under another {col}); export the folder again")
+
+
+def read_error(path: str | os.PathLike, exc: Exception) -> LakeError | None:
+    """A DuckDB error raised by a query on the folder that says a file is damaged beyond what the
+    footer checks of opening see (a corrupt page): one line naming the folder and DuckDB's reason.
+    None for any other error (a bug in a query keeps its traceback)."""
+    if isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)) or type(exc) is duckdb.Error:
+        why = (str(exc).splitlines() or [""])[0].strip(" :") or type(exc).__name__
+        return LakeError(f"{location(path)}: cannot read the Parquet folder ({why}): a file is damaged, "
+                         f"export the folder again")
+    return None
 
 
 def data_version(path: str | os.PathLike) -> str:

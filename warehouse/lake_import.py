@@ -60,16 +60,23 @@ class _NothingNew(Exception):
     pass
 
 
-def check_counts(src: duckdb.DuckDBPyConnection, m: dict, root: str) -> None:
-    """The files hold the rows the manifest says (a lost or truncated file is caught before merging)."""
-    present = lookup.tables(src)
-    for table, info in m["tables"].items():
-        if table not in present:
-            continue
-        n = src.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0]
-        if n != info["rows"]:
-            raise LakeError(f"{_join(root, table)}: {n} rows in the Parquet files, but {MANIFEST} field "
-                            f"'tables.{table}.rows' says {info['rows']}: the folder is incomplete or altered")
+def check_required(m: dict, root: str) -> None:
+    """Every column the warehouse requires (NOT NULL, no default) of a table the folder holds is in
+    the manifest: an import would otherwise fill it with NULL and fail half-way."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(_schema_sql())
+        required = con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT is_nullable AND column_default IS NULL "
+            "AND schema_name = 'main' ORDER BY table_name, column_index").fetchall()
+    finally:
+        con.close()
+    for table, col in required:
+        info = m["tables"].get(table)
+        if info is not None and table not in DERIVED and col not in info["columns"]:
+            raise LakeError(f"{_join(root, MANIFEST)}: table {table!r} lacks column {col!r} (field "
+                            f"'tables.{table}.columns'), which the warehouse requires (NOT NULL): the folder "
+                            f"is altered or was not written by export-parquet")
 
 
 def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> MergeResult:
@@ -85,14 +92,14 @@ def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> 
     src = open_lake(root, db.SCHEMA_VERSION)
     res = MergeResult()
     try:
-        m = read_manifest(root, src, db.SCHEMA_VERSION)
-        check_counts(src, m, root)
+        m = read_manifest(root, src, db.SCHEMA_VERSION)     # (open_lake checked the files' row counts)
+        check_required(m, root)
         con = db.connect(db_path)
         try:
             keys = natural_keys(con)
             try:
                 with db.transaction(con):
-                    touched = _merge_into(con, src, m, keys, res)
+                    touched = _merge_into(con, src, m, keys, res, root)
                     if not res.rows_new:
                         raise _NothingNew
                     if touched is None:
@@ -112,8 +119,10 @@ def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> 
     return res
 
 
-def _merge_into(con, src, m: dict, keys: dict[str, list[str]], res: MergeResult) -> set[str] | None:
-    """Every table's new rows; returns the runs whose stats need a refresh (None: all of them)."""
+def _merge_into(con, src, m: dict, keys: dict[str, list[str]], res: MergeResult, root: str) -> set[str] | None:
+    """Every table's new rows; returns the runs whose stats need a refresh (None: all of them). A row
+    the warehouse refuses (a value of another type, a NULL where one is required) fails the import
+    with one line naming the table (the caller's transaction is rolled back)."""
     ours = tables(con)
     touched: set[str] = set()
     refresh_all = False
@@ -125,22 +134,22 @@ def _merge_into(con, src, m: dict, keys: dict[str, list[str]], res: MergeResult)
         where = ""
         if table == "meta":
             where = " WHERE key NOT IN (" + ", ".join("?" for _ in META_LOCAL) + ")"
-        n_src = src.execute(f"SELECT count(*) FROM {_q(table)}{where}",
-                            list(META_LOCAL) if where else []).fetchall()[0][0]
-        batches = src.sql(f"SELECT {sel} FROM {_q(table)}{where}",
-                          params=list(META_LOCAL) if where else None).to_arrow_reader()
-        key = [c for c in keys.get(table, []) if c in cols] or cols
-        match = " AND ".join(f"x.{_q(c)} IS NOT DISTINCT FROM s.{_q(c)}" for c in key)
-        con.register("_lake_rows", batches)
         try:
-            # rows new to the warehouse; within the folder the first of rows sharing a key
-            new_rows = (f"SELECT {sel} FROM _lake_rows s WHERE NOT EXISTS "
-                        f"(SELECT 1 FROM {_q(table)} x WHERE {match})")
-            con.execute(f"CREATE TEMP TABLE _lake_new AS SELECT * FROM ({new_rows}) "
-                        f"QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_q, key))}) = 1")
-        finally:
-            con.unregister("_lake_rows")
-        try:
+            n_src = src.execute(f"SELECT count(*) FROM {_q(table)}{where}",
+                                list(META_LOCAL) if where else []).fetchall()[0][0]
+            batches = src.sql(f"SELECT {sel} FROM {_q(table)}{where}",
+                              params=list(META_LOCAL) if where else None).to_arrow_reader()
+            key = [c for c in keys.get(table, []) if c in cols] or cols
+            match = " AND ".join(f"x.{_q(c)} IS NOT DISTINCT FROM s.{_q(c)}" for c in key)
+            con.register("_lake_rows", batches)
+            try:
+                # rows new to the warehouse; within the folder the first of rows sharing a key
+                new_rows = (f"SELECT {sel} FROM _lake_rows s WHERE NOT EXISTS "
+                            f"(SELECT 1 FROM {_q(table)} x WHERE {match})")
+                con.execute(f"CREATE TEMP TABLE _lake_new AS SELECT * FROM ({new_rows}) "
+                            f"QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_q, key))}) = 1")
+            finally:
+                con.unregister("_lake_rows")
             n_new = con.execute("SELECT count(*) FROM _lake_new").fetchall()[0][0]
             if n_new:
                 con.execute(f"INSERT INTO {_q(table)} ({sel}) SELECT {sel} FROM _lake_new")
@@ -152,7 +161,9 @@ def _merge_into(con, src, m: dict, keys: dict[str, list[str]], res: MergeResult)
                 elif table == "meta":
                     refresh_all |= bool(con.execute(
                         "SELECT count(*) FROM _lake_new WHERE key LIKE 'active_grader%'").fetchall()[0][0])
-        finally:
-            con.execute("DROP TABLE _lake_new")
+            con.execute("DROP TABLE _lake_new")    # (on an error the rollback drops it)
+        except duckdb.Error as exc:
+            raise LakeError(f"{_join(root, table)}: cannot import table {table!r} ({str(exc).splitlines()[0]}): "
+                            f"nothing was imported") from None
         res.tables[table] = (int(n_src), int(n_new))
     return None if refresh_all else touched
