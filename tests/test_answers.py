@@ -213,6 +213,7 @@ def test_cli_json_and_csv(built, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--benchmark", "nope"], "not in the warehouse"),
     (["--benchmark", "mini", "--models", "nobody"], "nobody"),
+    (["--benchmark", "mini", "--scheme", "nope"], "--scheme 'nope': mini has no tiers under it"),   # was: exit 0, tiers null
 ])
 def test_cli_errors(built, capsys, argv, message):
     assert main(["report", "answers", *argv, "--db", str(built)]) == 2

@@ -81,8 +81,9 @@ def test_report_migration_cli(app_db, capsys):
     assert len(lines) == 31
     for bad in (["--factor", "seed"], ["--factor", "train_step", "--threshold", "2"],
                 ["--factor", "train_step", "--benchmark", "nope"],
-                ["--factor", 'x" FROM models; --']):            # never reaches the SQL
+                ["--factor", 'x" FROM models; --'],             # never reaches the SQL
+                ["--factor", "train_step", "--scheme", "nope"]):
         argv = ["report", "migration", "--benchmark", "aime24", *bad, "--db", str(app_db)]
         assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("error: ") == 4 and "not a model factor" in err
+    assert err.count("error: ") == 5 and "not a model factor" in err and "known are paper" in err

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from . import tiers
 from .db import query
-
 from .frames import tier_rank
 
 
@@ -70,9 +70,7 @@ def options(con) -> dict:
     out: dict = {"benchmarks": benches, "schemes": {}, "tiers": {}, "categories": {}, "models": {},
                  "groups": {}}
     for b in benches:
-        out["schemes"][b] = [r[0] for r in con.execute(
-            "SELECT DISTINCT scheme FROM question_tiers WHERE benchmark = ? ORDER BY scheme = 'paper' DESC, scheme",
-            [b]).fetchall()]
+        out["schemes"][b] = tiers.schemes(con, b)
         out["tiers"][b] = [r[0] for r in con.execute(
             f"SELECT DISTINCT tier FROM question_tiers WHERE benchmark = ? ORDER BY {tier_rank()}", [b]).fetchall()]
         out["categories"][b] = [r[0] for r in con.execute(

@@ -1,4 +1,4 @@
-"""Stored tier schemes: write one (``store_scheme``), read one (``scheme_tiers``), count them (``tier_counts``).
+"""Stored tier schemes: write one (``store_scheme``), read one (``scheme_tiers``), count them (``tier_counts``), list them (``schemes``).
 The schemes themselves are computed in ``analysis/tiers.py``."""
 from __future__ import annotations
 
@@ -25,4 +25,10 @@ def scheme_tiers(con, benchmark: str, scheme: str = "paper") -> pl.DataFrame:
 
 def tier_counts(con, benchmark: str) -> pl.DataFrame:
     return query(con, f"SELECT scheme, tier, count(*) AS n FROM question_tiers WHERE benchmark = ? "
-                      f"GROUP BY ALL ORDER BY scheme, {tier_rank()}", [benchmark])
+                      f"GROUP BY scheme, tier ORDER BY scheme, {tier_rank()}", [benchmark])
+
+
+def schemes(con, benchmark: str) -> list[str]:
+    """The tier schemes stored for ``benchmark``, ``paper`` first."""
+    return [r[0] for r in con.execute("SELECT DISTINCT scheme FROM question_tiers WHERE benchmark = ? "
+                                      "ORDER BY scheme = 'paper' DESC, scheme", [benchmark]).fetchall()]

@@ -22,20 +22,34 @@ HELP = ("print a report over the warehouse: answers (answer classes, pass@k, maj
         "migration (each question along a training or data-size series), html (a shareable static report)")
 
 
+def resolve_scheme(bench: str, scheme: str | None, schemes: list[str]) -> str:
+    """The tier scheme a report uses: ``scheme`` when ``bench`` has tiers under it (else ``NotFound`` naming
+    the known ones); by default ``paper``, else the benchmark's first scheme (``paper`` when it has none: every
+    tier is then empty)."""
+    from warehouse.errors import NotFound
+
+    if scheme is not None and scheme not in schemes:
+        raise NotFound(f"--scheme {scheme!r}: {bench} has no tiers under it; known are "
+                       f"{', '.join(schemes) or '(none)'}")
+    return scheme or ("paper" if "paper" in schemes or not schemes else schemes[0])
+
+
 def _selection(con, args, models: tuple[str, ...]):
-    """The report's Selection; ``NotFound`` naming the known benchmarks when ``--benchmark`` is not one."""
-    from warehouse import lookup
+    """The report's Selection; ``NotFound`` naming the known benchmarks when ``--benchmark`` is not one, or the
+    known schemes when ``--scheme`` is not one of the benchmark's."""
+    from warehouse import lookup, tiers
     from warehouse.errors import NotFound
     from warehouse.filters import Selection
 
     check_benchmark(args.benchmark, lookup.benchmark_names(con), NotFound)
-    return Selection(args.benchmark, scheme=args.scheme, models=models)
+    scheme = resolve_scheme(args.benchmark, args.scheme, tiers.schemes(con, args.benchmark))
+    return Selection(args.benchmark, scheme=scheme, models=models)
 
 
 def _answers_arguments(p) -> None:
     p.add_argument("--benchmark", required=True, help="a benchmark in the warehouse")
     p.add_argument("--models", nargs="+", metavar="MODEL", help="only these models (default: every model)")
-    p.add_argument("--scheme", default="paper", help="tier scheme for the tier column (default: paper)")
+    p.add_argument("--scheme", help="tier scheme for the tier column (default: paper, else the benchmark's first)")
     p.add_argument("--format", choices=["json", "csv"], default="json", help="output format (default: json)")
     add_db_argument(p)
 
@@ -89,7 +103,7 @@ def _migration_arguments(p) -> None:
     p.add_argument("--factor", required=True, help="the numeric model factor: train_step, sft_size or params_b")
     p.add_argument("--threshold", type=float, default=0.5, help="solved when accuracy >= this (default 0.5)")
     p.add_argument("--models", nargs="+", metavar="MODEL", help="only these models (default: every model)")
-    p.add_argument("--scheme", default="paper", help="tier scheme for the tier column (default: paper)")
+    p.add_argument("--scheme", help="tier scheme for the tier column (default: paper, else the benchmark's first)")
     p.add_argument("--format", choices=["json", "csv"], default="json", help="output format (default: json)")
     add_db_argument(p)
 
@@ -152,10 +166,7 @@ def html_selection(opts: dict, benchmark: str | None, scheme: str | None, tiers=
     if not opts["models"][bench]:
         raise NotFound(f"--benchmark {bench!r} has no trajectories in the warehouse: import some first")
     schemes = opts["schemes"][bench]
-    if scheme is not None and scheme not in schemes:
-        raise NotFound(f"--scheme {scheme!r}: {bench} has no tiers under it; known are "
-                       f"{', '.join(schemes) or '(none)'}")
-    scheme = scheme or ("paper" if "paper" in schemes or not schemes else schemes[0])
+    scheme = resolve_scheme(bench, scheme, schemes)
     if tiers and not schemes:
         raise UsageError(f"--tiers: {bench} has no tiers (`python -m pipeline tiers` assigns them)")
     for flag, given, choices in (("--tiers", tiers, opts["tiers"][bench]),
