@@ -3,8 +3,9 @@
 The files go through the same code path as `python -m pipeline import`: ``pipeline.importing.ImportSession``
 (the chosen format, ``auto`` when the registry has it; the benchmark; optional model name, metadata and
 ``--strict``), one transaction per file, with a progress bar, each file's summary and its per-line problems
-(file, line, field, message). An upload is written to a private temporary folder under its own base name (the
-model name defaults to the file's stem, as on the command line) and removed afterwards.
+(file, line, field, message). An upload is written to a private temporary folder under its own name, path
+separators replaced by ``_`` (the model name defaults to the file's stem, as on the command line) and removed
+afterwards.
 
 The app holds the warehouse read-only during a script run (``common``: one thread-local connection); the
 import releases it first, then takes the writer. DuckDB refuses a writer in this process while another page
@@ -43,8 +44,9 @@ def default_format(names: list[str]) -> str:
 
 
 def _safe_name(name: str, i: int) -> str:
-    """The upload's base name as a file name in our folder (a browser sends only a name; never a path)."""
-    base = Path(name.replace("\\", "/")).name.strip()
+    """The upload's name as a file name in our folder, whole: path separators (and NUL) become ``_``, so the
+    model name taken from it is never cut (``<script>x</script>.jsonl`` -> ``<script>x<_script>``)."""
+    base = name.translate({ord("/"): "_", ord("\\"): "_", 0: "_"}).strip()
     return base if base and base not in (".", "..") and not base.startswith(".") else f"upload-{i}.jsonl"
 
 

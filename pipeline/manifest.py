@@ -7,7 +7,9 @@ one column per field; an empty cell sets nothing. Fields are the models columns 
 ``trajectory_style``, ``seed``, ``train_step``, ``group``), checked like ``--meta``
 (``warehouse.records.model_value``); any other key goes to ``models.meta``. The whole manifest is
 checked before any file is read: the first bad entry is a usage error naming the file, the line
-(YAML) or row (CSV, the header is row 1) and the field.
+(YAML) or row (CSV, the header is row 1) and the field. YAML aliases (``*name``) and merge keys (``<<``)
+are refused while the file is composed, before any value is built (a few hundred bytes of nested
+aliases would otherwise expand to billions of values).
 """
 from __future__ import annotations
 
@@ -20,10 +22,50 @@ import yaml
 from warehouse.errors import UsageError
 from warehouse.records import Model, model_value
 
-from pipeline.importers.base import MODEL_FACTOR_COLUMNS, display_path, has_surrogates
+from pipeline.importers.base import MAX_DEPTH, MODEL_FACTOR_COLUMNS, display_path, has_surrogates
 
 _KEY = ("model", "model_id")
 MAX_BYTES = 16 * 1024 * 1024
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Refused(Exception):
+    """An alias, a merge key or too deep a nesting met while composing: its mark and the field it is in."""
+
+    def __init__(self, mark, fld: str, what: str) -> None:
+        super().__init__(what)
+        self.mark, self.fld, self.what = mark, fld, what
+
+
+class _Composer(yaml.SafeLoader):
+    """Composes the node tree, refusing aliases, merge keys and nesting over ``MAX_DEPTH`` (``_Refused``) before
+    anything is constructed."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._path: list = []       # the key (mapping value) or position (sequence item) of each open node
+
+    def _field(self) -> str:
+        """The entry's field being composed: a key among the first two levels (list item / model name, field)."""
+        keys = [k for k in self._path[1:3] if isinstance(k, str)]
+        return keys[-1] if keys else "manifest"
+
+    def compose_node(self, parent, index):
+        self._path.append(index.value if isinstance(index, yaml.ScalarNode) else index)
+        try:
+            if self.check_event(yaml.AliasEvent):
+                raise _Refused(self.peek_event().start_mark, self._field(), "YAML aliases (*name) are not "
+                               "accepted in a manifest: write the value out")
+            if len(self._path) > MAX_DEPTH:      # composing recurses: refuse before Python's recursion limit
+                raise _Refused(self.peek_event().start_mark, self._field(), f"nested over {MAX_DEPTH} levels deep")
+            node = super().compose_node(parent, index)
+            if node.tag == _MERGE:
+                self._path[-1] = "<<"
+                raise _Refused(node.start_mark, self._field(), "YAML merge keys (<<) are not accepted in a "
+                               "manifest: write the fields out")
+        finally:
+            self._path.pop()
+        return node
 
 
 def load(path: str | Path) -> list[Model]:
@@ -57,10 +99,10 @@ def load(path: str | Path) -> list[Model]:
 def _model(name: str, where: str, entry: dict[str, Any], lines: dict[str, str]) -> Model:
     """One entry as a Model; ``lines``: where each field is written (YAML), else the entry's ``where``."""
     key = next((k for k in _KEY if k in entry), None)
-    mid = entry.get(key) if key else None
-    if not isinstance(mid, (str, int)) or isinstance(mid, bool) or not str(mid).strip():
+    mid = _text(name, lines.get(key, where), key, entry.get(key)) if key else None
+    if not isinstance(entry.get(key), (str, int)) or isinstance(entry.get(key), bool) or not mid:
         raise UsageError(f"{name}:{where}: model: missing or blank (each entry names its model)")
-    m = Model(str(mid).strip())
+    m = Model(mid)
     for k, v in entry.items():
         if k in _KEY or v is None or v == "":
             continue
@@ -68,22 +110,37 @@ def _model(name: str, where: str, entry: dict[str, Any], lines: dict[str, str]) 
         k = str(k).strip()
         if isinstance(v, (dict, list)):
             raise UsageError(f"{name}:{at}: {k}: expected a single value, got a {type(v).__name__}")
-        text = str(v).strip() if not isinstance(v, bool) else str(v).lower()
+        text = _text(name, at, k, v)
         if has_surrogates(k) or has_surrogates(text):
             raise UsageError(f"{name}:{at}: {display_path(k)}: not valid UTF-8")
         if k in MODEL_FACTOR_COLUMNS:
             try:
                 setattr(m, k, model_value(k, text))
             except (UsageError, ValueError) as exc:
-                raise UsageError(f"{name}:{at}: {k}: {exc}") from None
+                msg = str(exc)
+                raise UsageError(f"{name}:{at}: {k}: {msg if len(msg) <= 300 else msg[:297] + '...'}") from None
         else:
             m.meta[k] = text
     return m
 
 
+def _text(name: str, at: str, k: str, v: Any) -> str:
+    """A field's value as text (a bool as true/false); a usage error for an integer too long to print."""
+    if isinstance(v, bool):
+        return str(v).lower()
+    try:
+        return str(v).strip()
+    except ValueError:              # an integer of over 4300 digits (e.g. YAML hex, which int() reads unlimited)
+        raise UsageError(f"{name}:{at}: {k}: an integer of over 4300 digits; too long for a field") from None
+
+
 def _csv(name: str, text: str) -> list[tuple[str, dict, dict]]:
+    rows: list[list[str]] = []
     reader = csv.reader(text.splitlines())
-    rows = list(reader)
+    try:
+        rows.extend(reader)
+    except csv.Error as exc:        # e.g. a cell over csv.field_size_limit() (128 KiB)
+        raise UsageError(f"{name}:row {len(rows) + 1}: row: {exc}") from None
     if not rows:
         raise UsageError(f"{name}: empty manifest")
     header = [h.strip() for h in rows[0]]
@@ -103,16 +160,19 @@ def _csv(name: str, text: str) -> list[tuple[str, dict, dict]]:
 
 
 def _yaml(name: str, text: str) -> list[tuple[str, dict, dict]]:
+    loader = _Composer(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
+    except _Refused as exc:
+        raise UsageError(f"{name}:line {exc.mark.line + 1}: {exc.fld}: {exc.what}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "line 0"
         raise UsageError(f"{name}:{line}: yaml: {getattr(exc, 'problem', None) or exc}") from None
+    finally:
+        loader.dispose()
     if root is None:
         raise UsageError(f"{name}: empty manifest")
-
-    loader = yaml.SafeLoader("")
 
     def value(node) -> Any:
         return loader.construct_object(node, deep=True) if node is not None else None
@@ -152,6 +212,8 @@ def _mapping(name: str, node, value, where) -> tuple[dict, dict]:
             out[k.value] = value(v)
         except yaml.YAMLError as exc:
             raise UsageError(f"{name}:{where(v)}: {k.value}: {exc}") from None
+        except ValueError as exc:   # an integer of over 4300 digits (Python's limit), a date such as 2024-13-01
+            raise UsageError(f"{name}:{where(v)}: {k.value}: cannot be read: {str(exc).split(';')[0]}") from None
         if isinstance(out[k.value], (dict, list)):
             raise UsageError(f"{name}:{where(v)}: {k.value}: expected a single value, "
                              f"got a {type(out[k.value]).__name__}")

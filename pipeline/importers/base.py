@@ -205,6 +205,12 @@ def int_in_range(v: Any, lo: int = 0, hi: int = INT32_MAX) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
 
 
+def integral(v: Any) -> Any:
+    """``v`` as an int when it is a float with an integral value (a parquet float64 column holding 1234.0, as
+    pandas writes an integer column with gaps), else ``v`` unchanged (then checked like any value)."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def finite_number(v: Any) -> float | None:
     """``v`` as a float when it is a finite JSON number (not a bool), else None."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -343,7 +349,9 @@ class ImportContext:
             model: str | None = None, prompt: Any = None, n_tokens: Any = None, finish_reason: Any = None,
             source_correct: Any = None, source_pred: Any = None) -> Trajectory | None:
         """Validate one sample and keep it as a Trajectory; reports a problem and returns None when bad.
-        Integers must fit their INTEGER column (sample_idx: the line is rejected; n_tokens: ignored)."""
+        Integers must fit their INTEGER column (sample_idx: the line is rejected; n_tokens: ignored); an integral
+        float (1234.0) counts as an integer."""
+        sample_idx, n_tokens = integral(sample_idx), integral(n_tokens)
         if not isinstance(response, str):
             self.error(line, fld, f"expected a string response, got {type(response).__name__}")
             return None

@@ -1,4 +1,4 @@
-"""`hf`: Hugging Face datasets of generations (parquet, Arrow or JSON lines), read with ``datasets``.
+"""`hf`: Hugging Face datasets of generations (parquet, Arrow or JSON lines), read with pyarrow (``tables.rows``).
 
 Two layouts, told apart per row by the type of the responses column:
 - one row per problem with aligned lists (OpenR1-Math-220k style): ``generations`` (list of K
@@ -35,7 +35,7 @@ from typing import Any
 from warehouse.errors import UsageError
 
 from . import tables
-from .base import ImportContext, _show, int_in_range
+from .base import ImportContext, _show, int_in_range, integral
 
 NAME = "hf"
 DESCRIPTION = "Hugging Face datasets of generations (parquet/arrow/jsonl; OpenR1-Math-220k style or one row per generation)"
@@ -155,7 +155,7 @@ def _row(ctx: ImportContext, line: int, r: dict, cols: dict[str, str], next_idx:
         return
     if isinstance(resp, str):          # one row per generation
         key = (ctx.model or model, qid)
-        idx = r.get(g("sample_idx")) if g("sample_idx") else None
+        idx = integral(r.get(g("sample_idx"))) if g("sample_idx") else None
         if idx is None:
             idx = next_idx[key]
         if int_in_range(idx):

@@ -1,4 +1,4 @@
-"""`lighteval`: Hugging Face lighteval ``--save-details`` parquet files, read with ``datasets``.
+"""`lighteval`: Hugging Face lighteval ``--save-details`` parquet files, read with pyarrow (``tables.rows``).
 
 Files are ``{output_dir}/details/{model_name}/{timestamp}/details_{task}_{timestamp}.parquet``, one
 row per document. Two column layouts (from lighteval's source and docs):
