@@ -7,10 +7,20 @@ export LADDER_DB ?= warehouse/demo.duckdb
 
 .PHONY: install system demo warehouse serve test test-fast test-unit clean
 
+# llama-cpp-python compiles llama.cpp. Its default -march=native build uses AMX on Sapphire Rapids CPUs, whose
+# kernels segfault in the first decode on some VMs (ggml-org/llama.cpp#20824): build it for AVX2 instead,
+# once per machine, into a wheel folder named by these flags (pip's own wheel cache ignores CMAKE_ARGS, so it
+# could hand back a native build).
+LLAMA_VERSION := $(shell sed -n 's/^llama-cpp-python[^=]*==//p' requirements.txt)
+LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+WHEELS        ?= $(HOME)/.cache/ladder-wheels/llama-avx2
+
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -r requirements.txt
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel --no-deps --no-cache-dir -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(PY) -m pip install --find-links $(WHEELS) -r requirements.txt
 	touch $@
 
 install: $(VENV)/.installed system
