@@ -30,7 +30,9 @@ imported with the samples it holds (a warning).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -183,8 +185,6 @@ def _open(path: Path, ctx: ImportContext, stack) -> tuple[Any, Iterator[tuple[in
     """The log's header (``read_eval_log(header_only=True)`` on the open archive, once the members it reads
     are checked for size) and its samples; None (an error) when it cannot be read. An old ``.json`` log
     is read whole (``read_eval_log``), so its size is bounded by ``MAX_JSON_LOG_BYTES``."""
-    import zipfile
-
     from inspect_ai.log import read_eval_log
     if not zipfile.is_zipfile(path):
         size = path.stat().st_size
@@ -205,7 +205,6 @@ def _open(path: Path, ctx: ImportContext, stack) -> tuple[Any, Iterator[tuple[in
 
 
 def parse(path: Path, ctx: ImportContext) -> None:
-    import contextlib
     with contextlib.ExitStack() as stack:
         try:
             opened = _open(path, ctx, stack)

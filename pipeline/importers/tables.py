@@ -17,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 from .base import MAX_LINE_BYTES, Problem, clean_text, display_path, read_json_lines
 
 PARQUET_MAGIC = b"PAR1"
@@ -125,7 +127,6 @@ def _row_bytes(arr) -> "np.ndarray":
     """The bytes each row of an Arrow array holds (strings and binaries by length, lists and structs summed over
     their items, fixed-width values by width), read from lengths and offsets: nothing is copied or converted.
     A type not measured here (a union, run-end encoding) counts its whole array's buffers for every row."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     t, n = arr.type, len(arr)
