@@ -13,7 +13,27 @@ import polars as pl
 
 from . import textindex
 from .db import query
+from .errors import LadderError
 from .filters import Selection
+
+
+class SearchError(LadderError):
+    """A text or a limit no search can take (not valid Unicode; a limit out of range)."""
+
+
+MAX_LIMIT = 1_000_000       # hits a search may ask for
+
+
+def check(text: str, limit: int) -> None:
+    """SearchError unless ``text`` is valid Unicode (a command line's undecodable byte arrives as a
+    lone surrogate) and ``limit`` is in 1..MAX_LIMIT."""
+    bad = next((i for i, c in enumerate(text) if "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        c = ord(text[bad])
+        what = f"the byte 0x{c - 0xdc00:02x}" if c >= 0xdc80 else f"the lone surrogate U+{c:04X}"
+        raise SearchError(f"the text to find is not valid UTF-8: {what} at character {bad + 1}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise SearchError(f"limit {limit}: give a number of hits from 1 to {MAX_LIMIT:,}")
 
 
 # Characters of model output, most frequent first (the real traces in ../shared/data/traces, 0.9 M
@@ -138,7 +158,8 @@ def search(con, sel: Selection, text: str, limit: int = 50) -> pl.DataFrame:
 
 
 def find(con, sel: Selection, text: str, limit: int = 50, use_index: bool = True) -> Found:
-    """``search``, saying how the hits were found (``Found``)."""
+    """``search``, saying how the hits were found (``Found``). SearchError: see ``check``."""
+    check(text, limit)
     if not text or not text.strip():
         return Found(pl.DataFrame(), "scan", "nothing to search for")
     if not use_index:
@@ -151,7 +172,14 @@ def find(con, sel: Selection, text: str, limit: int = 50, use_index: bool = True
     st = textindex.status(con)
     if not st.fresh:
         return Found(_scan(con, sel, text, limit), "scan", st.reason + ": every response was scanned")
-    hits = _verified(con, sel, text, limit, textindex.candidates(st.index, terms))
+    try:
+        candidates = textindex.candidates(st.index, terms)
+    except BaseException as exc:       # the index cannot answer this query: the scan can
+        if not textindex.is_index_error(exc):
+            raise
+        return Found(_scan(con, sel, text, limit), "scan", f"the full-text index could not answer this text "
+                                                           f"({type(exc).__name__}): every response was scanned")
+    hits = _verified(con, sel, text, limit, candidates)
     if hits is None:
         return Found(_scan(con, sel, text, limit), "scan",
                      f"the index left more than {VERIFY_MAX:,} responses to check: every response was scanned")

@@ -28,7 +28,17 @@ WITH DOT ABOVE, which becomes ``i`` + COMBINING DOT ABOVE (the patterns allow it
 terms over 65,530 bytes: a response that may hold such a word (an alphanumeric run of 16,000+
 characters) also gets the term ``LONG_MARK`` and is always a candidate; a pair of the query longer
 than 16,000 characters is not looked up (its term in a response may be dropped). A query without an
-ASCII token (``$$``, ``\\``, ``=``) cannot be narrowed: the caller scans.
+ASCII token (``$$``, ``\\``, ``=``) cannot be narrowed: the caller scans. Tantivy compiles a
+pattern into at most 1,000 states: a word (or pair) over ``_MAX_WORD`` characters is looked up by its
+first (or, for a cut first word, last) ``_MAX_WORD`` characters, which every term holding it matches.
+
+Damage. tantivy memory-maps its files: a file truncated under a process that has it mapped kills
+that process (SIGBUS). So a reader never maps the index's own files: ``status`` copies the files
+the state file lists into a private temporary folder, each checked against the size and CRC-32
+the writer recorded there, opens the copy and deletes the folder at once (the mappings outlive
+the names): nothing can truncate what is mapped, and a damaged or changed file fails the check
+(the caller scans) instead of answering. The copy is reused while the state file is unchanged.
+A writer (``sync``) checks the same sums before it reuses an index, and rebuilds a damaged one.
 """
 from __future__ import annotations
 
@@ -38,6 +48,8 @@ import os
 import re
 import shutil
 import sys
+import tempfile
+import zlib
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +60,7 @@ import numpy as np
 from . import db
 from .errors import LadderError
 
-INDEX_VERSION = "2"            # bump when the schema, the tokenizer or the state file changes
+INDEX_VERSION = "3"            # bump when the schema, the tokenizer or the state file changes
 LONG_MARK = "ladderlongrunmark"       # the term of responses that may hold a term tantivy drops
 _LONG_RUN = 16_000                     # characters: 4 bytes each at most, under tantivy's 65,530
 _MAX_TERM = 65_530                     # bytes: tantivy drops longer terms
@@ -58,11 +70,19 @@ _ASCII_TOKEN = re.compile("[0-9A-Za-z]+")
 # word character: no Unicode table to agree on), cut in UTF-8 bytes: each such byte becomes a space
 _TO_SPACE = bytes(32 if c < 128 and not chr(c).isalnum() else c for c in range(256))
 _MAX_PAIR = 16_000                     # characters of a query pair: its term is under 65,530 bytes
+_MAX_WORD = 100                        # characters of a looked-up word or pair (tantivy: 1,000 regex states)
+_INDEX_FILE = re.compile(r"meta\.json|[0-9a-f]{32}(\.[0-9a-z]+)+")   # what a state file may list
 _STATE, _IDS = "ladder.json", "ids.npy"
 
 
 class TextIndexError(LadderError):
     """The full-text index cannot be written (its folder is not writable, or it is damaged)."""
+
+
+def is_index_error(exc: BaseException) -> bool:
+    """An error the index may raise, to be answered by a scan or a rebuild: any Exception, and a Rust
+    panic inside tantivy (pyo3's PanicException derives from BaseException)."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def index_dir(path: str | os.PathLike | None = None) -> Path:
@@ -112,13 +132,44 @@ def _read_state(d: Path) -> dict | None:
     return state if state.get("version") == INDEX_VERSION else None
 
 
-def _write_state(d: Path, ids: np.ndarray) -> None:
+def _checked(path: Path, size: int, crc: int) -> bytes:
+    """The bytes of an index file, read (never mapped), when they are the ``size`` bytes of CRC-32 ``crc``
+    the state file lists; else TextIndexError naming the file."""
+    if not _INDEX_FILE.fullmatch(path.name):
+        raise TextIndexError(f"{path}: not a file of the full-text index")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(size + 1)
+    except OSError as exc:
+        raise TextIndexError(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(data) != size or zlib.crc32(data) != crc:
+        raise TextIndexError(f"{path}: damaged ({len(data):,} bytes, CRC-32 {zlib.crc32(data):08x}; "
+                             f"written: {size:,} bytes, {crc:08x})")
+    return data
+
+
+def _manifest(d: Path, known: dict | None = None) -> dict[str, list[int]]:
+    """meta.json and the files of the segments it lists: name -> [size, CRC-32]. Sums of the files
+    ``known`` lists with the same size are kept (``known`` was checked; tantivy never rewrites a file)."""
+    meta = (d / "meta.json").read_bytes()
+    segments = {s["segment_id"].replace("-", "") for s in json.loads(meta)["segments"]}
+    files = {"meta.json": [len(meta), zlib.crc32(meta)]}
+    for f in sorted(os.scandir(d), key=lambda f: f.name):
+        if f.name.split(".")[0] in segments and _INDEX_FILE.fullmatch(f.name):
+            size = f.stat().st_size
+            old = (known or {}).get(f.name)
+            files[f.name] = old if old and old[0] == size else [size, zlib.crc32((d / f.name).read_bytes())]
+    return files
+
+
+def _write_state(d: Path, ids: np.ndarray, files: dict[str, list[int]]) -> None:
     ids = np.sort(ids.astype(np.int64))
     tmp = d / (_IDS + ".tmp")
     with open(tmp, "wb") as f:
         np.save(f, ids)
     os.replace(tmp, d / _IDS)
-    state = {"version": INDEX_VERSION, "count": len(ids), "xor": int(np.bitwise_xor.reduce(ids)) if len(ids) else 0}
+    state = {"version": INDEX_VERSION, "count": len(ids), "xor": int(np.bitwise_xor.reduce(ids)) if len(ids) else 0,
+             "files": files}
     tmp = d / (_STATE + ".tmp")
     tmp.write_text(json.dumps(state))
     os.replace(tmp, d / _STATE)
@@ -155,19 +206,24 @@ class SyncReport:
     rebuilt: bool          # started afresh (missing, stale, another version, damaged, or asked)
 
 
-def _usable(d: Path, ids: np.ndarray) -> np.ndarray | None:
-    """The ids an existing index holds, when it is this version, consistent and holds only
-    trajectories the warehouse has; else None (rebuild)."""
+def _usable(d: Path, ids: np.ndarray) -> tuple[np.ndarray, dict] | None:
+    """The ids an existing index holds and its files (``_manifest``), when it is this version, its
+    files are the ones written, it is consistent and holds only trajectories the warehouse has;
+    else None (rebuild)."""
     state = _read_state(d)
     if state is None or not (d / _IDS).exists():
         return None
     try:
+        for name, (size, crc) in state["files"].items():
+            _checked(d / name, size, crc)
         indexed = np.load(d / _IDS)
         if len(indexed) != state["count"] or _open(d).searcher().num_docs != len(indexed):
             return None
-    except Exception:        # a damaged or foreign folder: rebuilt
+    except BaseException as exc:        # a damaged or foreign folder: rebuilt
+        if not is_index_error(exc):
+            raise
         return None
-    return indexed if np.isin(indexed, ids, assume_unique=True).all() else None
+    return (indexed, state["files"]) if np.isin(indexed, ids, assume_unique=True).all() else None
 
 
 def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch: int = 2048,
@@ -190,8 +246,9 @@ def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch:
 def _sync(d: Path, reading, ids: np.ndarray, rebuild: bool, batch: int) -> SyncReport:
     import tantivy
 
-    indexed = None if rebuild else _usable(d, ids)
-    fresh = indexed is None
+    usable = None if rebuild else _usable(d, ids)
+    fresh = usable is None
+    indexed, files = usable or (None, None)
     try:
         if fresh:
             shutil.rmtree(d, ignore_errors=True)
@@ -206,7 +263,7 @@ def _sync(d: Path, reading, ids: np.ndarray, rebuild: bool, batch: int) -> SyncR
     new = np.setdiff1d(ids, indexed, assume_unique=True)
     if len(new) == 0:
         if fresh:
-            _write_state(d, indexed)
+            _write_state(d, indexed, _manifest(d))
         return SyncReport(0, len(indexed), fresh)
     with reading() as c:
         rowids = _rowids(c, new, everything=len(new) == len(ids))
@@ -224,7 +281,7 @@ def _sync(d: Path, reading, ids: np.ndarray, rebuild: bool, batch: int) -> SyncR
     except BaseException:
         writer.rollback()
         raise
-    _write_state(d, np.concatenate([indexed, new]))
+    _write_state(d, np.concatenate([indexed, new]), _manifest(d, files))
     return SyncReport(len(new), len(indexed) + len(new), fresh)
 
 
@@ -235,7 +292,9 @@ def follow(path: str | os.PathLike | None = None, con=None) -> SyncReport | None
     caller holds open on the warehouse (DuckDB refuses a second one with other settings)."""
     try:
         return sync(path, con=con)
-    except Exception as exc:     # noqa: BLE001 - the write succeeded; the index is only behind
+    except BaseException as exc:     # the write succeeded; the index is only behind (a tantivy panic too)
+        if not is_index_error(exc):
+            raise
         print(f"warning: full-text index not updated ({type(exc).__name__}: {str(exc)[:200]}); "
               f"searches scan until `python -m pipeline reindex`", file=sys.stderr)
         return None
@@ -271,7 +330,7 @@ def _responses(con, rowids: list[int]) -> list[tuple[int, str]]:
 
 # ---- reading ---------------------------------------------------------------------------------
 
-_OPEN: dict[str, tuple[tuple, object]] = {}      # index folder -> (state file's stamp, Index)
+_OPEN: dict[str, tuple[str, object]] = {}      # index folder -> (its state, the Index of a private copy)
 
 
 @dataclass
@@ -289,24 +348,42 @@ def status(con) -> Status:
     d = index_dir(rows[0][0])
     state = _read_state(d)
     if state is None:
-        return Status(False, "no full-text index (python -m pipeline reindex builds it)")
+        return Status(False, "the full-text index is of another version (python -m pipeline reindex rebuilds it)"
+                      if (d / _STATE).exists() else "no full-text index (python -m pipeline reindex builds it)")
     if (state["count"], state["xor"]) != _fingerprint(con):
         return Status(False, "the full-text index is out of date (python -m pipeline reindex)")
+    key = json.dumps(state, sort_keys=True)
+    cached = _OPEN.get(str(d))
+    if cached and cached[0] == key:            # a private copy: nothing outside can change it
+        return Status(True, "", cached[1])
     try:
-        st = (d / _STATE).stat()
-        stamp = (st.st_mtime_ns, st.st_ino)
-        cached = _OPEN.get(str(d))
-        if cached and cached[0] == stamp:
-            ix = cached[1]
-            ix.reload()
-        else:
-            ix = _open(d)
-            _OPEN[str(d)] = (stamp, ix)
-        if ix.searcher().num_docs != state["count"]:
-            return Status(False, "the full-text index is being written")
-    except Exception as exc:        # damaged, or replaced while opening: the scan still answers
-        return Status(False, f"the full-text index cannot be read ({type(exc).__name__})")
+        ix = _private_copy(d, state["files"])
+        n = ix.searcher().num_docs
+    except BaseException as exc:       # damaged, or being written: the scan still answers
+        if not is_index_error(exc):
+            raise
+        why = str(exc) if isinstance(exc, TextIndexError) else type(exc).__name__
+        return Status(False, f"the full-text index cannot be read ({why}; python -m pipeline reindex rebuilds it)")
+    if n != state["count"]:
+        return Status(False, "the full-text index does not hold what its state file says "
+                             "(python -m pipeline reindex rebuilds it)")
+    _OPEN[str(d)] = (key, ix)
     return Status(True, "", ix)
+
+
+def _private_copy(d: Path, files: dict[str, list[int]]):
+    """The index of folder ``d``, opened from a private copy of ``files`` (each checked against its
+    size and CRC-32) whose folder is deleted as soon as it is open: tantivy maps files no other
+    process can reach, so no truncation can SIGBUS this one."""
+    tmp = Path(tempfile.mkdtemp(prefix="ladder-search-"))
+    try:
+        for name, (size, crc) in files.items():
+            (tmp / name).write_bytes(_checked(d / name, size, crc))
+        ix = _open(tmp)
+        ix.config_reader("Manual")       # no thread watching a folder about to go; reopened on a new state
+        return ix
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _query_part(text: str):
@@ -340,12 +417,12 @@ def query_words(text: str, ignore_case: bool) -> list[str] | None:
         return []
     words = []
     for k, m in enumerate(toks):
-        w = _fold(m.group(), ignore_case)
-        if k == 0 and m.start() == 0:
-            w = ".*" + w
-        if k == len(toks) - 1 and m.end() == len(part):
-            w = w + ".*"
-        words.append(w)
+        w = m.group()
+        head = k == 0 and m.start() == 0                   # may be the end of a longer word
+        tail = k == len(toks) - 1 and m.end() == len(part)  # may be the start of one
+        if len(w) > _MAX_WORD:      # a part of it: every term that holds the word matches
+            w, tail = (w[-_MAX_WORD:], tail) if head and not tail else (w[:_MAX_WORD], True)
+        words.append((".*" if head else "") + _fold(w, ignore_case) + (".*" if tail else ""))
     return words
 
 
@@ -365,8 +442,10 @@ def query_terms(text: str, ignore_case: bool) -> list[tuple[str, str]] | None:
         a, b = toks[k], toks[k + 1]
         if (k == 0 and a.start() == 0) or b.end() - a.start() > _MAX_PAIR:
             continue
-        tail = ".*" if k + 1 == len(toks) - 1 and b.end() == len(part) else ""
-        terms.append(("pairs", _fold(a.group(), ignore_case) + " " + _fold(b.group(), ignore_case) + tail))
+        pair, tail = a.group() + " " + b.group(), k + 1 == len(toks) - 1 and b.end() == len(part)
+        if len(pair) > _MAX_WORD:
+            pair, tail = pair[:_MAX_WORD], True
+        terms.append(("pairs", _fold(pair, ignore_case) + (".*" if tail else "")))
         paired |= {k, k + 1}
     return terms + [("text", w) for k, w in enumerate(words) if k not in paired]
 

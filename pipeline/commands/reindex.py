@@ -5,7 +5,7 @@ from pipeline.commands.common import add_db_argument
 
 NAME = "reindex"
 HELP = ("bring the full-text index of the responses (<db>.search/) up to date with the warehouse "
-        "(rebuilt when missing, of another version, or stale); --full rebuilds it from scratch")
+        "(rebuilt when missing, of another version, damaged or stale); --full rebuilds it from scratch")
 
 
 def add_arguments(p) -> None:

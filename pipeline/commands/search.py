@@ -3,7 +3,7 @@ import json
 import sys
 import time
 
-from pipeline.commands.common import CLIError, add_db_argument, check_benchmark
+from pipeline.commands.common import CLIError, add_db_argument, check_benchmark, check_models
 
 NAME = "search"
 HELP = ("find the responses that contain a text (smart case: an upper-case letter makes it case-sensitive; "
@@ -14,17 +14,18 @@ def add_arguments(p) -> None:
     p.add_argument("text", metavar="TEXT", help="the text to find (a substring; no wildcards or operators)")
     p.add_argument("--benchmark", help="only this benchmark (default: every benchmark, in name order)")
     p.add_argument("--models", nargs="+", metavar="M", help="only these models")
-    p.add_argument("--limit", type=int, default=50, help="at most this many hits (default 50)")
+    p.add_argument("--limit", type=int, default=50, help="at most this many hits (default 50, at most 1,000,000)")
     p.add_argument("--json", action="store_true", help="one JSON object: query, n_hits, hits, elapsed_ms")
     add_db_argument(p)
 
 
 def run(args) -> int:
-    from warehouse import db, inventory, lookup, search
+    from warehouse import db, lookup, search
     from warehouse.filters import Selection
 
-    if args.limit < 1:
-        raise CLIError(f"--limit {args.limit}: give a positive number of hits")
+    if not 1 <= args.limit <= search.MAX_LIMIT:
+        raise CLIError(f"--limit {args.limit}: give a number of hits from 1 to {search.MAX_LIMIT:,}")
+    search.check(args.text, args.limit)        # TEXT not valid UTF-8: one line
     if not args.text.strip():
         raise CLIError("TEXT is empty: give the text to find")
     t0 = time.perf_counter()
@@ -32,13 +33,7 @@ def run(args) -> int:
     with db.reader(args.db) as con:
         known = lookup.benchmark_names(con)
         check_benchmark(args.benchmark, known)
-        if args.models:
-            models = set(inventory.models(con, args.benchmark)["model_id"].to_list())
-            unknown = [m for m in args.models if m not in models]
-            if unknown:
-                raise CLIError(f"--models: {', '.join(map(repr, unknown))} not in the warehouse"
-                               f"{' for ' + args.benchmark if args.benchmark else ''}: known are "
-                               f"{', '.join(sorted(models)) or '(none yet)'}")
+        check_models(con, args.models)
         for bench in [args.benchmark] if args.benchmark else known:
             if len(hits) >= args.limit:
                 break
@@ -55,7 +50,8 @@ def run(args) -> int:
         print(json.dumps({"query": args.text, "n_hits": len(hits), "hits": hits, "elapsed_ms": elapsed}))
         return 0
     if not hits:
-        print(f"no response contains {args.text!r} ({elapsed} ms)")
+        shown = args.text if len(args.text) <= 80 else args.text[:60] + f"... ({len(args.text):,} characters)"
+        print(f"no response contains {shown!r} ({elapsed} ms)")
         return 0
     for h in hits:
         snippet = " ".join(h["snippet"].split())
