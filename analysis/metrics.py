@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 from scipy.special import gammaln
 
-from warehouse.records import TIERS
+from warehouse.records import TIER_RANK, TIERS
 
 METRICS = ("avg", "cov", "maj")
 
@@ -162,7 +162,7 @@ def _row_order(pq: pl.DataFrame, keys: list[str]) -> list[str]:
 
 def tier_rank(col: str = "tier") -> pl.Expr:
     """A tier column's rank in ``records.TIERS`` order (other tiers and none after)."""
-    return pl.col(col).replace_strict({t: i for i, t in enumerate(TIERS)}, default=len(TIERS), return_dtype=pl.Int32)
+    return pl.col(col).replace_strict(TIER_RANK, default=len(TIERS), return_dtype=pl.Int32)
 
 
 def _tier_sorted(df: pl.DataFrame, per_tier: bool) -> pl.DataFrame:

@@ -21,8 +21,7 @@ import polars as pl
 
 from analysis import metrics
 from warehouse.errors import UsageError
-
-NUMERIC_FACTORS = ("train_step", "sft_size", "params_b")
+from warehouse.records import NUMERIC_FACTORS
 
 
 def series(pq: pl.DataFrame, fac: pl.DataFrame, factor: str) -> pl.DataFrame:

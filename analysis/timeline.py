@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from warehouse.records import TIERS, annotation_kind, is_first_error
+from warehouse.records import TIER_RANK, TIERS, annotation_kind, is_first_error
 
 EVENTS = ("gold reached", "gold lost", "answer changed", "arithmetic slip", "backtrack", "first error?")
 EVENT_KIND = {"gold reached": "verified", "gold lost": "verified", "answer changed": "verified",
@@ -146,8 +146,7 @@ def aggregate(frame: pl.DataFrame, by: str = "model") -> pl.DataFrame:
           .alias("found_then_lost_rate"),
     ).rename({col: "key"})
     if by == "tier":
-        rank = {t: i for i, t in enumerate(TIERS)}
-        out = out.with_columns(pl.col("key").replace_strict(rank, default=len(TIERS), return_dtype=pl.Int64)
+        out = out.with_columns(pl.col("key").replace_strict(TIER_RANK, default=len(TIERS), return_dtype=pl.Int64)
                                .alias("_r")).sort("_r", "key").drop("_r")
     else:
         out = out.sort("key")

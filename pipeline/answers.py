@@ -3,13 +3,14 @@ answers are equivalent: the one composition the `report answers` command and the
 trajectory's step answers (the answer timeline), stored or derived now."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import polars as pl
 
 from analysis import answers
 from pipeline import timeline
 from pipeline.grade import answers_match
+from pipeline.steps import segment
 from warehouse import frames, lookup, trajectory
 from warehouse import timeline as timeline_store
 from warehouse.filters import Selection
@@ -38,17 +39,24 @@ _STEP_ANSWERS = {"step_idx": pl.Int64, "answer": pl.Utf8, "source": pl.Utf8, "is
 
 def step_answers(con, trajectory_id: int) -> pl.DataFrame:
     """step_idx, answer, source, is_gold, changed of the trajectory's steps that assert an answer: the stored
-    answer timeline, or derived now (``pipeline.timeline``, as import stores it) for a trajectory stored before
-    the timeline existed (``python -m pipeline annotate --timeline`` stores them)."""
+    answer timeline, else ``derive_timeline``."""
     if timeline_store.summary(con, trajectory_id) is not None:
         return timeline_store.step_answers(con, trajectory_id)
+    tl = derive_timeline(con, trajectory_id)
+    rows = [r[1:] for r in timeline.rows(int(trajectory_id), tl)[0]] if tl else []    # without the trajectory id
+    return pl.DataFrame(rows, schema=_STEP_ANSWERS, orient="row")
+
+
+def derive_timeline(con, trajectory_id: int, spans: Sequence[tuple[int, int]] | None = None) -> timeline.Timeline | None:
+    """The answer timeline of a stored trajectory derived now, as import stores it (for one stored before the
+    timeline existed: ``python -m pipeline annotate --timeline`` stores them), on ``spans`` or its stored
+    steps (segmented now when it has none); None when no such trajectory."""
     t = trajectory.trajectory(con, trajectory_id)
     if t is None:
-        return pl.DataFrame(schema=_STEP_ANSWERS)
-    steps = trajectory.steps(con, trajectory_id)
-    spans = list(zip(steps["start_char"].to_list(), steps["end_char"].to_list()))
-    tl = timeline.timeline(t["response"] or "", spans, t["gold"],
-                           lookup.benchmark_answer_type(con, t["benchmark"]) or "math",
-                           is_correct=t["is_correct"], extracted=t["answer"])
-    rows = [r[1:] for r in timeline.rows(int(trajectory_id), tl)[0]]     # without the trajectory id
-    return pl.DataFrame(rows, schema=_STEP_ANSWERS, orient="row")
+        return None
+    response = t["response"] or ""
+    if spans is None:
+        spans = [(s["start_char"], s["end_char"]) for s in lookup.steps_of(con, [trajectory_id])] \
+            or list(zip(*segment(response)[:2]))
+    return timeline.timeline(response, list(spans), t["gold"], lookup.benchmark_answer_type(con, t["benchmark"]) or "math",
+                             is_correct=t["is_correct"], extracted=t["answer"])

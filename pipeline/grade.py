@@ -37,10 +37,11 @@ class Verdict:
     reason: GradeReason
 
 
-def _braced(text: str, open_idx: int) -> str | None:
-    """The content of the brace group whose '{' is at ``open_idx`` (nested braces), None if unclosed."""
+def _braced(text: str, open_idx: int, longest: int | None = None) -> str | None:
+    """The content of the brace group whose '{' is at ``open_idx`` (nested braces), None if unclosed (within
+    ``longest`` characters of content, when given)."""
     depth = 0
-    for i in range(open_idx, len(text)):
+    for i in range(open_idx, len(text) if longest is None else min(len(text), open_idx + longest + 2)):
         c = text[i]
         if c == "{" and text[i - 1] != "\\":
             depth += 1
@@ -205,10 +206,6 @@ def grade_response(response: str, gold: str, answer_type: str = "math",
         return Verdict(None, False, "truncated" if looks_truncated(response, finish_reason) else "no_answer")
     ok = answers_match(str(gold), ans, answer_type)
     return Verdict(ans, ok, "correct" if ok else "mismatch")
-
-
-def _grade_task(args: tuple) -> Verdict:
-    return grade_response(*args)
 
 
 def grade_many(items: Sequence[tuple[str, str, str, str | None]], workers: int | None = None,

@@ -37,7 +37,9 @@ end of the first gold step (overthinking) and two shares of the response:
               after the end of the last step holding the gold (after it was abandoned).
 
 Versioned: ``VERSION`` changes when any of this changes; stored rows carry the grader's version
-too (``version()``), so ``python -m pipeline annotate --timeline`` knows when to recompute.
+too (``version()``), so ``python -m pipeline annotate --timeline`` knows when to recompute. The
+``rules`` annotator reads its answers off these candidates (``answer_flip`` is ``answer_changes``), so
+the version keys its rows too: ``merge`` copies a shard's derived rows only at the same version.
 Pure functions (no warehouse): ``pipeline.postprocess`` and ``pipeline.annotate`` store the results.
 """
 from __future__ import annotations
@@ -52,7 +54,7 @@ from typing import Callable, Sequence
 
 from pipeline import arith, grade
 
-VERSION = "2"
+VERSION = "3"   # 3: the rules annotator's answers are this timeline's (its answer_flip changed)
 SOURCES = ("boxed", "answer_phrase", "final_answer", "after_think", "conclusion")
 COMMITTED = frozenset(SOURCES) - {"conclusion"}     # answers the model commits to, not a computation's value
 
@@ -65,7 +67,6 @@ _ANCHOR = re.compile(r"(?:=|\bis|\bequals|\bget|\bgives?|:)\s*$", re.I)
 _END_MATH = re.compile(r"(?:\$\$?([^$]{1,120})\$\$?|\\\((.{1,120}?)\\\)|\\\[(.{1,120}?)\\\])$")
 _END_NUMBER = re.compile(r"(?:=|\bis|\bequals|\bget|\bgives?|:)\s*(-?\d[\d,]*(?:\.\d+)?)((?:\s+[A-Za-z]+){0,2})$", re.I)
 _LATEX_WORD = re.compile(r"\\[A-Za-z]+|\\text\{[^{}]*\}")
-_NUMBERISH = re.compile(r"^-?\d[\d,]*(?:\.\d+)?$")
 _DIGIT = re.compile(r"\d")
 _CHOICE = re.compile(r"^\(?[A-E]\)?$")
 
@@ -161,18 +162,9 @@ def _last_box(text: str, tries: int = 3, longest: int = 200) -> str | None:
     one, each to the end of the text: quadratic on a step with many unclosed boxes)."""
     starts = [m.end() for m in _BOX_OPEN.finditer(text)][-tries:]
     for j in reversed(starts):
-        depth = 1
-        for k in range(j, min(len(text), j + longest + 1)):
-            c = text[k]
-            if c == "{" and text[k - 1] != "\\":
-                depth += 1
-            elif c == "}" and text[k - 1] != "\\":
-                depth -= 1
-                if depth == 0:
-                    inner = text[j:k].strip()
-                    if inner:
-                        return inner
-                    break
+        inner = (grade._braced(text, j - 1, longest) or "").strip()     # j - 1: the opening brace
+        if inner:
+            return inner
     if not starts and "\\boxed " in text:
         b = grade.last_boxed(text)         # the bare form: \boxed 5
         return b if b and len(b) <= longest else None

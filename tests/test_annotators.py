@@ -95,6 +95,23 @@ def test_found_then_lost_and_flip_on_handwritten():
     assert "found_then_lost" not in _flags(ok) and "answer_flip" not in _flags(ok) and ok.first_error == -1
 
 
+def test_answer_flip_counts_the_timelines_answer_changes():
+    """One reading of what a step asserts (``pipeline.timeline``): "Answer: 6" then "Final Answer: 7" is
+    one change for both (the rules' own reader saw no answer in "Answer: 6": no flip), and a conclusion
+    line is a candidate too."""
+    from pipeline import timeline as answer_timeline
+
+    cases = [("Compute 2 * 3.\n\nAnswer: 6\n\nWait, recount the ends.\n\nFinal Answer: 7", "7", True, 1),
+             ("So the total is 12.\n\nHmm, one more.\n\nSo the total is 13.\n\nThe answer is \\boxed{13}.",
+              "13", True, 1),
+             ("So the total is 12.\n\nThe answer is \\boxed{12}.", "12", True, 0)]
+    for text, gold, correct, changes in cases:
+        it = _input(text, gold, correct)
+        res = get_annotator("rules").annotate([it])[0]
+        tl = answer_timeline.timeline(text, it.offsets, gold, is_correct=correct, extracted=it.extracted_answer)
+        assert tl.answer_changes == changes and _flags(res).get("answer_flip", 0) == changes, text
+
+
 def test_rules_on_real_traces(shared):
     """On real AIME traces: wrong ones where the gold appears mid-way fire found_then_lost, correct
     ones never do, and truncation / strategy flags follow the text."""
@@ -188,7 +205,8 @@ def test_a_verified_slip_is_an_error_in_a_correct_trajectory_too():
 
 def test_verified_flags_read_by_hand_stay_right():
     """Cases read by hand on real traces while measuring the precision of the verified findings."""
-    from pipeline.annotators.rules import _same, stated_at
+    from pipeline.annotators.rules import stated_at
+    from pipeline.timeline import quick_match
 
     # answer_flip: "the answer is likely ..." and a bare "**" assert nothing; 3/2 and \\dfrac{3}{2} are one answer
     # (gemma-2-27b-it and Sky-T1-math-correct-5K-27B on MATH-500)
@@ -196,7 +214,7 @@ def test_verified_flags_read_by_hand_stay_right():
             "**Final Answer:** the answer is \\dfrac{3}{2}.")
     res = get_annotator("rules").annotate([_input(text, "\\frac{3}{2}", True, "math")])[0]
     assert "answer_flip" not in _flags(res)
-    assert _same("11/36", "\\frac{11}{36}") and not _same("3/2", "2/3")
+    assert quick_match("11/36", "\\frac{11}{36}") and not quick_match("3/2", "2/3")
     # found_then_lost: the gold value as a result, not inside a longer expression or denied right after
     # (Sky-T1-math-correct-5K-32B-step84 and -step49 on AIME)
     assert stated_at("\\( p(p-1) = 11 \\times 10 = 110 \\), which doesn't divide 8.", "110") == []

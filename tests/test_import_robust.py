@@ -222,7 +222,7 @@ def test_meta_updates_the_model_on_reimport_and_models_set(shared, tmp_path, tmp
     v2 = db.data_version(tmp_db)
     assert v2 != v1
     capsys.readouterr()
-    for bad, msg in [(["nope", "a=b"], "no model 'nope'"), (["gemma-2-27b-it", "params_b=nan"], "params_b"),
+    for bad, msg in [(["nope", "a=b"], "models set: 'nope' not in the warehouse"), (["gemma-2-27b-it", "params_b=nan"], "params_b"),
                      (["gemma-2-27b-it", "oops"], "expected key=value")]:
         assert main(["models", "set", *bad, "--db", str(tmp_db)]) == 2
         assert msg in capsys.readouterr().err

@@ -95,3 +95,32 @@ def test_timeline_cli_json_lines_and_errors(sky14, capsys):
     assert main(["timeline", "--model", "Sky-T1-math-correct-5K-14B", "--question", "71", "--sample", "3",
                  "--json", "--db", str(sky14)]) == 2
     assert "sample" in capsys.readouterr().err
+
+
+def test_a_trajectory_without_a_stored_timeline_is_derived_as_import_stores_it(sky14, tmp_path, capsys):
+    """One home for "the stored timeline, else derive it now" (``pipeline.answers.derive_timeline``): the
+    `timeline` command and the page's step answers give on a file without timelines what they read off
+    the stored ones; with no stored steps either, the trajectory is segmented now, as import does."""
+    from pipeline import answers
+
+    tid = _tid(sky14, "71")
+    args = ["timeline", "--model", "Sky-T1-math-correct-5K-14B", "--question", "71", "--json"]
+    assert main(args + ["--db", str(sky14)]) == 0
+    stored = json.loads(capsys.readouterr().out)
+    with db.reader(sky14) as con:
+        stored_answers = answers.step_answers(con, tid)
+    path = tmp_path / "old.duckdb"
+    path.write_bytes(sky14.read_bytes())
+    con = duckdb.connect(str(path))
+    con.execute("DELETE FROM step_answers; DELETE FROM trajectory_timelines")
+    con.close()
+    assert main(args + ["--db", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out) == stored
+    with db.reader(path) as con:
+        assert answers.step_answers(con, tid).equals(stored_answers)
+    con = duckdb.connect(str(path))
+    con.execute("DELETE FROM steps")
+    con.close()
+    with db.reader(path) as con:
+        assert answers.step_answers(con, tid).equals(stored_answers)
+        assert answers.derive_timeline(con, -1) is None

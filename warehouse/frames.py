@@ -14,23 +14,22 @@ command fetches with a function here and hands the frame on.
 - ``question_rates(con, sel)``: question_id, solve_rate, n (every selected sample pooled).
 - ``final_answers(con, sel)``: one row per sample: trajectory_id, model_id, question_id, sample_idx, answer,
   is_correct (under the active grader), gold, tier (for ``analysis.answers``).
-- ``tier_rank(col)``: SQL ranking a tier column in ``records.TIERS`` order (other tiers after).
+- ``tier_rank(col)``: SQL ranking a tier column by ``records.TIER_RANK`` (other tiers after).
 """
 from __future__ import annotations
 
 from warehouse.db import query
 from warehouse.errors import UsageError
 from warehouse.filters import Selection
-from warehouse.records import TIERS, Model
+from warehouse.records import NUMERIC_FACTORS, TIER_RANK, TIERS, Model
 
 BY = ("model", "group")
-NUMERIC = ("sft_size", "train_step", "params_b")   # numeric model factors: NaN or infinity means no value
 _FACTOR_COLUMNS = tuple(c for c in Model.columns() if c not in ("model_id", "meta"))
 
 
 def tier_rank(col: str = "tier") -> str:
-    """SQL expression ranking a tier column (a fixed column name, never user text) in TIERS order."""
-    return f"CASE {col} " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(TIERS)) + f" ELSE {len(TIERS)} END"
+    """SQL expression ranking a tier column (a fixed column name, never user text): ``records.TIER_RANK``."""
+    return f"CASE {col} " + " ".join(f"WHEN '{t}' THEN {i}" for t, i in TIER_RANK.items()) + f" ELSE {len(TIERS)} END"
 
 
 def check_by(by: str) -> str:
@@ -106,7 +105,7 @@ def factor_table(con, sel: Selection, factors: tuple[str, ...]):
     if bad:                               # the names go into the SQL: only the models table's own columns
         raise UsageError(f"not a model factor: {', '.join(map(repr, bad))} (one of {', '.join(_FACTOR_COLUMNS)})")
     where, params = sel.where("s")
-    cols = ", ".join(f'CASE WHEN isfinite(m."{f}") THEN m."{f}" END AS "{f}"' if f in NUMERIC else f'm."{f}"'
+    cols = ", ".join(f'CASE WHEN isfinite(m."{f}") THEN m."{f}" END AS "{f}"' if f in NUMERIC_FACTORS else f'm."{f}"'
                      for f in factors)
     return query(con, f"""SELECT DISTINCT m.model_id, {cols} FROM models m
                           WHERE m.model_id IN (SELECT s.model_id FROM run_question_stats s WHERE {where})""", params)

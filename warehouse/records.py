@@ -20,6 +20,12 @@ from typing import Any, ClassVar, Literal, Mapping, TypeVar
 from warehouse.errors import UsageError
 
 TIERS = ("Easy", "Medium", "Hard", "Exh")
+TIER_RANK = {t: i for i, t in enumerate(TIERS)}      # a tier's place in TIERS; any other tier (or none): len(TIERS)
+
+
+def tier_rank(tier: object) -> int:
+    """A tier's place in the one tier order (``TIERS``), other tiers and none after them."""
+    return TIER_RANK.get(tier, len(TIERS)) if isinstance(tier, str) else len(TIERS)
 
 GradeReason = Literal["correct", "mismatch", "no_answer", "truncated"]
 GRADE_REASONS: tuple[GradeReason, ...] = typing.get_args(GradeReason)
@@ -165,6 +171,8 @@ INT64_MAX = 2**63 - 1      # DuckDB BIGINT
 # steps are non-negative and params_b finite (a NaN or negative size breaks the Scaling page's fits)
 MODEL_RANGES = {"params_b": (0.0, None), "sft_size": (0, INT64_MAX), "seed": (-INT32_MAX - 1, INT32_MAX),
                 "train_step": (0, INT32_MAX)}
+# the numeric model factors a scaling or migration view runs along, in the order lists show them
+NUMERIC_FACTORS = ("sft_size", "train_step", "params_b")
 
 
 def model_value(column: str, text: str) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from .db import query
-from .records import TIERS
+from .records import tier_rank
 
 _PER_MODEL = """
 WITH q AS (
@@ -56,7 +56,6 @@ def summary_records(con, *, benchmark: str | None = None, scheme: str = "paper")
     for r in df.filter((pl.col("tier") != "*") & (pl.col("tier") != "")).iter_rows(named=True):
         out[(r["benchmark"], r["model"])]["by_tier"][r["tier"]] = {
             "n_questions": r["n_questions"], "avg_at_n": r["avg_at_n"], "cov_at_n": r["cov_at_n"]}
-    order = {t: i for i, t in enumerate(TIERS)}
     for rec in out.values():
-        rec["by_tier"] = dict(sorted(rec["by_tier"].items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
+        rec["by_tier"] = dict(sorted(rec["by_tier"].items(), key=lambda kv: (tier_rank(kv[0]), kv[0])))
     return [out[k] for k in sorted(out)]

@@ -15,7 +15,8 @@ Step labels
                         timeline held, else a heuristic; the evidence says which.
 Trajectory flags
   ``found_then_lost``   a wrong trajectory whose steps reached the gold (value = step index)
-  ``answer_flip``       the asserted answer changes across steps (value = number of flips)
+  ``answer_flip``       the asserted answer changes across steps (value = the answer timeline's
+                        ``answer_changes``: ``pipeline.timeline`` reads what each step asserts)
   ``truncated``         cut off (finish_reason 'length') or no final answer
   ``repetition_loop``   degenerate repeated text at the end (value = compression ratio)
   ``backtracks``        number of Wait / Alternatively / Hmm / Let me check steps
@@ -27,6 +28,7 @@ import ast
 import bisect
 import collections
 import functools
+import itertools
 import math
 import operator
 import re
@@ -362,21 +364,7 @@ def _named_slips(t: str) -> list[tuple[int, str, float]]:
     return out
 
 
-# --- asserted answers --------------------------------------------------------------------
-_ASSERT = re.compile(r"(?:final answer|the answer)\s*(?:is|:|=)\s*\$?(?:\\\(|\()?\s*([^\s$,;]+)", re.I)
-
-
-def asserted_answer(step: str) -> str | None:
-    """The answer a step asserts (a \\boxed{} or "the answer is X"), if any."""
-    b = grade.last_boxed(step) if "box" in step else None
-    if b:
-        return b
-    m = None
-    for m in _ASSERT.finditer(step):
-        pass
-    return m.group(1).rstrip(".)\\").strip() or None if m else None
-
-
+# --- stated answers -----------------------------------------------------------------------
 _STATES = re.compile(r"(?:=|\bis|\bget|\bgives?|\bequals?|boxed\{|answer:?)[\s$\\(]*0*$")
 
 
@@ -412,43 +400,10 @@ def stated_at(text: str, value: str | None, strict: bool = True) -> list[int]:
     return out
 
 
-_NORM_FRAC = re.compile(r"^(-?)\{([^{}]+)\}\{([^{}]+)\}$")     # normalize_answer's '\\frac{3}{2}' -> '{3}{2}'
-
-
-def _value(norm: str) -> float | None:
-    """The number a normalised answer spells ('12', '-3.5', '3/2', '{3}{2}'), else None."""
-    m = _NORM_FRAC.match(norm)
-    if m:
-        norm = f"{m.group(1)}{m.group(2)}/{m.group(3)}"
-    try:
-        if norm.count("/") == 1:
-            p, q = norm.split("/")
-            return float(p) / float(q)
-        return float(norm)
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
-def _same(a: str, b: str) -> bool:
-    """Cheap answer equality (normalised text or equal numbers, '3/2' = '\\dfrac{3}{2}'), whatever the
-    answer type: rules never call math-verify."""
-    na, nb = grade.normalize_answer(a), grade.normalize_answer(b)
-    if na == nb:
-        return True
-    va, vb = _value(na), _value(nb)
-    return va is not None and vb is not None and abs(va - vb) < 1e-9
-
-
-def plausible_answer(ans: str | None) -> bool:
-    """Whether an asserted answer looks like one (a digit, LaTeX, or a letter choice): "the answer
-    is likely ..." or a bare "**" asserts nothing."""
-    ans = (ans or "").strip()
-    return bool(ans) and len(ans) <= 80 and (any(c.isdigit() for c in ans) or "\\" in ans
-                                             or re.fullmatch(r"\(?[A-E]\)?", ans) is not None)
-
-
-def _match_cheap(gold: str, candidate: str, answer_type: str) -> bool:
-    return _same(gold, candidate)
+def _never(gold: str, candidate: str, answer_type: str) -> bool:
+    """The rules' matcher beyond the timeline's cheap tests: never math-verify (a candidate neither equal
+    to the gold as text or value nor to the graded final answer counts as not the gold)."""
+    return False
 
 
 # --- trajectory-level signals ----------------------------------------------------------------
@@ -543,21 +498,16 @@ class RulesAnnotator(Annotator):
                 slip_steps.append(i)
                 ann.append(StepAnnotation(tid, i, NAME, "arithmetic_slip", 1.0,
                                           f"{claim} (evaluates to {value:.6g})"[:300]))
-        asserted = [(i, a) for i, st in enumerate(it.steps)
-                    if ("box" in st or "answer" in st) and plausible_answer(a := asserted_answer(st))]
-        # answer flips: the asserted answer changes from one assertion to the next
-        flips, seq = 0, []
-        for i, a in asserted:
-            if seq and not _same(seq[-1][1], a):
-                flips += 1
-            seq.append((i, a))
-        if flips:
-            flags.append(TrajectoryFlag(tid, NAME, "answer_flip", float(flips),
-                                        " -> ".join(f"{a}@{i}" for i, a in seq[:20])[:500]))
+        tl = self.timeline(it, candidates if whole else None)
+        held = [i for i, a in enumerate(tl.answers) if a is not None]
+        # answer flips: the timeline's answer changes (consecutive candidates that differ)
+        if tl.answer_changes:
+            flags.append(TrajectoryFlag(tid, NAME, "answer_flip", float(tl.answer_changes),
+                                        " -> ".join(f"{tl.answers[i]}@{i}" for i in held[:20])[:500]))
         # found then lost: a wrong trajectory that stated the gold on the way
         gold_step = None
         if it.is_correct is False and it.gold:
-            gold_step = self._gold_step(it, asserted, step_of if whole else None)
+            gold_step = self._gold_step(it, tl, step_of if whole else None)
             if gold_step is not None:
                 ann.append(StepAnnotation(tid, gold_step, NAME, "gold_reached", 1.0, f"gold {it.gold}"[:200]))
                 flags.append(TrajectoryFlag(tid, NAME, "found_then_lost", float(gold_step),
@@ -574,12 +524,27 @@ class RulesAnnotator(Annotator):
         for name, hits in strategy_hits(text).items():
             if hits >= self.strategy_min_hits:
                 flags.append(TrajectoryFlag(tid, NAME, f"strategy:{name}", float(hits)))
-        res.first_error, why = self.locate_first_error(it, slip_steps, asserted, gold_step, candidates)
+        res.first_error, why = self.locate_first_error(it, slip_steps, tl, gold_step)
         if res.first_error is not None and res.first_error >= 0:
             ann.append(StepAnnotation(tid, res.first_error, NAME, "first_error", None, f"rules: {why}"[:300]))
         return res
 
-    def _gold_step(self, it: AnnotateInput, asserted: list[tuple[int, str]], step_of) -> int | None:
+    @staticmethod
+    def timeline(it: AnnotateInput, candidates=None) -> answer_timeline.Timeline:
+        """The answer timeline of the input's steps (``pipeline.timeline``: the one reading of the answer
+        each step asserts), judged cheaply: equal to the gold as text or value, or equal to the graded
+        final answer (then its verdict); never math-verify. Steps given without offsets into the
+        response are read one by one (their character figures then count the steps' text only)."""
+        if len(it.offsets) == len(it.steps):
+            text, spans = it.response, it.offsets
+        else:
+            text = "\n\n".join(it.steps)
+            ends = list(itertools.accumulate(len(st) + 2 for st in it.steps))
+            spans = [(e - len(st) - 2, e - 2) for e, st in zip(ends, it.steps)]
+        return answer_timeline.timeline(text, spans, it.gold or None, it.answer_type, is_correct=it.is_correct,
+                                        match=_never, candidates=candidates, extracted=it.extracted_answer)
+
+    def _gold_step(self, it: AnnotateInput, tl: answer_timeline.Timeline, step_of) -> int | None:
         """The first step, before the last one, that states the gold answer."""
         last = len(it.steps) - 1
         if _numeric(it.gold) is not None:
@@ -589,19 +554,16 @@ class RulesAnnotator(Annotator):
                 hits = [i for i, st in enumerate(it.steps) if stated_at(st, it.gold)]
             hits = [h for h in hits if h < last]
             return hits[0] if hits else None
-        for i, a in asserted:
-            if i < last and _same(it.gold, a):
-                return i
-        return None
+        return next((i for i, g in enumerate(tl.is_gold[:last]) if g), None)
 
-    def locate_first_error(self, it: AnnotateInput, slips: list[int], asserted: list[tuple[int, str]],
-                           gold_step: int | None = None, candidates=None) -> tuple[int | None, str]:
+    def locate_first_error(self, it: AnnotateInput, slips: list[int], tl: answer_timeline.Timeline,
+                           gold_step: int | None = None) -> tuple[int | None, str]:
         """(the earliest wrong step by the rules, why): None when ungraded or without steps; else, in order,
         1. the first verified arithmetic slip (in a correct trajectory too: the claim is wrong);
         2. -1 (no error) for a correct trajectory;
-        3. a wrong trajectory whose answer timeline held the gold (``pipeline.timeline``, compared
-           cheaply: no math-verify): the step that abandons it, i.e. the first step after the last
-           one holding the gold that asserts another answer (else the step after it);
+        3. a wrong trajectory whose answer timeline ``tl`` (``RulesAnnotator.timeline``) held the gold:
+           the step that abandons it, i.e. the first step after the last one holding the gold that
+           asserts another answer (else the step after it);
         4. otherwise a heuristic: the earlier of the first step that derives a number the problem
            does not give and the first step that states the final (wrong) answer, both after the
            step that stated the gold (``gold_step``) when there is one; else the middle step.
@@ -612,19 +574,14 @@ class RulesAnnotator(Annotator):
             return slips[0], "verified arithmetic slip (the first one)"
         if it.is_correct:
             return -1, ""
-        num = _numeric(it.gold)
-        if it.gold and len(it.offsets) == len(it.steps) and (num is None or num in it.response):
-            # (a numeric gold whose digits never appear is held by no step: no timeline needed)
-            tl = answer_timeline.timeline(it.response, it.offsets, it.gold, it.answer_type, is_correct=False,
-                                          match=_match_cheap, candidates=candidates)
-            last = tl.last_gold_step
-            if last is not None and last < len(it.steps) - 1:
-                after = next((i for i in range(last + 1, len(it.steps))
-                              if tl.answers[i] is not None and not tl.is_gold[i]), None)
-                if after is not None:
-                    return after, (f"the gold answer held until step {last} is abandoned here "
-                                   f"(asserts {tl.answers[after]})")
-                return last + 1, f"the gold answer held until step {last} is not asserted again"
+        last = tl.last_gold_step
+        if last is not None and last < len(it.steps) - 1:
+            after = next((i for i in range(last + 1, len(it.steps))
+                          if tl.answers[i] is not None and not tl.is_gold[i]), None)
+            if after is not None:
+                return after, (f"the gold answer held until step {last} is abandoned here "
+                               f"(asserts {tl.answers[after]})")
+            return last + 1, f"the gold answer held until step {last} is not asserted again"
         floor = gold_step + 1 if gold_step is not None and gold_step + 1 < len(it.steps) else 0
         cands = []
         if floor == 0:
@@ -633,7 +590,7 @@ class RulesAnnotator(Annotator):
                 if set(_NUMBER.findall(step)) - given:
                     cands.append(i)
                     break
-        final = it.extracted_answer or (asserted[-1][1] if asserted else None)
+        final = it.extracted_answer or next((a for a in reversed(tl.answers) if a is not None), None)
         if _numeric(final) is not None:
             for i in range(floor, len(it.steps)):
                 if stated_at(it.steps[i], final, strict=False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from warehouse.errors import LadderError
+from warehouse.errors import LadderError, NotFound
 
 
 class CLIError(LadderError):
@@ -17,6 +17,21 @@ def check_benchmark(name: str | None, known: Sequence[str], error: type[LadderEr
     if name and name not in known:
         raise (error or CLIError)(f"--benchmark {name!r} is not in the warehouse: "
                                   f"known are {', '.join(known) or '(none yet)'}")
+
+
+def check_models(con, names: Sequence[str] | None, flag: str = "--models") -> None:
+    """Raise ``NotFound`` naming each of ``names`` (the values of ``flag``) that is not a model of the warehouse
+    open on ``con``, and the models it has."""
+    if not names:
+        return
+    from warehouse import lookup
+
+    known = [m.model_id for m in lookup.models(con)]
+    missing = [n for n in names if n not in set(known)]
+    if missing:
+        more = f" and {len(known) - 20} more (`models list` shows them)" if len(known) > 20 else ""
+        raise NotFound(f"{flag}: {', '.join(map(repr, missing))} not in the warehouse: known are "
+                       f"{', '.join(known[:20]) or '(none yet)'}{more}")
 
 
 def add_db_argument(p: argparse.ArgumentParser) -> None:

@@ -1,5 +1,5 @@
 """`python -m pipeline models list|set`: the models and their metadata; set it without re-importing."""
-from pipeline.commands.common import CLIError, add_db_argument
+from pipeline.commands.common import CLIError, add_db_argument, check_models
 from pipeline.importers.base import has_surrogates, model_from_meta
 
 NAME = "models"
@@ -35,8 +35,7 @@ def run(args) -> int:
         raise CLIError(f"{args.model!r}: not valid UTF-8")
     m = model_from_meta(args.model, parse_meta(args.items, "models set"), "models set")
     with db.writer(args.db) as con:      # one transaction; bumps data_version (the app's caches)
-        if not lookup.has_model(con, args.model):
-            raise CLIError(f"no model {args.model!r} in the warehouse (`models list` shows them)")
+        check_models(con, [args.model], "models set")
         ingest.upsert_model(con, m)
     print(f"{args.model}: set {', '.join(args.items)}")
     return 0

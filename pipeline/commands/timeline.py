@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.commands.common import CLIError, add_db_argument, check_benchmark
+from pipeline.commands.common import CLIError, add_db_argument, check_benchmark, check_models
 
 CHUNK = 200
 NAME = "timeline"
@@ -29,16 +29,12 @@ def add_arguments(p) -> None:
 
 
 def _objects(con, rows) -> list[dict]:
-    from pipeline import steps as segmenter
-    from pipeline import timeline as answer_timeline
-    from warehouse import lookup
+    from pipeline.answers import derive_timeline
     from warehouse import timeline as store
-    from warehouse import trajectory as traj
 
     ids = rows["trajectory_id"].to_list()
     spans = store.for_cli(con, ids).partition_by("trajectory_id", as_dict=True) if ids else {}
     summaries = store.summaries(con, ids)
-    answer_types: dict[str, str] = {}   # by benchmark, looked up once (only when a trajectory needs the fallback)
     out = []
     for r in rows.iter_rows(named=True):
         tid = r["trajectory_id"]
@@ -48,14 +44,8 @@ def _objects(con, rows) -> list[dict]:
             steps = st.select("step_idx", "start_char", "end_char", "answer", "is_gold").to_dicts()
             first, last, changes = s["first_gold_step"], s["last_gold_step"], s["answer_changes"]
         else:                            # stored before the timeline existed: derive it now
-            t = traj.trajectory(con, tid)
-            resp = (t or {}).get("response") or ""
-            sp = list(zip(st["start_char"].to_list(), st["end_char"].to_list())) if st is not None else \
-                list(zip(*segmenter.segment(resp)[:2]))
-            if r["benchmark"] not in answer_types:
-                answer_types[r["benchmark"]] = lookup.benchmark_answer_type(con, r["benchmark"]) or "math"
-            tl = answer_timeline.timeline(resp, sp, (t or {}).get("gold"), answer_types[r["benchmark"]],
-                                          is_correct=r["is_correct"], extracted=r["answer"])
+            tl = derive_timeline(con, tid, list(zip(st["start_char"].to_list(), st["end_char"].to_list()))
+                                 if st is not None else None)
             steps = tl.as_steps()
             first, last, changes = tl.first_gold_step, tl.last_gold_step, tl.answer_changes
         out.append({"trajectory_id": tid, "is_correct": r["is_correct"], "final_answer": r["answer"],
@@ -72,8 +62,7 @@ def run(args) -> int:
         raise CLIError("--sample needs --question")
     with db.reader(args.db) as con:
         check_benchmark(args.benchmark, lookup.benchmark_names(con))
-        if args.model and not lookup.has_model(con, args.model):
-            raise CLIError(f"--model {args.model!r} is not in the warehouse")
+        check_models(con, [args.model] if args.model else None, "--model")
         rows = store.trajectories(con, args.model, args.benchmark, args.question)
         if args.question is not None:
             if rows.height == 0:
