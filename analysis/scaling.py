@@ -13,6 +13,10 @@ API (``factor`` is a models column: numeric ``NUMERIC_FACTORS``, categorical ``C
   (log) or the plateau (saturating): lo, hi.
 - ``bands(pq, fac, factor, metric="avg", per_tier=True, n_boot=200, seed=0, grid=50, ci=0.95)``: [tier], fit,
   x, y, lo, hi: fitted curves with pointwise bootstrap bands, for plotting.
+  Bounded: every metric is a share in [0, 1], so the curves, their bands and the plateau's interval are clipped
+  to [0, 1] (``clipped`` says where an end was cut: a least-squares fit, unlike the metric, is unbounded and
+  can extrapolate a plateau of 75 or an interval of 0.13–1.18); the fitted plateau ``c`` itself is kept as
+  fitted, so that a plateau outside [0, 1] is seen (the series does not level off).
 - ``ablation(pq, fac, factor, per_tier=True, n_boot=1000, seed=0)``: value, [tier], n_models, avg, cov, maj
   (+ CIs): grouped-bar data.
 Pure helpers: ``fit_log(x, y)``, ``fit_saturating(x, y)`` -> dict.
@@ -23,10 +27,9 @@ import numpy as np
 import polars as pl
 
 from analysis import metrics
+from warehouse.records import NUMERIC_FACTORS
 
-NUMERIC_FACTORS = ("sft_size", "train_step", "params_b")
 CATEGORICAL_FACTORS = ("sft_category", "trajectory_length", "trajectory_style")
-FITS = ("log", "saturating")
 
 
 def _list_factors(fac: pl.DataFrame, factors: tuple[str, ...]) -> pl.DataFrame:
@@ -189,20 +192,25 @@ def _fits_and_bands(pq, fac, factor, metric, per_tier, n_boot, seed, grid, ci):
         bands.append((tier, "log", gx, lf["a"] + lf["b"] * np.log(gx), curves))
         sf = fit_saturating(xs, y)
         ba, bc, bb, scale = _sat_profile(xs, Yb) if len(Yb) else (np.array([]),) * 3 + (1.0,)
-        fits.append(dict(tier=tier, fit="saturating", n_points=len(xs), **sf, **_ci(bc, ci)))
+        fits.append(dict(tier=tier, fit="saturating", n_points=len(xs), **sf, **_ci(bc, ci, bounded=True)))
         scurves = _sat(gx[None, :] / scale, ba[:, None], bc[:, None], bb[:, None])
         bands.append((tier, "saturating", gx, _sat(gx, sf["a"], sf["c"], sf["b"]), scurves))
     return fits, bands
 
 
-def _ci(v: np.ndarray, ci: float = 0.95) -> dict:
+def _ci(v: np.ndarray, ci: float = 0.95, bounded: bool = False) -> dict:
+    """Percentile interval of ``v``; ``bounded``: of a share, clipped to [0, 1] (``clipped`` says if it was)."""
     if len(v) == 0:
-        return dict(lo=np.nan, hi=np.nan)
-    return dict(lo=float(np.quantile(v, (1 - ci) / 2)), hi=float(np.quantile(v, 1 - (1 - ci) / 2)))
+        return dict(lo=np.nan, hi=np.nan, clipped=False)
+    lo, hi = float(np.quantile(v, (1 - ci) / 2)), float(np.quantile(v, 1 - (1 - ci) / 2))
+    if not bounded:
+        return dict(lo=lo, hi=hi, clipped=False)
+    return dict(lo=min(max(lo, 0.0), 1.0), hi=min(max(hi, 0.0), 1.0), clipped=bool(lo < 0 or hi > 1))
 
 
 _FIT_SCHEMA = {"tier": pl.String, "fit": pl.String, "n_points": pl.Int64, "a": pl.Float64, "b": pl.Float64,
-               "c": pl.Float64, "slope_per_doubling": pl.Float64, "r2": pl.Float64, "lo": pl.Float64, "hi": pl.Float64}
+               "c": pl.Float64, "slope_per_doubling": pl.Float64, "r2": pl.Float64, "lo": pl.Float64, "hi": pl.Float64,
+               "clipped": pl.Boolean}
 
 
 def fits(pq: pl.DataFrame, fac: pl.DataFrame, factor: str, metric: str = "avg", per_tier: bool = True,
@@ -220,9 +228,11 @@ def bands(pq: pl.DataFrame, fac: pl.DataFrame, factor: str, metric: str = "avg",
     for tier, fit, gx, y, curves in curves_per_fit:
         lo = np.quantile(curves, alpha, axis=0) if len(curves) else np.full_like(gx, np.nan)
         hi = np.quantile(curves, 1 - alpha, axis=0) if len(curves) else np.full_like(gx, np.nan)
-        frames.append(pl.DataFrame({"tier": [tier] * len(gx), "fit": [fit] * len(gx), "x": gx, "y": y,
-                                    "lo": lo, "hi": hi}, schema_overrides={"tier": pl.String}))
+        clipped = (lo < 0) | (hi > 1) | (y < 0) | (y > 1)          # NaN compares False: not clipped
+        frames.append(pl.DataFrame({"tier": [tier] * len(gx), "fit": [fit] * len(gx), "x": gx, "y": np.clip(y, 0, 1),
+                                    "lo": np.clip(lo, 0, 1), "hi": np.clip(hi, 0, 1), "clipped": clipped},
+                                   schema_overrides={"tier": pl.String}))
     schema = {"tier": pl.String, "fit": pl.String, "x": pl.Float64, "y": pl.Float64, "lo": pl.Float64,
-              "hi": pl.Float64}
+              "hi": pl.Float64, "clipped": pl.Boolean}
     out = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
     return out if per_tier else out.drop("tier")

@@ -162,8 +162,12 @@ def selection() -> Selection | None:
     bench = _single("Benchmark", "b", opts["benchmarks"], sb)
     if bench is None:
         return None
-    schemes = opts["schemes"].get(bench) or ["paper"]
-    scheme = _single("Tier scheme", "scheme", schemes, sb)
+    schemes = opts["schemes"].get(bench)
+    if schemes:
+        scheme = _single("Tier scheme", "scheme", schemes, sb)
+    else:           # no scheme: say so, never name one ("paper") that does not exist
+        scheme = None
+        sb.caption("Tier scheme: none. `python -m pipeline tiers --scheme auto` assigns tiers from the data.")
     tiers = _multi("Tiers", "tiers", opts["tiers"].get(bench, []), sb)
     cats = _multi("Categories", "cats", opts["categories"].get(bench, []), sb)
     groups = _multi("Model groups", "groups", opts["groups"].get(bench, []), sb)
@@ -199,15 +203,32 @@ def reset_page() -> None:
     st.session_state["_page_tables"] = {}
 
 
-def chart(fig: go.Figure, name: str) -> None:
-    """Show a chart with download buttons for PNG, SVG, PDF and interactive HTML."""
+def _downloads(name: str, kind: str, files: dict) -> None:
+    """One compact download menu: a popover holding a button per format (``files``: format -> bytes callable)."""
+    with st.popover("Download", icon=":material/download:", key=f"dlmenu_{kind}_{name}", type="tertiary",
+                    help=f"Download this {kind}: {plain(name.replace('_', ' '))}"):
+        for fmt, data in files.items():
+            st.download_button(fmt.upper(), data=data, file_name=f"{export.slug(name)}.{fmt}", mime=export.MIME[fmt],
+                               key=f"dl_{name}_{fmt}", on_click="ignore", width="stretch")
+
+
+FLAT_UNLOCK = "Questions or models with different outcomes would give it something to compare."
+
+
+def chart(fig: go.Figure, name: str, unlock: str | None = None) -> None:
+    """Show a chart with one download menu (PNG, SVG, PDF, interactive HTML). With ``unlock`` (a chart of values
+    to compare, not of counts per category), a chart whose every value is the same (``charts.figures.flat_value``)
+    says nothing: one line says so instead, and ``unlock`` what would help."""
+    from charts import figures
+
+    flat = figures.flat_value(fig) if unlock else None
+    if flat is not None:
+        title = fig.layout.title.text or name.replace("_", " ")
+        notice(f"{plain(title)}: every value is {flat:.3g}, nothing to compare. {unlock}")
+        return
     _figures()[name] = fig
     st.plotly_chart(fig, key=f"chart_{name}", width="stretch")
-    cols = st.columns(6)
-    for col, fmt in zip(cols, export.FORMATS):
-        col.download_button(fmt.upper(), data=lambda f=fig, x=fmt: export.figure_bytes(f, x),
-                            file_name=f"{export.slug(name)}.{fmt}", mime=export.MIME[fmt],
-                            key=f"dl_{name}_{fmt}", on_click="ignore")
+    _downloads(name, "chart", {fmt: (lambda f=fig, x=fmt: export.figure_bytes(f, x)) for fmt in export.FORMATS})
 
 
 def page_chart(page: str, name: str, view, **options) -> None:
@@ -217,18 +238,42 @@ def page_chart(page: str, name: str, view, **options) -> None:
 
     fig = pages.figure(page, name, view, **options)
     if fig is not None:
-        chart(fig, name)
+        chart(fig, name, FLAT_UNLOCK)
 
 
-def table(df: pl.DataFrame, name: str, **kwargs) -> None:
-    """Show a table with CSV and Parquet download buttons."""
+STYLE_MAX_CELLS = 60_000      # beyond, a table is shown with column formats only (pandas' Styler renders every cell)
+
+
+def table(df: pl.DataFrame, name: str, key: str | None = None, **kwargs) -> None:
+    """Show a table the way every page does: headers are the columns' labels (``charts.present.label``; ``key``
+    names what a ``key`` column holds), numbers in the app's formats with ``—`` for missing; one download
+    menu (CSV, Parquet) with the columns as stored. The value behind each cell stays the raw number."""
+    from charts import present
+
     st.session_state.setdefault("_page_tables", {})[name] = df
-    st.dataframe(df, width="stretch", hide_index=True, **kwargs)
-    cols = st.columns(6)
-    for col, fmt in zip(cols, ("csv", "parquet")):
-        col.download_button(fmt.upper(), data=lambda d=df, x=fmt: export.table_bytes(d, x),
-                            file_name=f"{export.slug(name)}.{fmt}", mime=export.MIME[fmt],
-                            key=f"dl_{name}_{fmt}", on_click="ignore")
+    config = {c: st.column_config.Column(present.label(c, key), help=None) for c in df.columns}
+    config.update(kwargs.pop("column_config", None) or {})
+    data = df
+    if df.height * max(df.width, 1) <= STYLE_MAX_CELLS:
+        formats = {c: (lambda v, c=c: present.fmt(v, c)) for c, t in df.schema.items()
+                   if t.is_numeric() or t == pl.Boolean}
+        data = df.to_pandas().style.format(formats, na_rep=present.MISSING)
+    st.dataframe(data, width="stretch", hide_index=True, column_config=config, placeholder=present.MISSING, **kwargs)
+    _downloads(name, "table", {fmt: (lambda d=df, x=fmt: export.table_bytes(d, x)) for fmt in ("csv", "parquet")})
+
+
+def notice(text: str) -> None:
+    """One line where a chart cannot say anything: why, and what would unlock it (``text`` is Markdown the
+    page wrote; untrusted parts through ``plain``)."""
+    st.info(text, icon=":material/info:")
+
+
+def findings(lines: list[str]) -> None:
+    """The page's answer, first: 2–4 findings in plain words, each with its number (Markdown the page wrote;
+    untrusted parts through ``plain``)."""
+    if lines:
+        with st.container(border=True):
+            st.markdown("\n".join(f"- {line}" for line in lines))
 
 
 def page_zip(page: str) -> None:
@@ -236,8 +281,10 @@ def page_zip(page: str) -> None:
     figs, tables = dict(_figures()), dict(st.session_state.get("_page_tables", {}))
     if not figs and not tables:
         return
+    what = " and ".join(f"{n} {w}{'s' if n > 1 else ''}" for n, w in ((len(figs), "chart"), (len(tables), "table"))
+                        if n)
     st.divider()
-    st.download_button(f"Download all {len(figs)} charts and {len(tables)} tables (zip)",
+    st.download_button(f"Download this page: {what} (zip)", icon=":material/folder_zip:",
                        data=lambda: export.zip_bytes(figs, tables=tables), file_name=f"{export.slug(page)}.zip",
                        mime=export.MIME["zip"], key=f"zip_{page}", on_click="ignore")
 
@@ -262,14 +309,41 @@ def plain(value) -> str:
     return _PUNCT.sub(r"\\\1", " ".join(text.split("\n")).replace("\r", " "))
 
 
+# Math in a response or problem, as KaTeX delimits it: $$…$$, \[…\], \(…\), and $…$ the way pandoc reads it (the
+# opening $ not escaped and followed by a non-space, the closing one preceded by a non-space and not followed
+# by a digit, no blank line inside: "$5 and $10" is text).
+_MATH = re.compile(r"\$\$(?P<dd>.+?)\$\$|\\\[(?P<bd>.+?)\\\]|\\\((?P<bp>.+?)\\\)"
+                   r"|(?<![\\$])\$(?P<d>(?=\S)(?:[^$\\\n]|\\.|\n(?![ \t]*\n))+?)(?<=\S)\$(?!\d)", re.S)
+_TEXT_PUNCT = re.compile(r"([!-/:-@\[-`|~])")       # ASCII punctuation but { } (no Markdown syntax uses them)
+_LEADING = re.compile(r"(?<=\n)[ \t]+")
+_HARD_BREAK = re.compile(r"(?<!\n)\n(?!\n)")
+
+
+def _literal(text: str, line_start: bool) -> str:
+    """Text outside math as Markdown that shows every character as written: punctuation escaped, a line
+    break kept (a hard break), leading spaces kept (no-break spaces: never an indented code block)."""
+    t = ("\n" if line_start else "") + _TEXT_PUNCT.sub(r"\\\1", text.replace("\r\n", "\n").replace("\r", "\n"))
+    t = _LEADING.sub(lambda m: "\u00a0" * len(m.group(0).expandtabs(4)), t)
+    return _HARD_BREAK.sub("  \n", t[1:] if line_start else t)
+
+
 def rich(text) -> str:
-    """Model output (or a problem statement) as Markdown: \\( \\) and \\[ \\] math become $ and $$ for KaTeX,
-    and image syntax is made impossible: every "![" gets an invisible word joiner between its two
-    characters, so no form of image (inline, reference, nested or escaped brackets) can parse."""
+    """Model output (or a problem statement) as Markdown that changes no character: math (``$…$``,
+    ``$$…$$``, ``\\(…\\)``, ``\\[…\\]``) renders with KaTeX, everything else is literal text (every Markdown
+    syntax character escaped, line breaks kept), so ``3/7 = (3*30)/(7*30)`` keeps its stars. No image can
+    parse: outside math "![" is escaped, inside it gets an invisible word joiner between its characters."""
     t = "" if text is None else str(text)
-    t = re.sub(r"\\\[(.+?)\\\]", lambda m: f"$${m.group(1)}$$", t, flags=re.S)
-    t = re.sub(r"\\\((.+?)\\\)", lambda m: f"${m.group(1)}$", t, flags=re.S)
-    return t.replace(_IMAGE_OPEN, _BROKEN_OPEN)
+    out, at = [], 0
+    for m in _MATH.finditer(t):
+        kind, body = next((k, v) for k, v in m.groupdict().items() if v is not None)
+        if "$" in body:              # a $ inside would end the math early: show it as text
+            continue
+        out.append(_literal(t[at:m.start()], at == 0 or t[at - 1] == "\n"))
+        fence = "$$" if kind in ("dd", "bd") else "$"
+        out.append(fence + body.replace(_IMAGE_OPEN, _BROKEN_OPEN) + fence)
+        at = m.end()
+    out.append(_literal(t[at:], at == 0 or t[at - 1] == "\n"))
+    return "".join(out)
 
 
 def link(page: str, label: str, **params) -> None:

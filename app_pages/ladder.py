@@ -6,7 +6,28 @@ import streamlit as st
 from analysis import ladder
 from app_pages import common
 from charts import pages
-from warehouse import frames
+from warehouse import frames, inventory
+
+
+def ladderness_section() -> None:
+    """Does difficulty order the models: Guttman / Loevinger at a threshold, the solved matrix, the violations."""
+    st.caption("Does difficulty order the models? A question counts as solved by a key when its accuracy is above "
+               "the threshold. Guttman reproducibility and Loevinger's H near 1 mean a clean ladder.")
+    thr = st.slider("Solved when accuracy >", 0.0, 0.95, 0.5, 0.05, key="ladder_thr")
+    # the threshold only re-cuts the per-question counts already fetched: no query when it moves
+    sg = ladder.scalogram(rep["questions"], "threshold", thr)
+    if sg.height:
+        r = sg.row(0, named=True)
+        cols = st.columns(4)
+        cols[0].metric("Guttman reproducibility",
+                       f"{r['reproducibility']:.3f}" if r["reproducibility"] is not None else "—")
+        cols[1].metric("Loevinger H", f"{r['loevinger_h']:.3f}" if r["loevinger_h"] is not None else "—")
+        cols[2].metric("Guttman errors", r["guttman_errors"])
+        cols[3].metric("keys × questions", f"{r['n_keys']} × {r['n_questions']}")
+    common.page_chart("ladder", "solved_matrix", rep, threshold=thr)
+    st.markdown("**Violations** — a key solves a harder question but fails an easier one:")
+    common.table(ladder.violations(rep["questions"], "threshold", thr), "violations")
+
 
 sel = common.selection()
 st.title("The ladder")
@@ -18,15 +39,20 @@ rep = common.q(pages.ladder_report, sel, by)   # one query: per-question counts,
 acc = rep["accuracy"]
 ref = common.q(frames.reference_values, sel) if show_ref else None
 if show_ref and (ref is None or ref.is_empty()):
-    st.info("No reference values for this benchmark (the paper's Figure 1 covers AIME24).")
+    common.notice("No reference values for this benchmark (the paper's Figure 1 covers AIME24).")
+if acc.is_empty():
+    common.notice("No trajectories match the filters: clear a filter in the sidebar.")
+common.findings(pages.ladder_findings(rep, common.plain, by))
 common.page_chart("ladder", "ladder", rep, reference=ref)
 untiered = acc.filter(acc["tier"].is_null())["question_id"].n_unique() if acc.height else 0
 if untiered:
     n_q = acc["question_id"].n_unique()
-    st.info(f"{'No question' if untiered == n_q else f'{untiered} of {n_q} questions'} of this selection "
-            f"{'has' if untiered == n_q else 'have'} a tier under the scheme {common.plain(sel.scheme)}, so "
-            "they are ordered by accuracy alone, without a tier band. Assign tiers from the data: quantiles of the "
-            "solve rate (`auto`), or the paper's rule over a base and a small-SFT group (`rule`):")
+    scheme = (f"under the scheme {common.plain(sel.scheme)}" if common.q(inventory.options)["schemes"].get(sel.benchmark)
+              else "(this benchmark has no tier scheme)")
+    common.notice(f"{'No question' if untiered == n_q else f'{untiered} of {n_q} questions'} of this selection "
+                  f"{'has' if untiered == n_q else 'have'} a tier {scheme}, so they are ordered by accuracy alone, "
+                  "without a tier band. Assign tiers from the data: quantiles of the solve rate (`auto`), or the "
+                  "paper's rule over a base and a small-SFT group (`rule`):")
     bench = shlex.quote(sel.benchmark)
     st.code(f"python -m pipeline tiers --scheme auto --benchmark {bench}\n"
             f"python -m pipeline tiers --scheme rule --benchmark {bench} --groups BASE_GROUP SMALL_SFT_GROUP",
@@ -34,24 +60,14 @@ if untiered:
 if show_ref and ref is not None and not ref.is_empty():
     st.markdown("**Agreement with the paper's values** (groups of the same name; lines per group):")
     common.table(common.q(pages.reference_agreement, sel), "reference_agreement")
-common.page_chart("ladder", "heatmap", rep)
-common.table(acc, "question_accuracy")
-
-st.subheader("Ladder-ness")
-st.caption("Does difficulty order the models? A question counts as solved by a key when its accuracy is above "
-           "the threshold. Guttman reproducibility and Loevinger's H near 1 mean a clean ladder.")
-thr = st.slider("Solved when accuracy >", 0.0, 0.95, 0.5, 0.05, key="ladder_thr")
-# the threshold only re-cuts the per-question counts already fetched: no query when it moves
-sg = ladder.scalogram(rep["questions"], "threshold", thr)
-if sg.height:
-    r = sg.row(0, named=True)
-    cols = st.columns(4)
-    cols[0].metric("Guttman reproducibility", f"{r['reproducibility']:.3f}" if r["reproducibility"] is not None else "—")
-    cols[1].metric("Loevinger H", f"{r['loevinger_h']:.3f}" if r["loevinger_h"] is not None else "—")
-    cols[2].metric("Guttman errors", r["guttman_errors"])
-    cols[3].metric("keys × questions", f"{r['n_keys']} × {r['n_questions']}")
-common.page_chart("ladder", "solved_matrix", rep, threshold=thr)
-st.markdown("**Violations** — a key solves a harder question but fails an easier one:")
-common.table(ladder.violations(rep["questions"], "threshold", thr), "violations")
-common.page_chart("ladder", "rasch_difficulty", rep)
+heat, ladderness, rasch = st.tabs(["Heatmap and table", "Ladder-ness", "Rasch difficulty"])
+with heat:
+    common.page_chart("ladder", "heatmap", rep)
+    common.table(acc, "question_accuracy", key=by)
+with ladderness:
+    ladderness_section()
+with rasch:
+    if rep["difficulty"].is_empty():
+        common.notice("The Rasch fit needs questions solved by some keys and failed by others.")
+    common.page_chart("ladder", "rasch_difficulty", rep)
 common.page_zip("ladder")

@@ -3,12 +3,45 @@ HTML report (charts.report) and the import of dropped trace files (app_pages/upl
 import polars as pl
 import streamlit as st
 
+import charts
 from app_pages import common, upload
 from charts import export, pages, report
 from warehouse import db, inventory
 
 sel = common.selection()
 st.title("Overview")
+if sel is not None:
+    by = "group" if common.has_groups(sel) else "model"
+    has_tiers = bool(common.q(inventory.options)["schemes"].get(sel.benchmark))
+    st.subheader(f"Accuracy per tier — {common.plain(sel.benchmark)}"
+                 + (f" ({common.plain(sel.scheme)} tiers)" if has_tiers else ""))
+    v = common.q(pages.overview, sel, by)
+    if v["overall"].is_empty():
+        common.notice("No trajectories match the filters: clear a filter in the sidebar.")
+    else:
+        common.findings(pages.overview_findings(v, common.plain))
+        pt = v["per_tier"].with_columns(pl.col("tier").fill_null("(no tier)"))
+        keys = v["overall"].sort("avg", descending=True)["key"].to_list()
+        shown = pt.filter(pl.col("key").is_in(keys[:12]))
+        fig = charts.bar_figure(shown, "tier", "avg", color="key", interval=("avg_lo", "avg_hi"),
+                                title=f"avg@n per tier and {by} (95% bootstrap interval over the tier's questions)",
+                                color_title=by.capitalize(), x_title="Tier", y_title="avg@n")
+        if len(keys) > 12:
+            st.caption(f"The 12 best of {len(keys)} {by}s by avg@n; the table below has them all.")
+        common.chart(fig, "tier_accuracy", common.FLAT_UNLOCK)
+        with st.expander("The numbers: avg@n and cov@n per tier, with intervals"):
+            common.table(v["per_tier"].select("key", "tier", "n_questions", "avg", "avg_lo", "avg_hi", "cov", "cov_lo",
+                                              "cov_hi"), "tier_metrics", key=by)
+
+    st.download_button("Download this selection's report (one HTML file: every chart, the key tables, the "
+                       "filters and the provenance; opens offline)",
+                       data=lambda p=str(db.db_path()), s=sel: report.file_bytes(p, s),
+                       file_name=f"ladder-report-{export.slug(sel.benchmark)}.html", mime="text/html",
+                       key="report_html", on_click="ignore", icon=":material/description:")
+    with st.expander("Models"):
+        common.table(common.q(inventory.models, sel.benchmark), "models")
+    with st.expander("Runs — where the data came from"):
+        common.table(common.q(inventory.runs, sel.benchmark), "runs")
 info, counts = common.q(inventory.info), common.q(inventory.counts)
 st.caption(f"Warehouse {common.plain(db.db_path())} · schema {common.plain(info['schema_version'])} · "
            f"data version {common.plain(info['data_version'])} · grader: "
@@ -18,32 +51,9 @@ cols = st.columns(5)
 for col, k in zip(cols, ("benchmarks", "models", "runs", "trajectories", "step_annotations")):
     col.metric(k.replace("_", " "), f"{counts[k]:,}")
 
-st.subheader("Benchmarks")
-common.table(common.q(inventory.benchmarks), "benchmarks")
+with st.expander("Benchmarks"):
+    common.table(common.q(inventory.benchmarks), "benchmarks")
 
-if sel is not None:
-    st.download_button("Download this selection's report (one HTML file: every chart, the key tables, the "
-                       "filters and the provenance; opens offline)",
-                       data=lambda p=str(db.db_path()), s=sel: report.file_bytes(p, s),
-                       file_name=f"ladder-report-{export.slug(sel.benchmark)}.html", mime="text/html",
-                       key="report_html", on_click="ignore", icon=":material/description:")
-    st.subheader(f"Accuracy per tier — {common.plain(sel.benchmark)} ({common.plain(sel.scheme)} tiers)")
-    acc = common.q(pages.tier_metrics, sel)
-    if acc.is_empty():
-        st.info("No trajectories match the filters.")
-    else:
-        st.caption("avg@n per model and tier, with its 95% bootstrap interval over the tier's questions "
-                   "(the numbers, cov@n too, are in the table below it).")
-        shown = acc.with_columns(pl.col("tier").fill_null("(none)"), cell=pl.format(
-            "{} [{}–{}]", *(pl.col(c).round(2) for c in ("avg", "avg_lo", "avg_hi"))))
-        common.table(shown.pivot(on="tier", index="key", values="cell", aggregate_function="first")
-                     .rename({"key": "model_id"}), "tier_accuracy")
-        common.table(acc.rename({"key": "model_id"}), "tier_metrics")
-
-    st.subheader("Models")
-    common.table(common.q(inventory.models, sel.benchmark), "models")
-    st.subheader("Runs — where the data came from")
-    common.table(common.q(inventory.runs, sel.benchmark), "runs")
 with st.expander("Import trace files", expanded=bool(st.session_state.get(upload.RESULT_KEY))):
     upload.uploader("overview", common.q(inventory.options)["benchmarks"])
 common.page_zip("overview")

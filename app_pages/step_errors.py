@@ -1,13 +1,15 @@
 """Step errors: the error taxonomy (step annotation labels, trajectory flags) by tier, category, model,
 and how far two annotators agree on the first wrong step."""
+import polars as pl
 import streamlit as st
 
 import charts
 from analysis import agreement
 from app_pages import common
+from charts import pages
 from charts.figures import agreement_figure
 from warehouse import agreement as agreement_q
-from warehouse import failures
+from warehouse.records import VERIFIED_FLAGS
 
 SECOND_ANNOTATOR = ("python -m pipeline annotate --annotator judge --backend BACKEND --model MODEL",
                     "python -m pipeline annotate --annotator prm --model MODEL")
@@ -15,12 +17,12 @@ SECOND_ANNOTATOR = ("python -m pipeline annotate --annotator judge --backend BAC
 
 def agreement_view(sel) -> None:
     """Agreement of two annotators on the first wrong step of the trajectories both judged."""
-    st.subheader("Annotator agreement on the first wrong step")
+    st.markdown("**Annotator agreement on the first wrong step**")
     verdicts = common.q(agreement_q.first_errors, sel)
     names = agreement.annotators(verdicts)
     if len(names) < 2:
         who = f"only {common.plain(names[0])}" if names else "no annotator"
-        st.info(f"Agreement needs two annotators on the same trajectories; {who} judged this selection. "
+        common.notice(f"Agreement needs two annotators on the same trajectories; {who} judged this selection. "
                 "A second annotator unlocks it, e.g. the LLM judge or a process reward model:")
         for cmd in SECOND_ANNOTATOR:
             st.code(cmd, language="bash")
@@ -32,7 +34,7 @@ def agreement_view(sel) -> None:
     b = c2.selectbox("Annotator B", rest, key="se_agree_b", format_func=common.plain)
     pairs = agreement.pair(verdicts, a, b)
     if pairs.is_empty():
-        st.info(f"{common.plain(a)} and {common.plain(b)} judged no trajectory of this selection in common.")
+        common.notice(f"{common.plain(a)} and {common.plain(b)} judged no trajectory of this selection in common.")
         return
     xa, xb = pairs["a"].to_list(), pairs["b"].to_list()
     s = agreement.agreement(xa, xb)
@@ -58,18 +60,35 @@ sel = common.selection()
 st.title("Step errors")
 by = st.radio("Break down by", ["tier", "category", "model"] + (["group"] if common.has_groups(sel) else []),
               horizontal=True, key="se_by")
-se = common.q(failures.step_error_counts, sel, by)
-fl = common.q(failures.flag_counts, sel, by)
+v = common.q(pages.step_error_view, sel, by)
+se, fl = v["labels"], v["flags"]
 if se.is_empty() and fl.is_empty():
-    st.info("No step annotations or trajectory flags in this selection yet. The pipeline's annotators write "
-            "them (`python -m pipeline annotate ...`).")
-if not se.is_empty():
-    common.chart(charts.bar_figure(se, by, "steps", color="label", title=f"step-error labels by {by}",
-                                   barmode="stack"), "step_error_labels")
-    common.table(se, "step_error_labels")
-if not fl.is_empty():
-    common.chart(charts.bar_figure(fl, by, "trajectories", color="flag", title=f"trajectory flags by {by}",
-                                   barmode="stack"), "trajectory_flags")
-    common.table(fl, "trajectory_flags")
-agreement_view(sel)
+    common.notice("No step annotations or trajectory flags in this selection yet. The pipeline's annotators write "
+                  "them (`python -m pipeline annotate ...`).")
+else:
+    common.findings(pages.step_error_findings(v, by, common.plain))
+    fig = pages.figure("step_errors", "step_error_labels", v)
+    if fig is None:
+        common.notice("No step-error label in this selection (only milestones such as the gold answer reached).")
+    else:
+        common.chart(fig, "step_error_labels", common.FLAT_UNLOCK)
+        st.caption(f"Each bar: the share of the {by}'s trajectories carrying the label (its tiers differ in size, "
+                   "so counts would mislead). The eight most frequent labels; all of them in the table.")
+    flags = fl.filter(pl.col("flag").is_in(list(VERIFIED_FLAGS))) if fl.height else fl
+    t1, t2, t3 = st.tabs(["Trajectory flags", "All labels (table)", "Annotator agreement"])
+    with t1:
+        if flags.is_empty():
+            common.notice("No verified trajectory flag (found then lost, answer flip, truncated, repetition loop) in "
+                          "this selection.")
+        else:
+            common.chart(charts.bar_figure(flags, "flag", "rate", color=by, percent=True, x_title="Flag",
+                                           title=f"Trajectory flags: share of each {by}'s trajectories",
+                                           y_title="Share of trajectories"), "trajectory_flags", common.FLAT_UNLOCK)
+        common.table(fl, "trajectory_flags", key=by)
+    with t2:
+        common.table(se, "step_error_labels", key=by)
+    with t3:
+        agreement_view(sel)
+if se.is_empty() and fl.is_empty():
+    agreement_view(sel)
 common.page_zip("step_errors")

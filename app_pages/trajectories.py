@@ -1,5 +1,10 @@
-"""Trajectories: pick a question, see the models × samples grid, open one (or two) trajectories
-with numbered, annotated steps, and search every response. The URL (q, t, t2, step, step2) is a permalink.
+"""Trajectories: read what a model wrote. Search every response (top), pick a question (every pick is
+honoured; previous/next buttons), its models × samples grid (select a cell to open that sample), then the
+trajectory itself: numbered, annotated steps, its text exactly as written (math rendered, every other
+character literal; a raw-text toggle shows the stored string), and below, the question's answer classes.
+The sample opened by default is an informative one: non-empty, and a wrong one where the question has both.
+Every table row that names a trajectory opens it when selected. The URL (q, t, t2, step, step2, s) is a
+permalink: ?q=QUESTION&t=TRAJECTORY opens that trajectory.
 
 Above the steps, the answer timeline's strip: one mark per step and event (gold reached or lost, answer
 changed, verified arithmetic slip, backtrack, the suspected first error of the annotator the reader picks);
@@ -7,11 +12,12 @@ clicking a mark or picking it in "Jump to a marked step" selects its page of ste
 Verified findings and judgements are told apart (warehouse.records.annotation_kind): a judgement is shown
 with its annotator and score as a suspicion, never painted as an established error.
 
-Model text is untrusted: it is rendered only through st.markdown without unsafe_allow_html
-(raw HTML is escaped) after common.rich (image syntax made impossible); other fields go through common.plain.
+Model text is untrusted: it is rendered only through st.markdown without unsafe_allow_html after common.rich
+(literal text, math, never an image), or as st.code (the raw view); other fields go through common.plain.
 """
 import re
 
+import polars as pl
 import streamlit as st
 
 import charts
@@ -21,10 +27,6 @@ from charts import figures
 from pipeline import answers
 from warehouse import questions, search, trajectory
 from warehouse.records import annotation_kind
-
-sel = common.selection()
-st.title("Trajectories")
-
 
 STEPS_PER_PAGE = 40          # steps drawn per page of a trajectory (a 5 MB response has ~27,000)
 CHARS_PER_PAGE = 40_000      # characters per page of a trajectory that has no steps
@@ -69,12 +71,14 @@ def _scroll_to(anchor: str) -> None:
             unsafe_allow_javascript=True)
 
 
-def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) -> None:
+def show_trajectory(tid: int, container, slot: str, x_max: int | None = None, raw: bool = False) -> None:
+    """One trajectory: its verdict and answers, then its text: numbered, annotated steps under the answer
+    timeline's strip, or with ``raw`` the stored string exactly (st.code: no Markdown at all)."""
     t = common.q(trajectory.trajectory, int(tid))
     if t is None:
         container.warning(f"No trajectory {common.plain(tid)}.")
         return
-    ok = "✅ correct" if t["is_correct"] else "❌ wrong"
+    ok = "✓ right" if t["is_correct"] else "✗ wrong"
     container.markdown(f"**{common.plain(t['model_id'])}** · sample {t['sample_idx']} · {ok} · "
                        f"{t['n_chars']:,} chars"
                        + (f" · finish: {common.plain(t['finish_reason'])}" if t["finish_reason"] else ""))
@@ -91,10 +95,16 @@ def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) ->
                 container.caption(f"{title}: " + ", ".join(found))
     steps = common.q(trajectory.steps, int(tid))
     text = t["response"] or ""
-    if steps.is_empty():
+    if raw or steps.is_empty():
         page = _page_of(container, len(text), CHARS_PER_PAGE, "characters", f"chars_{slot}_{tid}")
         body = text[page * CHARS_PER_PAGE:(page + 1) * CHARS_PER_PAGE]
-        container.container(height=700).markdown(common.rich(body) or "_(empty response)_")
+        box = container.container(height=700)
+        if not body:
+            box.caption("(empty response)")
+        elif raw:
+            box.code(body, language=None, wrap_lines=True)
+        else:
+            box.markdown(common.rich(body))
         return
     step_ans = common.q(answers.step_answers, int(tid))
     notes = common.q(trajectory.annotations, int(tid))
@@ -132,7 +142,7 @@ def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) ->
     cur = st.session_state.get(jump_key)
     if cur is not None and cur not in label:
         options.append(cur)
-    container.selectbox(f"Jump to a marked step ({len(targets)} marked)", options, key=jump_key,
+    container.selectbox(f"Jump to a marked step ({len(targets)} marked)", options, key=jump_key, placeholder="—",
                         format_func=lambda i: "—" if i is None else f"step {i + 1} · {label.get(i, 'chosen')}",
                         on_change=lambda: _jump_to(slot, tid, st.session_state.get(jump_key)))
     target = st.session_state.get(jump_key)
@@ -180,78 +190,99 @@ def show_trajectory(tid: int, container, slot: str, x_max: int | None = None) ->
             _scroll_to(f"step-{slot}-{target}")
 
 
-qs = common.q(questions.questions, sel)
-if qs.is_empty():
-    st.info("No questions match the filters.")
-    st.stop()
-ids = qs["question_id"].to_list()
-labels = {r["question_id"]: f"{r['question_id']} · {r['tier'] or '-'} · {r['category'] or '-'} · "
-          + (f"{r['accuracy']:.0%}" if r["accuracy"] is not None else "no samples")
-          for r in qs.iter_rows(named=True)}
-want = st.query_params.get("q")
-qid = st.selectbox("Question (sorted by tier, then accuracy)", ids, index=ids.index(want) if want in ids else 0,
-                   format_func=labels.get, key=f"traj_q_{want}")
-if qid != want:
-    _param("q", qid)
-    _param("t", None)
-    _param("t2", None)
-    _param("step", None)
-    _param("step2", None)
-question = common.q(questions.question, sel.benchmark, qid, sel.scheme)
-with st.expander(f"Problem {common.plain(qid)} — gold answer: {common.plain(question['answer'])}", expanded=True):
-    st.markdown(common.rich(question["problem"]))
-    st.markdown(f"**Gold answer:** {common.plain(question['answer'])} · tier {common.plain(question['tier'] or '-')}"
-                f" · {common.plain(question['category'] or '')}")
+def _follow(key: str, options: list, want, default) -> None:
+    """Set a selectbox's state before it is drawn, when it has none yet (a page load, a link from another
+    page: widget state does not outlive its page) or a stale one: to ``want`` (the URL's value) if it is
+    an option, else ``default``. Afterwards the widget alone decides: its key never changes and the URL is
+    never read again (a rerun may carry the URL from before the last run's update), so every pick is
+    honoured; the page writes the pick to the URL."""
+    if key not in st.session_state or st.session_state[key] not in options:
+        st.session_state[key] = want if want in options else default
 
-grid = common.q(questions.sample_grid, sel, qid)
-if grid.is_empty():
-    st.info("No samples of this question in the selection.")
-else:
-    common.chart(charts.grid_figure(grid, title=f"question {qid}: models × samples"), "sample_grid")
-    classes = common.q(answers.question_classes, sel, qid)
-    if classes:
-        common.chart(charts.answer_class_figure(classes, title=f"question {qid}: answer classes "
-                                                "(equivalent final answers, as the grader decides)"), "answer_classes")
-        pick = st.selectbox("Samples in the class", range(len(classes)), key=f"traj_class_{qid}",
-                            format_func=lambda i: f"{i + 1}. {classes[i]['answer'][:80]} · {classes[i]['n']} samples"
-                            + (" · gold" if classes[i]["is_gold"] else ""))
-        members = classes[pick]["samples"]
-        st.caption(f"{len(members)} samples from {len(classes[pick]['models'])} models answered this; open one:")
-        for r in members[:12]:
-            common.link("app_pages/trajectories.py", f"{r['model_id']} · sample {r['sample_idx']} · {r['answer']}",
-                        q=qid, t=r["trajectory_id"])
-        if len(members) > 12:
-            st.caption(f"… and {len(members) - 12} more (the grid above shows every sample)")
-    tids = grid["trajectory_id"].to_list()
-    names = {r["trajectory_id"]: f"{r['model_id']} · sample {r['sample_idx']} · "
-             f"{'✓' if r['is_correct'] else '✗'} {r['answer'] or '—'}" for r in grid.iter_rows(named=True)}
-    cur = common.int_param("t")
-    c1, c2 = st.columns(2)
-    tid = c1.selectbox("Open a trajectory", tids, index=tids.index(cur) if cur in tids else 0,
-                       format_func=names.get, key=f"traj_t_{qid}")
-    if cur is not None and tid != cur:
-        _param("step", None)         # a step of another trajectory
-    _param("t", tid)
-    other = [None] + tids
-    cur2 = common.int_param("t2")
-    cur2 = cur2 if cur2 in tids else None
-    tid2 = c2.selectbox("Compare side by side with", other, index=other.index(cur2),
-                        format_func=lambda v: "—" if v is None else names[v], key=f"traj_t2_{qid}")
-    if cur2 is not None and tid2 != cur2:
-        _param("step2", None)
-    _param("t2", tid2)
-    st.caption("Permalink: this page's URL (filters, question and trajectories are in its query string).")
-    if tid2 is None:
-        show_trajectory(tid, st.container(), "a")
-    else:
-        left, right = st.columns(2)
-        lengths = [(common.q(trajectory.trajectory, int(x)) or {}).get("n_chars") or 0 for x in (tid, tid2)]
-        show_trajectory(tid, left, "a", x_max=max(lengths))       # both strips on one scale
-        show_trajectory(tid2, right, "b", x_max=max(lengths))
 
-st.divider()
-st.subheader("Search the responses")
-text = st.text_input("Text to find (smart case: an upper-case letter makes it case-sensitive)",
+def _open(qid: str, tid: int | None = None) -> None:
+    """Open question ``qid`` (and trajectory ``tid``): a callback of the buttons and selectable tables.
+    Clears every table's selection (their keys carry a counter), so picking the same row again opens it."""
+    st.session_state["traj_q"] = qid
+    if tid is not None:
+        st.session_state[f"traj_t_{qid}"] = tid
+    st.session_state["_traj_pick"] = st.session_state.get("_traj_pick", 0) + 1
+
+
+def _picked_rows(key: str, targets: list) -> None:
+    rows = st.session_state[key].selection.rows
+    if rows:
+        _open(*targets[rows[0]])
+
+
+def _opening_table(df, targets: list[tuple[str, int | None]], name: str, **kwargs) -> None:
+    """A table whose rows each name a trajectory or a question (``targets[i]`` = (question, trajectory or
+    None)): selecting a row opens it."""
+    key = f"traj_{name}_{st.session_state.get('_traj_pick', 0)}"
+    st.dataframe(df, key=key, on_select=lambda: _picked_rows(key, targets), selection_mode="single-row",
+                 hide_index=True, width="stretch", **kwargs)
+
+
+def _informative(grid) -> int:
+    """The sample to open first: a non-empty one, and a wrong one where the question has right and wrong."""
+    rows = [r for r in grid.iter_rows(named=True) if (r["n_chars"] or 0) > 0] or list(grid.iter_rows(named=True))
+    mixed = len({bool(r["is_correct"]) for r in rows}) == 2
+    return next(r for r in rows if not (mixed and r["is_correct"]))["trajectory_id"]
+
+
+def _cell(r: dict) -> str:
+    if not r["n_chars"]:
+        return "✗ (empty)"
+    ans = str(r["answer"]) if r["answer"] not in (None, "") else "—"
+    return ("✓ " if r["is_correct"] else "✗ ") + (ans if len(ans) <= 24 else ans[:23] + "…")
+
+
+def _grid_table(grid, qid: str, tid: int) -> None:
+    """The models × samples grid as a compact table (a cell: ✓/✗ and the extracted answer); selecting a
+    cell opens that sample. The open one is shown selected."""
+    n = int(grid["sample_idx"].max()) + 1
+    cols = [f"sample {i}" for i in range(n)]
+    by_cell = {(r["model_id"], r["sample_idx"]): r for r in grid.iter_rows(named=True)}
+    models = list(dict.fromkeys(grid["model_id"].to_list()))
+    wide = pl.DataFrame([{"model": m, **{c: (_cell(by_cell[(m, i)]) if (m, i) in by_cell else "")
+                                         for i, c in enumerate(cols)}} for m in models],
+                        schema={"model": pl.String, **{c: pl.String for c in cols}})
+    at = {(r["model_id"], r["sample_idx"]): r["trajectory_id"] for r in grid.iter_rows(named=True)}
+    open_cell = next(((models.index(m), cols[i]) for (m, i), t in at.items() if t == tid), None)
+    key = f"traj_grid_{qid}_{st.session_state.get('_traj_pick', 0)}"
+
+    def picked():
+        cells = st.session_state[key].selection.cells
+        if cells:
+            row, col = cells[0]
+            t = at.get((models[row], cols.index(col))) if col in cols else None
+            if t is not None:
+                _open(qid, t)
+
+    st.dataframe(wide, key=key, on_select=picked, selection_mode="single-cell", hide_index=True,
+                 width="stretch", height=min(len(models), 8) * 35 + 38,
+                 selection_default={"selection": {"cells": [list(open_cell)]}} if open_cell else None)
+
+
+NOBODY = "none"     # the compare box's "no second trajectory" (None would show as an unset box)
+_KEEP = 60         # characters of context shown either side of a search match
+
+
+def _kwic(snippet: str, text: str) -> tuple[str, str, str]:
+    """A search snippet cut around its first match (smart case, as the search): before, match, after."""
+    s = snippet or ""
+    fold = not (any(c.isupper() for c in text) or text.lower() == text.upper())
+    i = (s.lower() if fold else s).find(text.lower() if fold else text)
+    if i < 0:
+        return "", "", s
+    flat = lambda x: " ".join(x.split())            # noqa: E731 -- one line per row
+    return flat(s[max(0, i - _KEEP):i]), s[i:i + len(text)], flat(s[i + len(text):i + len(text) + _KEEP])
+
+
+sel = common.selection()
+st.title("Trajectories")
+
+text = st.text_input("Search the responses (smart case: an upper-case letter makes it case-sensitive)",
                      value=st.query_params.get("s", ""), key="traj_search")
 _param("s", text or None)
 if text:
@@ -262,8 +293,105 @@ if text:
     if hits.is_empty():
         st.info("No response contains this text.")
     else:
-        st.dataframe(hits, hide_index=True, width="stretch")
-        for r in hits.head(10).iter_rows(named=True):
-            common.link("app_pages/trajectories.py", f"{r['model_id']} · question {r['question_id']} · "
-                        f"sample {r['sample_idx']}", q=r["question_id"], t=r["trajectory_id"])
+        rows = []
+        for r in hits.iter_rows(named=True):
+            before, match, after = _kwic(r["snippet"], text)
+            rows.append({"model": r["model_id"], "question": r["question_id"], "sample": r["sample_idx"],
+                         "verdict": "✓ right" if r["is_correct"] else "✗ wrong",
+                         "before": before, "match": match, "after": after})
+        shown = pl.DataFrame(rows).to_pandas().style.set_properties(
+            subset=["match"], **{"background-color": "#ffe58a", "font-weight": "bold"})
+        st.caption(("The first 50 responses" if hits.height >= 50 else f"{hits.height} responses")
+                   + " that contain it: select a row to open that trajectory.")
+        _opening_table(shown, [(r["question_id"], r["trajectory_id"]) for r in hits.iter_rows(named=True)],
+                       "hits", height=min(hits.height, 8) * 35 + 38,
+                       column_config={"before": st.column_config.TextColumn("before", width="medium", alignment="right"),
+                                      "match": st.column_config.TextColumn("match", width="small"),
+                                      "after": st.column_config.TextColumn("after", width="large")})
+
+qs = common.q(questions.questions, sel)
+if qs.is_empty():
+    st.info("No questions match the filters.")
+    st.stop()
+ids = qs["question_id"].to_list()
+labels = {r["question_id"]: " · ".join(str(x) for x in (r["question_id"], r["tier"], r["category"],
+                                                          "no samples" if r["accuracy"] is None else
+                                                          f"{r['accuracy']:.0%} right") if x not in (None, ""))
+          for r in qs.iter_rows(named=True)}
+url_q = st.query_params.get("q")
+_follow("traj_q", ids, url_q, ids[0])
+pick, back, fwd = st.columns([12, 1, 1], vertical_alignment="bottom")
+qid = pick.selectbox("Question (sorted by tier, then accuracy)", ids, format_func=labels.get, key="traj_q")
+i = ids.index(qid)
+back.button("", key="traj_q_prev", icon=":material/arrow_back:", disabled=i == 0, width="stretch",
+            on_click=_open, args=(ids[max(i - 1, 0)],), help="The previous question in this order")
+fwd.button("", key="traj_q_next", icon=":material/arrow_forward:", disabled=i == len(ids) - 1, width="stretch",
+           on_click=_open, args=(ids[min(i + 1, len(ids) - 1)],), help="The next question in this order")
+if qid != url_q:
+    for k in ("t", "t2", "step", "step2"):
+        _param(k, None)
+_param("q", qid)
+question = common.q(questions.question, sel.benchmark, qid, sel.scheme)
+with st.expander(f"Problem {common.plain(qid)} — gold answer: {common.plain(question['answer'])}", expanded=False):
+    st.markdown(common.rich(question["problem"]))
+    st.markdown(f"**Gold answer:** {common.plain(question['answer'])} · tier {common.plain(question['tier'] or '-')}"
+                f" · {common.plain(question['category'] or '')}")
+
+grid = common.q(questions.sample_grid, sel, qid)
+if grid.is_empty():
+    st.info("No samples of this question in the selection.")
+else:
+    tids = grid["trajectory_id"].to_list()
+    names = {r["trajectory_id"]: f"{r['model_id']} · sample {r['sample_idx']} · {_cell(r)}"
+             for r in grid.iter_rows(named=True)}
+    url_t = common.int_param("t")
+    tkey, t2key = f"traj_t_{qid}", f"traj_t2_{qid}"
+    _follow(tkey, tids, url_t, _informative(grid))
+    other = [NOBODY] + tids
+    _follow(t2key, other, common.int_param("t2"), NOBODY)
+    tid = st.session_state[tkey]
+    _grid_table(grid, qid, tid)
+    j = tids.index(tid)
+    c1, back, fwd, c2 = st.columns([6, 1, 1, 6], vertical_alignment="bottom")
+    tid = c1.selectbox("Open a trajectory", tids, format_func=names.get, key=tkey)
+    back.button("", key="traj_t_prev", icon=":material/arrow_back:", disabled=j == 0, width="stretch",
+                on_click=_open, args=(qid, tids[max(j - 1, 0)]), help="The previous sample of this question")
+    fwd.button("", key="traj_t_next", icon=":material/arrow_forward:", disabled=j == len(tids) - 1,
+               width="stretch", on_click=_open, args=(qid, tids[min(j + 1, len(tids) - 1)]),
+               help="The next sample of this question")
+    tid2 = c2.selectbox("Compare side by side with", other, key=t2key,
+                        format_func=lambda v: "— nothing" if v == NOBODY else names[v])
+    tid2 = None if tid2 == NOBODY else tid2
+    if url_t is not None and tid != url_t:
+        _param("step", None)         # a step of another trajectory
+    if common.int_param("t2") is not None and tid2 != common.int_param("t2"):
+        _param("step2", None)
+    _param("t", tid)
+    _param("t2", tid2)
+    raw = st.toggle("Raw text: the response exactly as stored, no rendering", key="traj_raw")
+    st.caption("Permalink: this page's URL (filters, question and trajectories are in its query string).")
+    if tid2 is None:
+        show_trajectory(tid, st.container(), "a", raw=raw)
+    else:
+        left, right = st.columns(2)
+        lengths = [(common.q(trajectory.trajectory, int(x)) or {}).get("n_chars") or 0 for x in (tid, tid2)]
+        show_trajectory(tid, left, "a", x_max=max(lengths), raw=raw)       # both strips on one scale
+        show_trajectory(tid2, right, "b", x_max=max(lengths), raw=raw)
+
+    classes = common.q(answers.question_classes, sel, qid)
+    if classes:
+        st.subheader("Answer classes")
+        common.chart(charts.answer_class_figure(classes, title=f"question {qid}: answer classes "
+                                                "(equivalent final answers, as the grader decides)"), "answer_classes")
+        pick = st.selectbox("Samples in the class", range(len(classes)), key=f"traj_class_{qid}",
+                            format_func=lambda i: f"{i + 1}. {classes[i]['answer'][:80]} · {classes[i]['n']} samples"
+                            + (" · gold" if classes[i]["is_gold"] else ""))
+        members = classes[pick]["samples"]
+        st.caption(f"{len(members)} samples from {len(classes[pick]['models'])} models answered this: "
+                   "select a row to open it.")
+        _opening_table(pl.DataFrame([{"model": r["model_id"], "sample": r["sample_idx"], "answer": r["answer"]}
+                                     for r in members], schema={"model": pl.String, "sample": pl.Int64,
+                                                                "answer": pl.String}),
+                       [(qid, r["trajectory_id"]) for r in members], f"class_{qid}_{pick}",
+                       height=min(len(members), 8) * 35 + 38)
 common.page_zip("trajectories")

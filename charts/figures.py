@@ -12,15 +12,12 @@ import plotly.io as pio
 import polars as pl
 
 from analysis.timeline import EVENTS as TIMELINE_EVENTS
-from warehouse.records import TIERS
+from charts import present
+from charts.present import PALETTE, TIER_COLORS, TIER_FILLS, label, short
 
 TEMPLATE = "plotly_white"
 pio.templates.default = TEMPLATE
 
-TIER_COLORS = dict(zip(TIERS, ("rgba(76,175,80,0.13)", "rgba(255,235,59,0.18)", "rgba(244,67,54,0.11)",
-                               "rgba(63,81,181,0.12)")))
-PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#264653", "#8ab17d", "#6a4c93", "#1982c4",
-           "#ff595e", "#8d99ae", "#b5838d", "#43aa8b", "#f9844a", "#577590", "#90be6d", "#f94144"]
 REF_COLORS = ["#555555", "#8c564b", "#9467bd"]
 
 
@@ -32,8 +29,7 @@ def _figure(data=None, **layout) -> go.Figure:
     return fig.update_layout(**layout) if layout else fig
 
 
-def _tier_rank(t: str | None) -> int:
-    return TIERS.index(t) if t in TIERS else len(TIERS)
+_tier_rank = present.tier_rank
 
 
 def empty_figure(message: str = "nothing to show for this selection") -> go.Figure:
@@ -53,12 +49,13 @@ def _question_order(acc: pl.DataFrame, figure: str) -> list[str]:
 
 
 def ladder_figure(acc: pl.DataFrame, series: str = "key", reference: pl.DataFrame | None = None,
-                  title: str = "Accuracy drops as reasoning difficulty increases") -> go.Figure:
+                  title: str = "Accuracy drops as reasoning difficulty increases", key: str | None = None) -> go.Figure:
     """The paper's Figure 1 for any selection.
 
     ``acc``: ``analysis.metrics.question_accuracy``'s frame: question_id, tier, accuracy, x (the question's position on
     the axis, as the table shows it) and the ``series`` column (key: a model or group) — one line per series.
-    ``reference``: optional question_id, group, value (the paper's values), drawn dashed.
+    ``reference``: optional question_id, group, value (the paper's values), drawn dashed. ``key``: what the
+    series are (model, group), for the legend's title.
     Tier bands are shaded rectangles named ``tier:<Tier>``.
     """
     if acc.is_empty():
@@ -70,15 +67,16 @@ def ladder_figure(acc: pl.DataFrame, series: str = "key", reference: pl.DataFram
     pts = acc.group_by([series, "question_id"]).agg(pl.col("tier").first(), pl.col("accuracy").mean())
     pos = {q: i for i, q in enumerate(order)}
     names = sorted(pts[series].unique().to_list())
-    colors = {str(n): PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+    colors = present.colors(names)
     traces = []       # plain dicts: plotly validates them once, in the Figure
     for i, name in enumerate(names):
         d = pts.filter(pl.col(series) == name).with_columns(
             pl.col("question_id").replace_strict(pos, return_dtype=pl.Int64).alias("_pos")).sort("_pos")
-        traces.append(dict(type="scatter", x=d["question_id"].to_list(), y=d["accuracy"].to_list(), name=str(name),
-                           mode="lines+markers", marker={"color": PALETTE[i % len(PALETTE)]},
-                           customdata=d["tier"].to_list(),
-                           hovertemplate="question %{x} (%{customdata})<br>accuracy %{y:.2f}"))
+        traces.append(dict(type="scatter", x=d["question_id"].to_list(), y=d["accuracy"].to_list(),
+                           name=short(name, 32), mode="lines+markers", marker={"color": colors[str(name)]},
+                           line={"color": colors[str(name)]}, customdata=d["tier"].fill_null("no tier").to_list(),
+                           hovertemplate=_esc(name) + "<br>question %{x} (%{customdata})<br>accuracy %{y:.2f}"
+                           "<extra></extra>"))
     if reference is not None and not reference.is_empty():
         ref = reference.filter(pl.col("question_id").is_in(order))
         for i, g in enumerate(sorted(ref["group"].unique().to_list())):
@@ -97,18 +95,27 @@ def ladder_figure(acc: pl.DataFrame, series: str = "key", reference: pl.DataFram
             t = tiers.get(order[start])
             if t is not None:
                 shapes.append(dict(type="rect", x0=start - 0.5, x1=k - 0.5, xref="x", y0=0, y1=1, yref="y domain",
-                                   fillcolor=TIER_COLORS.get(t, "rgba(0,0,0,0.05)"), line={"width": 0},
+                                   fillcolor=TIER_FILLS.get(t, "rgba(0,0,0,0.05)"), line={"width": 0},
                                    layer="below", name=f"tier:{t}"))
                 notes.append(dict(text=t, x=start - 0.5, xanchor="left", xref="x", y=1, yanchor="top",
                                   yref="y domain", showarrow=False))
             start = k
-    return _figure(data=traces, title=title, height=460, legend_title_text=series, shapes=shapes, annotations=notes,
-                   xaxis={"title": "questions, sorted by tier, then solve rate", "type": "category",
+    return _figure(data=traces, title=title, height=460, legend_title_text=label(series, key), shapes=shapes,
+                   annotations=notes,
+                   xaxis={"title": "Questions, by tier, then solve rate", "type": "category",
                           "categoryorder": "array", "categoryarray": order},
-                   yaxis={"title": "averaged accuracy", "range": [-0.03, 1.05]})
+                   yaxis={"title": "Accuracy (mean over samples)", "range": [-0.03, 1.05]})
 
 
-def heatmap_figure(acc: pl.DataFrame, series: str = "key", title: str = "Accuracy per question and model") -> go.Figure:
+def _esc(text) -> str:
+    """Text from the warehouse inside a hover template: plotly reads a few HTML tags and %{...} there."""
+    from html import escape
+
+    return escape(str(text)).replace("%", "&#37;").replace("{", "&#123;")
+
+
+def heatmap_figure(acc: pl.DataFrame, series: str = "key", title: str = "Accuracy per question and model",
+                   key: str | None = None) -> go.Figure:
     """Question × key heatmap of ``ladder_figure``'s frame, the columns in its ``x`` order."""
     if acc.is_empty():
         return empty_figure()
@@ -118,10 +125,11 @@ def heatmap_figure(acc: pl.DataFrame, series: str = "key", title: str = "Accurac
     lookup = {(str(r[series]) if r[series] is not None else "(none)", r["question_id"]): r["accuracy"]
               for r in pts.iter_rows(named=True)}
     z = [[lookup.get((m, q)) for q in order] for m in rows]
-    fig = _figure(go.Heatmap(z=z, x=order, y=rows, colorscale="Viridis", zmin=0, zmax=1,
-                             colorbar={"title": "accuracy"}))
+    fig = _figure(go.Heatmap(z=z, x=order, y=[short(r, 32) for r in rows], colorscale="Viridis", zmin=0, zmax=1,
+                             colorbar={"title": "Accuracy"}, customdata=[[r] * len(order) for r in rows],
+                             hovertemplate="%{customdata}<br>question %{x}<br>accuracy %{z:.2f}<extra></extra>"))
     fig.update_layout(title=title, height=max(300, 22 * len(rows) + 160),
-                      xaxis={"type": "category", "title": "question"})
+                      xaxis={"type": "category", "title": "Question"}, yaxis={"title": label(series, key)})
     return fig
 
 
@@ -141,7 +149,7 @@ def migration_figure(series: pl.DataFrame, factor: str, solved_at: dict | None =
     rows = [f"{q} · {tiers.get(q) or '-'}" for q in qids]
     z = [[lookup.get((q, c)) for c in cols] for q in qids]
     fig = _figure(go.Heatmap(z=z, x=cols, y=rows, colorscale="Viridis", zmin=0, zmax=1,
-                             colorbar={"title": "accuracy"}))
+                             colorbar={"title": "Accuracy"}))
     marks = [(label(v), f"{q} · {tiers.get(q) or '-'}") for q, v in (solved_at or {}).items() if v is not None]
     if marks:
         fig.add_trace(go.Scatter(x=[m[0] for m in marks], y=[m[1] for m in marks], mode="markers", name="solved from",
@@ -149,8 +157,8 @@ def migration_figure(series: pl.DataFrame, factor: str, solved_at: dict | None =
                                          "line": {"width": 3}}))
     fig.update_layout(title=title, height=max(320, 18 * len(rows) + 160), showlegend=bool(marks),
                       legend={"orientation": "h", "y": -0.12, "x": 0},
-                      xaxis={"type": "category", "title": factor},
-                      yaxis={"type": "category", "autorange": "reversed", "title": "question · tier"})
+                      xaxis={"type": "category", "title": present.label(factor)},
+                      yaxis={"type": "category", "autorange": "reversed", "title": "Question · tier"})
     return fig
 
 
@@ -159,15 +167,15 @@ def answer_class_figure(classes: list[dict], title: str = "Answer classes") -> g
     green, wrong ones in red, the no-answer class in grey; hover names the models."""
     if not classes:
         return empty_figure()
-    colors = ["#2a9d8f" if c["is_gold"] else ("#8d99ae" if c["answer"] == "(no answer)" else "#e76f51")
-              for c in classes]
-    labels = [f"{i + 1}. {c['answer'][:40]}" for i, c in enumerate(classes)]   # numbered: spellings may repeat
+    colors = [present.OK_COLOR if c["is_gold"] else (present.NEUTRAL_COLOR if c["answer"] == "(no answer)"
+                                                      else present.WRONG_COLOR) for c in classes]
+    labels = [f"{i + 1}. {short(c['answer'], 40)}" for i, c in enumerate(classes)]   # numbered: spellings may repeat
     fig = _figure(go.Bar(x=labels, y=[c["n"] for c in classes], marker={"color": colors},
                          customdata=[", ".join(c["models"][:8]) + (" …" if len(c["models"]) > 8 else "")
                                      for c in classes],
                          hovertemplate="%{x}<br>%{y} samples<br>%{customdata}<extra></extra>"))
-    fig.update_layout(title=title, height=360, xaxis={"type": "category", "title": "final answer (class)"},
-                      yaxis={"title": "samples"})
+    fig.update_layout(title=title, height=360, xaxis={"type": "category", "title": "Final answer (class)"},
+                      yaxis={"title": "Samples"})
     return fig
 
 
@@ -182,9 +190,12 @@ def _split(df: pl.DataFrame, color: str | None, key=None) -> list[tuple[str | No
 
 def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title: str = "",
                barmode: str = "group", y_title: str | None = None,
-               interval: tuple[str, str] | None = None) -> go.Figure:
-    """Grouped (or stacked) bars of ``y`` by ``x``, one trace per ``color`` value (tiers in tier order);
-    ``interval`` (lo, hi columns) draws each bar's interval as an error bar."""
+               interval: tuple[str, str] | None = None, x_title: str | None = None,
+               color_title: str | None = None, percent: bool = False) -> go.Figure:
+    """Grouped (or stacked) bars of ``y`` by ``x``, one trace per ``color`` value (tiers in tier order and
+    colours, other values the qualitative palette); ``interval`` (lo, hi columns) draws each bar's interval as
+    an error bar. Long category and legend labels are shortened, the full text is in the hover; axis and
+    legend titles are the columns' labels (``charts.present``); ``percent``: a 0–1 axis written as %."""
     if df.is_empty():
         return empty_figure()
 
@@ -195,35 +206,54 @@ def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title
         return {"error_y": {"type": "data", "symmetric": False, "array": (hi - v).tolist(),
                             "arrayminus": (v - lo).tolist(), "thickness": 1.2, "width": 3}}
 
-    # traces as plain dicts: plotly validates them once, in the Figure (go.Bar objects validate twice)
-    fig = _figure(data=[dict(type="bar", x=d[x].cast(pl.Utf8).to_list(), y=d[y].to_list(), name=str(g or y),
-                             marker={"color": PALETTE[i % len(PALETTE)]}, **errors(d))
-                        for i, (g, d) in enumerate(_split(df, color, key=_tier_rank_or_name))])
-    fig.update_layout(title=title, barmode=barmode, height=420,
-                      xaxis={"type": "category", "title": x}, yaxis_title=y_title or y)
+    parts = _split(df, color, key=_tier_rank_or_name)
+    cols = present.colors([g for g, _ in parts])
+    yfmt = "%{y:.1%}" if percent else "%{y:.3g}"
+    traces, cats = [], {}
+    for i, (g, d) in enumerate(parts):     # plain dicts: plotly validates them once, in the Figure
+        xs = d[x].cast(pl.Utf8).fill_null("(none)").to_list()
+        cats.update(dict.fromkeys(xs))
+        head = (_esc(g) + "<br>") if g is not None else ""
+        traces.append(dict(type="bar", x=xs, y=d[y].to_list(), name=short(g if g is not None else label(y), 28),
+                           marker={"color": cols.get(g, PALETTE[0]) if g is not None else PALETTE[0]},
+                           customdata=[_esc(v) for v in xs],
+                           hovertemplate=head + "%{customdata}: " + yfmt + "<extra></extra>", **errors(d)))
+    ticks = list(cats)
+    fig = _figure(data=traces)
+    fig.update_layout(title=title, barmode=barmode, height=420, legend_title_text=color_title or
+                      (label(color) if color else None), showlegend=color is not None,
+                      xaxis={"type": "category", "title": x_title or label(x), "tickvals": ticks,
+                             "ticktext": [short(t, 18) for t in ticks]},
+                      yaxis={"title": y_title or label(y), **({"tickformat": ".0%"} if percent else {})})
     return fig
 
 
-def gap_figure(per_tier: pl.DataFrame, title: str = "the gap cov@n − avg@n per tier") -> go.Figure:
+def gap_figure(per_tier: pl.DataFrame, title: str = "The gap cov@n − avg@n per tier",
+               key_title: str | None = None) -> go.Figure:
     """``coverage.potential_vs_stability(per_tier=True)``: the gap of every key, one bar per tier (one trace a
     tier, however many keys: the legend names tiers, the axis keys), each with its bootstrap interval."""
-    return bar_figure(per_tier, "key", "gap", color="tier", title=title, y_title="cov@n − avg@n",
+    return bar_figure(per_tier, "key", "gap", color="tier", title=title, y_title="cov@n − avg@n", x_title=key_title,
                       interval=("gap_lo", "gap_hi") if {"gap_lo", "gap_hi"} <= set(per_tier.columns) else None)
 
 
-def scatter_figure(df: pl.DataFrame, x: str, y: str, label: str, color: str | None = None, title: str = "",
+def scatter_figure(df: pl.DataFrame, x: str, y: str, text: str, color: str | None = None, title: str = "",
                    diagonal: bool = False) -> go.Figure:
     """Labelled scatter (e.g. cov@n against avg@n per model), optional y = x line."""
     if df.is_empty():
         return empty_figure()
+    parts = _split(df, color)
+    cols = present.colors([g for g, _ in parts])
     fig = _figure(data=[dict(type="scatter", x=d[x].to_list(), y=d[y].to_list(),
-                             text=d[label].cast(pl.Utf8).to_list(), mode="markers", name=str(g or label),
-                             marker={"size": 10, "color": PALETTE[i % len(PALETTE)]},
-                             hovertemplate="%{text}<br>" + f"{x} %{{x:.3f}}<br>{y} %{{y:.3f}}")
-                        for i, (g, d) in enumerate(_split(df, color))])
+                             text=d[text].cast(pl.Utf8).to_list(), mode="markers",
+                             name=short(g, 28) if g is not None else label(text),
+                             marker={"size": 10, "color": cols.get(g, PALETTE[i % len(PALETTE)])},
+                             hovertemplate="%{text}<br>" + f"{label(x)} %{{x:.3f}}<br>{label(y)} %{{y:.3f}}"
+                             "<extra></extra>")
+                        for i, (g, d) in enumerate(parts)])
     if diagonal:
         fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dash", "color": "#999"})
-    fig.update_layout(title=title, height=440, xaxis_title=x, yaxis_title=y)
+    fig.update_layout(title=title, height=440, xaxis_title=label(x), yaxis_title=label(y),
+                      showlegend=color is not None)
     return fig
 
 
@@ -244,9 +274,11 @@ def line_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, titl
         traces = _shared_line_traces(df, x, y, color, band if has_band else None, fit if has_fit else None)
     else:
         traces = []
-        for i, (g, d) in enumerate(_split(df.sort(x), color, key=_tier_rank_or_name)):
-            c = PALETTE[i % len(PALETTE)]
-            name = str(g or y)
+        parts = _split(df.sort(x), color, key=_tier_rank_or_name)
+        cols = present.colors([g for g, _ in parts])
+        for i, (g, d) in enumerate(parts):
+            c = cols.get(g, PALETTE[i % len(PALETTE)]) if g is not None else PALETTE[0]
+            name = short(g, 28) if g is not None else label(y)
             if has_band:
                 traces.append(dict(type="scatter", x=d[x].to_list() + d[x].to_list()[::-1],
                                    y=d[band[1]].to_list() + d[band[0]].to_list()[::-1], fill="toself",
@@ -259,8 +291,8 @@ def line_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, titl
                                    mode="lines", line={"dash": "dash", "color": c}, legendgroup=name,
                                    showlegend=False))
     fig = _figure(data=traces)
-    fig.update_layout(title=title, height=440, xaxis_title=x_title or x,
-                      yaxis_title=y_title or y)
+    fig.update_layout(title=title, height=440, xaxis_title=x_title or label(x),
+                      yaxis_title=y_title or label(y), legend_title_text=label(color) if color else None)
     if log_x:
         fig.update_xaxes(type="log")
     return fig
@@ -300,7 +332,7 @@ def _shared_line_traces(df: pl.DataFrame, x: str, y: str, color: str, band: tupl
                                showlegend=False, hoverinfo="skip"))
         traces.append(dict(type="scatter", x=pick(x, fwd), y=pick(y, fwd), text=names[np.where(fwd >= 0, mine[seg], -1)],
                            name=f"{len(mine)} series", marker={"color": colour}, mode=mode, showlegend=False,
-                           hovertemplate="%{text}<br>" + f"{x} %{{x}}<br>{y} %{{y:.3f}}<extra></extra>"))
+                           hovertemplate="%{text}<br>" + f"{present.label(x)} %{{x}}<br>{present.label(y)} %{{y:.3f}}<extra></extra>"))
         if fit:
             traces.append(dict(type="scatter", x=pick(x, fwd), y=pick(fit, fwd), mode="lines",
                                line={"dash": "dash", "color": colour}, showlegend=False, hoverinfo="skip"))
@@ -329,10 +361,11 @@ def grid_figure(grid: pl.DataFrame, title: str = "Samples: models × samples") -
         z.append([None if (m, s) not in cell else float(bool(cell[(m, s)]["is_correct"])) for s in range(n)])
         text.append([("" if (m, s) not in cell else str(cell[(m, s)]["answer"] or "—")[:20]) for s in range(n)])
     fig = _figure(go.Heatmap(z=z, x=list(range(n)), y=models, text=text, texttemplate="%{text}",
-                             colorscale=[[0, "#e76f51"], [1, "#2a9d8f"]], zmin=0, zmax=1, showscale=False,
+                             colorscale=[[0, present.WRONG_COLOR], [1, present.OK_COLOR]], zmin=0, zmax=1,
+                             showscale=False,
                              xgap=2, ygap=2, hovertemplate="%{y} sample %{x}<br>answer %{text}"))
     fig.update_layout(title=title, height=max(220, 26 * len(models) + 120),
-                      xaxis={"title": "sample", "dtick": 1}, yaxis={"autorange": "reversed"})
+                      xaxis={"title": "Sample", "dtick": 1}, yaxis={"autorange": "reversed", "title": "Model"})
     return fig
 
 
@@ -347,7 +380,7 @@ def solved_matrix_figure(sm: pl.DataFrame, title: str = "Solved matrix (Guttman 
     fig = _figure(go.Heatmap(z=z, x=qs, y=ks, colorscale=[[0, "#f1f1f1"], [1, "#264653"]], zmin=0, zmax=1,
                              showscale=False, xgap=1, ygap=1))
     fig.update_layout(title=title, height=max(260, 22 * len(ks) + 160),
-                      xaxis={"type": "category", "title": "question (easiest first)"},
+                      xaxis={"type": "category", "title": "Question (easiest first)"},
                       yaxis={"autorange": "reversed"})
     return fig
 
@@ -359,15 +392,17 @@ def difficulty_figure(diff: pl.DataFrame, title: str = "Rasch difficulty per que
     d = diff.with_columns(pl.col("tier").map_elements(_tier_rank, return_dtype=pl.Int64).alias("_r")) \
             .sort(["_r", "rasch_b"])
     fig = _figure()
-    for i, t in enumerate(sorted(d["tier"].fill_null("(none)").unique().to_list(), key=_tier_rank_or_name)):
+    tiers = sorted(d["tier"].fill_null("(none)").unique().to_list(), key=_tier_rank_or_name)
+    cols = present.colors(tiers)
+    for i, t in enumerate(tiers):
         x = d.filter(pl.col("tier").fill_null("(none)") == t)
         fig.add_trace(go.Scatter(x=x["question_id"].to_list(), y=x["rasch_b"].to_list(), mode="markers", name=t,
                                  error_y={"type": "data", "symmetric": False,
                                           "array": (x["rasch_hi"] - x["rasch_b"]).to_list(),
                                           "arrayminus": (x["rasch_b"] - x["rasch_lo"]).to_list()},
-                                 marker_color=PALETTE[i % len(PALETTE)]))
-    fig.update_layout(title=title, height=420, yaxis_title="difficulty b (logit)",
-                      xaxis={"type": "category", "title": "question",
+                                 marker_color=cols[t]))
+    fig.update_layout(title=title, height=420, yaxis_title="Difficulty b (logit)", legend_title_text="Tier",
+                      xaxis={"type": "category", "title": "Question",
                              "categoryorder": "array", "categoryarray": d["question_id"].to_list()})
     return fig
 
@@ -444,12 +479,76 @@ def timeline_strip_figure(events: pl.DataFrame, n_chars: int, title: str = "", x
     return fig
 
 
-def timeline_aggregate_figure(agg: pl.DataFrame, title: str = "the answer timeline") -> go.Figure:
+def timeline_aggregate_figure(agg: pl.DataFrame, title: str = "The answer timeline",
+                              key_title: str | None = None) -> go.Figure:
     """``analysis.timeline.aggregate``: per key, the found-then-lost rate (wrong trajectories whose steps
     held the gold) and the median share of the response written before the first correct answer."""
     if agg.is_empty():
         return empty_figure("no answer timelines in this selection (python -m pipeline annotate --timeline)")
     long = agg.select("key", "found_then_lost_rate", "median_frac_before_gold").unpivot(
-        index="key", variable_name="measure", value_name="share")
+        index="key", variable_name="measure", value_name="share").with_columns(
+        pl.col("measure").replace({"found_then_lost_rate": "found then lost (share of wrong)",
+                                   "median_frac_before_gold": "response before the first correct answer"}))
     return bar_figure(long.filter(pl.col("share").is_not_null()), "key", "share", color="measure", title=title,
-                      y_title="share")
+                      y_title="Share", x_title=key_title, color_title="Measure", percent=True)
+
+
+def flat_value(fig: go.Figure) -> float | None:
+    """The one value every data point of ``fig`` has, when it has at least two points and they are all equal
+    (a chart of zeros, every line at 1.0, points on y = x at one value): such a chart says nothing and the page
+    shows a notice instead. None when the values differ (or there are fewer than two)."""
+    def numbers(values) -> list[float]:
+        return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and not np.isnan(v)]
+
+    vals, xs = [], []
+    for t in fig.data:
+        if getattr(t, "fill", None) == "toself":
+            continue                                       # a band: drawn around a line, not a value
+        z = getattr(t, "z", None)
+        vals += numbers([v for row in z for v in (row if isinstance(row, (list, tuple)) else [row])] if z is not None
+                        else list(getattr(t, "y", None) or []))
+        if t.type == "scatter" and getattr(t, "mode", None) == "markers":      # a 2-D scatter: x is a value too
+            xs += numbers(list(t.x or []))
+    flat = lambda v: len(v) >= 2 and max(v) - min(v) < 1e-12      # noqa: E731
+    return vals[0] if flat(vals) and (not xs or flat(xs)) else None
+
+
+def difference_figure(rows: pl.DataFrame, a: str, b: str, x: str = "by", color: str | None = None,
+                      title: str | None = None, x_title: str | None = None, alpha: float = 0.05) -> go.Figure:
+    """``analysis.compare.compare``'s rows: the paired difference B − A in percentage points per ``x`` value
+    (overall and each tier or category), with its 95% interval as an error bar and a line at no difference.
+    A filled marker: significant after the Holm correction (p_holm < ``alpha``); hollow: not. ``color``: one
+    series per value (the Scaling page: tiers along consecutive factor values), grouped side by side;
+    without it each point takes its tier's colour (overall: black)."""
+    if rows.is_empty():
+        return empty_figure()
+    parts = _split(rows, color, key=_tier_rank_or_name)
+    cols = present.colors([g for g, _ in parts] if color else [v for v in rows[x].to_list() if v != "overall"])
+    traces = []
+    for g, d in parts:
+        xs = d[x].cast(pl.Utf8).to_list()
+        diff = (d["diff"] * 100).to_numpy()
+        lo = (d["ci_lo"].fill_null(float("nan")) * 100).to_numpy()
+        hi = (d["ci_hi"].fill_null(float("nan")) * 100).to_numpy()
+        sig = [p is not None and p < alpha for p in d["p_holm"].to_list()]
+        colour = [cols.get(g, PALETTE[0])] * d.height if color else [cols.get(v, "#000000") for v in xs]
+        hover = [f"{_esc(b)} − {_esc(a)}" + (f" · {_esc(g)}" if g is not None else "") + f"<br>{_esc(v)}: "
+                 f"{dv:+.0f} points" + ("" if np.isnan(lv) else f" [{lv:+.0f}, {hv:+.0f}]")
+                 + f"<br>p (Holm) = {p:.3g} · {n} questions"
+                 for v, dv, lv, hv, p, n in zip(xs, diff, lo, hi, d["p_holm"].to_list(), d["n_questions"].to_list())]
+        traces.append(dict(type="scatter", x=[short(v, 18) for v in xs], y=diff.tolist(), mode="markers",
+                           name=short(g, 28) if g is not None else "B − A", hovertext=hover, hoverinfo="text",
+                           marker={"size": 11, "color": ["#ffffff" if not s else c for s, c in zip(sig, colour)],
+                                   "line": {"width": 2, "color": colour}, "symbol": "circle"},
+                           error_y={"type": "data", "symmetric": False, "array": np.nan_to_num(hi - diff).tolist(),
+                                    "arrayminus": np.nan_to_num(diff - lo).tolist(), "thickness": 1.5, "width": 4,
+                                    "color": colour[0] if color else "#555555"}))
+    fig = _figure(data=traces)
+    fig.add_hline(y=0, line={"color": "#777", "dash": "dash", "width": 1})
+    fig.update_layout(title=title if title is not None else f"{short(b, 40)} − {short(a, 40)}: accuracy difference "
+                      "with 95% interval (filled: significant after correction)",
+                      height=420, showlegend=color is not None, scattermode="group",
+                      legend_title_text=label(color) if color else None,
+                      xaxis={"type": "category", "title": x_title or label(x if x != "by" else "tier")},
+                      yaxis={"title": "B − A (percentage points)", "zeroline": False})
+    return fig

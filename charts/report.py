@@ -31,7 +31,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
-from charts import figures, pages
+from charts import figures, pages, present
 from warehouse import frames, inventory
 from warehouse.filters import Selection
 
@@ -39,7 +39,18 @@ MAX_TABLE_ROWS = 500          # a table longer than this is cut (the file says s
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
        "img-src data: blob:; font-src data:; connect-src 'none'")
-SECTION_TITLES = {"ladder": "Ladder", "coverage": "Coverage vs accuracy", "scaling": "Scaling"}
+SECTION_TITLES = {"ladder": "Ladder", "coverage": "Coverage vs accuracy", "scaling": "Scaling",
+                  "failures": "Exh failures: what goes wrong on the hardest questions", "step_errors": "Step errors"}
+
+
+def _findings(page: str, view, by: str) -> list[str]:
+    """The page's key figures in words (the app's findings), as plain text for the file."""
+    fn = {"ladder": lambda v: pages.ladder_findings(v, str, by),
+          "coverage": lambda v: pages.coverage_findings(v, str, by) or (
+              [pages.ONE_SAMPLE.format(by=by)] if pages.samples_per_question(v) <= 1 else []),
+          "failures": lambda v: pages.failures_findings(v, str),
+          "step_errors": lambda v: pages.step_error_findings(v, "tier", str)}.get(page)
+    return [t.replace("**", "").replace("`", "") for t in (fn(view) if fn else [])]
 
 
 @dataclass
@@ -71,6 +82,9 @@ class Report:
         return {name: fig for s in self.sections for kind, v in s.items if kind == "figure" for name, fig in [v]}
 
 
+PROVENANCE = "Provenance"
+
+
 def _why(exc: Exception) -> str:
     return f"it could not be computed for this selection ({type(exc).__name__}: {str(exc)[:200]})"
 
@@ -90,6 +104,11 @@ def _page_sections(con, sel: Selection, by: str, refs: pl.DataFrame | None, thre
         except Exception as exc:        # noqa: BLE001 -- an odd warehouse: say so in the file, draw the rest
             skipped += [(f"{page}: {name}", _why(exc)) for name in figs]
             continue
+        try:
+            for line in _findings(page, view, by):
+                sec.note(line)
+        except Exception as exc:        # noqa: BLE001
+            skipped.append((f"{page}: key figures", _why(exc)))
         for name, draw in figs.items():
             try:
                 fig = draw(view, reference=refs, threshold=threshold)
@@ -108,6 +127,11 @@ _NONE_WHY = {
     "pass_at_k": "pass@k curves need more than one sample per question",
     "solved_matrix": "no question is solved by any key at the threshold, or nothing to draw",
     "rasch_difficulty": "the Rasch fit needs questions solved by some keys and failed by others",
+    "coverage_vs_accuracy": "one sample per question: cov@n equals avg@n, every point would lie on the diagonal",
+    "gap_per_tier": "one sample per question: the gap cov@n − avg@n is zero everywhere",
+    "wrong_answers": "no wrong answers in the studied tiers",
+    "failure_flags": "no trajectory found the gold answer and lost it, and none was cut off",
+    "step_error_labels": "no step-error labels in this selection (python -m pipeline annotate writes them)",
 }
 
 
@@ -150,9 +174,12 @@ def _scaling_section(con, sel: Selection, skipped: list) -> Section:
     return sec
 
 
-def collect(con, sel: Selection, by: str = "model", reference: bool = False, threshold: float = 0.5) -> Report:
-    """Everything the report shows for ``sel``, computed through the pages' views (one fetch per view)."""
+def collect(con, sel: Selection, by: str | None = None, reference: bool = False, threshold: float = 0.5) -> Report:
+    """Everything the report shows for ``sel``, computed through the pages' views (one fetch per view).
+    ``by``: lines per model or per group; by default per group where the benchmark's models have groups."""
     skipped: list[tuple[str, str]] = []
+    if by is None:
+        by = "group" if inventory.options(con)["groups"].get(sel.benchmark) else "model"
     info = inventory.info(con)
     refs = frames.reference_values(con, sel) if reference else None
     if reference and (refs is None or refs.is_empty()):
@@ -186,7 +213,7 @@ def collect(con, sel: Selection, by: str = "model", reference: bool = False, thr
     if keys:                        # tier_metrics is per model whatever ``by``: its keys are the selection's models
         models, runs = (df.filter(pl.col("model_id").is_in(keys)) for df in (models, runs))
     tables.table("models", models, "the models of the selection")
-    prov = Section("Provenance")
+    prov = Section(PROVENANCE)
     prov.table("runs", runs, "where the numbers come from: one run per imported file or generation")
     opts = {"by": by, "reference": reference, "threshold": threshold}
     return Report(sel, opts, info, [overview, *sections, tables, prov], skipped)
@@ -200,19 +227,18 @@ def esc(value) -> str:
 
 
 def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.4g}"
+    if v is None or isinstance(v, (float, int, bool)):
+        return present.fmt(v)
     if isinstance(v, (list, tuple, dict)):
         return json.dumps(v, ensure_ascii=False, default=str)
     return str(v)
 
 
-def table_html(df: pl.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
+def table_html(df: pl.DataFrame, max_rows: int = MAX_TABLE_ROWS, key: str | None = None) -> str:
+    """``df`` as an HTML table: headers are the columns' labels (``present.label``), numbers ``present.fmt``'s."""
     if df.is_empty():
         return '<p class="note">(no rows)</p>'
-    head = "".join(f"<th>{esc(c)}</th>" for c in df.columns)
+    head = "".join(f'<th title="{esc(c)}">{esc(present.label(c, key))}</th>' for c in df.columns)
     rows = "".join("<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in r) + "</tr>"
                    for r in df.head(max_rows).iter_rows())
     cut = (f'<p class="note">First {max_rows} of {df.height:,} rows (the app and `report answers` give them '
@@ -276,12 +302,15 @@ def render(rep: Report, title: str | None = None, generated: str | None = None, 
             "no network.</p>",
             "<h2>Filters</h2>", dl(filters),
             f'<p class="note">Rebuild it: <code>{esc(command(sel, rep.options))}</code></p>',
-            "<h2>Provenance</h2>", dl(prov)]
+            f"<h2>{PROVENANCE}</h2>", dl(prov)]
     n = 0
-    for sec in rep.sections:
+    sections = ([s for s in rep.sections if s.title == PROVENANCE]       # one provenance block, at the top
+                + [s for s in rep.sections if s.title != PROVENANCE])
+    for sec in sections:
         if not sec.items:
             continue
-        body.append(f"<h2>{esc(sec.title)}</h2>")
+        if sec.title != PROVENANCE:
+            body.append(f"<h2>{esc(sec.title)}</h2>")
         for kind, v in sec.items:
             if kind == "figure":
                 name, fig = v
@@ -292,7 +321,7 @@ def render(rep: Report, title: str | None = None, generated: str | None = None, 
                 body.append(f"<h3>{esc(name.replace('_', ' '))}</h3>")
                 if caption:
                     body.append(f'<p class="note">{esc(caption)}</p>')
-                body.append(table_html(df))
+                body.append(table_html(df, key=rep.options.get("by")))
             else:
                 body.append(f'<p class="note">{esc(v)}</p>')
     if rep.skipped:
@@ -308,7 +337,7 @@ def render(rep: Report, title: str | None = None, generated: str | None = None, 
             + f'\n<p class="note">{n} charts.</p></body></html>\n')
 
 
-def html_report(con, sel: Selection, by: str = "model", reference: bool = False, threshold: float = 0.5,
+def html_report(con, sel: Selection, by: str | None = None, reference: bool = False, threshold: float = 0.5,
                 title: str | None = None) -> str:
     """The self-contained HTML report of ``sel`` (see the module's docstring)."""
     return render(collect(con, sel, by, reference, threshold), title)

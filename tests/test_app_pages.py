@@ -356,11 +356,11 @@ def test_trajectories_answer_classes_list_their_samples(app_db, monkeypatch):
     assert fig["data"][0]["y"] == [4, 4]
     assert [x.split(". ", 1)[1] for x in fig["data"][0]["x"]] == ["6290000", "6287000"]
     pick = at.selectbox(key="traj_class_17")
-    links = [e.proto.label for e in at.get("page_link") if "sample" in e.proto.label]
-    assert len(links) == 4 and all("6290000" in lab for lab in links)
+    members = next(d.value for d in at.dataframe if list(d.value.columns) == ["model", "sample", "answer"])
+    assert len(members) == 4 and (members["answer"] == "6290000").all()     # a row opens its sample when selected
     pick.set_value(1).run()
-    links = [e.proto.label for e in at.get("page_link") if "sample" in e.proto.label]
-    assert len(links) == 4 and all("6287000" in lab for lab in links)
+    members = next(d.value for d in at.dataframe if list(d.value.columns) == ["model", "sample", "answer"])
+    assert len(members) == 4 and (members["answer"] == "6287000").all()
 
 
 def test_failures_page_tables_answer_classes(app_db, monkeypatch):
@@ -374,13 +374,18 @@ def test_failures_page_tables_answer_classes(app_db, monkeypatch):
 
 
 def test_overview_states_per_tier_accuracy_with_its_interval(app_db, monkeypatch):
+    """The Overview opens with its answer: findings with intervals, then one chart of avg@n per tier and group
+    (issue 22: no duplicate per-tier table); the numbers behind it in one table."""
     at = _app(monkeypatch, app_db, b="aime24")
     at.run()
     assert not at.exception and not at.error
-    wide = next(d.value for d in at.dataframe if "Easy" in d.value.columns)
     nums = next(d.value for d in at.dataframe if "avg_lo" in d.value.columns)
-    assert list(wide.columns[:1]) == ["model_id"] and {"Easy", "Medium", "Hard", "Exh"} <= set(wide.columns)
-    r = nums[(nums["model_id"] == "Qwen2.5-14B-Instruct") & (nums["tier"] == "Easy")].iloc[0]
-    cell = wide.set_index("model_id").loc["Qwen2.5-14B-Instruct", "Easy"]
-    assert cell == f"{round(r['avg'], 2)} [{round(r['avg_lo'], 2)}–{round(r['avg_hi'], 2)}]"
+    assert not any("Easy" in d.value.columns for d in at.dataframe)            # the wide duplicate is gone
+    fig = next(f for f in _figures(at) if "per tier" in f["layout"]["title"]["text"])
+    base = next(t for t in fig["data"] if t["name"] == "base")
+    r = nums[(nums["key"] == "base") & (nums["tier"] == "Easy")].iloc[0]
+    assert base["y"][base["x"].index("Easy")] == pytest.approx(r["avg"])
+    assert base["error_y"]["array"][base["x"].index("Easy")] == pytest.approx(r["avg_hi"] - r["avg"])
     assert ((nums["avg_lo"] <= nums["avg"] + 1e-12) & (nums["avg"] <= nums["avg_hi"] + 1e-12)).all()
+    found = " ".join(m.value for m in at.markdown)
+    assert "Easy" in found and "[" in found and "–" in found                 # a finding with its interval

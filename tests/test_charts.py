@@ -68,7 +68,7 @@ def test_ladder_tier_bands_are_what_add_vrect_draws():
     fig = charts.ladder_figure(acc, series="key")
     expected = figures._figure()
     for x0, x1, t in [(-0.5, 1.5, "Easy"), (1.5, 2.5, "Hard"), (2.5, 3.5, "Exh")]:
-        expected.add_vrect(x0=x0, x1=x1, fillcolor=charts.TIER_COLORS[t], line_width=0, layer="below",
+        expected.add_vrect(x0=x0, x1=x1, fillcolor=charts.TIER_FILLS[t], line_width=0, layer="below",
                            name=f"tier:{t}", annotation_text=t, annotation_position="top left")
     assert fig.to_dict()["layout"]["shapes"] == expected.to_dict()["layout"]["shapes"]
     assert fig.to_dict()["layout"]["annotations"] == expected.to_dict()["layout"]["annotations"]

@@ -1,5 +1,5 @@
 """The one way untrusted text reaches a page: ``plain`` (literal text in any Markdown context) and
-``rich`` (model output as Markdown with math). Neither can produce image syntax. The browser test
+``rich`` (model output as Markdown: math rendered, every other character literal). Neither can produce image syntax. The browser test
 (tests/test_hostile_text.py) renders the same corpus in Chromium and watches the network."""
 import pytest
 
@@ -51,9 +51,10 @@ def test_plain_is_literal(text, shown):
 
 @pytest.mark.parametrize("text, out", [
     ("see \\(x^2\\) and \\[y\\]", "see $x^2$ and $$y$$"),
-    ("look ![pic](http://evil.example/x.png)", "look !\u2060[pic](http://evil.example/x.png)"),
-    ("\\![escaped bang](u)", "\\!\u2060[escaped bang](u)"),
-    ("So the answer is \\boxed{204}.", "So the answer is \\boxed{204}."),
+    ("look ![pic](http://evil.example/x.png)", "look \\!\\[pic\\]\\(http\\:\\/\\/evil\\.example\\/x\\.png\\)"),
+    ("\\![escaped bang](u)", "\\\\\\!\\[escaped bang\\]\\(u\\)"),
+    ("So the answer is \\boxed{204}.", "So the answer is \\\\boxed{204}\\."),
+    ("$![pic](u)$", "$!\u2060[pic](u)$"),                      # inside math: the word joiner
 ])
-def test_rich_keeps_markdown_and_math_but_no_image(text, out):
+def test_rich_keeps_math_shows_all_else_literally_and_no_image(text, out):
     assert rich(text) == out

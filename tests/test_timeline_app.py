@@ -96,7 +96,7 @@ def test_coverage_and_failures_pages_show_the_timeline(sky14, monkeypatch):
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
         names = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
-        assert any("found-then-lost rate" in n for n in names), (page, names)
+        assert any("found then lost" in n.lower() for n in names), (page, names)
     with db.reader(sky14) as con:
         figs = pages.page_figures("coverage", pages.coverage_report(con, Selection("aime24"), "model"))
     assert "answer_timeline" in figs
