@@ -18,6 +18,7 @@ PAGES = [
     st.Page("app_pages/coverage.py", title="Coverage vs accuracy", icon=":material/target:", url_path="coverage"),
     st.Page("app_pages/failures.py", title="Exh failures", icon=":material/block:", url_path="failures"),
     st.Page("app_pages/scaling.py", title="Scaling", icon=":material/trending_up:", url_path="scaling"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("app_pages/trajectories.py", title="Trajectories", icon=":material/search:", url_path="trajectories"),
     st.Page("app_pages/step_errors.py", title="Step errors", icon=":material/healing:", url_path="step_errors"),
 ]

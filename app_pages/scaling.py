@@ -7,12 +7,13 @@ import charts
 from analysis.metrics import tier_rank
 from app_pages import common
 from charts import pages
+from charts.present import interval, label
 
 sel = common.selection()
 st.title("Scaling")
 num, cat = common.q(pages.scaling_factors, sel)
 if num.is_empty() and cat.is_empty():
-    st.info("The selected models vary in no model factor (sft_size, train_step, params_b, sft_category, ...). "
+    common.notice("The selected models vary in no model factor (sft_size, train_step, params_b, sft_category, ...). "
             "Import models with `--meta sft_size=...` to draw scaling curves.")
 if not num.is_empty():
     c1, c2, c3 = st.columns(3)
@@ -20,24 +21,41 @@ if not num.is_empty():
     metric = c2.selectbox("Metric", ["avg", "cov", "maj"], key="scal_metric")
     log_x = c3.toggle("log x", value=True, key="scal_log")
     pts = common.q(pages.scaling_points, sel, factor, n_boot=300)
+    grp = common.q(pages.scaling_groups, sel, factor)
+    findings = []
+    if grp["mixed"].height:
+        findings.append(f"Caution: {grp['mixed'].height} value{'s' if grp['mixed'].height != 1 else ''} of "
+                        f"{common.plain(label(factor))} pool models of different groups (e.g. "
+                        f"{common.plain(grp['mixed']['value'][0])}: {common.plain(grp['mixed']['groups'][0])}), "
+                        "so a point there mixes, say, base and fine-tuned models. Split per group below.")
+    common.findings(findings + pages.scaling_findings(pts, factor, metric, common.plain))
     common.chart(charts.line_figure(pts, "x", metric, color="tier", log_x=log_x,
-                                    band=(f"{metric}_lo", f"{metric}_hi"), x_title=factor,
-                                    title=f"{metric}@n per tier against {factor}"), "scaling_points")
+                                    band=(f"{metric}_lo", f"{metric}_hi"), x_title=label(factor),
+                                    y_title=f"{metric}@n", title=f"{metric}@n per tier against {label(factor)}"),
+                 "scaling_points", common.FLAT_UNLOCK)
+    if not grp["points"].is_empty():
+        with st.expander("Split per group (all selected tiers pooled)"):
+            common.chart(charts.line_figure(grp["points"], "x", metric, color="group", log_x=log_x,
+                                            band=(f"{metric}_lo", f"{metric}_hi"), x_title=label(factor),
+                                            y_title=f"{metric}@n", title=f"{metric}@n per group against "
+                                            f"{label(factor)}"), "scaling_per_group", common.FLAT_UNLOCK)
     fit = st.radio("Fit", ["log", "saturating"], horizontal=True, key="scal_fit")
     curves = common.q(pages.scaling_curves, sel, factor, metric, n_boot=100)
     bands, fits = curves["bands"], curves["fits"]
     curve = bands.filter(pl.col("fit") == fit)
     common.chart(charts.line_figure(curve, "x", "y", color="tier", log_x=log_x, band=("lo", "hi"),
-                                    x_title=factor, y_title=metric,
+                                    x_title=label(factor), y_title=f"{metric}@n",
                                     title=f"{fit} fit with bootstrap band ({metric} against {factor})"),
-                 "scaling_fit")
+                 "scaling_fit", common.FLAT_UNLOCK)
     st.caption("log: y = a + b ln x (slope per doubling = b ln 2); saturating: y = c − (c − a) e^(−bx), "
-               "c is the plateau.")
+               "c is the plateau. An accuracy lies in [0, 1] but a least-squares curve does not: the curves, "
+               "their bands and the plateau's interval are clipped to [0, 1]"
+               + (" (clipped here)." if curve.height and curve["clipped"].any() else "."))
     plateaus = fits.filter((pl.col("fit") == "saturating") & pl.col("c").is_not_null()).sort(tier_rank())
     if plateaus.height:
         st.markdown("**Fitted plateau** (saturating fit, 95% bootstrap interval over questions): " + "; ".join(
-            f"{common.plain(r['tier'])} {r['c']:.2f} ({r['lo']:.2f}–{r['hi']:.2f})" if 0 <= r["c"] <= 1 else
-            f"{common.plain(r['tier'])}: no plateau within 0–1 (the series does not level off)"
+            f"{common.plain(r['tier'] or 'all')} {interval(r['c'], r['lo'], r['hi'])}" if 0 <= r["c"] <= 1 else
+            f"{common.plain(r['tier'] or 'all')}: no plateau within 0–1 (the series does not level off)"
             for r in plateaus.iter_rows(named=True)))
     common.table(fits, "scaling_fits")
     common.table(pts, "scaling_points")
@@ -51,7 +69,7 @@ if not num.is_empty():
     mig = common.q(pages.scaling_migration, sel, factor, mthr)
     m = mig["migration"]
     common.chart(charts.migration_figure(mig["series"], factor, dict(zip(m["question_id"], m["solved_at"]))),
-                 "migration")
+                 "migration", common.FLAT_UNLOCK)
     c1, c2, c3 = st.columns(3)
     c1.metric("questions", m.height)
     c2.metric("solved for good", int(m["solved_at"].is_not_null().sum()))
@@ -67,6 +85,30 @@ if not cat.is_empty():
     st.subheader("Ablations")
     factor_c = st.selectbox("Categorical factor", cat["factor"].to_list(), key="scal_cat")
     abl = common.q(pages.scaling_ablation, sel, factor_c, n_boot=300)
-    common.chart(charts.bar_figure(abl, "value", "avg", color="tier", title=f"avg@n by {factor_c}"), "ablation")
+    common.chart(charts.bar_figure(abl, "value", "avg", color="tier", title=f"avg@n by {label(factor_c)}",
+                                   interval=("avg_lo", "avg_hi"), x_title=label(factor_c), y_title="avg@n"),
+                 "ablation", common.FLAT_UNLOCK)
     common.table(abl, "ablation")
+if not num.is_empty():          # consecutive values of the factor, compared pairwise (app_pages/compare.py)
+    from charts.figures import difference_figure
+    from pipeline import compare
+
+    st.subheader(f"Value by value: is each {label(factor)} better than the one before?")
+    steps = common.q(compare.consecutive, sel, factor)
+    if steps.is_empty():
+        st.caption("No two consecutive values share a question, so no paired comparison.")
+    else:
+        steps = steps.with_columns(step=pl.col("from") + " → " + pl.col("to"))
+        per = steps.filter(pl.col("by") != "overall") if (steps["by"] != "overall").any() else steps
+        moved = per.filter(pl.col("p_holm") < 0.05)
+        st.markdown(("Significant changes (p < 0.05 after the Holm correction across tiers): " + "; ".join(
+            f"**{common.plain(r['by'])}** {common.plain(r['step'])}: {compare.points(r['diff'])} points"
+            for r in moved.iter_rows(named=True))) if moved.height else
+            "No change between consecutive values is significant after the Holm correction across tiers: each "
+            "step's movement is within what these questions can tell apart (table: the detectable difference).")
+        common.chart(difference_figure(per, "previous", "next", x="step", color="by" if per is not steps else None,
+                                       title=f"Accuracy change from each {label(factor)} to the next (points, "
+                                       "95% interval; filled: significant after correction)",
+                                       x_title=label(factor)), "scaling_steps")
+        common.table(steps.drop("step"), "scaling_steps")
 common.page_zip("scaling")

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 
-from pipeline.commands.common import add_db_argument, check_benchmark
+from pipeline.commands.common import add_db_argument, check_benchmark, check_models
+from warehouse.records import NUMERIC_FACTORS
 
 NAME = "report"
 HELP = ("print a report over the warehouse: answers (answer classes, pass@k, maj@k per question), "
@@ -73,7 +74,7 @@ def _answers_run(args) -> int:
     import sys
 
     from pipeline import answers
-    from warehouse import db, lookup
+    from warehouse import db
     from warehouse.errors import NotFound, UsageError
 
     models = tuple(args.models or ())
@@ -81,9 +82,7 @@ def _answers_run(args) -> int:
         raise UsageError("--models: a model name must not be blank")
     with db.reader(args.db) as con:
         sel = _selection(con, args, models)
-        missing = [m for m in models if not lookup.has_model(con, m)]
-        if missing:
-            raise NotFound(f"--models: not in the warehouse: {', '.join(missing)} (`models list` shows them)")
+        check_models(con, models)
         recs = answers.answer_classes(con, sel)
     if not recs:
         raise NotFound(f"no trajectories of {args.benchmark!r}"
@@ -100,7 +99,7 @@ def _answers_run(args) -> int:
 
 def _migration_arguments(p) -> None:
     p.add_argument("--benchmark", required=True, help="a benchmark in the warehouse")
-    p.add_argument("--factor", required=True, help="the numeric model factor: train_step, sft_size or params_b")
+    p.add_argument("--factor", required=True, help=f"the numeric model factor: {', '.join(NUMERIC_FACTORS)}")
     p.add_argument("--threshold", type=float, default=0.5, help="solved when accuracy >= this (default 0.5)")
     p.add_argument("--models", nargs="+", metavar="MODEL", help="only these models (default: every model)")
     p.add_argument("--scheme", help="tier scheme for the tier column (default: paper, else the benchmark's first)")
@@ -119,9 +118,10 @@ def _migration_run(args) -> int:
     if not 0 <= args.threshold <= 1:
         raise UsageError(f"--threshold {args.threshold}: an accuracy between 0 and 1")
     with db.reader(args.db) as con:
+        check_models(con, args.models)
         sel = _selection(con, args, tuple(args.models or ()))
         pq, fac = frames.per_question(con, sel), frames.factor_table(con, sel, (args.factor,))
-    # a factor outside train_step, sft_size, params_b: migration's own UsageError
+    # a factor outside NUMERIC_FACTORS: migration's own UsageError
     recs = migration.records(migration.migration(pq, fac, args.factor, args.threshold))
     if args.format == "json":
         print(json.dumps(recs, indent=1))
@@ -217,13 +217,52 @@ def _html_run(args) -> int:
     return 0
 
 
+def _compare_arguments(p) -> None:
+    p.add_argument("--benchmark", required=True, help="a benchmark in the warehouse")
+    p.add_argument("--a", required=True, metavar="MODEL", help="model A (the baseline)")
+    p.add_argument("--b", required=True, metavar="MODEL", help="model B (diff = B - A)")
+    p.add_argument("--by", choices=["tier", "category"], default="tier", help="one row per tier (default) or category")
+    p.add_argument("--scheme", help="tier scheme (default: paper, else the benchmark's first)")
+    p.add_argument("--format", choices=["json", "csv"], default="json", help="output format (default: json)")
+    add_db_argument(p)
+
+
+def _compare_run(args) -> int:
+    import csv
+    import sys
+
+    from analysis.compare import ROW_COLUMNS, records
+    from pipeline import compare
+    from warehouse import db
+    from warehouse.errors import UsageError
+
+    if args.a == args.b:
+        raise UsageError(f"--a and --b are the same model ({args.a}): compare two different ones")
+    with db.reader(args.db) as con:
+        sel = _selection(con, args, (args.a, args.b))
+        check_models(con, [args.a], "--a")
+        check_models(con, [args.b], "--b")
+        v = compare.view(con, sel, "model", args.a, args.b, args.by)
+    rec = records(v["paired"], v["rows"], args.a, args.b, sel.benchmark)
+    if args.format == "json":
+        print(json.dumps(rec, indent=1, ensure_ascii=False))
+        return 0
+    w = csv.DictWriter(sys.stdout, fieldnames=list(ROW_COLUMNS), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rec["rows"])
+    return 0
+
+
 SUBCOMMANDS = {
     "answers": ("answer classes per question: classes of equivalent final answers, entropy, majority, "
                 "pass@k, maj@k, avg@k (docs/ANALYSIS.md)", _answers_arguments, _answers_run),
-    "migration": ("each question along a numeric model factor (train_step, sft_size, params_b): solved_at, "
+    "migration": (f"each question along a numeric model factor ({', '.join(NUMERIC_FACTORS)}): solved_at, "
                   "regressed, accuracy per value (docs/ANALYSIS.md)", _migration_arguments, _migration_run),
     "html": ("one self-contained HTML file of a selection: every chart (interactive, plotly.js inline, no "
              "network), the key tables, the filters and the provenance (docs/ANALYSIS.md)", _html_arguments, _html_run),
+    "compare": ("is B better than A? paired per-tier differences of two models on the questions both answered: "
+                "interval, p-value (Holm across tiers), minimum detectable difference, flipped questions "
+                "(docs/ANALYSIS.md)", _compare_arguments, _compare_run),
 }
 
 
