@@ -5,7 +5,7 @@ PORT   ?= 8501
 HOST   ?= 127.0.0.1
 export LADDER_DB ?= warehouse/demo.duckdb
 
-.PHONY: install system demo warehouse serve test test-fast test-unit clean
+.PHONY: install system demo warehouse serve test test-fast test-unit lint clean
 
 # llama-cpp-python compiles llama.cpp. Its default -march=native build uses AMX on Sapphire Rapids CPUs, whose
 # kernels segfault in the first decode on some VMs (ggml-org/llama.cpp#20824): build it for AVX2 instead,
@@ -15,12 +15,13 @@ LLAMA_VERSION := $(shell sed -n 's/^llama-cpp-python[^=]*==//p' requirements.txt
 LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 WHEELS        ?= $(HOME)/.cache/ladder-wheels/llama-avx2
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
 		CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel --no-deps --no-cache-dir -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
 	$(PY) -m pip install --find-links $(WHEELS) -r requirements.txt
+	$(PY) -m pip install --no-deps -e .     # the `ladder` command (pyproject.toml); its dependencies are the above
 	touch $@
 
 install: $(VENV)/.installed system
@@ -41,14 +42,18 @@ serve:
 	OPENBLAS_NUM_THREADS=1 $(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
-test: install
+test: install lint
 	$(PY) -m pytest
 
 test-fast: install
 	$(PY) -m pytest -m "not slow"
 
 test-unit: install
-	$(PY) -m pytest -m "not slow and not data"
+	$(PY) -m pytest -m "not slow and not data and not browser"
+
+# ruff, configured in pyproject.toml (well under a second)
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
 
 clean:
 	rm -f warehouse/demo.duckdb warehouse/demo.duckdb.wal

@@ -3,11 +3,13 @@
 A command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``,
 and keeps heavy imports inside ``run`` so that ``--help`` stays fast. Adding a command is one
 file plus one entry in the ``COMMANDS`` table (name -> module, imported when the parser is built).
+Installed (``pip install -e .``, pyproject.toml), the same is the ``ladder`` console command.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from pipeline import __version__
@@ -27,7 +29,8 @@ for _name, _module in [("benchmarks", "benchmarks"), ("generate", "generate"), (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline",
+    prog = "ladder" if Path(sys.argv[0]).name == "ladder" else "python -m pipeline"   # the console command, or -m
+    parser = argparse.ArgumentParser(prog=prog,
                                      description="Sample, import, grade and annotate reasoning trajectories "
                                                  "into the ladder warehouse.")
     parser.add_argument("--version", action="version", version=f"ladder {__version__}")

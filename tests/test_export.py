@@ -1,4 +1,5 @@
-"""Chart and table export: real PNG/SVG/PDF from the system Chromium, HTML, CSV, Parquet, zip, CLI."""
+"""Chart and table export: real PNG/SVG/PDF from the system Chromium (marked `browser`), HTML, CSV, Parquet, zip,
+CLI."""
 import io
 import subprocess
 import sys
@@ -34,11 +35,12 @@ def _check(fmt: str, data: bytes) -> None:
         assert b"<html" in data[:500].lower() and b"plotly" in data
 
 
-@pytest.mark.parametrize("fmt", ["png", "svg", "pdf", "html"])
+@pytest.mark.parametrize("fmt", [pytest.param(f, marks=pytest.mark.browser) for f in export.IMAGE_FORMATS] + ["html"])
 def test_figure_formats(ladder, fmt):
     _check(fmt, export.figure_bytes(ladder, fmt))
 
 
+@pytest.mark.browser         # an SVG through Kaleido's Chromium
 def test_tables_and_zip(ladder, app_db):
     with db.reader(app_db) as con:
         steps_like = inventory.runs(con, "aime24").with_columns(pl.lit(["a", "b"]).alias("labels"))
@@ -52,6 +54,7 @@ def test_tables_and_zip(ladder, app_db):
         export.figure_bytes(ladder, "gif")
 
 
+@pytest.mark.browser
 def test_export_charts_command(app_db, tmp_path):
     out = tmp_path / "figs"
     r = subprocess.run([sys.executable, "-m", "pipeline", "export-charts", "--out", str(out), "--format", "png,svg",

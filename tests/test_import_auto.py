@@ -27,7 +27,7 @@ def mixed(shared, tmp_path_factory):
             f.write(json.dumps({"doc_id": i, "doc": {"id": qids[i], "problem": r["question"], "answer": r["gt"]},
                                 "target": r["gt"], "resps": [r["code"]], "filtered_resps": [[str(r["pred"][0])]],
                                 "exact_matches": [int(r["score"][0])]}) + "\n")
-    (lm / "results_2025-03-01T10-11-12.123456.json").write_text('{"results": {}}')             # not a trace: passed over
+    (lm / "results_2025-03-01T10-11-12.123456.json").write_text('{"results": {}}')            # not a trace: passed over
     with open(root / "generic.jsonl", "w", encoding="utf-8") as f:                               # jsonl
         for i, r in enumerate(sky):
             f.write(json.dumps({"model": "generic-model", "question_id": qids[i], "response": r["code"][0],
@@ -83,3 +83,18 @@ def test_unrecognized_candidate_is_a_file_error(shared, tmp_path, tmp_db, capsys
     assert main(["import", "--format", "auto", "--benchmark", "aime24", "--db", str(tmp_db), str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert f"error: {tmp_path / 'mystery.jsonl'}:0: file: format not recognized" in err and "notes.json" not in err
+
+
+def test_each_importer_says_how_to_recognise_its_files():
+    """`auto` asks the registered importers (their ``detect_*``), in the registry's order; no rules of its own."""
+    from pipeline.importers import IMPORTERS
+    assert list(auto.formats()) == [n for n in IMPORTERS.names() if n != "auto"]
+    records = {"lm-eval": {"doc": {}, "resps": [["x"]]}, "qwen-eval": {"code": ["x"], "gt": "1"},
+               "jsonl": {"response": "x"}, "hf": {"generations": ["x"]}, "lighteval": {"doc": {}, "model_response": {}}}
+    assert {fmt: auto.format_of_record(r) for fmt, r in records.items()} == {f: f for f in records}
+    assert auto.format_of_record({"response": ["not a string"]}) is None
+    assert auto.format_of_record({"code": ["x"], "question": "q", "doc": {}, "resps": []}) == "lm-eval"   # first wins
+    assert auto.format_of_columns(["doc", "model_response", "metric"]) == "lighteval"
+    assert auto.format_of_columns(["predictions", "metrics", "gold"]) == "lighteval"
+    assert auto.format_of_columns(["predictions", "metrics"]) == "hf"             # hf reads any other table
+    assert auto.format_of_columns(["problem", "generations"]) == "hf"

@@ -2,7 +2,6 @@
 formats, palettes, shortened labels, flat charts replaced by a notice, bounded scaling intervals, and every page
 on a one-sample warehouse without tiers (AppTest)."""
 import json
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -154,3 +153,16 @@ def test_pages_on_a_one_sample_warehouse_say_what_cannot_be_drawn(tmp_path, monk
             assert "One sample per question" in text and all("found then lost" in t.lower() for t in titles), titles
         if page.endswith("overview.py"):
             assert at.get("plotly_chart") and "(paper tiers)" not in " ".join(h.value for h in at.subheader)
+
+
+def test_question_ids_sort_numerically_and_boolean_legends_read_yes_no():
+    """Question 10 after 2, not after 1 (present.by_question, analysis.answers.question_key), in tables and on a
+    bar chart's axis whatever colour each bar has; a boolean colour column's legend says yes/no, never true/false."""
+    from charts import present
+
+    df = pl.DataFrame({"question_id": ["10", "1", "2", "x", "²"], "tier": [None] * 5, "share": [0.5, 0.1, 0.2, 0.3, 0.4],
+                       "converged": [True, False, True, False, True]})
+    assert present.by_question(df)["question_id"].to_list() == ["1", "2", "10", "x", "²"]
+    fig = charts.bar_figure(present.by_question(df), "question_id", "share", color="converged")
+    assert list(fig.layout.xaxis.categoryarray) == ["1", "2", "10", "x", "²"]
+    assert sorted(t.name for t in fig.data) == ["no", "yes"]

@@ -1,22 +1,21 @@
 """`auto`: the format of each file is read from its content, so a folder of mixed files imports in one command.
 
-Detection (``detect(path)``) looks at a few bytes or the first record, never the file name alone:
+Detection (``detect(path)``) looks at a few bytes or the first record, never the file name alone. The
+container is read here; which format it holds, each importer says (``pipeline.importers``: the first
+module, in the registry's order, whose detector accepts):
 
-- a zip archive holding ``header.json`` or ``_journal/start.json``: an Inspect AI ``.eval`` log (`inspect`);
-  a ``.json`` file whose first bytes are an object with ``"version"`` and ``"eval"`` keys: an Inspect
-  JSON log (`inspect`);
-- a parquet file (``PAR1``) or an Arrow file / stream: its column names (the schema only is read):
-  ``doc`` + ``model_response`` (lighteval >= 0.10) or ``predictions`` + ``metrics`` (older lighteval)
-  -> `lighteval`; anything else -> `hf`;
-- a JSON-lines file: the keys of its first JSON object: ``doc`` + ``resps`` -> `lm-eval`; ``code`` with
-  ``question`` or ``gt`` -> `qwen-eval`; ``response`` -> `jsonl`; a list of ``generations`` /
-  ``responses`` / ``completions`` / ``outputs``, or ``generation`` etc. -> `hf`.
+- a zip archive: its member names (``detect_zip``; Inspect's ``.eval`` logs);
+- a ``.json`` file whose first bytes are an object: those bytes (``detect_json``; Inspect's JSON logs);
+- a parquet file (``PAR1``) or an Arrow file / stream: its column names, the schema only is read
+  (``detect_columns``; `lighteval`, else `hf`, which reads any table);
+- a JSON-lines file: its first JSON object (``detect_record``; `lm-eval`, `qwen-eval`, `jsonl`,
+  `lighteval`, `hf`).
 
 A folder is walked recursively: files ending in ``.jsonl``, ``.parquet``, ``.arrow``, ``.eval`` or
 ``.json`` are detected; an undetected ``.json`` (e.g. lm-eval's ``results_*.json``) is passed over,
 any other undetected candidate is imported as a file-level error ("format not recognized").
-lm-eval files keep the model names their folders give (see `lm-eval`); each file's run records the
-detected format.
+A file found in a folder keeps the model name its format's ``files()`` gives it (lm-eval's folder names,
+see `lm-eval`); each file's run records the detected format.
 """
 from __future__ import annotations
 
@@ -24,18 +23,29 @@ import json
 import zipfile
 from pathlib import Path
 
-from . import hf, inspect_eval, jsonl, lighteval, lm_eval, qwen_eval, tables
+from pipeline.importers import IMPORTERS
+
+from . import tables
 from .base import ImportContext
 
 NAME = "auto"
 DESCRIPTION = "detect each file's format from its content (a folder may mix formats)"
 
 SUFFIXES = (".jsonl", ".parquet", ".arrow", ".eval", ".json")
-# the formats detect() can name (pipeline.importers registers them; importing it here would be a cycle)
-FORMATS = {m.NAME: m for m in (qwen_eval, lm_eval, jsonl, inspect_eval, hf, lighteval)}
 _PEEK = 1 << 16
-_HF_LIST_KEYS = ("generations", "responses", "completions", "outputs")
-_HF_ONE_KEYS = ("generation", "completion", "output")
+
+
+def formats() -> dict:
+    """The formats `auto` can name: format name -> importer module, in the registry's (detection) order."""
+    mods = {n: IMPORTERS.get(n) for n in IMPORTERS.names() if n != NAME}
+    return {n: m for n, m in mods.items()
+            if any(hasattr(m, f"detect_{kind}") for kind in ("zip", "json", "columns", "record"))}
+
+
+def _first(kind: str, sample) -> str | None:
+    """The first format whose ``detect_<kind>(sample)`` accepts ``sample``."""
+    return next((n for n, m in formats().items() if (fn := getattr(m, f"detect_{kind}", None)) and fn(sample)),
+                None)
 
 
 def _first_object(path: Path) -> dict | None:
@@ -74,26 +84,12 @@ def _columns(path: Path, kind: str) -> list[str] | None:
         return None
 
 
-def format_of_columns(cols: list[str] | set[str]) -> str:
-    cols = set(cols)
-    if {"doc", "model_response"} <= cols or {"predictions", "metrics"} <= cols and \
-            ({"example", "full_prompt", "gold"} & cols):
-        return "lighteval"
-    return "hf"
+def format_of_columns(cols: list[str] | set[str]) -> str | None:
+    return _first("columns", set(cols))
 
 
 def format_of_record(r: dict) -> str | None:
-    if "doc" in r and "resps" in r:
-        return "lm-eval"
-    if "code" in r and ("question" in r or "gt" in r):
-        return "qwen-eval"
-    if "response" in r and isinstance(r["response"], str):
-        return "jsonl"
-    if any(isinstance(r.get(k), list) for k in _HF_LIST_KEYS) or any(isinstance(r.get(k), str) for k in _HF_ONE_KEYS):
-        return "hf"
-    if {"doc", "model_response"} <= set(r):
-        return "lighteval"
-    return None
+    return _first("record", r)
 
 
 def detect(path: Path) -> str | None:
@@ -106,25 +102,24 @@ def detect(path: Path) -> str | None:
                 names = set(z.namelist())
         except (zipfile.BadZipFile, OSError):
             return None
-        return "inspect" if "header.json" in names or "_journal/start.json" in names else None
+        return _first("zip", names)
     if (table := tables.table_kind(head)) is not None:
         cols = _columns(path, table)
         return None if cols is None else format_of_columns(cols)
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if path.suffix == ".json" and text.startswith(b"{"):
-        if b'"eval"' in head and b'"version"' in head:
-            return "inspect"
-        return None
+        return _first("json", head)
     obj = _first_object(path)
     return None if obj is None else format_of_record(obj)
 
 
 def files(path: Path) -> list[tuple[Path, str | None]]:
-    """The candidate files under ``path`` (a file given on its own is always a candidate); lm-eval
-    files found in a folder carry the model name their folders imply."""
+    """The candidate files under ``path`` (a file given on its own is always a candidate); a file found in a
+    folder carries the model name its format's ``files(path)`` gives it (lm-eval: the folders' names)."""
     if path.is_file():
         return [(path, None)]
-    lm_names = dict(lm_eval.files(path))
+    names: dict[str, dict] = {}         # format -> {file: model name} of its files(path), read once
+    mods = formats()
     out = []
     for f in sorted(path.rglob("*")):
         if f.suffix not in SUFFIXES or not f.is_file():
@@ -132,7 +127,9 @@ def files(path: Path) -> list[tuple[Path, str | None]]:
         fmt = _detect_safe(f)
         if fmt is None and f.suffix == ".json":
             continue
-        out.append((f, lm_names.get(f) if fmt == "lm-eval" else None))
+        if fmt in mods and fmt not in names:
+            names[fmt] = dict(mods[fmt].files(path)) if hasattr(mods[fmt], "files") else {}
+        out.append((f, names.get(fmt, {}).get(f)))
     return out
 
 
@@ -145,11 +142,12 @@ def _detect_safe(path: Path) -> str | None:
 
 def parse(path: Path, ctx: ImportContext) -> None:
     fmt = detect(path)
-    if fmt not in FORMATS:
-        ctx.error(0, "file", f"format not recognized (looked for: {', '.join(FORMATS)}); give --format")
+    mods = formats()
+    if fmt not in mods:
+        ctx.error(0, "file", f"format not recognized (looked for: {', '.join(mods)}); give --format")
         return
     ctx.fmt = fmt               # the run records the detected format (and its id includes it)
-    FORMATS[fmt].parse(path, ctx)
+    mods[fmt].parse(path, ctx)
 
 
-__all__ = ["detect", "files", "parse", "format_of_record", "format_of_columns"]
+__all__ = ["detect", "files", "formats", "parse", "format_of_record", "format_of_columns"]

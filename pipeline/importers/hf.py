@@ -38,7 +38,8 @@ from . import tables
 from .base import ImportContext, _show, int_in_range, integral
 
 NAME = "hf"
-DESCRIPTION = "Hugging Face datasets of generations (parquet/arrow/jsonl; OpenR1-Math-220k style or one row per generation)"
+DESCRIPTION = ("Hugging Face datasets of generations (parquet/arrow/jsonl; OpenR1-Math-220k style or one row per "
+               "generation)")
 
 ROLES: dict[str, tuple[str, ...]] = {
     "id": ("uuid", "question_id", "unique_id", "problem_id", "id"),
@@ -54,6 +55,19 @@ ROLES: dict[str, tuple[str, ...]] = {
     "n_tokens": ("n_tokens", "num_tokens"),
 }
 SUFFIXES = (".parquet", ".arrow", ".jsonl")
+COLUMNS_HELP = f"which column holds each role ({', '.join(ROLES)})"
+_LIST_KEYS = ("generations", "responses", "completions", "outputs")
+_ONE_KEYS = ("generation", "completion", "output")
+
+
+def detect_columns(cols: set[str]) -> bool:
+    """`auto`: any parquet/Arrow file is read as a dataset (registered after the formats that claim some)."""
+    return True
+
+
+def detect_record(r: dict) -> bool:
+    """`auto`: the first object of a JSON-lines file holds a responses list, or one response."""
+    return any(isinstance(r.get(k), list) for k in _LIST_KEYS) or any(isinstance(r.get(k), str) for k in _ONE_KEYS)
 
 
 def parse_columns(text: str | None) -> dict[str, str]:

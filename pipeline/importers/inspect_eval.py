@@ -41,10 +41,21 @@ from .base import (_MIB, INT32_MAX, MAX_DEPTH, MAX_LINE_BYTES, ImportContext, _s
 
 NAME = "inspect"
 DESCRIPTION = "Inspect AI evaluation logs (.eval, or .json), read with inspect_ai.log"
+COLUMNS_HELP = "scorer=NAME"
 
 _EXCLUDE = {"events", "events_data", "store", "timelines"}
 _TRUE = {"c", "correct", "true", "yes", "1"}
 _FALSE = {"i", "incorrect", "n", "noanswer", "false", "no", "0"}
+
+
+def detect_zip(names: set[str]) -> bool:
+    """`auto`: a zip archive holding these members is an ``.eval`` log (Inspect's own API reads it)."""
+    return "header.json" in names or "_journal/start.json" in names
+
+
+def detect_json(head: bytes) -> bool:
+    """`auto`: a ``.json`` file whose first 64 KiB (an object) are these is a JSON log."""
+    return b'"eval"' in head and b'"version"' in head
 
 
 def files(path: Path) -> list[tuple[Path, str | None]]:

@@ -17,6 +17,11 @@ NAME = "jsonl"
 DESCRIPTION = "generic: one trajectory per line {model, question_id|problem, sample_idx, response, ...}"
 
 
+def detect_record(r: dict) -> bool:
+    """`auto`: the first object of a JSON-lines file is one of ours."""
+    return "response" in r and isinstance(r["response"], str)
+
+
 def parse(path: Path, ctx: ImportContext) -> None:
     ctx.default_model = ctx.default_model or path.stem
     next_idx: Counter = Counter()

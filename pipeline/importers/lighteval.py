@@ -40,9 +40,21 @@ from .base import ImportContext, _show, clean_text, finite_number
 
 NAME = "lighteval"
 DESCRIPTION = "lighteval --save-details parquet files (details_<task>_<timestamp>.parquet), or folders of them"
+COLUMNS_HELP = "correct=METRIC"
 
 METRICS = ("extractive_match", "math_pass@1:1_samples", "pass@1", "qem", "em", "exact_match", "acc")
 _FILE = re.compile(r"^details_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.:]+)\.parquet$")
+
+
+def detect_columns(cols: set[str]) -> bool:
+    """`auto`: a parquet/Arrow file with these column names is a details file (either layout)."""
+    return {"doc", "model_response"} <= cols or {"predictions", "metrics"} <= cols and \
+        bool({"example", "full_prompt", "gold"} & cols)
+
+
+def detect_record(r: dict) -> bool:
+    """`auto`: the first object of a JSON-lines file is one of ours."""
+    return {"doc", "model_response"} <= set(r)
 
 
 def files(path: Path) -> list[tuple[Path, str | None]]:

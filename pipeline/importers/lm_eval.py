@@ -21,6 +21,11 @@ from .base import INT32_MAX, ImportContext, _show, clean_text, finite_number, re
 NAME = "lm-eval"
 DESCRIPTION = "lm-evaluation-harness --log_samples files (samples_<task>_<date>.jsonl), or folders of them"
 
+
+def detect_record(r: dict) -> bool:
+    """`auto`: the first object of a JSON-lines file is one of ours."""
+    return "doc" in r and "resps" in r
+
 _FILE = re.compile(r"^samples_(?P<task>.+?)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.:]+)\.jsonl$")
 _STEP = re.compile(r"(?:checkpoint|step|ckpt)[-_]?(\d+)$", re.I)
 _TEXT_KEYS = ("problem", "question", "Problem", "Question", "input")

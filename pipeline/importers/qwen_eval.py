@@ -15,6 +15,11 @@ NAME = "qwen-eval"
 DESCRIPTION = "Qwen2.5-Math / SkyThought evaluation output (idx, question, gt, code[], pred[], score[])"
 
 
+def detect_record(r: dict) -> bool:
+    """`auto`: the first object of a JSON-lines file is one of ours."""
+    return "code" in r and ("question" in r or "gt" in r)
+
+
 def _list(ctx: ImportContext, line: int, r: dict, key: str, k: int) -> list | None:
     v = r.get(key)
     if v is None:
