@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from pipeline.backends import BACKENDS
+from pipeline.backends.base import OptionError
 from pipeline.benchmarks import LOADERS
 from warehouse.errors import UsageError
 from warehouse.records import TIERS, Model
@@ -210,8 +211,22 @@ def _check_backend_options(c: _Checker, key: str, opts: Any, allowed: dict[str, 
     return {k: c.typed(_join(key, k), v, allowed[k]) for k, v in opts.items()}
 
 
-def parse(raw: Any, path: str = "<config>") -> RunConfig:
-    """Validate a config mapping (as read from YAML) into a RunConfig."""
+def _check_option_values(c: _Checker, backend_class, opts: dict, mopts: dict, model_key: str) -> None:
+    """The backend's own checks (``check_options``) of the options a model runs with (its own over the
+    config's), reported at the key that holds the value."""
+    check = getattr(backend_class, "check_options", None)
+    if check is None:
+        return
+    try:
+        check({**opts, **mopts})
+    except OptionError as exc:
+        raise c.fail(_join(model_key if exc.key in mopts else "backend_options", exc.key), exc.msg) from None
+
+
+def parse(raw: Any, path: str = "<config>", check_models: bool = True) -> RunConfig:
+    """Validate a config mapping (as read from YAML) into a RunConfig. ``check_models``: also ask the
+    backend whether each model can be found (``check_model``: llamacpp looks for its GGUF, which may need a
+    model package installed); False validates the config alone."""
     c = _Checker(path)
     c.keys("", raw, _TOP, {"backend", "models", "benchmarks"})
     backend = c.string("backend", raw["backend"])
@@ -246,7 +261,7 @@ def parse(raw: Any, path: str = "<config>") -> RunConfig:
         if fields.get("params_b") is not None and fields["params_b"] <= 0:
             raise c.fail(_join(key, "params_b"), f"must be > 0, got {fields['params_b']}")
         model = c.string(_join(key, "model"), merged["model"])
-        check = getattr(backend_class, "check_model", None)
+        check = getattr(backend_class, "check_model", None) if check_models else None
         if check is not None:
             try:
                 check(model)
@@ -258,6 +273,7 @@ def parse(raw: Any, path: str = "<config>") -> RunConfig:
         seen.add(fields["model_id"])
         mopts = _check_backend_options(c, _join(key, "backend_options"), merged.get("backend_options") or {},
                                        allowed_opts)
+        _check_option_values(c, backend_class, opts, mopts, _join(key, "backend_options"))
         models.append(ModelSpec(model, Model(**fields), mopts))
 
     benches_raw = raw["benchmarks"]
@@ -319,8 +335,12 @@ def _check_ray(c: _Checker, raw: Any) -> RayOptions:
     return RayOptions(**v)
 
 
-def load(path: str | Path) -> RunConfig:
-    """Read and validate a YAML run config."""
+def load(path: str | Path, check_models: bool = True) -> RunConfig:
+    """Read and validate a YAML run config (``check_models``: see ``parse``)."""
+    return parse(_read_yaml(path), str(path), check_models)
+
+
+def _read_yaml(path: str | Path) -> Any:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -332,4 +352,29 @@ def load(path: str | Path) -> RunConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(f"{p}: {where}invalid YAML: {getattr(exc, 'problem', None) or exc}") from exc
-    return parse(raw, str(path))
+    return raw
+
+
+# ---------------------------------------------------------------- the judge's config
+
+_JUDGE = {"backend", "model", "backend_options", "max_tokens", "batch_size"}
+
+
+def load_judge(path: str | Path) -> dict:
+    """A judge config (``annotate/eval-annotator --annotator judge --config FILE``): ``backend``,
+    ``model`` (as served), ``backend_options`` (validated like a run config's), ``max_tokens`` of the
+    reply and ``batch_size`` (trajectories per committed batch). Returns the judge's keyword arguments.
+    See configs/judge_openai.yaml."""
+    raw, c = _read_yaml(path), _Checker(str(path))
+    c.keys("", raw, _JUDGE, {"backend", "model"})
+    backend = c.string("backend", raw["backend"])
+    if backend not in BACKENDS:
+        raise c.fail("backend", f"unknown backend {backend!r}; known: {', '.join(sorted(BACKENDS.names()))}")
+    cls = BACKENDS.get(backend)
+    opts = _check_backend_options(c, "backend_options", raw.get("backend_options") or {}, getattr(cls, "OPTIONS", {}))
+    _check_option_values(c, cls, opts, {}, "backend_options")
+    out = {"backend": backend, "model": c.string("model", raw["model"]), "backend_options": opts}
+    for k in ("max_tokens", "batch_size"):
+        if raw.get(k) is not None:
+            out[k] = c.integer(k, raw[k], lo=1)
+    return out

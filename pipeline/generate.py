@@ -14,6 +14,7 @@ that honour per-sample seeds: llamacpp and vllm).
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,7 +208,7 @@ def execute(plan: Plan, *, progress: bool = True,
             backend_factory: Callable = get_backend) -> dict:
     """Generate everything the plan has left, committing batch by batch. Returns counts."""
     cfg = plan.config
-    summary = {"generated": 0, "tokens": 0, "batches": 0, "seconds": 0.0}
+    summary = {"generated": 0, "tokens": 0, "batches": 0, "seconds": 0.0, "failed": 0}
     if not plan.remaining:
         return summary
     writer = Writer.open(plan)
@@ -231,9 +232,15 @@ def execute(plan: Plan, *, progress: bool = True,
                         prompts = [cfg.messages(q.problem) for q, _ in batch]
                         seeds = [sample_seed(cfg.seed, r.benchmark, q.question_id, k) for q, k in batch]
                         outs = backend.generate(prompts, params, seeds)
+                        for (q, k), o in zip(batch, outs):
+                            if o[0].error:          # a server request that failed for good: nothing stored
+                                summary["failed"] += 1
+                                bar.write(f"generate: {r.run_id}: question {q.question_id} sample {k}: failed "
+                                          f"for good: {o[0].error}", file=sys.stderr)
                         trajs = [trajectory(cfg, r, q, k, o[0].text, o[0].n_tokens, o[0].finish_reason)
-                                 for (q, k), o in zip(batch, outs)]
-                        writer.write(spec, [run], trajs)
+                                 for (q, k), o in zip(batch, outs) if not o[0].error]
+                        if trajs:
+                            writer.write(spec, [run], trajs)
                         summary["generated"] += len(trajs)
                         summary["tokens"] += sum(t.n_tokens or 0 for t in trajs)
                         summary["batches"] += 1
@@ -245,4 +252,7 @@ def execute(plan: Plan, *, progress: bool = True,
     finally:
         bar.close()
         summary["seconds"] = round(time.monotonic() - t0, 2)
+    if summary["failed"]:
+        print(f"generate: {summary['failed']} sample(s) failed for good and were not stored; run the same "
+              f"command again to retry only those", file=sys.stderr)
     return summary

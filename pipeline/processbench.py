@@ -97,5 +97,7 @@ def eval_annotator(annotator: str, labels_path, limit: int | None = None, **opts
     finally:
         ann.close()
     labels, preds = [it["label"] for it in items], [r.first_error for r in results]
+    failed = sum(r.skipped for r in results)        # requests that failed for good: counted as unknown
     return {**processbench_scores(labels, preds), "agreement": label_agreement(labels, preds),
-            "baseline": processbench_scores(labels, middle_step_baseline(items))}
+            "baseline": processbench_scores(labels, middle_step_baseline(items)),
+            **({"failed": failed} if failed else {})}

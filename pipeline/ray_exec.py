@@ -204,6 +204,10 @@ def execute(plan: gen.Plan, *, address: str | None = None, workers: int | None =
     each commit with the names (host:pid) of the workers that made the batch. Returns counts (and
     ``write_seconds``: the driver's time in the writer, grading included)."""
     cfg = plan.config
+    if cfg.backend == "openai":     # the server already spreads the work; a failed request must not be stored
+        raise LadderError("--executor ray: the openai backend sends its requests to a server, which spreads them "
+                          "itself: run it with --executor local (backend_options: concurrency sets the requests "
+                          "in flight)")
     summary = {"generated": 0, "tokens": 0, "batches": 0, "seconds": 0.0, "workers": 0, "write_seconds": 0.0}
     if not plan.remaining:
         return summary

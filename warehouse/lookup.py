@@ -89,11 +89,13 @@ def models(con, model_ids: Sequence[str] | None = None) -> list[Model]:
 
 # --- trajectories for the warehouse-level drivers (grade, segment, annotate) --------------------
 def trajectories_to_process(con, *, limit: int, after: int | None = None,
-                            ungraded_by: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+                            ungraded_by: tuple[str, str] | None = None,
+                            unannotated_by: str | None = None) -> list[dict[str, Any]]:
     """One page of stored trajectories in trajectory_id order, keyset-paginated (``after``: the last
     id of the previous page): trajectory_id, run_id, benchmark, question_id, response,
     finish_reason, problem, gold (None without a question) and answer_type ('math' by default).
-    ``ungraded_by=(grader, version)``: only trajectories that grader version has not graded."""
+    ``ungraded_by=(grader, version)``: only trajectories that grader version has not graded;
+    ``unannotated_by=annotator``: only those it wrote nothing for (no step label, no flag)."""
     sql = """
     SELECT t.trajectory_id, t.run_id, t.benchmark, t.question_id, t.response, t.finish_reason,
            q.problem, q.answer AS gold, coalesce(b.answer_type, 'math') AS answer_type
@@ -107,6 +109,11 @@ def trajectories_to_process(con, *, limit: int, after: int | None = None,
         sql += (" AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.trajectory_id = t.trajectory_id "
                 "AND g.grader = ? AND g.grader_version = ?)")
         params += list(ungraded_by)
+    if unannotated_by is not None:
+        sql += (" AND NOT EXISTS (SELECT 1 FROM step_annotations a WHERE a.trajectory_id = t.trajectory_id "
+                "AND a.annotator = ?) AND NOT EXISTS (SELECT 1 FROM trajectory_flags f "
+                "WHERE f.trajectory_id = t.trajectory_id AND f.annotator = ?)")
+        params += [unannotated_by, unannotated_by]
     if after is not None:
         sql += " AND t.trajectory_id > ?"
         params.append(after)

@@ -38,6 +38,7 @@ class AnnotationResult:
     annotations: list[StepAnnotation] = field(default_factory=list)
     flags: list[TrajectoryFlag] = field(default_factory=list)
     first_error: int | None = None            # earliest wrong step; -1 = none; None = cannot tell
+    skipped: bool = False                     # not judged (a request that failed for good): nothing to write
 
 
 class Annotator(ABC):

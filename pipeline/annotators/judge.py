@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Sequence
 
 from pipeline.backends import SamplingParams, get_backend
@@ -21,6 +22,7 @@ from .base import ERROR_TYPES, AnnotateInput, AnnotationResult, Annotator
 NAME = "judge"
 MAX_STEP_CHARS = 600            # long-CoT steps are clipped in the prompt
 MAX_STEPS = 60
+MAX_EVIDENCE = 2000             # characters of the raw reply kept as evidence
 
 PROMPT = """You are checking a math solution step by step.
 
@@ -83,6 +85,20 @@ def parse_reply(reply: str, n_steps: int) -> tuple[int | None, str | None]:
     return None, None
 
 
+def answer_part(reply: str) -> str:
+    """The verdict part of a reply: after the reasoning block of a reasoning model (``</think>``)."""
+    return reply.rsplit("</think>", 1)[-1] if "</think>" in reply else reply
+
+
+def evidence(reply: str, limit: int = MAX_EVIDENCE) -> str:
+    """The raw reply as evidence: whole when short, else its start and its end (the verdict) with the
+    middle of the reasoning cut."""
+    if len(reply) <= limit:
+        return reply
+    half = limit // 2
+    return f"{reply[:half]} [... {len(reply) - 2 * half} characters ...] {reply[-half:]}"
+
+
 def _norm_type(t: str) -> str | None:
     m = _TYPE.search(t)
     return m.group(0).lower().replace(" ", "_") if m else None
@@ -97,14 +113,21 @@ def _checked(step: int, n_steps: int, etype: str | None) -> tuple[int | None, st
 
 
 class JudgeAnnotator(Annotator):
+    """``backend``/``model`` name the generation backend (any of ``BACKENDS``: ``openai`` reaches a
+    server, its requests run ``concurrency`` at a time); ``backend_options`` and the other keyword
+    arguments go to it. A request that fails for good leaves its trajectory unjudged (nothing is
+    written for it, so the next run retries it) and is reported on stderr; ``failed`` counts them."""
     name = NAME
 
     def __init__(self, backend: str = "llamacpp", model: str | None = None, max_tokens: int = 64,
-                 backend_obj=None, **options) -> None:
+                 backend_obj=None, backend_options: dict | None = None, batch_size: int | None = None,
+                 **options) -> None:
         self.backend_name, self.model = backend, model
         self.max_tokens = max_tokens
         self._backend = backend_obj
-        self._options = options
+        self._options = {**(backend_options or {}), **options}
+        self.batch_size = batch_size        # trajectories per committed batch (None: the driver's default)
+        self.failed = 0
 
     @property
     def backend(self):
@@ -123,13 +146,22 @@ class JudgeAnnotator(Annotator):
         prompts = [[{"role": "user", "content": build_prompt(it)}] for it in items]
         outs = self.backend.generate(prompts, SamplingParams(n=1, temperature=0.0, max_tokens=self.max_tokens,
                                                              seed=0))
-        return [self.result(it, out[0].text if out else "") for it, out in zip(items, outs)]
+        results = []
+        for it, out in zip(items, outs):
+            if out and out[0].error:        # failed for good: unjudged, retried by the next run
+                self.failed += 1
+                print(f"judge: trajectory {it.trajectory_id}: request failed for good: {out[0].error}",
+                      file=sys.stderr)
+                results.append(AnnotationResult(it.trajectory_id, skipped=True))
+            else:
+                results.append(self.result(it, out[0].text if out else ""))
+        return results
 
     def result(self, it: AnnotateInput, reply: str) -> AnnotationResult:
         n = min(len(it.steps), MAX_STEPS)
-        step, etype = parse_reply(reply, n)
+        step, etype = parse_reply(answer_part(reply), n)
         res = AnnotationResult(it.trajectory_id, first_error=step)
-        raw = reply[:1000]
+        raw = evidence(reply)
         if step is None:
             res.annotations.append(StepAnnotation(it.trajectory_id, 0, NAME, "judge_unparseable", None, raw))
             res.flags.append(TrajectoryFlag(it.trajectory_id, NAME, "judge_unparseable", 1.0, raw))

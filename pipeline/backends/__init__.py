@@ -15,6 +15,7 @@ BACKENDS: Registry[type[Backend]] = Registry("backend")
 BACKENDS.register_lazy("llamacpp", "pipeline.backends.llamacpp:LlamaCppBackend")
 BACKENDS.register_lazy("transformers", "pipeline.backends.transformers_backend:TransformersBackend")
 BACKENDS.register_lazy("vllm", "pipeline.backends.vllm_backend:VLLMBackend")
+BACKENDS.register_lazy("openai", "pipeline.backends.openai_backend:OpenAIBackend")
 
 
 def get_backend(name: str, model: str, **options) -> Backend:

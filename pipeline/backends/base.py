@@ -25,8 +25,17 @@ class SamplingParams:
 @dataclass(frozen=True)
 class Completion:
     text: str
-    n_tokens: int
-    finish_reason: FinishReason
+    n_tokens: int | None
+    finish_reason: FinishReason | None
+    error: str | None = None        # set when the request failed for good (server backends): nothing to store
+
+
+class OptionError(ValueError):
+    """A backend option that cannot work (a backend's ``check_options``): the key and why."""
+
+    def __init__(self, key: str, msg: str) -> None:
+        super().__init__(f"{key}: {msg}")
+        self.key, self.msg = key, msg
 
 
 class Backend(ABC):

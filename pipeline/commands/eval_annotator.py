@@ -2,6 +2,7 @@
 import json
 
 from pipeline.annotators import ANNOTATORS
+from pipeline.commands.annotate import judge_options
 
 NAME = "eval-annotator"
 HELP = ("score an annotator's first-error predictions on a ProcessBench file: prints "
@@ -15,12 +16,13 @@ def add_arguments(p) -> None:
     p.add_argument("--limit", type=int, default=None, help="first N items only")
     p.add_argument("--backend", default=None, help="judge: generation backend")
     p.add_argument("--model", default=None, help="judge/prm: model id or local path")
+    p.add_argument("--config", default=None, help="judge: a judge config (YAML), e.g. configs/judge_openai.yaml")
 
 
 def run(args) -> int:
     from pipeline.processbench import eval_annotator
 
     ANNOTATORS.get(args.annotator)          # an unknown name fails here, before the labels are read
-    opts = {k: v for k, v in (("backend", args.backend), ("model", args.model)) if v}
+    opts = judge_options(args)
     print(json.dumps(eval_annotator(args.annotator, args.labels, args.limit, **opts)))
     return 0
