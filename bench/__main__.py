@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,14 +45,16 @@ def _questions(data_dir: Path) -> list[dict]:
         return [dict(question_id=r["id"], answer=r["answer"], tier=r["paper_tier"]) for r in csv.DictReader(f)]
 
 
-def build(scale: str, chars: int, log, rebuild: bool = False) -> tuple[Path, Path, dict]:
+def build(scale: str, chars: int, log, rebuild: bool = False, cache: Path = CACHE, index: bool = True,
+          via_import: bool = False) -> tuple[Path, Path, dict]:
+    """The warehouse of ``scale`` (reused when built): through the importer, or, for 10x unless
+    ``via_import``, as renamed copies of the paper-scale one through import-parquet (``_build_copies``).
+    ``index=False``: no full-text index during the build (searches scan until it is built)."""
     from bench import synth
     from pipeline import benchmarks
     from pipeline.importing import ImportSession
-    from warehouse import db, ingest
-    from warehouse.records import Model
 
-    root = CACHE / f"{scale}-{chars}"
+    root = Path(cache) / f"{scale}-{chars}"
     path, traces, info_file = root / "bench.duckdb", root / "traces", root / "build.json"
     if info_file.exists() and path.exists() and not rebuild:
         log(f"reusing {path}")
@@ -61,13 +64,16 @@ def build(scale: str, chars: int, log, rebuild: bool = False) -> tuple[Path, Pat
             shutil.rmtree(p)
         else:
             p.unlink(missing_ok=True)
+    if scale == "10x" and not via_import:
+        info = _build_copies(path, root, chars, log, cache, index)
+        info_file.write_text(json.dumps(info))
+        return path, traces, info
     data_dir = benchmarks.data_dir()
     t0 = time.perf_counter()
     files = synth.write(scale, _questions(data_dir), traces, target_chars=chars)
     gen_s = time.perf_counter() - t0
     log(f"wrote {len(files)} synthetic files in {gen_s:.0f}s; importing")
     session = ImportSession(path, data_dir)
-    index_s = _time_index_syncs()
     t0 = time.perf_counter()
     n = done = 0
 
@@ -77,13 +83,11 @@ def build(scale: str, chars: int, log, rebuild: bool = False) -> tuple[Path, Pat
         if done % 20 == 0:
             log(f"  {done}/{len(files)} files, {n} trajectories, {n / (time.perf_counter() - t0):.0f}/s")
 
-    session.import_path(traces, "jsonl", "aime24", on_report=progress)   # the folder, as the CLI does
+    with _index_syncs(index) as index_s:
+        session.import_path(traces, "jsonl", "aime24", on_report=progress)   # the folder, as the CLI does
     ingest_s = time.perf_counter() - t0
     spent_indexing = index_s()
-    with db.writer(path) as con:  # the experiment factors, for the scaling pages
-        for m in synth.models(scale):
-            ingest.upsert_model(con, Model(m.name, seed=m.seed, sft_size=m.sft_size, sft_category=m.sft_category,
-                                           group=m.group, params_b=32.0, meta={"synthetic": True}))
+    _set_models(path, scale)
     info = {"trajectories": n, "files": len(files), "jsonl_bytes": sum(f.stat().st_size for f in files),
             "ingest_s": round(ingest_s, 1), "ingest_per_s": round(n / ingest_s, 1),
             "ingest_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -96,15 +100,71 @@ def build(scale: str, chars: int, log, rebuild: bool = False) -> tuple[Path, Pat
     return path, traces, info
 
 
-def _time_index_syncs():
-    """Time every ``textindex.follow`` the import makes (it calls it through the module); returns a
-    function giving the seconds spent so far."""
+def _set_models(path: Path, scale: str) -> None:
+    """The experiment factors of the synthetic models (sft size, category, group, seed), for the scaling pages."""
+    from bench import synth
+    from warehouse import db, ingest
+    from warehouse.records import Model
+
+    with db.writer(path) as con:
+        for m in synth.models(scale):
+            ingest.upsert_model(con, Model(m.name, seed=m.seed, sft_size=m.sft_size, sft_category=m.sft_category,
+                                           group=m.group, params_b=32.0, meta={"synthetic": True}))
+
+
+def _build_copies(path: Path, root: Path, chars: int, log, cache: Path, index: bool) -> dict:
+    """The 10x warehouse without the hours of the importer on 2 cores: the paper-scale warehouse (built
+    through the importer, reused) written 10 times as a Parquet folder, each copy's models renamed
+    (``synth.scale_up``: copy k holds m000..m059 as m{60k}..m{60k + 59}), each folder merged by
+    ``import-parquet`` (``warehouse.lake_import.merge``, as a team merges the folders of 10 machines), then
+    the models' factors set as for any scale. Texts, grades, steps, annotations and timelines are those
+    the real import derived for the paper-scale traces."""
+    from bench import synth
+    from warehouse import lake_import
+
+    src, _, src_info = build("paper", chars, log, cache=cache)
+    copies, shift = synth.SCALES["10x"]["models"] // synth.SCALES["paper"]["models"], synth.SCALES["paper"]["models"]
+    lake_s = lake_cpu = import_s = import_cpu = lake_mb = 0.0
+    n = 0
+    with _index_syncs(index) as index_s:
+        for k in range(copies):
+            lake_dir = root / f"lake-{k}"
+            if lake_dir.exists():
+                shutil.rmtree(lake_dir)
+            t0, c0 = time.perf_counter(), time.process_time()
+            synth.scale_up(src, lake_dir, k, shift)
+            lake_s, lake_cpu = lake_s + time.perf_counter() - t0, lake_cpu + time.process_time() - c0
+            lake_mb += sum(f.stat().st_size for f in lake_dir.rglob("*") if f.is_file()) / 2**20
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = lake_import.merge(lake_dir, path)
+            import_s, import_cpu = import_s + time.perf_counter() - t0, import_cpu + time.process_time() - c0
+            n += res.tables.get("trajectories", (0, 0))[1]
+            shutil.rmtree(lake_dir)           # the warehouse file holds it all
+            log(f"  copy {k + 1}/{copies}: {n} trajectories; folders written in {lake_s:.0f}s, "
+                f"merged in {import_s:.0f}s")
+    _set_models(path, "10x")
+    return {"trajectories": n, "built_from": f"{copies} renamed copies of the paper-scale warehouse "
+            "(bench/synth.py scale_up), each merged by import-parquet", "source_build": src_info,
+            "lake_write_s": round(lake_s, 1), "lake_write_cpu_s": round(lake_cpu, 1),
+            "lake_mb_per_copy": round(lake_mb / copies, 1),
+            "import_parquet_s": round(import_s, 1), "import_parquet_cpu_s": round(import_cpu, 1),
+            "build_s": round(lake_s + import_s, 1), "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+            "index_sync_s": round(index_s(), 1), "indexed_during_build": index,
+            "build_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+@contextmanager
+def _index_syncs(index: bool = True):
+    """Time every ``textindex.follow`` the import makes (it calls it through the module) while inside;
+    yields a function giving the seconds spent. ``index=False``: no sync at all (the index is built later)."""
     from warehouse import textindex
 
     spent = [0.0]
     follow = textindex.follow
 
     def timed(*args, **kwargs):
+        if not index:
+            return None
         t0 = time.perf_counter()
         try:
             return follow(*args, **kwargs)
@@ -112,7 +172,10 @@ def _time_index_syncs():
             spent[0] += time.perf_counter() - t0
 
     textindex.follow = timed
-    return lambda: spent[0]
+    try:
+        yield lambda: spent[0]
+    finally:
+        textindex.follow = follow
 
 
 def text_index(path: Path, log) -> dict:
@@ -206,6 +269,8 @@ def plain_pandas(traces: Path, data_dir: Path) -> dict:
 
     tiers = {q["question_id"]: q["tier"] for q in _questions(data_dir)}
     files = sorted(traces.glob("*.jsonl"))
+    if not files:
+        return {"pandas_per_tier_avg_s": None, "pandas_note": f"not run: no JSONL in {traces}"}
     size = sum(f.stat().st_size for f in files)
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if size * 2 > ram:                  # pandas holds every string, plus the frame: it would not fit
@@ -228,16 +293,27 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--skip-pages", action="store_true")
     ap.add_argument("--rebuild", action="store_true", help="re-import the warehouse (the synthetic traces are kept)")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="where built warehouses are kept (default bench/.cache)")
+    ap.add_argument("--build-only", action="store_true", help="build (or reuse) the warehouse, print its size and stop")
+    ap.add_argument("--no-index", action="store_true",
+                    help="no full-text index (neither during the build nor after: searches scan)")
+    ap.add_argument("--via-import", action="store_true",
+                    help="10x: import synthetic JSONL through the importer (hours on 2 cores) instead of copies")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from pipeline import benchmarks
 
     log = (lambda m: print(m, file=sys.stderr, flush=True))
-    path, traces, built = build(args.scale, args.chars, log, args.rebuild)
-    out = {"scale": args.scale, "synthetic": True, "build": built,
+    path, traces, built = build(args.scale, args.chars, log, args.rebuild, args.cache, not args.no_index,
+                                args.via_import)
+    out = {"scale": args.scale, "synthetic": True, "path": str(path), "build": built,
            "size_on_disk_mb": round(sum(p.stat().st_size for p in path.parent.glob("bench.duckdb*") if p.is_file())
                                       / 2**20, 1)}
-    out.update(text_index(path, log))
+    if not args.no_index:
+        out.update(text_index(path, log))
+    if args.build_only:
+        print(json.dumps(out) if args.json else json.dumps(out, indent=2))
+        return 0
     log("timing analysis functions")
     out["analysis_ms"] = analysis(path)
     log("timing browsing")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,3 +124,83 @@ def write(scale: str, questions: list[dict], out_dir: Path, target_chars: int = 
                                         "correct": bool(pred) and int(pred) == gold}) + "\n")
         tmp.rename(path)
     return files
+
+
+def copy_model(model_id: str, copy: int, shift: int) -> str:
+    """``SYNTHETIC-m007-s2`` in copy ``copy``: the model ``m{7 + copy * shift}`` of the larger scale."""
+    m = re.fullmatch(r"SYNTHETIC-m(\d+)-s(\d+)", model_id)
+    if m is None:
+        raise ValueError(f"{model_id!r} is not a synthetic model name (SYNTHETIC-mNNN-sN)")
+    return f"SYNTHETIC-m{int(m.group(1)) + copy * shift:03d}-s{m.group(2)}"
+
+
+def scale_up(source_db: Path, out: Path, copy: int, shift: int) -> dict:
+    """Write a Parquet folder (the shape ``export-parquet`` writes: one file per table, a manifest) holding
+    copy number ``copy`` of the SYNTHETIC warehouse ``source_db``, for ``import-parquet``: model ``mNNN``
+    becomes ``m{NNN + copy * shift}`` (its runs, run ids and trajectory ids follow: ids are recomputed with
+    ``records.trajectory_key``); every other value is the source's own: texts, grades, steps, annotations,
+    flags and timelines, as the real import derived them. Questions, tiers, reference values, the
+    benchmark and meta travel unchanged (import-parquet keeps the rows it holds). Returns the manifest."""
+    import time
+    import uuid
+
+    import duckdb
+    import pyarrow as pa
+
+    from warehouse import lake
+    from warehouse.records import trajectory_key
+
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"{out} exists: remove it first")
+    tmp = out.with_name(out.name + ".partial")
+    if tmp.exists():
+        import shutil
+        shutil.rmtree(tmp)
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS src (READ_ONLY)", [str(source_db)])
+    runs = con.execute("SELECT run_id, model_id FROM src.runs").fetchall()
+    bad = [r for r, m in runs if not r.startswith(m + "/")]
+    if bad:
+        raise ValueError(f"{source_db}: run {bad[0]!r} does not start with its model id (not an imported run)")
+    run_map = {r: copy_model(m, copy, shift) + r[len(m):] for r, m in runs}
+    model_map = {m: copy_model(m, copy, shift) for _, m in runs}
+    con.register("_runs", pa.table({"old": list(run_map), "new": list(run_map.values())}))
+    con.register("_models", pa.table({"old": list(model_map), "new": list(model_map.values())}))
+    keys = con.execute("SELECT trajectory_id, run_id, question_id, sample_idx FROM src.trajectories").fetchall()
+    con.register("_ids", pa.table({"old": pa.array([k[0] for k in keys], pa.int64()),   # copy 0: the same ids
+                                   "new": pa.array([trajectory_key(run_map[r], q, i) for _, r, q, i in keys],
+                                                   pa.int64())}))
+    tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' "
+                                        "ORDER BY table_name").fetchall()]
+    meta = dict(con.execute("SELECT key, value FROM src.meta").fetchall())
+    manifest = {"format": lake.FORMAT, "format_version": lake.FORMAT_VERSION,
+                "schema_version": meta.get("schema_version", ""), "data_version": meta.get("data_version", "0"),
+                "grader": {"name": meta.get("active_grader"), "version": meta.get("active_grader_version")},
+                "export_id": uuid.uuid4().hex, "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "source": f"SYNTHETIC: copy {copy} of {source_db}", "partition": [], "tables": {}}
+    for table in tables:
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' AND table_name = ? "
+            "ORDER BY column_index", [table]).fetchall()]
+        sel, joins = [], []
+        for c in cols:
+            if c in ("trajectory_id", "run_id", "model_id"):
+                alias, names = c[0], {"trajectory_id": "_ids", "run_id": "_runs", "model_id": "_models"}[c]
+                joins.append(f"JOIN {names} {alias} ON {alias}.old = x.{c}")
+                sel.append(f"{alias}.new AS {c}")
+            else:
+                sel.append(f'x."{c}"')
+        if table in lake.ROWID_TABLES:
+            sel.append("x.rowid AS _rowid")
+        order = " ORDER BY x.rowid" if table in lake.ROWID_TABLES else ""
+        (tmp / table).mkdir(parents=True)
+        dest = tmp / table / "data_0.parquet"
+        con.execute(f"COPY (SELECT {', '.join(sel)} FROM src.\"{table}\" x {' '.join(joins)}{order}) "
+                    f"TO '{dest}' (FORMAT parquet, COMPRESSION zstd)")
+        rows = con.execute(f"SELECT count(*) FROM read_parquet('{dest}')").fetchall()[0][0]
+        manifest["tables"][table] = {"rows": int(rows), "columns": cols, "partition_by": [], "added_columns": []}
+    con.close()
+    (tmp / lake.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    tmp.rename(out)
+    return manifest
