@@ -122,8 +122,18 @@ def import_files(files, fmt: str, bench: str | None, model: str | None, meta_tex
                 written |= rep.written
                 problems += [{"file": name, "line": pr.line, "field": pr.field, "message": pr.message,
                               "severity": pr.severity} for pr in rep.problems]
+        modes = []
+        if written and bench:         # a benchmark with stored failure modes: embed and cluster again
+            progress.progress(1.0, text="Updating the failure modes …")
+            from pipeline.annotate import refresh_clusters, refresh_line
+
+            try:
+                modes = [refresh_line(r) for r in refresh_clusters(None, [bench])]
+            except db.WarehouseBusy as exc:
+                modes = [f"The failure modes of {bench} were not updated: the warehouse is busy ({exc}). "
+                         f"`python -m pipeline annotate --clusters --benchmark {bench}` updates them."]
         progress.progress(1.0, text="Done.")
-    return {"summaries": summaries, "problems": problems, "written": written}
+    return {"summaries": summaries, "problems": problems, "written": written, "clusters": modes}
 
 
 def _import_one(session: ImportSession, p: Path, fmt, bench, model, meta, strict):
@@ -149,6 +159,8 @@ def show_result(result: dict | None) -> None:
         st.error(common.plain(result["error"]))
     for s in result.get("summaries", []):
         (st.success if s["ok"] else st.warning)(common.plain(s["summary"]))
+    for line in result.get("clusters", []):
+        st.info(common.plain(line))
     probs = result.get("problems") or []
     if probs:
         n_err = sum(p["severity"] == "error" for p in probs)

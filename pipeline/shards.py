@@ -6,20 +6,23 @@ when samples or questions are added. Each shard writes its own DuckDB warehouse 
 schema, so it can be resumed and even browsed on its own); ``merge()`` ingests shard files
 into one warehouse idempotently (natural keys; trajectories already there are skipped) and stores the
 new ones' derived rows: copied from the shard when it derived them with the same grader and timeline
-versions (no grading, segmenting or annotating again), else from ``postprocess.derive``.
+versions (no grading, segmenting or annotating again), else from ``postprocess.derive``. Failure modes
+(warehouse.clusters) are not copied: a benchmark of the warehouse that has them is embedded and clustered
+again over the merged trajectories (``pipeline.annotate.refresh_clusters``).
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import pyarrow as pa
 
 from pipeline import benchmarks, grade, postprocess
+from pipeline.annotate import refresh_clusters
 from pipeline import timeline as answer_timeline
 from warehouse import db, derived, ingest, lookup, textindex
 from warehouse.errors import NotFound, UsageError
@@ -66,6 +69,8 @@ class MergeResult:
     trajectories_seen: int = 0
     trajectories_new: int = 0
     derived_copied: int = 0      # new trajectories whose grade, steps, annotations and timeline were copied
+    benchmarks: set = field(default_factory=set)
+    clusters: list = field(default_factory=list)    # pipeline.annotate.refresh_clusters' result
 
 
 def _read_shard(path: Path) -> dict:
@@ -140,4 +145,7 @@ def merge(paths: Sequence[str | os.PathLike], db_path: str | os.PathLike | None 
             if con is not None:
                 con.close()
         textindex.follow(db_path)              # the full-text index follows each merged shard
+        res.benchmarks |= {b.benchmark for b in shard["benchmarks"]}
+    if res.trajectories_new:       # failure modes are not copied: a benchmark that has them is embedded and
+        res.clusters = refresh_clusters(db_path, sorted(res.benchmarks))      # clustered again
     return res

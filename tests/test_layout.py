@@ -211,7 +211,7 @@ def _is_docstring(module: str, const: ast.Constant) -> bool:
 # Imports pipeline/ may do inside a function (anything else goes to the module's top): heavy or
 # optional libraries loaded only on the path that needs them, and what would slow every `--help`.
 LAZY_OK = {"torch", "transformers", "vllm", "llama_cpp", "datasets", "math_verify", "inspect_ai", "pyarrow",
-           "pydantic", "openai"}
+           "pydantic", "openai", "wordllama"}
 LAZY_OK_IN = {("pipeline.benchmarks", "warehouse.ingest")}     # the CLI reads LOADERS to build its parser
 
 

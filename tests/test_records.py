@@ -18,7 +18,8 @@ RECORDS = [c for c in vars(records).values() if isinstance(c, type) and issubcla
 # columns a table has and its record does not: filled in by DuckDB or computed by the writer
 NOT_IN_RECORD = {"benchmarks": {"created_at"}, "runs": {"created_at"}, "grades": {"graded_at"},
                  "trajectories": {"trajectory_id", "n_chars"}}     # Trajectory.trajectory_id is a property
-SQL_TYPES = {str: {"VARCHAR"}, int: {"INTEGER", "BIGINT"}, float: {"DOUBLE"}, bool: {"BOOLEAN"}, dict: {"JSON"}}
+SQL_TYPES = {str: {"VARCHAR"}, int: {"INTEGER", "BIGINT"}, float: {"DOUBLE"}, bool: {"BOOLEAN"}, dict: {"JSON"},
+             list: {"FLOAT[]", "VARCHAR[]", "BIGINT[]"}}
 
 
 @pytest.fixture(scope="module")

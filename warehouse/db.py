@@ -24,11 +24,13 @@ import duckdb
 from warehouse import lake
 from warehouse.errors import LadderError
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 # version 2 dropped the indexes of the big tables (see schema.sql; _migrate_v1 rebuilds them);
 # version 3 added the answer timeline (step_answers, trajectory_timelines): schema.sql creates them
 # empty in an existing file, and `python -m pipeline annotate --timeline` fills them (too slow for a
-# migration, which any reader may trigger)
+# migration, which any reader may trigger); version 4 added the failure modes (trajectory_embeddings,
+# failure_clusterings, failure_clusters, cluster_assignments): created empty the same way, filled by
+# `python -m pipeline annotate --clusters`
 UNINDEXED = ("trajectories", "grades", "steps", "step_annotations", "trajectory_flags")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = REPO_ROOT / "warehouse" / "demo.duckdb"

@@ -1,5 +1,6 @@
 """Import a Parquet folder (warehouse.lake) into a warehouse file: one transaction, natural keys,
-idempotent; run_question_stats recomputed for the runs that gained rows. See docs/SCALE.md."""
+idempotent; run_question_stats recomputed for the runs that gained rows; a benchmark's failure-mode
+clustering travels whole or not at all (``CLUSTERING``). See docs/SCALE.md."""
 from __future__ import annotations
 
 import os
@@ -27,6 +28,10 @@ from .lake import (
 from .stats import refresh_run_stats
 
 META_LOCAL = ("schema_version", "data_version")   # meta keys that belong to one warehouse file
+# a benchmark's stored failure modes (warehouse.clusters): taken whole from the folder where the warehouse has
+# none for that benchmark, else the warehouse's are kept; `import-parquet` then clusters again a benchmark whose
+# wrong trajectories are no longer the ones clustered (pipeline.annotate.refresh_clusters)
+CLUSTERING = ("failure_clusterings", "failure_clusters", "cluster_assignments")
 
 
 _KEY_COMMENT = re.compile(r"--\s*key:\s*(\([^)]*\)|\w+)[^\n]*\n\s*CREATE TABLE IF NOT EXISTS\s+(\w+)", re.IGNORECASE)
@@ -90,6 +95,9 @@ def merge(path: str | os.PathLike, db_path: str | os.PathLike | None = None) -> 
     if not is_remote(root) and db.db_path(db_path).resolve() == Path(root).resolve():
         raise LakeError(f"{root} is both the folder and the target")
     src = open_lake(root, db.SCHEMA_VERSION)
+    # rows travel as Arrow batches: 64-bit string offsets, or a batch holding over 2 GiB of text (57,600
+    # responses of 40,000 characters) fails ("maximum total string size for regular string buffers")
+    src.execute("SET arrow_large_buffer_size = true")
     res = MergeResult()
     try:
         m = read_manifest(root, src, db.SCHEMA_VERSION)     # (open_lake checked the files' row counts)
@@ -124,6 +132,8 @@ def _merge_into(con, src, m: dict, keys: dict[str, list[str]], res: MergeResult,
     the warehouse refuses (a value of another type, a NULL where one is required) fails the import
     with one line naming the table (the caller's transaction is rolled back)."""
     ours = tables(con)
+    clustered = ([r[0] for r in con.execute("SELECT benchmark FROM failure_clusterings").fetchall()]
+                 if "failure_clusterings" in ours else [])
     touched: set[str] = set()
     refresh_all = False
     for table in ours:
@@ -131,14 +141,14 @@ def _merge_into(con, src, m: dict, keys: dict[str, list[str]], res: MergeResult,
             continue
         cols = [c for c in columns(con, table) if c in m["tables"][table]["columns"]]
         sel = ", ".join(map(_q, cols))
-        where = ""
+        where, params = "", []
         if table == "meta":
-            where = " WHERE key NOT IN (" + ", ".join("?" for _ in META_LOCAL) + ")"
+            where, params = " WHERE key NOT IN (" + ", ".join("?" for _ in META_LOCAL) + ")", list(META_LOCAL)
+        elif table in CLUSTERING:       # a benchmark's clustering is one whole: the warehouse's own one is kept
+            where, params = " WHERE NOT list_contains(?, benchmark)", [clustered]
         try:
-            n_src = src.execute(f"SELECT count(*) FROM {_q(table)}{where}",
-                                list(META_LOCAL) if where else []).fetchall()[0][0]
-            batches = src.sql(f"SELECT {sel} FROM {_q(table)}{where}",
-                              params=list(META_LOCAL) if where else None).to_arrow_reader()
+            n_src = src.execute(f"SELECT count(*) FROM {_q(table)}{where}", params).fetchall()[0][0]
+            batches = src.sql(f"SELECT {sel} FROM {_q(table)}{where}", params=params or None).to_arrow_reader()
             key = [c for c in keys.get(table, []) if c in cols] or cols
             match = " AND ".join(f"x.{_q(c)} IS NOT DISTINCT FROM s.{_q(c)}" for c in key)
             con.register("_lake_rows", batches)

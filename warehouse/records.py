@@ -327,6 +327,57 @@ class TrajectoryTimeline(Record):
     last_gold_char: int | None = None
 
 
+
+@dataclass
+class TrajectoryEmbedding(Record):
+    """One view of a trajectory as a vector (pipeline/embed.py): 'final' | 'error' | 'answer' | 'combined'."""
+    TABLE: ClassVar[str] = "trajectory_embeddings"
+
+    trajectory_id: int
+    view: str
+    embedder: str
+    version: str                   # pipeline.embed.version()
+    params: dict[str, Any] | None
+    text: str | None
+    vector: list[float]
+
+
+@dataclass
+class FailureClustering(Record):
+    """The stored clustering of a benchmark's wrong trajectories (k = 0: too few to group)."""
+    TABLE: ClassVar[str] = "failure_clusterings"
+
+    benchmark: str
+    version: str                   # pipeline.embed.cluster_version()
+    embed_version: str
+    seed: int
+    k: int
+    silhouette: float | None
+    n_trajectories: int
+    scores: dict[str, Any] | None
+
+
+@dataclass
+class FailureCluster(Record):
+    TABLE: ClassVar[str] = "failure_clusters"
+
+    benchmark: str
+    cluster_id: int
+    label: str
+    terms: list[str]
+    size: int
+    examples: list[int]
+
+
+@dataclass
+class ClusterAssignment(Record):
+    TABLE: ClassVar[str] = "cluster_assignments"
+
+    benchmark: str
+    trajectory_id: int
+    cluster_id: int
+    distance: float | None = None
+
 # --- what an annotation is: a verified finding or a judgement --------------------------------------
 # The one classification of step labels and trajectory flags, used by the pages, the CLI and the
 # agreement views. A *verified* finding is a fact anyone can re-check from the text: an arithmetic claim

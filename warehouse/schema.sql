@@ -208,3 +208,50 @@ LEFT JOIN grades g
   ON g.trajectory_id = t.trajectory_id
  AND g.grader = (SELECT value FROM meta WHERE key = 'active_grader')
  AND g.grader_version = (SELECT value FROM meta WHERE key = 'active_grader_version');
+
+-- Failure modes (issue 25; pipeline/embed.py, `python -m pipeline annotate --clusters`).
+-- The vectors of what each trajectory did: one row per view ('final' | 'error' | 'answer', and 'combined':
+-- their weighted mean, the one clustering and "more like this" use), with the text embedded, the embedder,
+-- its version (package + model + parameters' hash: pipeline.embed.version()) and parameters: a trajectory
+-- whose stored version is not the current one is embedded again.
+-- key: (trajectory_id, view)
+CREATE TABLE IF NOT EXISTS trajectory_embeddings (
+    trajectory_id  BIGINT NOT NULL,
+    view           VARCHAR NOT NULL,
+    embedder       VARCHAR NOT NULL,           -- 'wordllama/l2_supercat_256'
+    version        VARCHAR NOT NULL,
+    params         JSON,
+    text           VARCHAR,                    -- what was embedded (NULL for 'combined')
+    vector         FLOAT[] NOT NULL
+);
+
+-- One stored clustering of a benchmark's wrong trajectories (every tier, model and group; the pages cut it
+-- by their selection). k = 0: too few wrong trajectories to group (n_trajectories of them).
+CREATE TABLE IF NOT EXISTS failure_clusterings (
+    benchmark       VARCHAR PRIMARY KEY,
+    version         VARCHAR NOT NULL,          -- pipeline.embed.cluster_version()
+    embed_version   VARCHAR NOT NULL,
+    seed            INTEGER NOT NULL,
+    k               INTEGER NOT NULL,
+    silhouette      DOUBLE,
+    n_trajectories  INTEGER NOT NULL,
+    scores          JSON                       -- k -> silhouette, for every k tried
+);
+
+CREATE TABLE IF NOT EXISTS failure_clusters (
+    benchmark    VARCHAR NOT NULL,
+    cluster_id   INTEGER NOT NULL,             -- 0 the largest
+    label        VARCHAR NOT NULL,             -- its three most distinctive terms (class-based TF-IDF)
+    terms        VARCHAR[] NOT NULL,           -- the distinctive terms, best first
+    size         INTEGER NOT NULL,
+    examples     BIGINT[] NOT NULL,            -- the 3 trajectories nearest its centre
+    PRIMARY KEY (benchmark, cluster_id)
+);
+
+-- key: (benchmark, trajectory_id); every wrong trajectory of the clustering once
+CREATE TABLE IF NOT EXISTS cluster_assignments (
+    benchmark      VARCHAR NOT NULL,
+    trajectory_id  BIGINT NOT NULL,
+    cluster_id     INTEGER NOT NULL,
+    distance       DOUBLE                      -- cosine distance to the cluster's centre
+);

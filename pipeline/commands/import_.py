@@ -25,8 +25,8 @@ def add_arguments(p) -> None:
                    help="model manifest: metadata for many models at once (see docs/IMPORT.md); entries apply "
                         "to the imported models of those names")
     p.add_argument("--columns", metavar="ROLE=NAME,...",
-                   help="hf: which column holds each role (problem, answer, responses, correct, id, model, "
-                        "finish_reason, pred, sample_idx, n_tokens); lighteval: correct=METRIC; inspect: scorer=NAME")
+                   help="; ".join(f"{n}: {m.COLUMNS_HELP}" for n in IMPORTERS.names()
+                                  if (m := IMPORTERS.get(n)) and hasattr(m, "COLUMNS_HELP")))
     p.add_argument("--strict", action="store_true",
                    help="import a file only if none of its lines is rejected")
     add_db_argument(p)
@@ -60,10 +60,17 @@ def run(args) -> int:
         failed += not rep.ok
 
     seen: set[str] = set()
+    written = False
     for p in args.paths:
         for rep in session.import_path(p, args.fmt, args.benchmark, model=args.model, meta=meta,
                                        strict=args.strict, on_report=report, models=models, columns=columns):
             seen.update(rep.models)
+            written |= rep.written
+    if written:                       # a benchmark with stored failure modes: embed and cluster again
+        from pipeline.annotate import refresh_clusters, refresh_line
+
+        for r in refresh_clusters(args.db, [args.benchmark]):
+            print(refresh_line(r), flush=True)
     unused = [m.model_id for m in models if m.model_id not in seen]
     if unused:
         print(f"warning: {args.manifest}: {len(unused)} manifest models matched no imported model: "

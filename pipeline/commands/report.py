@@ -276,3 +276,95 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     return args._report(args)
+
+
+# --- clusters (issue 25): the stored failure modes of a benchmark's wrong trajectories, cut by a selection ---
+def _clusters_arguments(p) -> None:
+    p.add_argument("--benchmark", required=True, help="a benchmark in the warehouse, clustered by "
+                   "`annotate --clusters`")
+    p.add_argument("--models", nargs="+", metavar="MODEL", help="only these models (default: every model)")
+    p.add_argument("--tiers", nargs="+", metavar="TIER", help="only the questions of these tiers (default: all)")
+    p.add_argument("--groups", nargs="+", metavar="GROUP", help="only the models of these groups (default: all)")
+    p.add_argument("--scheme", help="tier scheme (default: paper, else the benchmark's first)")
+    p.add_argument("--format", choices=["json", "csv"], default="json", help="json: clusters and assignments; "
+                   "csv: one row per cluster (default: json)")
+    add_db_argument(p)
+
+
+def clusters_report(con, sel) -> dict:
+    """The stored clustering of ``sel.benchmark`` cut by ``sel``: each cluster with members in the selection
+    (label, terms, size and share in the selection, size in the whole clustering, n and share per tier, model
+    and group, top answers, the 3 representatives) and every wrong trajectory of the selection with its
+    cluster. ``NotFound`` when the benchmark has no clustering."""
+    from analysis import failure_modes
+    from pipeline import embed
+    from warehouse import clusters
+    from warehouse.errors import NotFound
+
+    c = clusters.clustering(con, sel.benchmark)
+    if c is None:
+        raise NotFound(f"no failure modes stored for {sel.benchmark!r}: run `python -m pipeline annotate "
+                       f"--clusters --benchmark {sel.benchmark}` first")
+    assigned, stored = clusters.assignments(con, sel), clusters.clusters(con, sel.benchmark)
+    n = assigned.height
+    mix = {by: {} for by in ("tier", "model", "group")}
+    for by, d in mix.items():
+        for r in failure_modes.counts(assigned, by).iter_rows(named=True):
+            d.setdefault(r["cluster_id"], {})[r[by]] = {"n": r["n"], "share": round(r["share"], 4)}
+    top = failure_modes.top_answers(assigned)
+    size = dict(assigned.group_by("cluster_id").len().iter_rows())
+    out = [{"cluster_id": r["cluster_id"], "label": r["label"], "terms": list(r["terms"]),
+            "size": size[r["cluster_id"]], "share": round(size[r["cluster_id"]] / n, 4), "size_all": r["size"],
+            "by_tier": mix["tier"][r["cluster_id"]], "by_model": mix["model"][r["cluster_id"]],
+            "by_group": mix["group"][r["cluster_id"]],
+            "top_answers": [{"answer": a, "n": k} for a, k in top.get(r["cluster_id"], [])],
+            "examples": list(r["examples"])}
+           for r in stored.iter_rows(named=True) if r["cluster_id"] in size]
+    return {"benchmark": sel.benchmark, "scheme": sel.scheme, "n_trajectories": n, "k": c["k"],
+            "n_clustered": c["n_trajectories"], "silhouette": c["silhouette"], "seed": c["seed"],
+            "version": c["version"], "embedding": {"model": embed.EMBEDDER, "version": c["embed_version"]},
+            "clusters": out,
+            "assignments": [{"trajectory_id": t, "cluster_id": k} for t, k in
+                            assigned.sort("trajectory_id").select("trajectory_id", "cluster_id").iter_rows()]}
+
+
+def _clusters_run(args) -> int:
+    import csv
+    import sys
+
+    from warehouse import db
+    from warehouse.errors import NotFound
+
+    with db.reader(args.db) as con:
+        check_models(con, args.models)
+        sel = _selection(con, args, tuple(args.models or ()))
+        if args.tiers:
+            from warehouse import tiers
+            from warehouse.records import tier_rank
+
+            known = set(tiers.scheme_tiers(con, sel.benchmark, sel.scheme)["paper_tier"].to_list())
+            bad = [t for t in args.tiers if t not in known]
+            if bad:
+                raise NotFound(f"--tiers {bad[0]!r}: no such tier of {sel.benchmark} under scheme {sel.scheme}; "
+                               f"known are {', '.join(sorted(known, key=tier_rank)) or '(none)'}")
+        sel = type(sel)(sel.benchmark, sel.scheme, tuple(args.tiers or ()), (), sel.models, tuple(args.groups or ()))
+        rep = clusters_report(con, sel)
+    if args.format == "json":
+        print(json.dumps(rep, indent=1, ensure_ascii=False))
+        return 0
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["cluster_id", "label", "size", "share", "size_all", "by_tier", "by_model", "by_group",
+                "top_answers", "examples", "terms"])
+    for c in rep["clusters"]:
+        w.writerow([c["cluster_id"], c["label"], c["size"], c["share"], c["size_all"],
+                    *(json.dumps({k: v["share"] for k, v in c[by].items()}, ensure_ascii=False)
+                      for by in ("by_tier", "by_model", "by_group")),
+                    json.dumps([[a["answer"], a["n"]] for a in c["top_answers"]], ensure_ascii=False),
+                    " ".join(map(str, c["examples"])), ", ".join(c["terms"])])
+    return 0
+
+
+SUBCOMMANDS["clusters"] = (
+    "failure modes: the stored clusters of a benchmark's wrong trajectories (`annotate --clusters`) in a selection: "
+    "name, terms, size, shares per tier, model and group, top answers, representatives, and every trajectory's "
+    "cluster (docs/ANALYSIS.md)", _clusters_arguments, _clusters_run)

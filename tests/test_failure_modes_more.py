@@ -1,0 +1,310 @@
+"""Failure modes (issue 25), what the first pass left out: clusters kept up to date after an import (the `import`
+command and the app's upload) only where a benchmark has them; the failure-mode tables through export-parquet /
+import-parquet / merge, and a Parquet folder opened read-only; `report clusters`. Real data: skythought AIME24
+traces from ../shared, imported through the real command."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline import cli, embed
+from warehouse import clusters, db
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TRACES = "traces/skythought-aime24"
+FIRST = ("Llama-3.1-8B", "Qwen2.5-14B-Instruct", "Qwen2.5-Math-7B", "gemma-2-27b-it", "Sky-T1-math-wrong-5K-14B")
+LATER = "Sky-T1-math-wrong-5K-27B"
+
+
+def _import(path, shared, *models: str) -> int:
+    return cli.main(["import", "--format", "qwen-eval", "--benchmark", "aime24", "--db", str(path),
+                     "--data-dir", str(shared), *(str(shared / TRACES / f"{m}.jsonl") for m in models)])
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copy(src, dst)
+    if Path(f"{src}.search").is_dir():
+        shutil.copytree(f"{src}.search", f"{dst}.search")
+    return dst
+
+
+def _count(path, sql: str) -> int:
+    with db.reader(path) as con:
+        return con.execute(sql).fetchall()[0][0]
+
+
+def _assigned(path, benchmark="aime24") -> list[tuple]:
+    with db.reader(path) as con:
+        return con.execute("SELECT trajectory_id, cluster_id, round(distance, 9) FROM cluster_assignments "
+                           "WHERE benchmark = ? ORDER BY trajectory_id", [benchmark]).fetchall()
+
+
+@pytest.fixture(scope="module")
+def first(shared, tmp_path_factory) -> Path:
+    """Five models' AIME24 traces imported (no clusters asked for). Read it, never write to it."""
+    path = tmp_path_factory.mktemp("fm_more") / "first.duckdb"
+    assert _import(path, shared, *FIRST) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def clustered(first, tmp_path_factory) -> Path:
+    """``first`` after `annotate --clusters`. Read it, never write to it."""
+    path = _copy(first, tmp_path_factory.mktemp("fm_more_c") / "clustered.duckdb")
+    assert cli.main(["annotate", "--clusters", "--db", str(path)]) == 0
+    return path
+
+
+# --- 1. after an import ----------------------------------------------------------------------------------
+def test_a_first_import_embeds_nothing(first, shared, tmp_path, capsys):
+    """No benchmark has clusters: the import neither embeds nor clusters (it stays as fast as before)."""
+    assert _count(first, "SELECT count(*) FROM trajectory_embeddings") == 0
+    assert _count(first, "SELECT count(*) FROM failure_clusterings") == 0
+    path = _copy(first, tmp_path / "w.duckdb")
+    capsys.readouterr()
+    assert _import(path, shared, LATER) == 0
+    assert "failure modes" not in capsys.readouterr().out
+    assert _count(path, "SELECT count(*) FROM trajectory_embeddings") == 0
+
+
+def test_an_import_into_a_clustered_benchmark_embeds_and_clusters_again(clustered, shared, tmp_path, capsys):
+    """The new wrong trajectories are embedded and every wrong trajectory is assigned once; the clustering equals
+    a fresh `annotate --clusters` of the same warehouse. Importing the same file again writes and prints nothing."""
+    path = _copy(clustered, tmp_path / "w.duckdb")
+    before = _count(path, "SELECT count(*) FROM cluster_assignments")
+    capsys.readouterr()
+    assert _import(path, shared, LATER) == 0
+    out = capsys.readouterr().out
+    wrong = _count(path, "SELECT count(*) FROM outcomes WHERE benchmark = 'aime24' AND NOT is_correct")
+    assert wrong > before
+    assert re.search(rf"failure modes of aime24 updated: \d+ trajectories embedded, {wrong} wrong trajectories in "
+                     r"\d+ clusters", out), out
+    assert _count(path, "SELECT count(*) FROM outcomes o WHERE NOT is_correct AND benchmark = 'aime24' AND "
+                        "trajectory_id NOT IN (SELECT trajectory_id FROM cluster_assignments)") == 0
+    assert _count(path, "SELECT count(*) - count(DISTINCT trajectory_id) FROM cluster_assignments") == 0
+    with db.reader(path) as con:
+        assert clusters.current(con, "aime24", embed.version())
+    fresh = _copy(path, tmp_path / "fresh.duckdb")
+    assert cli.main(["annotate", "--clusters", "--db", str(fresh)]) == 0
+    assert _assigned(fresh) == _assigned(path)
+    capsys.readouterr()
+    assert _import(path, shared, LATER) == 0
+    assert "failure modes" not in capsys.readouterr().out
+
+
+def test_the_upload_updates_the_clusters_too(clustered, shared, tmp_path, monkeypatch):
+    path = _copy(clustered, tmp_path / "w.duckdb")
+    monkeypatch.setenv("LADDER_DB", str(path))
+    monkeypatch.setenv("LADDER_DATA_DIR", str(shared))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    data = (shared / TRACES / f"{LATER}.jsonl").read_bytes()
+    at.file_uploader(key="overview_files").set_value((f"{LATER}.jsonl", data, "application/json"))
+    at.selectbox(key="overview_fmt").set_value("qwen-eval")
+    at.selectbox(key="overview_bench").set_value("aime24")
+    at.run()
+    at.button(key="overview_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    infos = [re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", e.value) for e in at.info]
+    assert any(s.startswith("failure modes of aime24 updated: ") for s in infos), infos
+    assert _count(path, "SELECT count(*) FROM outcomes o WHERE NOT is_correct AND benchmark = 'aime24' AND "
+                        "trajectory_id NOT IN (SELECT trajectory_id FROM cluster_assignments)") == 0
+
+
+# --- 2. export-parquet / import-parquet / merge ---------------------------------------------------------
+FM_TABLES = {
+    "trajectory_embeddings": "SELECT trajectory_id, view, version, text, vector FROM trajectory_embeddings",
+    "failure_clusterings": "SELECT * FROM failure_clusterings",
+    "failure_clusters": "SELECT * FROM failure_clusters",
+    "cluster_assignments": "SELECT * FROM cluster_assignments"}
+
+
+def _rows(path, table: str) -> list[tuple]:
+    con = db.connect(path, read_only=True)
+    try:
+        return sorted(con.execute(FM_TABLES[table]).fetchall(), key=repr)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def folder(clustered, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fm_more_lake") / "lake"
+    assert cli.main(["export-parquet", "--db", str(clustered), "--out", str(out),
+                     "--partition", "benchmark,model"]) == 0
+    return out
+
+
+def test_export_parquet_carries_the_failure_mode_tables(clustered, folder):
+    for table in FM_TABLES:
+        assert _rows(folder, table) == _rows(clustered, table), table
+    assert json.loads((folder / "manifest.json").read_text())["tables"]["cluster_assignments"]["rows"] > 0
+
+
+def _page(monkeypatch, path, page, **params) -> AppTest:
+    monkeypatch.setenv("LADDER_DB", str(path))
+    at = AppTest.from_file(APP, default_timeout=180)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_folder_opened_read_only_shows_failure_modes_and_more_like_this(folder, monkeypatch):
+    con = db.connect(folder, read_only=True)
+    try:
+        found = clusters.clusters(con, "aime24")
+        tid = int(found["examples"][0][0])
+        qid = con.execute("SELECT question_id FROM outcomes WHERE trajectory_id = ?", [tid]).fetchall()[0][0]
+        near = clusters.neighbours(con, tid, 10, False)
+    finally:
+        con.close()
+    # an empty response's zero vector has no direction: it is never "like" anything (its NaN sorted first)
+    assert near.height == 10 and not near["similarity"].is_nan().any()
+    at = _page(monkeypatch, folder, "app_pages/failures.py", b="aime24")
+    assert "Failure modes" in [h.value for h in at.subheader]
+    assert len(at.selectbox(key="fail_fm_pick").options) == len(found)
+    at = _page(monkeypatch, folder, "app_pages/trajectories.py", b="aime24", q=qid, t=str(tid))
+    assert "More like this" in [h.value for h in at.subheader]
+    at.toggle(key="traj_more_same").set_value(True).run()
+    assert not at.exception
+
+
+def test_a_folder_exported_before_the_failure_modes_opens_with_a_notice(folder, tmp_path, monkeypatch):
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    m = json.loads((old / "manifest.json").read_text())
+    for table in FM_TABLES:
+        del m["tables"][table]
+        shutil.rmtree(old / table)
+    m["schema_version"] = "3"
+    (old / "manifest.json").write_text(json.dumps(m))
+    at = _page(monkeypatch, old, "app_pages/failures.py", b="aime24")
+    assert any("annotate --clusters" in i.value for i in at.info)
+    with db.reader(old) as con:
+        tid, qid = con.execute("SELECT trajectory_id, question_id FROM outcomes WHERE NOT is_correct "
+                               "ORDER BY trajectory_id LIMIT 1").fetchall()[0]
+    at = _page(monkeypatch, old, "app_pages/trajectories.py", b="aime24", q=qid, t=str(tid))
+    assert any("no stored embedding" in i.value for i in at.info)
+
+
+@pytest.fixture
+def later(shared, tmp_path) -> Path:
+    """Another warehouse: the LATER model alone, clustered on its own."""
+    path = tmp_path / "later.duckdb"
+    assert _import(path, shared, LATER) == 0
+    assert cli.main(["annotate", "--clusters", "--db", str(path)]) == 0
+    return path
+
+
+def test_import_parquet_into_an_empty_warehouse_takes_the_clusters_whole(folder, tmp_path, capsys):
+    path = tmp_path / "w.duckdb"
+    capsys.readouterr()
+    assert cli.main(["import-parquet", str(folder), "--db", str(path)]) == 0
+    assert "failure modes" not in capsys.readouterr().out        # current as they came: nothing to redo
+    for table in FM_TABLES:
+        assert _rows(path, table) == _rows(folder, table), table
+
+
+def test_import_parquet_keeps_a_clustering_whole_then_clusters_again(folder, later, tmp_path, capsys):
+    """The warehouse's own clustering is not mixed with the folder's (cluster 3 of one is not cluster 3 of the
+    other); the command then clusters the union again, as a fresh `annotate --clusters` would."""
+    from warehouse import lake_import
+
+    mixed = _copy(later, tmp_path / "mixed.duckdb")
+    lake_import.merge(folder, mixed)
+    for table in ("failure_clusterings", "failure_clusters", "cluster_assignments"):
+        assert _rows(mixed, table) == _rows(later, table), table
+    capsys.readouterr()
+    assert cli.main(["import-parquet", str(folder), "--db", str(later)]) == 0
+    assert "failure modes of aime24 updated" in capsys.readouterr().out
+    fresh = _copy(later, tmp_path / "fresh.duckdb")
+    assert cli.main(["annotate", "--clusters", "--db", str(fresh)]) == 0
+    assert _assigned(later) == _assigned(fresh)
+    assert _count(later, "SELECT count(*) FROM outcomes WHERE NOT is_correct") == len(_assigned(later))
+
+
+def test_merge_clusters_the_merged_trajectories_again(clustered, shared, tmp_path):
+    """`merge` copies no failure-mode rows from a shard: the target's clustered benchmark is embedded and
+    clustered again over the merged trajectories."""
+    shard = tmp_path / "shard.duckdb"
+    assert _import(shard, shared, LATER) == 0
+    path = _copy(clustered, tmp_path / "w.duckdb")
+    assert cli.main(["merge", str(shard), "--db", str(path)]) == 0
+    with db.reader(path) as con:
+        assert clusters.current(con, "aime24", embed.version())
+    assert _count(path, "SELECT count(*) FROM outcomes WHERE NOT is_correct") == len(_assigned(path))
+
+
+# --- 3. report clusters ---------------------------------------------------------------------------------
+def _report(capsys, path, *args) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = cli.main(["report", "clusters", "--benchmark", "aime24", "--db", str(path), *args])
+    o = capsys.readouterr()
+    return rc, o.out, o.err
+
+
+def test_report_clusters_json_assigns_every_wrong_trajectory_once(clustered, capsys):
+    rc, out, _ = _report(capsys, clustered, "--format", "json")
+    rep = json.loads(out)
+    assert rc == 0 and rep["embedding"] == {"model": embed.EMBEDDER, "version": embed.version()}
+    with db.reader(clustered) as con:
+        wrong = sorted(r[0] for r in con.execute(
+            "SELECT trajectory_id FROM outcomes WHERE benchmark = 'aime24' AND NOT is_correct").fetchall())
+        stored = clusters.clusters(con, "aime24")
+    assert sorted(a["trajectory_id"] for a in rep["assignments"]) == wrong == [t for t, _, _ in _assigned(clustered)]
+    assert rep["n_trajectories"] == len(wrong) and rep["k"] == len(rep["clusters"]) == stored.height
+    for c, s in zip(rep["clusters"], stored.iter_rows(named=True)):
+        assert (c["cluster_id"], c["label"], c["terms"], c["examples"]) == \
+            (s["cluster_id"], s["label"], list(s["terms"]), list(s["examples"]))
+        assert c["size"] == sum(a["cluster_id"] == c["cluster_id"] for a in rep["assignments"]) == s["size"]
+        assert sum(v["n"] for v in c["by_tier"].values()) == c["size"] == sum(v["n"] for v in c["by_model"].values())
+        assert sum(v["n"] for v in c["by_tier"].values()) == c["size"]
+        assert len(c["top_answers"]) <= 3 and set(c["examples"]) <= set(wrong)
+    assert sum(c["share"] for c in rep["clusters"]) == pytest.approx(1, abs=1e-3)
+
+
+def test_report_clusters_cut_by_tiers_and_models_and_csv(clustered, capsys):
+    rc, out, _ = _report(capsys, clustered, "--tiers", "Exh", "--models", FIRST[0], FIRST[1])
+    rep = json.loads(out)
+    assert rc == 0 and rep["n_trajectories"] == len(rep["assignments"]) > 0
+    with db.reader(clustered) as con:
+        n = con.execute("SELECT count(*) FROM outcomes o JOIN question_tiers t USING (benchmark, question_id) "
+                        "WHERE o.benchmark = 'aime24' AND NOT is_correct AND t.scheme = 'paper' AND t.tier = 'Exh' "
+                        "AND list_contains(?, model_id)", [list(FIRST[:2])]).fetchall()[0][0]
+    assert rep["n_trajectories"] == n
+    assert all(set(c["by_tier"]) == {"Exh"} and set(c["by_model"]) <= set(FIRST[:2]) for c in rep["clusters"])
+    rc, out, _ = _report(capsys, clustered, "--format", "csv")
+    lines = out.strip().splitlines()
+    assert rc == 0 and lines[0].startswith("cluster_id,label,size,share,size_all,by_tier")
+    assert len(lines) == 1 + json.loads(_report(capsys, clustered)[1])["k"]
+
+
+def test_report_clusters_errors_are_one_line(first, clustered, capsys):
+    rc, _, err = _report(capsys, first)
+    assert rc == 2 and "no failure modes stored for 'aime24'" in err and "annotate --clusters" in err
+    rc, _, err = _report(capsys, clustered, "--tiers", "Nope")
+    assert rc == 2 and "--tiers 'Nope'" in err and "Easy, Medium, Hard, Exh" in err
+    rc, _, err = _report(capsys, clustered, "--models", "nobody")
+    assert rc == 2 and "nobody" in err
+
+
+# --- 4. the bench ------------------------------------------------------------------------------------------
+def test_bench_clusters_prints_its_figures(clustered):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, str(root / "bench" / "bench_clusters.py"), "--db", str(clustered),
+                        "--n", "300"], capture_output=True, text=True, timeout=300, cwd=root)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout)
+    assert got["embedded"] > 0 and got["embed_ms_per_trajectory"] > 0 and got["cluster_s"] > 0
+    assert got["wrong"] == len(_assigned(clustered)) and got["cluster_300_k"] >= 2
