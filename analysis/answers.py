@@ -49,10 +49,10 @@ from analysis.metrics import pass_at_k_estimate
 NO_ANSWER = "(no answer)"
 
 
-def _qkey(qid: str):
-    """Numeric ids numerically, first; the rest as text."""
+def question_key(qid: str):
+    """The one sort key of question ids: numeric ids numerically, first; the rest as text (0, 1, 2, 10, not 0, 1, 10)."""
     s = str(qid)
-    return (0, int(s), "") if s.isdigit() else (1, 0, s)
+    return (0, int(s), "") if s.isascii() and s.isdigit() else (1, 0, s)
 
 
 def _classes(rows: list[dict], same: Callable[[str, str], bool]) -> list[dict]:
@@ -103,6 +103,14 @@ def _poly_mul(p: list[int], q: list[int], cap: int) -> list[int]:
     return out
 
 
+def _binomial_row(m: int, cap: int) -> list[int]:
+    """C(m, y) for y = 0 .. min(m, cap): the coefficients of (1+t)^m up to t^cap."""
+    row = [1]
+    for y in range(min(m, cap)):
+        row.append(row[-1] * (m - y) // (y + 1))
+    return row
+
+
 def maj_at_k_exact(gold: list[int], wrong: list[int], abstain: int = 0) -> dict[int, float]:
     """k -> P(the strict plurality of k of the n samples, drawn without replacement, is a gold class).
 
@@ -110,23 +118,43 @@ def maj_at_k_exact(gold: list[int], wrong: list[int], abstain: int = 0) -> dict[
     answer (they never vote). For a gold class of size g and each x = 1..g votes for it, the number of
     ways the other k - x draws give every other answered class fewer than x votes is the coefficient of
     t^(k-x) in prod_j sum_{y<x} C(o_j, y) t^y times (1+t)^abstain; summed over gold classes (the events
-    are disjoint) and divided by C(n, k). Exact in integers; cost about sum_g g * n * (n + classes).
+    are disjoint) and divided by C(n, k). Exact in integers. A class smaller than x is not truncated, so
+    those classes and the abstentions are one factor (1+t)^m, the same for every x up to the next class
+    size: the sum over those x of C(g, x) t^x times the truncated classes' product is multiplied by it
+    once. Cost about sum_g sum_x x^2 * (classes of x or more samples)^2, plus n * g per class size.
     """
-    classes = [(g, True) for g in gold] + [(w, False) for w in wrong]
-    n = sum(s for s, _ in classes) + abstain
+    sizes = list(gold) + list(wrong)
+    n = sum(sizes) + abstain
     ways = [0] * (n + 1)                  # ways[k]: k-subsets whose strict plurality is gold
-    base = [math.comb(abstain, y) for y in range(abstain + 1)]
-    for gi, (g, _) in enumerate(classes[:len(gold)]):
-        others = [s for j, (s, _) in enumerate(classes) if j != gi]
+
+    def add(m: int, acc: list[int]) -> None:          # ways += (1+t)^m * acc
+        for d, w in enumerate(_poly_mul(_binomial_row(m, n), acc, n)):
+            ways[d] += w
+
+    for gi, g in enumerate(gold):
+        others = sorted(s for j, s in enumerate(sizes) if j != gi)
+        run, acc = None, []               # run: the untruncated samples (1+t)^m of this x; acc: its sum so far
         for x in range(1, g + 1):
-            poly = base
+            m = abstain + sum(o for o in others if o < x)
+            if m != run:
+                if acc:
+                    add(run, acc)
+                run, acc = m, [0] * x
+            poly = [1]
             for o in others:
-                poly = _poly_mul(poly, [math.comb(o, y) for y in range(min(o, x - 1) + 1)], n - x)
+                if o >= x:
+                    poly = _poly_mul(poly, _binomial_row(o, x - 1), n)
             cg = math.comb(g, x)
+            acc.extend([0] * (x + len(poly) - len(acc)))
             for rest, w in enumerate(poly):
-                if x + rest <= n:
-                    ways[x + rest] += cg * w
-    return {k: ways[k] / math.comb(n, k) for k in range(1, n + 1)}
+                acc[x + rest] += cg * w
+        if acc:
+            add(run, acc)
+    out, total = {}, 1
+    for k in range(1, n + 1):
+        total = total * (n - k + 1) // k            # C(n, k), exactly
+        out[k] = ways[k] / total
+    return out
 
 
 def _intervals(n: int, c: int, level: float = 0.95) -> dict:
@@ -135,11 +163,13 @@ def _intervals(n: int, c: int, level: float = 0.95) -> dict:
     which rises with p. Samples are taken as independent draws of the model on the question."""
     if n == 0:
         return {"avg": [None, None], "pass_at_k": {}}
-    from scipy import stats    # imported when used: scipy costs the app's first render ~1 s
+    # the beta quantile as scipy.special has it (what scipy.stats.beta.ppf calls, bit for bit): importing
+    # scipy.stats would cost the page's first render ~0.5 s more; imported when used
+    from scipy.special import betaincinv
 
     a = (1 - level) / 2
-    lo = 0.0 if c == 0 else float(stats.beta.ppf(a, c + 0.5, n - c + 0.5))
-    hi = 1.0 if c == n else float(stats.beta.ppf(1 - a, c + 0.5, n - c + 0.5))
+    lo = 0.0 if c == 0 else float(betaincinv(c + 0.5, n - c + 0.5, a))
+    hi = 1.0 if c == n else float(betaincinv(c + 0.5, n - c + 0.5, 1 - a))
     return {"avg": [lo, hi],
             "pass_at_k": {str(k): [1 - (1 - lo) ** k, 1 - (1 - hi) ** k] for k in range(1, n + 1)}}
 
@@ -207,7 +237,7 @@ def answer_classes(fa: pl.DataFrame, same: Callable[[str, str], bool]) -> list[d
     by_q: dict[str, list[dict]] = {}
     for r in rows:
         by_q.setdefault(str(r["question_id"]), []).append(r)
-    return [_question(q, by_q[q], same) for q in sorted(by_q, key=_qkey)]
+    return [_question(q, by_q[q], same) for q in sorted(by_q, key=question_key)]
 
 
 def question_classes(fa: pl.DataFrame, question_id: str, same: Callable[[str, str], bool]) -> list[dict]:

@@ -244,10 +244,28 @@ def page_chart(page: str, name: str, view, **options) -> None:
 STYLE_MAX_CELLS = 60_000      # beyond, a table is shown with column formats only (pandas' Styler renders every cell)
 
 
+TRAJECTORIES = "app_pages/trajectories.py"
+
+
+def opens(df: pl.DataFrame) -> bool:
+    """Whether a table's rows each name a question (a ``question_id`` column): selecting one opens it."""
+    return "question_id" in df.columns and df.height > 0
+
+
+def open_trajectory(question_id, trajectory_id=None, **more) -> None:
+    """Switch to Trajectories on question ``question_id`` (and trajectory ``trajectory_id``), the sidebar's
+    filters kept: what selecting a row that names a question or trajectory does, on every page."""
+    qp = {k: st.query_params[k] for k in FILTER_KEYS if k in st.query_params}
+    qp.update({k: str(v) for k, v in dict(q=question_id, t=trajectory_id, **more).items() if v is not None})
+    st.switch_page(TRAJECTORIES, query_params=qp)
+
+
 def table(df: pl.DataFrame, name: str, key: str | None = None, **kwargs) -> None:
     """Show a table the way every page does: headers are the columns' labels (``charts.present.label``; ``key``
     names what a ``key`` column holds), numbers in the app's formats with ``—`` for missing; one download
-    menu (CSV, Parquet) with the columns as stored. The value behind each cell stays the raw number."""
+    menu (CSV, Parquet) with the columns as stored. The value behind each cell stays the raw number.
+    A table whose rows name a question (``question_id``; ``trajectory_id``, hidden, names the sample) is
+    selectable: selecting a row opens that question (that trajectory) in Trajectories (``open_trajectory``)."""
     from charts import present
 
     st.session_state.setdefault("_page_tables", {})[name] = df
@@ -258,8 +276,24 @@ def table(df: pl.DataFrame, name: str, key: str | None = None, **kwargs) -> None
         formats = {c: (lambda v, c=c: present.fmt(v, c)) for c, t in df.schema.items()
                    if t.is_numeric() or t == pl.Boolean}
         data = df.to_pandas().style.format(formats, na_rep=present.MISSING)
-    st.dataframe(data, width="stretch", hide_index=True, column_config=config, placeholder=present.MISSING, **kwargs)
+    # never shown: an opaque 64-bit id (it opens the row), a tier or category column with no value at all
+    hidden = {"trajectory_id"} | {c for c in ("tier", "category") if c in df.columns and df[c].null_count() == df.height}
+    if hidden & set(df.columns):
+        kwargs.setdefault("column_order", [c for c in df.columns if c not in hidden])
+    if opens(df):
+        # the key changes after each opening, so coming back to this page shows no stale selection
+        wkey = f"open_{name}_{st.session_state.get('_open_pick', 0)}"
+        kwargs.update(key=wkey, on_select="rerun", selection_mode="single-row")
+    picked = st.dataframe(data, width="stretch", hide_index=True, column_config=config,
+                          placeholder=present.MISSING, **kwargs)
+    if opens(df):
+        st.caption("Select a row to open it in Trajectories.")
     _downloads(name, "table", {fmt: (lambda d=df, x=fmt: export.table_bytes(d, x)) for fmt in ("csv", "parquet")})
+    rows = picked.selection.rows if opens(df) and picked else []
+    if rows:
+        r = df.row(rows[0], named=True)
+        st.session_state["_open_pick"] = st.session_state.get("_open_pick", 0) + 1
+        open_trajectory(r["question_id"], r.get("trajectory_id"))
 
 
 def notice(text: str) -> None:

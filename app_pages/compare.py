@@ -53,7 +53,8 @@ st.caption(f"Paired on the {paired.height} questions both answered (a question's
            + (f", Holm-corrected across the {label(by).lower()} rows that could reach 0.05" if rows.height > 1 else "")
            + ". Detectable: the smallest true difference found 80% of the time with this many questions "
            "(docs/ANALYSIS.md).")
-common.chart(figures.difference_figure(rows, a, b, x_title=label(by) if rows.height > 1 else " "), "compare")
+common.chart(figures.difference_figure(rows, a, b, x_title=label(by) if rows.height > 1 else " "), "compare",
+             "More common questions (or more samples per question) would give the difference room to show.")
 
 name_by = label(by) if rows.height > 1 else "Scope"
 shown = rows.select(

@@ -3,7 +3,7 @@ pass@k, the answer timeline and the unstable questions. The page opens with its 
 import streamlit as st
 
 from app_pages import common
-from charts import pages
+from charts import pages, present
 
 sel = common.selection()
 
@@ -55,5 +55,5 @@ else:
         timeline_section("cov", r)
     with unstable:
         st.caption("Solved by some samples, failed by others.")
-        common.table(r["unstable"], "unstable_questions", key=by)
+        common.table(present.by_question(r["unstable"]), "unstable_questions", key=by)
 common.page_zip("coverage")

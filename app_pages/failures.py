@@ -2,6 +2,7 @@
 wrong answers), then the details in tabs: convergence, answer classes, found-then-lost, strategies, step-error
 types, with permalinks into the trajectories."""
 import dataclasses
+import shlex
 
 import polars as pl
 import streamlit as st
@@ -36,12 +37,7 @@ else:
     common.page_chart("failures", "wrong_answers", v)
     st.caption("Each bar is a question; its segments are its most common wrong answers (#1 the most frequent) as "
                "shares of its wrong samples. A tall #1 segment: the models agree on the same wrong answer. "
-               "Hover for the answer.")
-    qids = v["concentration"]["question_id"].to_list()[:8]
-    cols = st.columns(min(len(qids), 4) or 1)
-    for i, qid in enumerate(qids):
-        with cols[i % len(cols)]:
-            common.link("app_pages/trajectories.py", f"Open question {qid}", q=qid)
+               "Hover for the answer; select a question's row in the tables below to read its samples.")
 
 conv, classes, lost, strat, steps = st.tabs(["Convergence", "Answer classes", "Found then lost", "Strategies",
                                              "Step-error types"])
@@ -102,10 +98,7 @@ with lost:
         common.table(tl, "answer_timeline", key=by)
     ftl = common.q(failures.flagged, fsel, "found_then_lost", 50)
     if not ftl.is_empty():
-        common.table(ftl.drop("detail", "trajectory_id"), "found_then_lost")
-        for r in ftl.head(15).iter_rows(named=True):
-            common.link("app_pages/trajectories.py", f"{r['model_id']} · question {r['question_id']} · "
-                        f"sample {r['sample_idx']}", q=r["question_id"], t=r["trajectory_id"])
+        common.table(ftl.drop("detail"), "found_then_lost")
 
 with strat:
     tags = common.q(failures.strategy_tags, fsel)
@@ -129,4 +122,57 @@ with steps:
                                        title="Step labels: share of the incorrect trajectories carrying each",
                                        y_title="Share of incorrect trajectories"), "step_error_types", common.FLAT_UNLOCK)
         common.table(se, "step_error_types")
+# --- failure modes (issue 25): the stored clustering of the benchmark's wrong trajectories, cut by the selection
+from analysis import failure_modes  # noqa: E402
+from charts import figures as fm_figures  # noqa: E402
+from pipeline import embed  # noqa: E402
+from warehouse import clusters  # noqa: E402
+
+st.subheader("Failure modes")
+fm = common.q(clusters.clustering, sel.benchmark)
+if fm is None:
+    common.notice("No failure modes stored for this benchmark. This command groups its wrong trajectories by what "
+                  "they did (offline, on CPU):")
+    st.code(f"python -m pipeline annotate --clusters --benchmark {shlex.quote(sel.benchmark)}", language="bash")
+elif fm["k"] == 0:
+    common.notice(f"Too few wrong trajectories to group ({fm['n_trajectories']}); need at least "
+                  f"{embed.MIN_TRAJECTORIES}. Open them one by one on the Trajectories page.")
+else:
+    fm_assigned = common.q(clusters.assignments, fsel)
+    if fm_assigned.is_empty():
+        common.notice("No wrong trajectory of this selection is in the stored clustering (re-run "
+                      "`python -m pipeline annotate --clusters` after an import), or there is none.")
+    else:
+        fm_table = failure_modes.cluster_table(common.q(clusters.clusters, sel.benchmark), fm_assigned)
+        st.caption(f"{fm['k']} clusters of the {fm['n_trajectories']:,} wrong trajectories of this benchmark (every "
+                   f"tier and model), k chosen by silhouette ({fm['silhouette']:.2f}: weak structure below 0.25), "
+                   f"seed {fm['seed']}; {fm_assigned.height:,} of them in this selection. A cluster groups trajectories "
+                   "whose final steps, first-error step and answer read alike (wordllama embeddings); its name is its "
+                   "most distinctive words against the other clusters (class-based TF-IDF): check it against the "
+                   "representatives before trusting it.")
+        if fm_assigned.height < embed.MIN_TRAJECTORIES:
+            st.caption(f"Only {fm_assigned.height} wrong trajectories of this selection are grouped: the shares below "
+                       "rest on very few.")
+        fm_by = st.segmented_control("Split by", ["tier", "model", "group"], default="tier", key="fail_fm_by",
+                                     format_func=lambda x: x.capitalize()) or "tier"
+        names = dict(zip(fm_table["cluster_id"].to_list(), fm_table["label"].to_list()))
+        fm_counts = failure_modes.counts(fm_assigned, fm_by).with_columns(
+            cluster=pl.col("cluster_id").replace_strict({k: f"#{k} {v}" for k, v in names.items()},
+                                                        default="?", return_dtype=pl.Utf8))
+        common.chart(fm_figures.failure_modes_figure(fm_counts, fm_by), "failure_modes")
+        common.table(fm_table, "failure_modes")
+        fm_pick = st.selectbox("Open a cluster", fm_table["cluster_id"].to_list(), key="fail_fm_pick",
+                               format_func=lambda k: f"#{k} {names[k]}")
+        members = fm_assigned.filter(pl.col("cluster_id") == fm_pick)
+        st.markdown(f"**#{fm_pick} {common.plain(names[fm_pick])}**: {members.height:,} wrong trajectories in this "
+                    "selection. Nearest its centre (the most typical):")
+        reps = common.q(clusters.clusters, sel.benchmark).filter(pl.col("cluster_id") == fm_pick)["examples"]
+        reps = set(reps[0].to_list()) if len(reps) else set()
+        typical = [r for r in members.iter_rows(named=True) if r["trajectory_id"] in reps]
+        for r in (typical or list(members.head(3).iter_rows(named=True))):      # members: nearest the centre first
+            common.link("app_pages/trajectories.py", f"{r['model_id']} · question {r['question_id']} · sample "
+                        f"{r['sample_idx']} · answer {r['answer'] if r['answer'] not in (None, '') else '—'}",
+                        q=r["question_id"], t=r["trajectory_id"])
+        common.table(members.select("model_id", "question_id", "sample_idx", "tier", "answer", "distance"),
+                     f"failure_mode_{fm_pick}")
 common.page_zip("failures")

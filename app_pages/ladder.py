@@ -33,17 +33,17 @@ sel = common.selection()
 st.title("The ladder")
 c1, c2 = st.columns(2)
 by = common.per("Lines per", "ladder_by", sel, first="group", container=c1)   # groups first, as in Figure 1
-show_ref = c2.toggle("Overlay the paper's Figure 1 values", value=False, key="ladder_ref")
+refs = common.q(frames.reference_values, sel)
+# only where there is something to overlay (the paper's Figure 1 covers AIME24)
+show_ref = c2.toggle("Overlay the paper's Figure 1 values", value=False, key="ladder_ref") if refs.height else False
 
 rep = common.q(pages.ladder_report, sel, by)   # one query: per-question counts, accuracy, Rasch difficulty
 acc = rep["accuracy"]
-ref = common.q(frames.reference_values, sel) if show_ref else None
-if show_ref and (ref is None or ref.is_empty()):
-    common.notice("No reference values for this benchmark (the paper's Figure 1 covers AIME24).")
+ref = refs if show_ref else None
 if acc.is_empty():
     common.notice("No trajectories match the filters: clear a filter in the sidebar.")
 common.findings(pages.ladder_findings(rep, common.plain, by))
-common.page_chart("ladder", "ladder", rep, reference=ref)
+common.page_chart("ladder", "ladder", rep, reference=ref, key=by)
 untiered = acc.filter(acc["tier"].is_null())["question_id"].n_unique() if acc.height else 0
 if untiered:
     n_q = acc["question_id"].n_unique()
@@ -62,8 +62,9 @@ if show_ref and ref is not None and not ref.is_empty():
     common.table(common.q(pages.reference_agreement, sel), "reference_agreement")
 heat, ladderness, rasch = st.tabs(["Heatmap and table", "Ladder-ness", "Rasch difficulty"])
 with heat:
-    common.page_chart("ladder", "heatmap", rep)
-    common.table(acc, "question_accuracy", key=by)
+    common.page_chart("ladder", "heatmap", rep, key=by)
+    common.table(acc, "question_accuracy", key=by, column_config={
+        "x": "Ladder position", "difficulty": "Pooled solve rate", "reference": "Paper's value"})
 with ladderness:
     ladderness_section()
 with rasch:

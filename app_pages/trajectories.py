@@ -394,4 +394,29 @@ else:
                                                                 "answer": pl.String}),
                        [(qid, r["trajectory_id"]) for r in members], f"class_{qid}_{pick}",
                        height=min(len(members), 8) * 35 + 38)
+# --- more like this (issue 25): the trajectories nearest the open one, any model (stored embeddings)
+from warehouse import clusters as similar  # noqa: E402
+
+if not grid.is_empty():
+    st.subheader("More like this")
+    if not common.q(similar.has_vector, int(tid)):
+        common.notice("This trajectory has no stored embedding: `python -m pipeline annotate --clusters` embeds the "
+                      "trajectories of every question with a wrong answer (offline), and this section then lists the "
+                      "ones that read most alike, any model.")
+    else:
+        same_q = st.toggle("Only this question", key="traj_more_same")
+        near = common.q(similar.neighbours, int(tid), 10, same_q)
+        if near.is_empty():
+            common.notice("No other embedded trajectory to compare with.")
+        else:
+            st.caption("The 10 trajectories whose final steps, first-error step and answer read most like this one's "
+                       "(cosine similarity of their wordllama embeddings), with their failure mode where they have "
+                       "one: select a row to open it.")
+            shown = near.select(
+                pl.col("question_id").alias("question"), pl.col("model_id").alias("model"),
+                pl.col("sample_idx").alias("sample"),
+                pl.when(pl.col("is_correct")).then(pl.lit("✓")).otherwise(pl.lit("✗")).alias("verdict"),
+                "answer", pl.col("similarity").round(3), pl.col("cluster").alias("failure mode"))
+            _opening_table(shown, [(r["question_id"], r["trajectory_id"]) for r in near.iter_rows(named=True)],
+                           f"more_{tid}_{same_q}", height=min(near.height, 10) * 35 + 38)
 common.page_zip("trajectories")

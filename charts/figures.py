@@ -180,10 +180,13 @@ def answer_class_figure(classes: list[dict], title: str = "Answer classes") -> g
 
 
 def _split(df: pl.DataFrame, color: str | None, key=None) -> list[tuple[str | None, pl.DataFrame]]:
-    """(value, rows) per distinct ``color`` value (nulls as "(none)"), sorted; one pass over ``df``."""
+    """(value, rows) per distinct ``color`` value (nulls as "(none)", booleans "yes"/"no"), sorted; one pass
+    over ``df``."""
     if color is None:
         return [(None, df)]
-    tagged = df.with_columns(pl.col(color).cast(pl.Utf8).fill_null("(none)").alias("__series"))
+    as_text = (pl.when(pl.col(color)).then(pl.lit("yes")).when(~pl.col(color)).then(pl.lit("no"))
+               if df.schema[color] == pl.Boolean else pl.col(color).cast(pl.Utf8))
+    tagged = df.with_columns(as_text.fill_null("(none)").alias("__series"))
     parts = tagged.partition_by("__series", as_dict=True, include_key=False)
     return sorted(((k[0], v) for k, v in parts.items()), key=lambda kv: key(kv[0]) if key else kv[0])
 
@@ -209,21 +212,22 @@ def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title
     parts = _split(df, color, key=_tier_rank_or_name)
     cols = present.colors([g for g, _ in parts])
     yfmt = "%{y:.1%}" if percent else "%{y:.3g}"
-    traces, cats = [], {}
+    traces = []
     for i, (g, d) in enumerate(parts):     # plain dicts: plotly validates them once, in the Figure
         xs = d[x].cast(pl.Utf8).fill_null("(none)").to_list()
-        cats.update(dict.fromkeys(xs))
         head = (_esc(g) + "<br>") if g is not None else ""
         traces.append(dict(type="bar", x=xs, y=d[y].to_list(), name=short(g if g is not None else label(y), 28),
                            marker={"color": cols.get(g, PALETTE[0]) if g is not None else PALETTE[0]},
                            customdata=[_esc(v) for v in xs],
                            hovertemplate=head + "%{customdata}: " + yfmt + "<extra></extra>", **errors(d)))
-    ticks = list(cats)
+    ticks = list(dict.fromkeys(df[x].cast(pl.Utf8).fill_null("(none)").to_list()))   # the frame's order, whatever
+    ticks = present.tier_sorted(ticks) if x == "tier" else ticks                       # colour a bar has
     fig = _figure(data=traces)
     fig.update_layout(title=title, barmode=barmode, height=420, legend_title_text=color_title or
                       (label(color) if color else None), showlegend=color is not None,
                       xaxis={"type": "category", "title": x_title or label(x), "tickvals": ticks,
-                             "ticktext": [short(t, 18) for t in ticks]},
+                             "ticktext": [short(t, 18) for t in ticks], "categoryorder": "array",
+                             "categoryarray": ticks},
                       yaxis={"title": y_title or label(y), **({"tickformat": ".0%"} if percent else {})})
     return fig
 
@@ -504,11 +508,11 @@ def flat_value(fig: go.Figure) -> float | None:
     for t in fig.data:
         if getattr(t, "fill", None) == "toself":
             continue                                       # a band: drawn around a line, not a value
-        z = getattr(t, "z", None)
+        z, y = getattr(t, "z", None), getattr(t, "y", None)      # plotly may hold them as numpy arrays
         vals += numbers([v for row in z for v in (row if isinstance(row, (list, tuple)) else [row])] if z is not None
-                        else list(getattr(t, "y", None) or []))
+                        else ([] if y is None else list(y)))
         if t.type == "scatter" and getattr(t, "mode", None) == "markers":      # a 2-D scatter: x is a value too
-            xs += numbers(list(t.x or []))
+            xs += numbers([] if t.x is None else list(t.x))
     flat = lambda v: len(v) >= 2 and max(v) - min(v) < 1e-12      # noqa: E731
     return vals[0] if flat(vals) and (not xs or flat(xs)) else None
 
@@ -551,4 +555,15 @@ def difference_figure(rows: pl.DataFrame, a: str, b: str, x: str = "by", color: 
                       legend_title_text=label(color) if color else None,
                       xaxis={"type": "category", "title": x_title or label(x if x != "by" else "tier")},
                       yaxis={"title": "B − A (percentage points)", "zeroline": False})
+    return fig
+
+
+def failure_modes_figure(counts: pl.DataFrame, by: str = "tier",
+                         title: str = "Failure modes: wrong trajectories per cluster") -> go.Figure:
+    """Stacked bars: one per failure-mode cluster (``cluster``: its number and label), its wrong trajectories
+    split by ``by`` (tier | model | group; tiers in tier order and colours)."""
+    if counts.is_empty():
+        return empty_figure("no wrong trajectories in the stored clusters for this selection")
+    fig = bar_figure(counts, "cluster", "n", color=by, barmode="stack", title=title,
+                     y_title="Wrong trajectories", x_title="Failure mode (its most distinctive words)")
     return fig

@@ -19,7 +19,7 @@ import dataclasses
 
 from analysis import calibration, coverage, ladder, metrics, migration, scaling
 from analysis import timeline as answer_timeline
-from charts import figures
+from charts import figures, present
 from charts.present import interval, label, num, short, tier_sorted
 from warehouse import failures, frames
 from warehouse import timeline as timeline_store
@@ -121,7 +121,7 @@ def coverage_findings(v: dict, name=str, by: str = "model") -> list[str]:
     out.append(f"Largest gap between potential and stability: **{name(top['key'])}**, cov@n {num(top['cov'])} "
                f"against avg@n {num(top['avg'])} (gap {num(top['gap'])}): more samples would solve questions its "
                "single tries miss.")
-    if pt.height and "gap_lo" in pt.columns:
+    if pt.height and "gap_lo" in pt.columns and pt["tier"].drop_nulls().len():     # per tier: only with tiers
         t = pt.sort("gap", descending=True).row(0, named=True)
         out.append(f"Per tier, the widest gap is **{name(t['key'])}** on {name(_tier_phrase(t))}: "
                    f"{interval(t['gap'], t['gap_lo'], t['gap_hi'])}.")
@@ -173,8 +173,8 @@ def failures_view(con, sel: Selection, by: str = "model") -> dict[str, pl.DataFr
     """The Exh-failures answer for ``sel`` as given (the page picks the tiers): per question how the wrong
     answers concentrate, the five most common wrong answers, found-then-lost and truncation per ``by``, the
     answer-timeline aggregates and the step-error labels."""
-    return {"concentration": failures.wrong_answer_concentration(con, sel),
-            "wrong_answers": failures.wrong_answers(con, sel, 5),
+    return {"concentration": present.by_question(failures.wrong_answer_concentration(con, sel)),
+            "wrong_answers": present.by_question(failures.wrong_answers(con, sel, 5)),
             "flag_rates": failures.flag_rates(con, sel, by),
             "timeline": timeline_aggregate(con, sel, by),
             "step_errors": failures.step_error_types(con, sel),
@@ -195,8 +195,8 @@ def failures_findings(v: dict, name=str) -> list[str]:
         if n_conv:
             top = conc.filter(pl.col("converged")).sort("top_share", descending=True).row(0, named=True)
             out.append(f"{n_conv} question{'s' if n_conv != 1 else ''} where two or more models converge on the same "
-                       f"wrong answer; strongest: question **{name(top['question_id'])}**, "
-                       f"**{name(short(top['top_answer'], 30))}** in {top['top_share']:.0%} of its wrong samples "
+                       f"wrong answer; strongest: question **{name(top['question_id'])}**, where the answer "
+                       f"“{name(short(top['top_answer'], 30))}” is {top['top_share']:.0%} of its wrong samples "
                        f"({top['top_models']} models).")
         else:
             out.append("No two models share a wrong answer: the errors are scattered, not a common misconception.")
@@ -209,7 +209,7 @@ def failures_findings(v: dict, name=str) -> list[str]:
     if errs.height:
         t = errs.sort("n_incorrect_trajectories", descending=True).row(0, named=True)
         share = t["share_of_incorrect"]
-        out.append(f"Most frequent step-error label: **{name(t['label'])}** ({name(t['annotator'])}), in "
+        out.append(f"Most frequent step-error label: **{name(label(t['label']))}** ({name(t['annotator'])}), in "
                    f"{t['n_incorrect_trajectories']:,} wrong trajectories" +
                    (f" ({share:.0%} of them)." if share is not None else "."))
     return out[:4]
@@ -315,8 +315,8 @@ def scaling_migration(con, sel: Selection, factor: str, threshold: float = 0.5) 
 
 # --- the figures of each page ------------------------------------------------------------------
 
-def _ladder(v, reference: pl.DataFrame | None = None, **_) -> go.Figure:
-    return figures.ladder_figure(v["accuracy"], series="key", reference=reference)
+def _ladder(v, reference: pl.DataFrame | None = None, key: str | None = None, **_) -> go.Figure:
+    return figures.ladder_figure(v["accuracy"], series="key", reference=reference, key=key)
 
 
 def _solved_matrix(v, threshold: float = 0.5, **_) -> go.Figure | None:
@@ -402,7 +402,8 @@ def _step_error_bars(v, by: str = "tier", **_) -> go.Figure | None:
 FIGURES: dict[str, dict[str, Callable[..., go.Figure | None]]] = {
     "ladder": {
         "ladder": _ladder,
-        "heatmap": lambda v, **_: figures.heatmap_figure(v["accuracy"], series="key"),
+        "heatmap": lambda v, key=None, **_: figures.heatmap_figure(
+            v["accuracy"], series="key", key=key, title=f"Accuracy per question and {label(key or 'model').lower()}"),
         "solved_matrix": _solved_matrix,
         "rasch_difficulty": lambda v, **_: None if v["difficulty"].is_empty() else figures.difficulty_figure(
             v["difficulty"]),
@@ -438,7 +439,7 @@ def step_error_findings(v: dict, by: str, name=str) -> list[str]:
         per = errs.group_by("label").agg(pl.col("trajectories").sum()).sort("trajectories", descending=True)
         top = per.row(0, named=True)
         n = int(tot["total"].sum()) if tot.height else 0
-        out.append(f"Most frequent label: **{name(top['label'])}**, on {top['trajectories']:,} trajectories"
+        out.append(f"Most frequent label: **{name(label(top['label']))}**, on {top['trajectories']:,} trajectories"
                    + (f" ({top['trajectories'] / n:.0%})." if n else "."))
         worst = errs.filter(pl.col("label") == top["label"]).sort("rate", descending=True, nulls_last=True).row(0, named=True)
         if worst["rate"] is not None:

@@ -9,6 +9,8 @@ number is written, which colour a tier, a group or a model gets, how a long labe
   ``TIER_FILLS`` (the ladder's bands); ``PALETTE``: a distinct qualitative palette for groups and models
   (Okabe–Ito first); ``colors(values)`` gives tiers theirs and everything else the palette in order.
 - ``tier_sorted(values)``: tiers in ``warehouse.records.TIERS`` order, then the rest by name.
+- ``by_question(df)``: rows by tier, then question id with numeric ids numerically (0, 1, 2, 10: never 0, 1, 10;
+  ``analysis.answers.question_key``), the rows of one question in their order.
 - ``short(text, n)``: a long categorical label cut to ``n`` characters with "…" (the full text goes in hover).
 - ``is_raw(name)``: whether a displayed name still looks like a column name (tests assert none is shown).
 """
@@ -17,6 +19,9 @@ from __future__ import annotations
 import math
 import re
 
+import polars as pl
+
+from analysis.answers import question_key
 from warehouse.records import TIERS, tier_rank
 
 MISSING = "—"
@@ -56,6 +61,9 @@ LABELS = {
     "value": "Value", "rasch_b": "Difficulty (logit)", "rasch_lo": "Difficulty low", "rasch_hi": "Difficulty high",
     "mean_chars": "Mean characters", "median_chars": "Median characters", "mean_tokens": "Mean tokens",
     "n_chars": "Characters", "rate": "Share of trajectories", "total": "Trajectories in all",
+    "n_gold_reached": "Reached the gold", "median_overthinking_chars": "Characters after the first correct answer (median)",
+    "mean_answer_changes": "Answer changes (mean)", "median_answer_changes": "Answer changes (median)",
+    "first_error": "First error", "difficulty": "Pooled solve rate",
 }
 # columns written as percentages (shares of something); other floats get 3 significant digits
 _PERCENT = re.compile(r"(_rate|^share.*|_share|^top_share|^median_frac.*|^rate)$")
@@ -126,6 +134,17 @@ def short(text, n: int = 24) -> str:
 def tier_sorted(values) -> list:
     """Tiers in ``TIERS`` order, then every other value by name."""
     return sorted(values, key=lambda v: (tier_rank(v), str(v)))
+
+
+def by_question(df: pl.DataFrame, col: str = "question_id") -> pl.DataFrame:
+    """``df``'s rows by tier (when it has a ``tier`` column), then by ``col`` in the one question order
+    (``analysis.answers.question_key``: numeric ids numerically), otherwise in their order."""
+    if col not in df.columns or df.height < 2:
+        return df
+    tiers = df["tier"].to_list() if "tier" in df.columns else [None] * df.height
+    qids = df[col].to_list()
+    order = sorted(range(df.height), key=lambda i: (tier_rank(tiers[i]), question_key(qids[i]), i))
+    return df[order]
 
 
 def colors(values) -> dict[str, str]:

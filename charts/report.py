@@ -111,7 +111,7 @@ def _page_sections(con, sel: Selection, by: str, refs: pl.DataFrame | None, thre
             skipped.append((f"{page}: key figures", _why(exc)))
         for name, draw in figs.items():
             try:
-                fig = draw(view, reference=refs, threshold=threshold)
+                fig = draw(view, reference=refs, threshold=threshold, key=by)
             except Exception as exc:    # noqa: BLE001
                 skipped.append((f"{page}: {name}", _why(exc)))
                 continue

@@ -29,7 +29,7 @@ from tests.test_presentation import check_presentation
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 PAGES = ["app_pages/overview.py", "app_pages/ladder.py", "app_pages/coverage.py", "app_pages/failures.py",
-         "app_pages/scaling.py", "app_pages/trajectories.py", "app_pages/step_errors.py"]
+         "app_pages/scaling.py", "app_pages/trajectories.py", "app_pages/step_errors.py", "app_pages/compare.py"]
 
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -12,7 +12,7 @@ from warehouse.records import Model, Run, Step, StepAnnotation, Trajectory, Traj
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["app_pages/overview.py", "app_pages/ladder.py", "app_pages/coverage.py", "app_pages/failures.py", "app_pages/scaling.py",
-         "app_pages/trajectories.py", "app_pages/step_errors.py"]
+         "app_pages/trajectories.py", "app_pages/step_errors.py", "app_pages/compare.py"]
 
 
 def _app(monkeypatch, path, **params) -> AppTest:
@@ -146,8 +146,12 @@ def test_failures_page_defaults_to_exh_and_links_to_trajectories(app_db, monkeyp
     assert not at.exception
     conv = _figures(at)[0]
     assert sorted({x for t in conv["data"] for x in t["x"]}) == exh
-    links = [e for e in at.get("page_link")]
-    assert links and all("trajectories" in e.proto.page for e in links)
+    # its tables' rows name questions: selectable, a selected row opens Trajectories (common.table; in Chromium:
+    # tests/test_table_links_browser.py)
+    opening = [e for e in at.dataframe if "open_wrong_answer_concentration" in e.proto.id]
+    assert opening and list(opening[0].proto.selection_mode)
+    rows = [e for e in at.dataframe if "open_wrong_answer_concentration" in e.proto.id][0].value["question_id"].tolist()
+    assert rows == sorted(exh, key=int)
 
 
 def test_scaling_page_draws_training_step_curves(app_db, monkeypatch):
