@@ -274,3 +274,61 @@ def test_maj_intervals_bootstrap_small_questions_only(maj8_classes):
     assert ivs["8"][0] == 0.0 and ivs["8"][1] > 0  # resamples where the gold 31 wins exist
     assert answers._maj_intervals([40], [30], 0) == {}               # 70 samples: too many to recompute
     assert answers._maj_intervals([5], [3], 0) == answers._maj_intervals([5], [3], 0)   # seeded
+
+
+# ---- the fast maj@k (issue 24): the binomial factor of the untruncated classes pulled out of the sum over x,
+# checked bit for bit against the plain per-x product (the previous implementation) on real class sizes
+
+def _maj_at_k_plain(gold: list[int], wrong: list[int], abstain: int = 0) -> dict[int, float]:
+    """maj@k the direct way: for every gold class and x, the product of every other class's truncated
+    (1+t)^o times (1+t)^abstain; the reference the fast path must equal exactly."""
+    classes = list(gold) + list(wrong)
+    n = sum(classes) + abstain
+    ways = [0] * (n + 1)
+    for gi, g in enumerate(gold):
+        for x in range(1, g + 1):
+            poly = [math.comb(abstain, y) for y in range(abstain + 1)]
+            for o in classes[:gi] + classes[gi + 1:]:
+                q = [math.comb(o, y) for y in range(min(o, x - 1) + 1)]
+                out = [0] * min(len(poly) + len(q) - 1, n - x + 1)
+                for i, a in enumerate(poly):
+                    for j, b in enumerate(q[:len(out) - i]):
+                        out[i + j] += a * b
+                poly = out
+            for rest, w in enumerate(poly):
+                ways[x + rest] += math.comb(g, x) * w
+    return {k: ways[k] / math.comb(n, k) for k in range(1, n + 1)}
+
+
+def _profiles(recs: list[dict]) -> list[tuple[list[int], list[int], int]]:
+    return [([cl["n"] for cl in r["classes"] if cl["is_gold"]],
+             [cl["n"] for cl in r["classes"] if not cl["is_gold"] and cl["answer"] != NO_ANSWER],
+             sum(cl["n"] for cl in r["classes"] if cl["answer"] == NO_ANSWER)) for r in recs]
+
+
+def test_fast_maj_at_k_equals_the_plain_product_on_real_answer_classes(maj8_classes, aime):
+    aime_recs = answer_classes(frames.final_answers(aime, Selection("aime24")), grader())
+    profiles = _profiles(list(maj8_classes[1].values())) + _profiles(aime_recs)
+    assert len(profiles) == 130 and any(len(g) + len(w) >= 5 for g, w, _ in profiles)
+    # the same shapes grown (paper scale pools ~2,000 samples a question): many x share one untruncated factor
+    profiles += [([g * 7 for g in gold], [w * 7 for w in wrong], a * 3) for gold, wrong, a in profiles[::9]]
+    for gold, wrong, abstain in profiles:
+        fast, plain = maj_at_k_exact(gold, wrong, abstain), _maj_at_k_plain(gold, wrong, abstain)
+        assert list(fast) == list(plain) and [v.hex() for v in fast.values()] == [v.hex() for v in plain.values()], \
+            (gold, wrong, abstain)
+
+
+def test_interval_quantiles_are_scipy_stats_beta_ppf_exactly():
+    """``_intervals`` takes the beta quantile from scipy.special (scipy.stats costs the page ~0.5 s to import):
+    the same floats as scipy.stats.beta.ppf, every (n, c) up to 100 samples and some at paper scale."""
+    from scipy import stats
+
+    from analysis.answers import _intervals
+
+    a = (1 - 0.95) / 2                  # as _intervals computes it (0.025000000000000022)
+    for n in list(range(1, 101)) + [300, 1920, 19200]:
+        cs = list(range(n + 1)) if n <= 100 else sorted({0, 1, 2, n - 1, n, *range(0, n, n // 15)})
+        los = stats.beta.ppf(a, [c + 0.5 for c in cs], [n - c + 0.5 for c in cs]).tolist()
+        his = stats.beta.ppf(1 - a, [c + 0.5 for c in cs], [n - c + 0.5 for c in cs]).tolist()
+        for c, lo, hi in zip(cs, los, his):
+            assert _intervals(n, c)["avg"] == [0.0 if c == 0 else lo, 1.0 if c == n else hi], (n, c)
