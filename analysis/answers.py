@@ -196,7 +196,18 @@ def _maj_intervals(gold: list[int], wrong: list[int], abstain: int, level: float
     return {str(k): [float(lo[k - 1]), float(hi[k - 1])] for k in range(1, n + 1)}
 
 
-def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool]) -> dict:
+def _maj_ends(gold: list[int], wrong: list[int], abstain: int) -> dict[int, float]:
+    """maj@1 and maj@n alone (what ``maj_at_k_exact`` gives at k = 1 and k = n, without its polynomials):
+    one sample votes gold with probability (gold samples) / n; all n samples vote as the classes stand."""
+    n = sum(gold) + sum(wrong) + abstain
+    if n == 0:
+        return {}
+    top = max(gold + wrong, default=0)
+    n_top = sum(1 for x in gold + wrong if x == top)
+    return {1: sum(gold) / n, n: float(top > 0 and n_top == 1 and max(gold, default=0) == top)}
+
+
+def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool], summary: bool = False) -> dict:
     n = len(rows)
     c = sum(bool(r["is_correct"]) for r in rows)
     classes = _classes(rows, same)
@@ -205,8 +216,9 @@ def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool]) -> d
     entropy = -sum((cl["n"] / n) * math.log2(cl["n"] / n) for cl in classes) if n else 0.0
     ks = range(1, n + 1)
     pass_k = pass_at_k_estimate(n, c, list(ks)) if n else []
-    maj = maj_at_k_exact([cl["n"] for cl in voting if cl["is_gold"]], [cl["n"] for cl in voting if not cl["is_gold"]],
-                         sum(cl["n"] for cl in classes if not cl["_votes"]))
+    votes = ([cl["n"] for cl in voting if cl["is_gold"]], [cl["n"] for cl in voting if not cl["is_gold"]],
+             sum(cl["n"] for cl in classes if not cl["_votes"]))
+    maj = _maj_ends(*votes) if summary else maj_at_k_exact(*votes)
     tiers = [r["tier"] for r in rows if r.get("tier") is not None]
     return {
         "question_id": qid,
@@ -218,18 +230,18 @@ def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool]) -> d
         "majority_is_gold": bool(top and top["is_gold"]),
         "confidently_wrong": bool(top and not top["is_gold"]),
         "pass_at_k": {str(k): float(v) if c else 0.0 for k, v in zip(ks, pass_k)},   # c = 0: exactly 0
-        "maj_at_k": {str(k): float(maj[k]) for k in ks},
+        "maj_at_k": {str(k): float(maj[k]) for k in ks if k in maj},
         "avg_at_k": {str(k): c / n for k in ks},
-        "intervals": {**_intervals(n, c), "maj_at_k": _maj_intervals(
-            [cl["n"] for cl in voting if cl["is_gold"]], [cl["n"] for cl in voting if not cl["is_gold"]],
-            sum(cl["n"] for cl in classes if not cl["_votes"]))},
+        "intervals": {**_intervals(n, c), "maj_at_k": {} if summary else _maj_intervals(*votes)},
         "classes": [{k: v for k, v in cl.items() if not k.startswith("_")} for cl in classes],
     }
 
 
-def answer_classes(fa: pl.DataFrame, same: Callable[[str, str], bool]) -> list[dict]:
+def answer_classes(fa: pl.DataFrame, same: Callable[[str, str], bool], summary: bool = False) -> list[dict]:
     """One record per question of ``fa`` (``warehouse.frames.final_answers``), sorted by question id
-    (numeric ids numerically); the fields are described in the module docstring."""
+    (numeric ids numerically); the fields are described in the module docstring. ``summary``: ``maj_at_k``
+    holds k = 1 and k = n only and ``intervals`` no maj@k bootstrap (what a page table shows: the exact
+    maj@k for every k costs seconds a question once a question pools thousands of samples)."""
     if fa.is_empty():
         return []
     cols = ["model_id", "question_id", "sample_idx", "answer", "is_correct"] + (["tier"] if "tier" in fa.columns else [])
@@ -237,7 +249,7 @@ def answer_classes(fa: pl.DataFrame, same: Callable[[str, str], bool]) -> list[d
     by_q: dict[str, list[dict]] = {}
     for r in rows:
         by_q.setdefault(str(r["question_id"]), []).append(r)
-    return [_question(q, by_q[q], same) for q in sorted(by_q, key=question_key)]
+    return [_question(q, by_q[q], same, summary) for q in sorted(by_q, key=question_key)]
 
 
 def question_classes(fa: pl.DataFrame, question_id: str, same: Callable[[str, str], bool]) -> list[dict]:

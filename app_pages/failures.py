@@ -61,7 +61,7 @@ with classes:
     # selection waits for the reader to ask
     run = st.toggle(f"Group the answers of these {n_questions} questions", value=n_questions <= 150,
                     key="fail_classes")
-    recs = common.q(answers.answer_classes, fsel) if run else None
+    recs = common.q(answers.answer_classes, fsel, True) if run else None     # the table shows maj@n only
     if recs is None:
         common.notice("Switch on to group the answers (the grader compares the spellings of every question: about a "
                       "second per hundred questions), or narrow the tiers, categories or models.")

@@ -22,9 +22,10 @@ def same_answer(con, benchmark: str) -> Callable[[str, str], bool]:
     return lambda a, b: answers_match(a, b, answer_type)
 
 
-def answer_classes(con, sel: Selection) -> list[dict]:
-    """Every question of the selection: its answer classes, entropy, majority, pass@k, maj@k."""
-    return answers.answer_classes(frames.final_answers(con, sel), same_answer(con, sel.benchmark))
+def answer_classes(con, sel: Selection, summary: bool = False) -> list[dict]:
+    """Every question of the selection: its answer classes, entropy, majority, pass@k, maj@k (``summary``:
+    maj@1 and maj@n only, as ``analysis.answers.answer_classes``)."""
+    return answers.answer_classes(frames.final_answers(con, sel), same_answer(con, sel.benchmark), summary)
 
 
 def question_classes(con, sel: Selection, question_id: str) -> list[dict]:

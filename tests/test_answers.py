@@ -332,3 +332,18 @@ def test_interval_quantiles_are_scipy_stats_beta_ppf_exactly():
         his = stats.beta.ppf(1 - a, [c + 0.5 for c in cs], [n - c + 0.5 for c in cs]).tolist()
         for c, lo, hi in zip(cs, los, his):
             assert _intervals(n, c)["avg"] == [0.0 if c == 0 else lo, 1.0 if c == n else hi], (n, c)
+
+
+def test_summary_records_equal_the_full_ones_where_they_overlap(maj8_classes):
+    """The page's summary (maj@1 and maj@n without the polynomials) equals the exact maj@k at both ends on every
+    real 8-sample question, and the rest of each record is the same."""
+    fa, full = maj8_classes
+    summary = {r["question_id"]: r for r in answer_classes(fa, grader(), summary=True)}
+    assert summary.keys() == full.keys()
+    for q, f in full.items():
+        s, n = summary[q], str(f["n_samples"])
+        assert s["maj_at_k"] == {"1": f["maj_at_k"]["1"], n: f["maj_at_k"][n]}, q
+        assert s["maj_at_k"][n] == float(f["majority_is_gold"])
+        assert s["intervals"]["maj_at_k"] == {}
+        assert {k: v for k, v in s.items() if k not in ("maj_at_k", "intervals")} == \
+               {k: v for k, v in f.items() if k not in ("maj_at_k", "intervals")}
