@@ -12,6 +12,7 @@ written at all.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,10 @@ class ImportSession:
         self._written: set[str] = set()        # run ids this session wrote
         self._con = None                       # the writer connection held across files
         self._opened = 0.0
+        self._docs: textindex.Docs = {}        # written, not yet indexed: id -> (response, word triples)
+        self._unsynced = False                 # written since the last complete sync of the index
+        self._indexer: ThreadPoolExecutor | None = None     # the index's background syncs, one at a time
+        self._indexing: Future | None = None
 
     # -- the warehouse --------------------------------------------------------------------------
     # Each file is one transaction, but the connection stays open across files for up to HOLD_S
@@ -112,7 +117,9 @@ class ImportSession:
     # table's last row group each time (measured: 240-row files of 40,000-character responses
     # cost 1.4 ms per trajectory closed one by one, 0.5 ms closed every 10 files). Readers (the
     # app) wait for the lock at most that long; a killed import loses nothing committed (the WAL
-    # is replayed on the next open).
+    # is replayed on the next open). Each release hands the files written to the full-text index,
+    # which a background thread adds (from memory, with the triples the workers cut) while the next
+    # files are imported; the end of the import waits for it and completes the index.
     HOLD_S = 10.0
     WAL_CHECKPOINT = "256MB"
 
@@ -125,7 +132,26 @@ class ImportSession:
         with db.transaction(self._con) as con:
             yield con
         if time.monotonic() - self._opened > self.HOLD_S:
-            self.close()
+            self._release()
+
+    def _release(self) -> None:
+        """Checkpoint and release the warehouse between files; the index follows in the background,
+        from the responses held (``textindex.sync`` with ``ids``: it never opens the warehouse, which
+        this process writes on meanwhile)."""
+        con, self._con = self._con, None
+        ids = textindex.warehouse_ids(con)
+        con.close()
+        self._unsynced = True
+        docs, self._docs = self._docs, {}
+        self._wait_indexing()                  # one at a time: at most two batches of responses held
+        if self._indexer is None:
+            self._indexer = ThreadPoolExecutor(1, thread_name_prefix="ladder-textindex")
+        self._indexing = self._indexer.submit(textindex.follow, self.db_path, docs=docs, ids=ids)
+
+    def _wait_indexing(self) -> None:
+        if self._indexing is not None:
+            fut, self._indexing = self._indexing, None
+            fut.result()                       # follow reports its own failures (a warning)
 
     @contextmanager
     def _read(self):
@@ -137,11 +163,21 @@ class ImportSession:
                 yield con
 
     def close(self) -> None:
-        """Checkpoint and release the warehouse (import_path does it when done)."""
+        """Checkpoint and release the warehouse (import_path does it when done), then bring the
+        full-text index up to date with every committed file (after any background sync)."""
         if self._con is not None:
             con, self._con = self._con, None
             con.close()
-            textindex.follow(self.db_path)     # the full-text index follows the committed files
+            self._unsynced = True
+        try:
+            self._wait_indexing()
+        finally:
+            if self._indexer is not None:
+                self._indexer.shutdown()
+                self._indexer = None
+        if self._unsynced:
+            docs, self._docs, self._unsynced = self._docs, {}, False
+            textindex.follow(self.db_path, docs=docs)     # reads back whatever docs lack
 
     # -- benchmarks -----------------------------------------------------------------------------
     def _load_index(self, name: str) -> QuestionIndex | None:
@@ -327,6 +363,9 @@ class ImportSession:
                 ingest.upsert_run(con, r)
             rep.new = ingest.insert_trajectories(con, new)
             postprocess.store(con, new, derived, fresh=rep.new == len(new))
+            # for the index once committed (a sync indexes only what the warehouse holds)
+            self._docs.update((t.trajectory_id, (t.response, derived.triples[t.trajectory_id]))
+                              for t in new if t.trajectory_id in derived.triples)
 
 
 def check_args(benchmark: str, model: str | None = None, meta: Mapping[str, str] | None = None) -> None:

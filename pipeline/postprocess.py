@@ -1,8 +1,9 @@
 """What happens to every new trajectory, whichever way it arrived (import or generation).
 
 ``derive()`` is pure and CPU-parallel: grades, steps, step annotations, flags and answer timelines for a batch of
-trajectories. ``store()`` writes them inside the caller's write transaction and refreshes the
-per-(run, question) aggregates. Importers and the generator call both; nothing else writes
+trajectories, and the word triples the full-text index holds (``warehouse.textindex.triples``).
+``store()`` writes them inside the caller's write transaction and refreshes the per-(run, question)
+aggregates. Importers and the generator call both; nothing else writes
 derived rows for new trajectories.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pipeline import timeline as answer_timeline
 from pipeline.annotators.base import AnnotateInput
 from pipeline.annotators.rules import RulesAnnotator
 from pipeline.steps import Segments, segment
-from warehouse import db, ingest, stats
+from warehouse import db, ingest, stats, textindex
 from warehouse import derived as derived_store
 from warehouse import timeline as timeline_store
 from warehouse.records import Grade, Question, StepAnnotation, Trajectory, TrajectoryFlag
@@ -61,6 +62,7 @@ class Derived:
     flags: list[TrajectoryFlag] = field(default_factory=list)
     answers: pa.Table = field(default_factory=timeline_store.ANSWER_SCHEMA.empty_table)      # step_answers
     timelines: pa.Table = field(default_factory=timeline_store.TIMELINE_SCHEMA.empty_table)  # trajectory_timelines
+    triples: dict[int, str] = field(default_factory=dict)  # trajectory id -> its word triples (textindex.triples)
 
     def only(self, ids: set[int]) -> "Derived":
         """The rows of these trajectories only."""
@@ -70,12 +72,14 @@ class Derived:
                        [a for a in self.annotations if a.trajectory_id in ids],
                        [f for f in self.flags if f.trajectory_id in ids],
                        self.answers.filter(pc.is_in(self.answers["trajectory_id"], keep)),
-                       self.timelines.filter(pc.is_in(self.timelines["trajectory_id"], keep)))
+                       self.timelines.filter(pc.is_in(self.timelines["trajectory_id"], keep)),
+                       {t: p for t, p in self.triples.items() if t in ids})
 
 
 def _derive_chunk(chunk: list[tuple]) -> Derived:
     """Grade, segment, rules-annotate and derive the answer timeline of (tid, response, finish_reason,
-    gold, answer_type, problem) rows."""
+    gold, answer_type, problem) rows, and cut the word triples the full-text index holds (here, in
+    parallel, rather than in the process that writes the index)."""
     out = Derived()
     rules = RulesAnnotator()
     segmented = []
@@ -104,6 +108,7 @@ def _derive_chunk(chunk: list[tuple]) -> Derived:
             extracted_answer=v.extracted if v else None, answer_type=atype), candidates=cands)
         out.annotations += res.annotations
         out.flags += res.flags
+        out.triples[tid] = textindex.triples(response)
     out.steps = step_table(segmented)
     out.answers, out.timelines = timeline_tables(answer_rows, timeline_rows)
     return out
@@ -131,7 +136,8 @@ class Pending:
             out = Derived()
             tables, answers, timelines = [], [], []
             for fut in self._futures:
-                g, st, an, fl, sa, tl = fut.result()
+                g, st, an, fl, sa, tl, cut = fut.result()
+                out.triples.update(cut)
                 out.grades += [Grade(*x) for x in g]
                 tables.append(st)
                 out.annotations += [StepAnnotation(*x) for x in an]
@@ -175,12 +181,12 @@ def derive_submit(trajectories: Sequence[Trajectory], questions: Mapping[tuple[s
     return Pending([ex.submit(_derive_packed, rows[i:i + size]) for i in range(0, len(rows), size)])
 
 
-def _derive_packed(chunk: list[tuple]) -> tuple[list, pa.Table, list, list, pa.Table, pa.Table]:
+def _derive_packed(chunk: list[tuple]) -> tuple[list, pa.Table, list, list, pa.Table, pa.Table, dict]:
     """``_derive_chunk`` with plain tuples for the trip back (dataclasses pickle 4x slower); the
     steps and the timeline travel as their Arrow tables (buffers, not objects)."""
     d = _derive_chunk(chunk)
     return ([astuple(x) for x in d.grades], d.steps, [astuple(x) for x in d.annotations],
-            [astuple(x) for x in d.flags], d.answers, d.timelines)
+            [astuple(x) for x in d.flags], d.answers, d.timelines, d.triples)
 
 
 def store(con, trajectories: Sequence[Trajectory], derived: Derived, fresh: bool = False) -> None:

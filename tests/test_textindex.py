@@ -54,21 +54,28 @@ def test_index_finds_exactly_what_the_scan_finds_on_real_traces(real):
             if textindex.query_words(text, True) is None:          # nothing to look up: scanned
                 assert got.mode == "scan" and "no ASCII letter or digit" in got.note
         assert used >= len(SHAPES) - 6
+        # absent phrases made of very common pairs ('of the', 'the answer', 'answer is'): their
+        # triples leave (nearly) no candidate, where pairs left 100+ (issue 24)
+        ix = textindex.status(con).index
+        for text in (" of the answer", "so the answer is the", "answer So "):
+            assert len(textindex.candidates(ix, textindex.query_terms(text, text.islower()))) < 5, text
+            assert search.find(con, AIME, text, 10).mode == "index"
         sel = Selection("aime24", models=("gemma-2-27b-it", "Qwen2.5-Math-7B"))
         assert search.find(con, sel, "answer", 1000).hits.equals(
             search.find(con, sel, "answer", 1000, use_index=False).hits)
 
 
 def test_too_many_candidates_scan_instead(real, monkeypatch):
-    """An absent phrase whose word pairs are everywhere leaves every response a candidate: after
-    three verification queries short of the limit the search scans (same hits, and says so)."""
+    """An absent phrase whose words are everywhere together, with other characters between them
+    (which the index does not hold), leaves every such response a candidate: after three
+    verification queries short of the limit the search scans (same hits, and says so)."""
     monkeypatch.setattr(search, "VERIFY_FIRST", 1)
     monkeypatch.setattr(search, "VERIFY_MAX", 10)
     with db.reader(real) as con:
-        for text in (" of the answer", "the answer is 204", "Aya", "so the answer is"):
+        for text in (" the}{answer ", "the answer is 204", "Aya", "so the answer is"):
             got = search.find(con, AIME, text, 3)               # 3 + 12 + 48 candidates checked, then scan
             assert got.hits.equals(search.find(con, AIME, text, 3, use_index=False).hits), text
-            if text == " of the answer":          # absent, but 'of the' and 'the answer' abound (100+ candidates)
+            if text == " the}{answer ":           # absent, but 'the answer' abounds (100+ candidates)
                 assert got.hits.is_empty() and got.mode == "scan" and "more than 10 responses" in got.note
             else:                                 # few candidates, or hits among the first
                 assert got.mode == "index", text
@@ -144,6 +151,60 @@ def test_hostile_text_the_index_follows_imports_and_a_stale_index_is_rebuilt(sha
     assert found.mode == "index" and found.hits.height == 1
 
 
+def test_an_import_indexes_what_it_holds_in_the_background(shared, tmp_path, monkeypatch):
+    """Issue 24: each release of the warehouse (here after every file) hands the files written to a
+    background sync, with the word pairs the derive workers cut: no response is read back from the
+    warehouse, and the index ends up holding exactly the warehouse (hits equal the scan's)."""
+    import threading
+
+    monkeypatch.setattr(ImportSession, "HOLD_S", 0.0)
+    calls, read_back = [], []
+    follow, responses = textindex.follow, textindex._responses
+
+    def recorded(*args, **kwargs):
+        calls.append((threading.current_thread().name, kwargs.get("ids") is not None))
+        return follow(*args, **kwargs)
+    monkeypatch.setattr(textindex, "follow", recorded)
+    monkeypatch.setattr(textindex, "_responses", lambda con, rowids: read_back.append(rowids) or responses(con, rowids))
+    path = tmp_path / "w.duckdb"
+    ImportSession(path, shared).import_path(shared / "traces" / "skythought-aime24", "qwen-eval", "aime24")
+    background = [c for c in calls if c[1]]
+    assert len(background) >= 10 and all(name.startswith("ladder-textindex") for name, _ in background)
+    assert calls[-1] == (threading.current_thread().name, False)      # the end: a complete sync
+    assert read_back == []
+    with db.reader(path) as con:
+        assert textindex.status(con).fresh
+        for text in SHAPES[::3]:
+            got, want = search.find(con, AIME, text, 1000), search.find(con, AIME, text, 1000, use_index=False)
+            assert got.hits.equals(want.hits), text
+
+
+def test_a_sync_given_the_ids_indexes_only_what_it_is_handed(shared, tmp_path):
+    """``sync(ids=..., docs=...)`` (the importer's background sync) never opens the warehouse and
+    indexes only the responses handed to it; the index is then behind (searches scan) until a
+    complete sync reads the rest back."""
+    path = tmp_path / "w.duckdb"
+    _write_jsonl(tmp_path / "a.jsonl", "model-a", HOSTILE)
+    ImportSession(path, shared).import_path(tmp_path / "a.jsonl", "jsonl", "aime24")
+    shutil.rmtree(textindex.index_dir(path))
+    with db.reader(path) as con:
+        rows = con.execute("SELECT trajectory_id, response FROM trajectories ORDER BY trajectory_id").fetchall()
+        ids = textindex.warehouse_ids(con)
+    tid, text = rows[0]
+    with db.connect(path):                        # a writer holds the file: the sync must not open it
+        rep = textindex.sync(path, ids=ids, docs={tid: (text, textindex.triples(text))})
+    assert rep.rebuilt and rep.indexed == rep.total == 1
+    with db.reader(path) as con:
+        found = search.find(con, AIME, "kelvin", 100)
+    assert found.mode == "scan" and "out of date" in found.note
+    rep = textindex.sync(path)
+    assert not rep.rebuilt and rep.indexed == len(HOSTILE) - 1 and rep.total == len(HOSTILE)
+    with db.reader(path) as con:
+        for q in HOSTILE_QUERIES:
+            got, want = search.find(con, AIME, q, 100), search.find(con, AIME, q, 100, use_index=False)
+            assert got.mode == "index" and got.hits.equals(want.hits), q
+
+
 def test_query_words_and_terms():
     qw = textindex.query_words
     assert qw("the answer is 204", False) == [".*the", "answer", "is", "204.*"]
@@ -156,15 +217,25 @@ def test_query_words_and_terms():
     assert qw("x" * 70_000, False) == []                                   # only a marked response holds it
     assert textindex._may_hold_long_run("a" * 20_000) and not textindex._may_hold_long_run("ab " * 20_000)
     qt = textindex.query_terms
-    # pairs of whole words; a first word that may end a longer one is looked up alone (a suffix
-    # pattern would walk the pair dictionary)
-    assert qt("the answer is 204", False) == [("pairs", "answer is"), ("pairs", "is 204.*"), ("text", ".*the")]
-    assert qt(" So, $x", False) == [("pairs", "so x.*")]
+    # triples ``a b c`` as ``b c a``, from a fixed prefix: the first word may end a longer one, the last
+    # start one; two words: the triples that start with them, unless the first may end a longer word
+    # (a suffix pattern would walk the whole dictionary): then words, as one word alone
+    assert qt("the answer is 204", False) == [("triples", "answer is [^ ]*the"), ("triples", "is 204[^ ]* answer")]
+    assert qt("Therefore, the answer", False) == [("triples", "the answer[^ ]* [^ ]*therefore")]
+    assert qt(" So, $x", False) == [("triples", "so x[^ ]* [^ ]*")]
+    assert qt(" so $x.", True) == [("triples", "so x [^ ]*")]
+    assert qt("answer Therefore", False) == [("triples", "therefore[^ ]* [^ ]* [^ ]*answer")]
+    assert qt("so, $x", True) == [("text", ".*so"), ("text", "x.*")]          # a cut 'x...': too many terms
+    assert qt("so, $x ", True) == [("triples", "x [^ ]* [^ ]*so")]
     assert qt("a b", True) == [("text", ".*a"), ("text", "b.*")]
     assert qt("wait", True) == [("text", ".*wai\u0307?t.*")]
+    assert qt(" it is " + "y" * 200, True) == [("triples", ("i\u0307?s " + "y" * 97) + ".*")]    # _MAX_WORD of ``b c``
     assert qt("$$", True) is None and qt("x" * 70_000, False) == []
-    assert sorted(textindex._pairs(" Ab, c\u00e9\u00a0d$ Ab c\u00e9\u00a0d")) == ["Ab c\u00e9\u00a0d", "c\u00e9\u00a0d Ab"]
-    assert textindex._pairs("$$") == [] == textindex._pairs("one")
+    assert sorted(textindex._triples(" Ab, c\u00e9\u00a0d$ Ab c\u00e9\u00a0d")) == [
+        "Ab c\u00e9\u00a0d ", "Ab c\u00e9\u00a0d c\u00e9\u00a0d", "c\u00e9\u00a0d  Ab", "c\u00e9\u00a0d Ab Ab"]
+    assert textindex._triples("$$") == [] == textindex._triples("one")
+    assert sorted(textindex._triples("one two")) == ["one two ", "two  one"]
+    assert textindex._triples("a " + "\U0001F600" * 15_000 + " b " + "\U0001F600" * 15_000 + " c")[-1] == textindex.LONG_MARK
 
 
 # texts for the candidates' property test: ASCII words and punctuation, non-ASCII letters and symbols,
@@ -184,7 +255,7 @@ def test_candidates_hold_every_response_that_contains_the_text(docs, data):
     textindex._register(ix)
     writer = ix.writer(15_000_000, 1)
     for tid, text in enumerate(docs):
-        writer.add_document(tantivy.Document(tid=tid, text=text, pairs=textindex._pairs(text)))
+        writer.add_document(tantivy.Document(tid=tid, text=text, triples=textindex._triples(text)))
     writer.commit()
     ix.reload()
     con = duckdb.connect()

@@ -10,27 +10,35 @@ results are identical with and without it.
 
 Two fields, without positions (positions were 95% of an index 1.8x the warehouse's size at paper
 scale): ``text``, the words: a term is a maximal run of alphanumeric characters (tantivy's simple
-tokenizer: Unicode letters and digits), lower-cased; and ``pairs``, every two consecutive words
-joined by a space, lower-cased (``answer is``, ``be 17`` from ``be $17``), where a word is a run of
-anything but ASCII non-alphanumerics (cut in Python, so no Unicode table need agree with Rust's).
-A phrase is the AND of its pairs: adjacency without positions.
+tokenizer: Unicode letters and digits), lower-cased; and ``triples``, every three consecutive words
+``a b c`` as the term ``b c a`` (the middle word first, so that a lookup starts from a fixed prefix),
+lower-cased (``answer is the`` from ``the answer is``; ``be 17 may`` from ``may be $17``), the
+first two words as ``w0 w1 `` (no word before them) and the last two ``x y`` as ``y  x``, where a word is a run of anything but ASCII
+non-alphanumerics (cut in Python, by the derive workers, so no Unicode table need agree with
+Rust's). A phrase of three words or more is the AND of its triples; of two words, the terms that
+start with them: adjacency without positions. (Version 3 held pairs: an absent phrase made of very
+common pairs, ``Therefore, the answer``, left every response a candidate.)
 
 Why the candidates are a superset of the true hits. The query is cut into its ASCII parts (between
 non-ASCII characters, whose class Python and Rust may see differently) and the part with the most
 tokens (``[0-9A-Za-z]`` runs) is used. When a response contains the query, a token of that part
 bounded on both sides by ASCII non-alphanumerics inside the query is a whole word of the response
-(in either field's sense), and two consecutive tokens are two consecutive words; the part's first
-token may be the end of a longer word, its last token the start of one. So the part becomes term patterns: pairs (``middle next``, ``middle
-last.*``), and the words in no pair (``.*first``; a pair that starts with a cut word would be a
-suffix pattern, which walks the whole pair dictionary). Case: lower-casing maps every character
+(in either field's sense), and consecutive tokens are consecutive words; the part's first token may
+be the end of a longer word, its last token the start of one. So the part becomes term patterns:
+each three consecutive tokens as a triple (``b c[^ ]* [^ ]*a`` when ``a`` is the first token and
+``c`` the last: a pattern that starts with a fixed prefix), two tokens ``a b`` as the triples that
+start with them, or, when ``a`` may end a longer word (a suffix pattern would walk the whole
+dictionary), as the triples ``b x a`` (``b`` in the middle; ``x`` possibly none), one token as a word
+of ``text``. Case: lower-casing maps every character
 that DuckDB's ILIKE folds onto an ASCII letter to the same letter, except LATIN CAPITAL LETTER I
 WITH DOT ABOVE, which becomes ``i`` + COMBINING DOT ABOVE (the patterns allow it). Tantivy drops
 terms over 65,530 bytes: a response that may hold such a word (an alphanumeric run of 16,000+
-characters) also gets the term ``LONG_MARK`` and is always a candidate; a pair of the query longer
-than 16,000 characters is not looked up (its term in a response may be dropped). A query without an
+characters) also gets the term ``LONG_MARK``, and so does a response with a triple over 65,530 bytes
+(in ``triples``): such responses are always candidates. A query without an
 ASCII token (``$$``, ``\\``, ``=``) cannot be narrowed: the caller scans. Tantivy compiles a
-pattern into at most 1,000 states: a word (or pair) over ``_MAX_WORD`` characters is looked up by its
-first (or, for a cut first word, last) ``_MAX_WORD`` characters, which every term holding it matches.
+pattern into at most 1,000 states: a word over ``_MAX_WORD`` characters is looked up by its
+first (or, for a cut first word, last) ``_MAX_WORD`` characters, a triple by the first ``_MAX_WORD``
+characters of ``b c``: every term holding it matches.
 
 Damage. tantivy memory-maps its files: a file truncated under a process that has it mapped kills
 that process (SIGBUS). So a reader never maps the index's own files: ``status`` copies the files
@@ -53,23 +61,22 @@ import zlib
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import numpy as np
 
 from . import db
 from .errors import LadderError
 
-INDEX_VERSION = "3"            # bump when the schema, the tokenizer or the state file changes
+INDEX_VERSION = "4"            # bump when the schema, the tokenizer or the state file changes
 LONG_MARK = "ladderlongrunmark"       # the term of responses that may hold a term tantivy drops
 _LONG_RUN = 16_000                     # characters: 4 bytes each at most, under tantivy's 65,530
 _MAX_TERM = 65_530                     # bytes: tantivy drops longer terms
 _ASCII_PART = re.compile("[\x00-\x7f]+")
 _ASCII_TOKEN = re.compile("[0-9A-Za-z]+")
-# the pairs field's words: runs of anything but ASCII non-alphanumerics (a non-ASCII character is a
+# the triples field's words: runs of anything but ASCII non-alphanumerics (a non-ASCII character is a
 # word character: no Unicode table to agree on), cut in UTF-8 bytes: each such byte becomes a space
 _TO_SPACE = bytes(32 if c < 128 and not chr(c).isalnum() else c for c in range(256))
-_MAX_PAIR = 16_000                     # characters of a query pair: its term is under 65,530 bytes
 _MAX_WORD = 100                        # characters of a looked-up word or pair (tantivy: 1,000 regex states)
 _INDEX_FILE = re.compile(r"meta\.json|[0-9a-f]{32}(\.[0-9a-z]+)+")   # what a state file may list
 _STATE, _IDS = "ladder.json", "ids.npy"
@@ -97,7 +104,7 @@ def _schema():
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("tid", indexed=True, fast=True)
     sb.add_text_field("text", tokenizer_name="ladder", index_option="basic")
-    sb.add_text_field("pairs", tokenizer_name="ladder_pairs", index_option="basic")
+    sb.add_text_field("triples", tokenizer_name="ladder_triples", index_option="basic")
     return sb.build()
 
 
@@ -106,16 +113,36 @@ def _register(ix) -> None:
 
     ix.register_tokenizer("ladder", tantivy.TextAnalyzerBuilder(
         tantivy.Tokenizer.simple()).filter(tantivy.Filter.lowercase()).build())
-    ix.register_tokenizer("ladder_pairs", tantivy.TextAnalyzerBuilder(
+    ix.register_tokenizer("ladder_triples", tantivy.TextAnalyzerBuilder(
         tantivy.Tokenizer.raw()).filter(tantivy.Filter.lowercase()).build())
 
 
-def _pairs(text: str) -> list[str]:
-    """Every two consecutive words of a response, once each, joined by one space (``answer is``,
-    ``be 17`` from ``be $17``). In bytes, as translate and split run at C speed: 0.6 s of CPU per
-    40 MB, against 1.0 for a regular expression and ~3.5 for tantivy's regex tokenizer."""
+def triples(text: str) -> str:
+    """What the ``triples`` field indexes, one term a line (no word holds a newline): every three
+    consecutive words ``a b c`` of a response once, as ``b c a`` (``answer is the`` from ``the answer
+    is``; ``be 17 may`` from ``may be $17``), ``w0 w1 `` (the first two words: nothing before them)
+    and ``y  x`` (the last two, ``x y``: nothing after them), plus ``LONG_MARK`` when a term is too
+    long for tantivy (which drops it). Cut where the
+    responses are derived, in the worker processes (``postprocess``), and handed to ``sync`` as one
+    string. In bytes, as translate and split run at C speed: ~0.9 ms of CPU per 40,000 characters."""
     w = text.encode().translate(_TO_SPACE).split()
-    return [b" ".join(p).decode() for p in set(zip(w, w[1:]))]
+    s = set(zip(w[1:], w[2:], w))
+    if len(w) >= 2:
+        s.add((w[0], w[1], b""))
+        s.add((w[-1], b"", w[-2]))
+    terms = list(map(b" ".join, s))
+    if terms and max(map(len, terms)) > _MAX_TERM:
+        terms.append(LONG_MARK.encode())
+    return b"\n".join(terms).decode()
+
+
+def _triples(text: str) -> list[str]:
+    """``triples`` as a list (the field's values)."""
+    return _split(triples(text))
+
+
+def _split(cut: str) -> list[str]:
+    return cut.split("\n") if cut else []
 
 
 def _fingerprint(con) -> tuple[int, int]:
@@ -226,24 +253,40 @@ def _usable(d: Path, ids: np.ndarray) -> tuple[np.ndarray, dict] | None:
     return (indexed, state["files"]) if np.isin(indexed, ids, assume_unique=True).all() else None
 
 
+Docs = Mapping[int, tuple[str, str]]     # trajectory id -> (its response, ``triples(response)``)
+
+
 def sync(path: str | os.PathLike | None = None, *, rebuild: bool = False, batch: int = 2048,
-         con=None) -> SyncReport:
+         con=None, docs: Docs | None = None, ids: np.ndarray | None = None) -> SyncReport:
     """Index every trajectory of the warehouse not yet indexed (all of them when the index is
     missing, of another version, damaged, or holds trajectories the warehouse lacks). ``con``: an
     open connection to read the warehouse through; else short readers, one per batch of
-    ``batch`` responses, so that a long (re)build never keeps a writer waiting for long."""
+    ``batch`` responses, so that a long (re)build never keeps a writer waiting for long.
+    ``docs``: responses the caller holds (an importer: the files it just wrote), indexed as they
+    are instead of read back, with the triples its workers cut. ``ids``: every trajectory id of the
+    warehouse, from a caller that holds the warehouse open for writing (the importer's background
+    sync): the warehouse is not read at all and only ``docs`` are indexed; the next sync without
+    ``ids`` reads what they lacked."""
     d = index_dir(path)
 
     def reading():
         return nullcontext(con) if con is not None else db.reader(path)
-    with reading() as c:                       # a missing warehouse fails here, before any lock file
-        ids = np.asarray(c.execute("SELECT trajectory_id FROM trajectories").fetchnumpy()["trajectory_id"],
-                         dtype=np.int64)
+    if ids is None:
+        with reading() as c:                   # a missing warehouse fails here, before any lock file
+            ids = warehouse_ids(c)
+    else:
+        reading = None
     with _locked(d):
-        return _sync(d, reading, ids, rebuild, batch)
+        return _sync(d, reading, np.asarray(ids, dtype=np.int64), rebuild, batch, docs or {})
 
 
-def _sync(d: Path, reading, ids: np.ndarray, rebuild: bool, batch: int) -> SyncReport:
+def warehouse_ids(con) -> np.ndarray:
+    """Every trajectory id of the warehouse (what the index must hold)."""
+    return np.asarray(con.execute("SELECT trajectory_id FROM trajectories").fetchnumpy()["trajectory_id"],
+                      dtype=np.int64)
+
+
+def _sync(d: Path, reading, ids: np.ndarray, rebuild: bool, batch: int, docs: Docs) -> SyncReport:
     import tantivy
 
     usable = None if rebuild else _usable(d, ids)
@@ -261,21 +304,32 @@ def _sync(d: Path, reading, ids: np.ndarray, rebuild: bool, batch: int) -> SyncR
     except OSError as exc:
         raise TextIndexError(f"{d}: cannot write the full-text index ({exc.strerror})") from None
     new = np.setdiff1d(ids, indexed, assume_unique=True)
+    held = np.fromiter((t for t in new.tolist() if t in docs), np.int64) if docs else new[:0]
+    rest = np.setdiff1d(new, held, assume_unique=True) if reading is not None else new[:0]
+    new = np.concatenate([held, rest])            # what this call indexes
     if len(new) == 0:
         if fresh:
             _write_state(d, indexed, _manifest(d))
         return SyncReport(0, len(indexed), fresh)
-    with reading() as c:
-        rowids = _rowids(c, new, everything=len(new) == len(ids))
+    rowids = []
+    if len(rest):
+        with reading() as c:
+            rowids = _rowids(c, rest, everything=len(rest) == len(ids))
     big = len(new) >= 1000                # every core for a big batch (tantivy: 15 MB of heap a thread at least)
     writer = ix.writer(heap_size=128_000_000 if big else 32_000_000, num_threads=0 if big else 1)
+
+    def add(tid: int, text: str, cut: list[str]) -> None:
+        writer.add_document(tantivy.Document(tid=tid, text=[text, LONG_MARK] if _may_hold_long_run(text) else text,
+                                             triples=cut))
     try:
+        for tid in held.tolist():
+            text, cut = docs[tid]
+            add(tid, text, _split(cut))
         for i in range(0, len(rowids), batch):
             with reading() as c:
                 rows = _responses(c, rowids[i:i + batch])
             for tid, text in rows:
-                writer.add_document(tantivy.Document(tid=tid, text=[text, LONG_MARK] if _may_hold_long_run(text)
-                                                     else text, pairs=_pairs(text)))
+                add(tid, text, _triples(text))
         writer.commit()
         writer.wait_merging_threads()
     except BaseException:
@@ -285,13 +339,15 @@ def _sync(d: Path, reading, ids: np.ndarray, rebuild: bool, batch: int) -> SyncR
     return SyncReport(len(new), len(indexed) + len(new), fresh)
 
 
-def follow(path: str | os.PathLike | None = None, con=None) -> SyncReport | None:
+def follow(path: str | os.PathLike | None = None, con=None, docs: Docs | None = None,
+           ids: np.ndarray | None = None) -> SyncReport | None:
     """``sync`` after a committed write (import, generate, merge): the data is stored whatever
     happens here, so a failure to index is one line on stderr, not an error (readers see a
     stale index and scan; ``python -m pipeline reindex`` repairs it). ``con``: a connection the
-    caller holds open on the warehouse (DuckDB refuses a second one with other settings)."""
+    caller holds open on the warehouse (DuckDB refuses a second one with other settings);
+    ``docs``, ``ids``: see ``sync``."""
     try:
-        return sync(path, con=con)
+        return sync(path, con=con, docs=docs, ids=ids)
     except BaseException as exc:     # the write succeeded; the index is only behind (a tantivy panic too)
         if not is_index_error(exc):
             raise
@@ -428,26 +484,40 @@ def query_words(text: str, ignore_case: bool) -> list[str] | None:
 
 def query_terms(text: str, ignore_case: bool) -> list[tuple[str, str]] | None:
     """(field, term pattern) that every response containing ``text`` matches, all of them: each
-    two consecutive tokens of the query part (``query_words``) as one term of the ``pairs`` field
-    (``answer is``: the words and what lies between them, verbatim), unless the first may be the end
-    of a longer word (a suffix pattern would walk the whole pair dictionary); each token in no
-    pair as a word of the ``text`` field. None: ``text`` cannot be narrowed; []: only a response
-    marked ``LONG_MARK`` can contain it."""
+    three consecutive tokens ``a b c`` of the query part (``query_words``) as one term of the
+    ``triples`` field, ``b c a`` (``c[^ ]*`` when ``c`` may start a longer word, ``[^ ]*a`` when ``a``
+    may end one); two tokens ``a b`` as the triples that start with ``a b``, or, when ``a`` may end a
+    longer word (a suffix pattern would walk the whole dictionary), as the triples ``b x [^ ]*a``
+    (``b`` in the middle, any word or none after it) unless ``b`` is a cut word of fewer than 3
+    characters (its prefix would walk much of the dictionary); else the tokens as words of the
+    ``text`` field. None: ``text`` cannot be narrowed; []: only a response marked ``LONG_MARK`` can
+    contain it."""
     words = query_words(text, ignore_case)
     if not words:
         return words
     part, toks = _query_part(text)
-    terms, paired = [], set()
-    for k in range(len(toks) - 1):
-        a, b = toks[k], toks[k + 1]
-        if (k == 0 and a.start() == 0) or b.end() - a.start() > _MAX_PAIR:
-            continue
-        pair, tail = a.group() + " " + b.group(), k + 1 == len(toks) - 1 and b.end() == len(part)
-        if len(pair) > _MAX_WORD:
-            pair, tail = pair[:_MAX_WORD], True
-        terms.append(("pairs", _fold(pair, ignore_case) + (".*" if tail else "")))
-        paired |= {k, k + 1}
-    return terms + [("text", w) for k, w in enumerate(words) if k not in paired]
+    t = [m.group() for m in toks]
+    head, tail = toks[0].start() == 0, toks[-1].end() == len(part)
+    if len(t) >= 3:
+        return [("triples", _triple(t[k], t[k + 1], t[k + 2], head and k == 0, tail and k + 3 == len(t), ignore_case))
+                for k in range(len(t) - 2)]
+    if len(t) == 2 and not head:
+        return [("triples", _triple(None, t[0], t[1], False, tail, ignore_case))]
+    if len(t) == 2 and (not tail or len(t[1]) >= 3) and len(t[0]) + len(t[1]) < _MAX_WORD:
+        b = _fold(t[1], ignore_case) + ("[^ ]*" if tail else "")
+        return [("triples", b + " [^ ]* [^ ]*" + _fold(t[0], ignore_case))]
+    return [("text", w) for w in words]
+
+
+def _triple(a: str | None, b: str, c: str, head: bool, tail: bool, ignore_case: bool) -> str:
+    """The pattern of the ``triples`` terms ``b c a`` of the words ``a b c`` (``a`` None: any word or
+    none before ``b c``; ``head``: ``a`` may end a longer word, ``tail``: ``c`` may start one). Over
+    ``_MAX_WORD`` characters: every term that starts with the first ``_MAX_WORD`` of ``b c``."""
+    key = b + " " + c
+    if len(key) + len(a or "") > _MAX_WORD:
+        return _fold(key[:_MAX_WORD], ignore_case) + ".*"
+    first = "[^ ]*" if a is None else ("[^ ]*" if head else "") + _fold(a, ignore_case)
+    return _fold(key, ignore_case) + ("[^ ]*" if tail else "") + " " + first
 
 
 def _may_hold_long_run(text: str) -> bool:
@@ -463,9 +533,11 @@ def _may_hold_long_run(text: str) -> bool:
 
 
 def _long(schema):
+    """The responses marked ``LONG_MARK``: one of their words or triples may be a term tantivy dropped."""
     import tantivy
 
-    return tantivy.Query.term_query(schema, "text", LONG_MARK)
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, field, LONG_MARK))
+                                        for field in ("text", "triples")])
 
 
 def candidates(ix, terms: list[tuple[str, str]]) -> np.ndarray:
