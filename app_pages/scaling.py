@@ -109,6 +109,7 @@ if not num.is_empty():          # consecutive values of the factor, compared pai
         common.chart(difference_figure(per, "previous", "next", x="step", color="by" if per is not steps else None,
                                        title=f"Accuracy change from each {label(factor)} to the next (points, "
                                        "95% interval; filled: significant after correction)",
-                                       x_title=label(factor)), "scaling_steps")
+                                       x_title=label(factor)), "scaling_steps",
+                     "More questions or samples per value would give the steps room to differ.")
         common.table(steps.drop("step"), "scaling_steps")
 common.page_zip("scaling")
