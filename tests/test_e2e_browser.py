@@ -20,8 +20,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 PAGES = {"": "Overview", "ladder": "The ladder", "coverage": "Coverage vs accuracy",
-         "failures": "Failures on the hardest questions", "scaling": "Scaling", "trajectories": "Trajectories",
-         "step_errors": "Step errors"}
+         "failures": "What goes wrong on the hardest questions", "scaling": "Scaling", "trajectories": "Trajectories",
+         "step_errors": "Step errors", "compare": "Compare"}
 
 
 def _free_port() -> int:
@@ -121,14 +121,24 @@ def test_open_trajectory_and_search(page, server):
     page.screenshot(path=str(ART / "trajectory.png"), full_page=False)
 
 
+def _download_button(page, fmt: str):
+    """The first chart's ``fmt`` button, in its "Download" menu (a popover) opened first when closed."""
+    btn = page.locator('[data-testid="stDownloadButton"]').get_by_role("button", name=fmt, exact=True)
+    if btn.count() == 0 or not btn.first.is_visible():
+        page.locator('[data-testid="stMain"] [data-testid="stPopover"]').filter(has_text="Download") \
+            .first.get_by_role("button").first.click()
+        btn.first.wait_for(state="visible", timeout=30_000)
+    return btn.first
+
+
 def test_export_a_chart(page, server):
     _open(page, f"{server}/ladder", "The ladder")
     with page.expect_download(timeout=90_000) as dl:
-        page.get_by_role("button", name="SVG").first.click()
+        _download_button(page, "SVG").click()
     data = Path(dl.value.path()).read_bytes()
     assert data.lstrip().startswith(b"<svg") and dl.value.suggested_filename == "ladder.svg"
     with page.expect_download(timeout=90_000) as dl:
-        page.get_by_role("button", name="PNG").first.click()
+        _download_button(page, "PNG").click()
     assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
