@@ -82,10 +82,11 @@ def mcnemar_p(b: int, c: int) -> float:
 
 def permutation_p(d: np.ndarray, seed: int = 0, n_resamples: int = 9999) -> float:
     """Paired permutation test of mean(d) = 0: the sign of each non-zero per-question difference is flipped
-    at random (exact when 2^questions <= n_resamples). 1.0 when every difference is zero."""
+    at random (exact when 2^questions <= n_resamples). 1.0 when at most one difference is non-zero (its two
+    sign flips are equally extreme; scipy refuses a single observation)."""
     d = np.asarray(d, dtype=float)
     d = d[d != 0]
-    if d.size == 0:
+    if d.size <= 1:
         return 1.0
     res = stats.permutation_test((d,), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples",
                                  vectorized=True, n_resamples=n_resamples, rng=np.random.default_rng(seed))

@@ -90,6 +90,11 @@ def test_one_common_question():
     p = compare.pair(pq_frame({"A": {"1": (1, 0), "2": (1, 1)}, "B": {"1": (1, 1), "9": (1, 0)}}), ["A"], ["B"])
     (r,) = compare.compare(p).to_dicts()
     assert (r["n_questions"], r["diff"], r["p_value"], r["ci_lo"], r["ci_hi"], r["mde"]) == (1, 1.0, 1.0, None, None, None)
+    # several samples: the permutation path, with one question that differs (scipy refuses one observation)
+    p = compare.pair(pq_frame({"A": {"1": (4, 1), "2": (4, 2)}, "B": {"1": (4, 3), "2": (4, 2)}}), ["A"], ["B"])
+    (r,) = compare.compare(p).to_dicts()
+    assert (r["n_questions"], r["test"], r["p_value"]) == (2, "permutation", 1.0)
+    assert compare.permutation_p(np.array([0.5])) == compare.permutation_p(np.array([0.0, -0.25])) == 1.0
 
 
 def test_disjoint_overlapping_and_missing_sides_are_clear_errors():

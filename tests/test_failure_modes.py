@@ -205,7 +205,8 @@ def test_failures_page_without_clusters_says_how_to_get_them(app_db, monkeypatch
     at = _app(monkeypatch, app_db, b="aime24")
     at.switch_page("app_pages/failures.py").run()
     assert not at.exception
-    assert any("annotate --clusters" in i.value for i in at.info)
+    assert any("No failure modes stored" in i.value for i in at.info)
+    assert any("annotate --clusters --benchmark" in c.value for c in at.code)      # the command, copyable
 
 
 def test_trajectories_page_more_like_this(clustered, monkeypatch):

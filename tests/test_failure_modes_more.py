@@ -187,7 +187,8 @@ def test_a_folder_exported_before_the_failure_modes_opens_with_a_notice(folder, 
     m["schema_version"] = "3"
     (old / "manifest.json").write_text(json.dumps(m))
     at = _page(monkeypatch, old, "app_pages/failures.py", b="aime24")
-    assert any("annotate --clusters" in i.value for i in at.info)
+    assert any("No failure modes stored" in i.value for i in at.info)
+    assert any("annotate --clusters --benchmark" in c.value for c in at.code)      # the command, copyable
     with db.reader(old) as con:
         tid, qid = con.execute("SELECT trajectory_id, question_id FROM outcomes WHERE NOT is_correct "
                                "ORDER BY trajectory_id LIMIT 1").fetchall()[0]

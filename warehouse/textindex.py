@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
+import duckdb
 import numpy as np
 
 from . import db
@@ -90,6 +91,13 @@ def is_index_error(exc: BaseException) -> bool:
     """An error the index may raise, to be answered by a scan or a rebuild: any Exception, and a Rust
     panic inside tantivy (pyo3's PanicException derives from BaseException)."""
     return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def interrupted(exc: BaseException) -> bool:
+    """A KeyboardInterrupt that a query turned into an error (DuckDB's InterruptException, or the
+    RuntimeError "Query interrupted" its result fetch raises)."""
+    return isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "query interrupted" in str(exc).lower())
 
 
 def index_dir(path: str | os.PathLike | None = None) -> Path:
@@ -349,6 +357,8 @@ def follow(path: str | os.PathLike | None = None, con=None, docs: Docs | None = 
     try:
         return sync(path, con=con, docs=docs, ids=ids)
     except BaseException as exc:     # the write succeeded; the index is only behind (a tantivy panic too)
+        if interrupted(exc):         # Ctrl-C or SIGTERM during a query of the sync: the user's stop, not ours
+            raise KeyboardInterrupt from exc
         if not is_index_error(exc):
             raise
         print(f"warning: full-text index not updated ({type(exc).__name__}: {str(exc)[:200]}); "
