@@ -13,7 +13,7 @@ st.title("Overview")
 if sel is not None:
     by = "group" if common.has_groups(sel) else "model"
     has_tiers = bool(common.q(inventory.options)["schemes"].get(sel.benchmark))
-    st.subheader(f"Accuracy per tier — {common.plain(sel.benchmark)}"
+    st.subheader(f"Accuracy per {'tier' if has_tiers else by} — {common.plain(sel.benchmark)}"
                  + (f" ({common.plain(sel.scheme)} tiers)" if has_tiers else ""))
     v = common.q(pages.overview, sel, by)
     if v["overall"].is_empty():
@@ -23,9 +23,15 @@ if sel is not None:
         pt = v["per_tier"].with_columns(pl.col("tier").fill_null("(no tier)"))
         keys = v["overall"].sort("avg", descending=True)["key"].to_list()
         shown = pt.filter(pl.col("key").is_in(keys[:12]))
-        fig = charts.bar_figure(shown, "tier", "avg", color="key", interval=("avg_lo", "avg_hi"),
-                                title=f"avg@n per tier and {by} (95% bootstrap interval over the tier's questions)",
-                                color_title=by.capitalize(), x_title="Tier", y_title="avg@n")
+        if has_tiers:
+            fig = charts.bar_figure(shown, "tier", "avg", color="key", interval=("avg_lo", "avg_hi"),
+                                    title=f"avg@n per tier and {by} (95% bootstrap interval over the tier's questions)",
+                                    color_title=by.capitalize(), x_title="Tier", y_title="avg@n")
+        else:                # no tiers: one bar per model (or group), best first, not one "(no tier)" category
+            order = {k: i for i, k in enumerate(keys)}
+            fig = charts.bar_figure(shown.sort(pl.col("key").replace_strict(order, default=len(order))), "key",
+                                    "avg", interval=("avg_lo", "avg_hi"), x_title=by.capitalize(), y_title="avg@n",
+                                    title=f"avg@n per {by} (95% bootstrap interval over the questions)")
         if len(keys) > 12:
             st.caption(f"The 12 best of {len(keys)} {by}s by avg@n; the table below has them all.")
         common.chart(fig, "tier_accuracy", common.FLAT_UNLOCK)

@@ -78,7 +78,11 @@ def overview_findings(v: dict, name=str) -> list[str]:
     n = samples_per_question(v)
     out = []
     tiers = [r for r in pooled.iter_rows(named=True)]
-    if tiers:
+    if len(tiers) == 1 and tiers[0].get("tier") is None:      # no tiers: the pooled accuracy, said as such
+        r = tiers[0]
+        out.append(f"All selected {by}s pooled: avg@{n} {interval(r['avg'], r['avg_lo'], r['avg_hi'])}"
+                   + (f", cov@{n} {num(r['cov'])}" if n > 1 else "") + ".")
+    elif tiers:
         out.append("Accuracy per tier, all selected " + f"{by}s pooled: " + "; ".join(
             f"**{name(_tier_phrase(r))}** avg@{n} {interval(r['avg'], r['avg_lo'], r['avg_hi'])}"
             + (f", cov@{n} {num(r['cov'])}" if n > 1 else "") for r in tiers[:5]) + ".")
