@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,11 @@ def select_questions(sel: BenchmarkSelection, data: bench_mod.BenchmarkData, key
         raise ConfigError(f"{path}: {key}: the selection matches no question of {sel.name}")
     return qs
 
+
+
+# set by the SIGTERM/SIGINT handler of `generate` (pipeline/commands/generate.py) beside raising KeyboardInterrupt:
+# the raise can land inside llama.cpp's ctypes log callback, which prints and drops it, so the loop checks this too
+STOP = threading.Event()
 
 @dataclass
 class RunPlan:
@@ -232,6 +238,8 @@ def execute(plan: Plan, *, progress: bool = True,
                         prompts = [cfg.messages(q.problem) for q, _ in batch]
                         seeds = [sample_seed(cfg.seed, r.benchmark, q.question_id, k) for q, k in batch]
                         outs = backend.generate(prompts, params, seeds)
+                        if STOP.is_set():   # a stop that a C callback swallowed (ctypes ignores its exceptions)
+                            raise KeyboardInterrupt
                         for (q, k), o in zip(batch, outs):
                             if o[0].error:          # a server request that failed for good: nothing stored
                                 summary["failed"] += 1

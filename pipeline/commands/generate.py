@@ -30,6 +30,9 @@ def add_arguments(p) -> None:
 
 
 def _interrupt(signum, frame):
+    from pipeline import generate
+
+    generate.STOP.set()           # kept even where a C callback swallows the raise below
     raise KeyboardInterrupt
 
 
