@@ -2,7 +2,7 @@
 
 A verdict is a step index (the earliest wrong step), -1 ("no error") or null (the annotator
 could not tell: ungraded, unparseable). ``verdicts`` is the frame of
-``warehouse.agreement.first_errors``: trajectory_id, annotator, first_error.
+``warehouse.verdicts.first_errors``: trajectory_id, annotator, first_error.
 
 - ``annotators(verdicts)``: the annotators with at least one known verdict, most trajectories first.
 - ``pair(verdicts, a, b)``: trajectory_id, a, b for the trajectories both annotators judged.

@@ -7,7 +7,7 @@ selected sample of the question POOLED (over models and runs):
 - ``question_id``, ``tier``; ``n_samples`` (n) and ``n_correct`` (c, the active verdicts).
 - ``classes``: the samples grouped by final answer, largest first (ties: the one answered first).
   Equivalence is as the grader decides, not string equality: the caller passes ``same(a, b)``, e.g.
-  ``lambda a, b: pipeline.grade.answers_match(a, b, answer_type)``, so ``\\frac{1}{2}`` and ``0.5`` are one
+  ``lambda a, b: derivation.grade.answers_match(a, b, answer_type)``, so ``\\frac{1}{2}`` and ``0.5`` are one
   class when the grader says they match. Classes are built greedily: each distinct spelling, in the
   order the samples give them (question, model, sample), joins the first class whose FIRST member's
   spelling it matches, else opens a new class (``same`` need not be transitive; this makes the result

@@ -1,5 +1,5 @@
 """Failure modes (issue 25): naming clusters of wrong trajectories and cutting them by tier, model or group.
-Pure functions over texts, labels and polars frames (the clustering itself: pipeline/embed.py).
+Pure functions over texts, labels and polars frames (the clustering itself: derivation/embed.py).
 
 - ``distinctive_terms(texts, labels, top)``: class-based TF-IDF (BERTopic's c-TF-IDF): each cluster's texts as
   one document, a term scored by its frequency in the cluster times log(1 + average cluster length / its

@@ -1,5 +1,5 @@
 """Tier schemes from data: the paper's rule over reference groups, and automatic difficulty tiers. Pure
-functions over fetched frames (storing a scheme is ``warehouse.tiers.store_scheme``).
+functions over fetched frames (storing a scheme is ``warehouse.tier_store.store_scheme``).
 
 - ``rule_tiers(values, base="base", small_sft="small_sft", easy=0.5, medium=0.5, exh=0.1)``: ``values`` has
     columns question_id, group, value (a group's accuracy on a question). Easy where base > easy; else Medium

@@ -1,6 +1,6 @@
 """The answer timeline's statistics: the marks of one trajectory's strip, and the aggregates by tier,
-model, group or training step. Pure functions over fetched polars frames (warehouse/timeline.py,
-warehouse/trajectory.py); the timeline itself is derived by pipeline/timeline.py.
+model, group or training step. Pure functions over fetched polars frames (warehouse/timeline_store.py,
+warehouse/trajectory.py); the timeline itself is derived by derivation/answer_timeline.py.
 
 Marks (``step_events``), one lane each, in this order (``EVENTS``):
   ``gold reached``     verified: the first step whose candidate answer is the gold (the grader decides)
@@ -101,7 +101,7 @@ AGG_COLUMNS = ("key", "n", "n_wrong", "found_then_lost", "found_then_lost_rate",
 
 
 def per_trajectory(frame: pl.DataFrame) -> pl.DataFrame:
-    """``warehouse.timeline.per_trajectory`` plus derived columns: found_then_lost (wrong and some step
+    """``warehouse.timeline_store.per_trajectory`` plus derived columns: found_then_lost (wrong and some step
     held the gold), frac_before_gold (end of the first gold step / length), overthinking_chars
     (characters after the first gold step, correct trajectories only)."""
     if frame.is_empty():

@@ -9,7 +9,7 @@ import streamlit as st
 from app_pages import common
 from charts import figures
 from charts.present import label
-from pipeline import compare
+from charts import compare_view as compare
 from warehouse import inventory
 from warehouse.errors import LadderError
 

@@ -11,7 +11,7 @@ import charts
 from analysis.answers import shared_delusions
 from app_pages import common
 from charts import pages
-from pipeline import answers
+from charts import answer_view as answers
 from warehouse import failures, inventory, questions
 
 sel = common.selection()
@@ -125,7 +125,7 @@ with steps:
 # --- failure modes (issue 25): the stored clustering of the benchmark's wrong trajectories, cut by the selection
 from analysis import failure_modes  # noqa: E402
 from charts import figures as fm_figures  # noqa: E402
-from pipeline import embed  # noqa: E402
+from derivation import embed  # noqa: E402
 from warehouse import clusters  # noqa: E402
 
 st.subheader("Failure modes")

@@ -91,7 +91,7 @@ if not cat.is_empty():
     common.table(abl, "ablation")
 if not num.is_empty():          # consecutive values of the factor, compared pairwise (app_pages/compare.py)
     from charts.figures import difference_figure
-    from pipeline import compare
+    from charts import compare_view as compare
 
     st.subheader(f"Value by value: is each {label(factor)} better than the one before?")
     steps = common.q(compare.consecutive, sel, factor)

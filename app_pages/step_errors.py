@@ -8,7 +8,7 @@ from analysis import agreement
 from app_pages import common
 from charts import pages
 from charts.figures import agreement_figure
-from warehouse import agreement as agreement_q
+from warehouse import verdicts as agreement_q
 from warehouse.records import VERIFIED_FLAGS
 
 SECOND_ANNOTATOR = ("python -m pipeline annotate --annotator judge --backend BACKEND --model MODEL",

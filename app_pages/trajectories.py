@@ -24,7 +24,7 @@ import charts
 from analysis import timeline as timeline_stats
 from app_pages import common
 from charts import figures
-from pipeline import answers
+from charts import answer_view as answers
 from warehouse import questions, search, trajectory
 from warehouse.records import annotation_kind
 

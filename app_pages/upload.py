@@ -1,6 +1,6 @@
 """Import dropped trace files in the browser (Get started and Overview draw ``uploader``).
 
-The files go through the same code path as `python -m pipeline import`: ``pipeline.importing.ImportSession``
+The files go through the same code path as `python -m pipeline import`: ``pipeline.ingest.session.ImportSession``
 (the chosen format, ``auto`` when the registry has it; the benchmark; optional model name, metadata and
 ``--strict``), one transaction per file, with a progress bar, each file's summary and its per-line problems
 (file, line, field, message). An upload is written to a private temporary folder under its own name, path
@@ -23,9 +23,9 @@ import polars as pl
 import streamlit as st
 
 from app_pages import common
-from pipeline import benchmarks
-from pipeline.importers import IMPORTERS, auto
-from pipeline.importing import ImportSession, check_args, parse_meta
+from pipeline.ingest import benchmarks
+from pipeline.ingest.importers import IMPORTERS, auto
+from pipeline.ingest.session import ImportSession, check_args, parse_meta
 from warehouse import db
 from warehouse.errors import LadderError, UsageError
 
@@ -125,7 +125,7 @@ def import_files(files, fmt: str, bench: str | None, model: str | None, meta_tex
         modes = []
         if written and bench:         # a benchmark with stored failure modes: embed and cluster again
             progress.progress(1.0, text="Updating the failure modes …")
-            from pipeline.annotate import refresh_clusters, refresh_line
+            from pipeline.derive.annotate import refresh_clusters, refresh_line
 
             try:
                 modes = [refresh_line(r) for r in refresh_clusters(None, [bench])]

@@ -51,8 +51,8 @@ def build(scale: str, chars: int, log, rebuild: bool = False, cache: Path = CACH
     ``via_import``, as renamed copies of the paper-scale one through import-parquet (``_build_copies``).
     ``index=False``: no full-text index during the build (searches scan until it is built)."""
     from bench import synth
-    from pipeline import benchmarks
-    from pipeline.importing import ImportSession
+    from pipeline.ingest import benchmarks
+    from pipeline.ingest.session import ImportSession
 
     root = Path(cache) / f"{scale}-{chars}"
     path, traces, info_file = root / "bench.duckdb", root / "traces", root / "build.json"
@@ -301,7 +301,7 @@ def main(argv=None) -> int:
                     help="10x: import synthetic JSONL through the importer (hours on 2 cores) instead of copies")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from pipeline import benchmarks
+    from pipeline.ingest import benchmarks
 
     log = (lambda m: print(m, file=sys.stderr, flush=True))
     path, traces, built = build(args.scale, args.chars, log, args.rebuild, args.cache, not args.no_index,

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.synth import SIZES  # noqa: E402  (one synthetic model for both builders)
 from bench.synth import TIER_DIFFICULTY as DIFF  # noqa: E402
 from analysis import calibration, coverage, ladder, metrics, scaling  # noqa: E402
-from pipeline import tiers  # noqa: E402
+from charts import tier_view as tiers  # noqa: E402
 from warehouse import db, failures, frames  # noqa: E402
 from warehouse.filters import Selection  # noqa: E402
 
@@ -30,7 +30,7 @@ from warehouse.filters import Selection  # noqa: E402
 def make_synthetic(path: Path, n_models: int, n_seeds: int, n_samples: int, seed: int = 0) -> int:
     import numpy as np
 
-    from pipeline import benchmarks
+    from pipeline.ingest import benchmarks
     from warehouse import ingest, stats
     from warehouse.records import Model, Run, Trajectory
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import postprocess  # noqa: E402
-from pipeline.processbench import eval_annotator  # noqa: E402
+from pipeline.derive import postprocess  # noqa: E402
+from pipeline.derive.processbench import eval_annotator  # noqa: E402
 from warehouse.records import Question, Trajectory  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -35,12 +35,12 @@ def main() -> None:
             questions[("aime24", qid)] = Question("aime24", qid, r["question"], str(r["gt"]))
             trajs.append(Trajectory(f.stem, "aime24", qid, 0, r["code"][0], finish_reason="stop"))
     mean = sum(len(t.response) for t in trajs) / len(trajs)
-    from pipeline import grade
+    from derivation import grade
 
     grade.answers_match("\\sqrt{2}", "\\frac{1}{2}")   # warm math-verify in this process
-    from pipeline.annotators.base import AnnotateInput
-    from pipeline.annotators.rules import RulesAnnotator
-    from pipeline.steps import segment
+    from derivation.annotators.base import AnnotateInput
+    from derivation.annotators.rules import RulesAnnotator
+    from derivation.steps import segment
 
     inputs = []
     for t in trajs:

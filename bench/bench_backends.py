@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from pipeline.backends import SamplingParams, get_backend  # noqa: E402
+from pipeline.generation.backends import SamplingParams, get_backend  # noqa: E402
 
 PROMPTS = ["What is 12 * 13? Explain.", "Name three prime numbers and say why they are prime.",
            "Solve x + 5 = 12 step by step.", "What is the derivative of x^2?",

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from pipeline import embed  # noqa: E402
-from pipeline.annotate import cluster_warehouse, embed_warehouse, refresh_clusters  # noqa: E402
+from derivation import embed  # noqa: E402
+from pipeline.derive.annotate import cluster_warehouse, embed_warehouse, refresh_clusters  # noqa: E402
 from warehouse import clusters, db  # noqa: E402
 
 

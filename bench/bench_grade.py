@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import grade  # noqa: E402
+from derivation import grade  # noqa: E402
 
 
 def load(root: Path):

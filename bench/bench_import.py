@@ -15,22 +15,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import benchmarks, demo  # noqa: E402
-from pipeline.importing import ImportSession  # noqa: E402
+from pipeline.ingest import benchmarks, demo  # noqa: E402
+from pipeline.ingest.session import ImportSession  # noqa: E402
 
 SETS = [("skythought-aime24", "aime24"), ("skythought-math500", "math500"),
         ("qwen25math-maj8/math_cot_100.jsonl", "math_cot_100")]
 
 
 def timeline_share(root: Path, limit: int = 240) -> None:
-    """CPU of the answer timeline (pipeline/timeline.py) against the rest of the derivation (segment,
+    """CPU of the answer timeline (derivation/answer_timeline.py) against the rest of the derivation (segment,
     grade, rules) on the same real trajectories, in one process: what the timeline adds to an import."""
     import json
 
-    from pipeline import grade, steps
-    from pipeline import timeline as answer_timeline
-    from pipeline.annotators.base import AnnotateInput
-    from pipeline.annotators.rules import RulesAnnotator
+    from derivation import grade, steps
+    from derivation import answer_timeline
+    from derivation.annotators.base import AnnotateInput
+    from derivation.annotators.rules import RulesAnnotator
 
     rows = []
     for f in sorted((root / "traces" / "skythought-aime24").glob("*.jsonl")):
@@ -60,7 +60,8 @@ def _cost_child(on: bool, root: Path) -> None:
     import json
     import resource
 
-    from pipeline import grade, postprocess
+    from derivation import grade
+    from pipeline.derive import postprocess
 
     def cpu() -> float:
         r = resource.getrusage(resource.RUSAGE_SELF)
@@ -102,7 +103,8 @@ def timeline_cost(root: Path, rounds: int = 4) -> None:
 
 def _pool_child(preload: bool) -> None:
     """Seconds from nothing to a pool whose every worker has derived an (empty) chunk, in this fresh process."""
-    from pipeline import grade, pool, postprocess
+    from derivation import grade, pool
+    from pipeline.derive import postprocess
 
     if not preload:
         pool.PRELOAD = ()
@@ -114,7 +116,7 @@ def _pool_child(preload: bool) -> None:
 
 def pool_start(rounds: int = 3) -> None:
     """The worker pool's start-up (forkserver, imports, math-verify warm-up) with the forkserver
-    preloading the workers' modules (pipeline/pool.py PRELOAD) and without, alternating fresh processes:
+    preloading the workers' modules (derivation/pool.py PRELOAD) and without, alternating fresh processes:
     a fixed cost of every import, large next to a small one (960 trajectories derive in ~1 s on 2 cores)."""
     import subprocess
 

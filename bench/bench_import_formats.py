@@ -18,9 +18,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from import_fixtures import write_hf_per_generation, write_inspect_log, write_lighteval_details  # noqa: E402
-from pipeline import benchmarks  # noqa: E402
-from pipeline.importers import IMPORTERS  # noqa: E402
-from pipeline.importers.base import ImportContext, sha256_file  # noqa: E402
+from pipeline.ingest import benchmarks  # noqa: E402
+from pipeline.ingest.importers import IMPORTERS  # noqa: E402
+from pipeline.ingest.importers.base import ImportContext, sha256_file  # noqa: E402
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ def main() -> None:
     if args.db:
         path = Path(args.db)
     else:
-        from pipeline import demo
+        from pipeline.ingest import demo
 
         path = Path(tempfile.mkdtemp()) / "demo.duckdb"
         t = time.perf_counter()

@@ -45,7 +45,7 @@ def main() -> None:
     if args.db:
         path = Path(args.db)
     else:
-        from pipeline import demo
+        from pipeline.ingest import demo
 
         path = tmp / "demo.duckdb"
         t = time.perf_counter()

@@ -26,7 +26,8 @@ import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from pipeline import benchmarks, config, generate  # noqa: E402
+from pipeline.ingest import benchmarks  # noqa: E402
+from pipeline.generation import config, runner as generate
 from warehouse import db, lookup  # noqa: E402
 from warehouse.records import Trajectory  # noqa: E402
 
@@ -90,7 +91,7 @@ def main() -> None:
     counts = [int(x) for x in a.workers.split(",")]
     import ray
 
-    from pipeline import ray_exec
+    from pipeline.generation import ray_exec
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ray_"))
     print(f"{cfg.path}: backend {cfg.backend}, {len(cfg.models)} model(s), max_tokens {cfg.max_tokens}, "

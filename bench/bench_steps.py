@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.steps import segment, split_steps  # noqa: E402
+from derivation.steps import segment, split_steps  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "traces" / "skythought-aime24"
 

@@ -22,7 +22,7 @@ from analysis import timeline as answer_timeline
 from charts import figures, present
 from charts.present import interval, label, num, short, tier_sorted
 from warehouse import failures, frames
-from warehouse import timeline as timeline_store
+from warehouse import timeline_store
 from warehouse.filters import Selection
 from warehouse.records import TIERS, VERIFIED_LABELS, tier_rank
 

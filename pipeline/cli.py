@@ -14,7 +14,7 @@ from types import ModuleType
 
 from pipeline import __version__
 from pipeline.commands.common import CLIError, add_data_dir_argument, add_db_argument
-from pipeline.registry import Registry
+from warehouse.registry import Registry
 from warehouse.errors import LadderError
 
 COMMANDS: Registry[ModuleType] = Registry("command")

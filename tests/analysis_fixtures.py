@@ -23,7 +23,7 @@ import json
 import re
 from pathlib import Path
 
-from pipeline import benchmarks
+from pipeline.ingest import benchmarks
 from pipeline.cli import main as cli
 from warehouse import db, stats
 from warehouse.records import Model, normalize_problem

@@ -26,7 +26,7 @@ def tmp_db(tmp_path) -> Path:
 def app_db(shared, tmp_path_factory) -> Path:
     """The demo warehouse (`python -m pipeline demo`: every real trace set) for the app, the browsing queries and
     export tests. Session-wide: read it, never write to it."""
-    from pipeline import demo
+    from pipeline.ingest import demo
 
     path = tmp_path_factory.mktemp("appdb") / "demo.duckdb"
     demo.build(path, str(shared), workers=1)
@@ -37,7 +37,7 @@ def app_db(shared, tmp_path_factory) -> Path:
 def sky14(shared, tmp_path_factory) -> Path:
     """One real trace file imported (Sky-T1-math-correct-5K-14B on AIME24: 30 trajectories, long ones with
     answer timelines read by hand in the timeline tests). Session-wide: read it, never write to it."""
-    from pipeline.importing import ImportSession
+    from pipeline.ingest.session import ImportSession
 
     path = tmp_path_factory.mktemp("sky14") / "sky14.duckdb"
     ImportSession(path, shared).import_path(shared / "traces" / "skythought-aime24" /

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import agreement
-from warehouse import agreement as agreement_q
+from warehouse import verdicts as agreement_q
 from warehouse import db, ingest
 from warehouse.filters import Selection
 from warehouse.records import StepAnnotation, TrajectoryFlag

@@ -3,13 +3,13 @@ import json
 
 import pytest
 
-from pipeline import grade
-from pipeline.annotators import get_annotator
-from pipeline.annotators.base import AnnotateInput
-from pipeline.annotators.judge import JudgeAnnotator, build_prompt, parse_reply
-from pipeline.annotators.prm import SEP, first_error, format_messages, positive_probs
-from pipeline.annotators.rules import arithmetic_slips, repetition_ratio, strategy_hits
-from pipeline.steps import split_steps
+from derivation import grade
+from derivation.annotators import get_annotator
+from derivation.annotators.base import AnnotateInput
+from derivation.annotators.judge import JudgeAnnotator, build_prompt, parse_reply
+from derivation.annotators.prm import SEP, first_error, format_messages, positive_probs
+from derivation.annotators.rules import arithmetic_slips, repetition_ratio, strategy_hits
+from derivation.steps import split_steps
 
 
 @pytest.mark.parametrize("text, slips", [
@@ -96,10 +96,10 @@ def test_found_then_lost_and_flip_on_handwritten():
 
 
 def test_answer_flip_counts_the_timelines_answer_changes():
-    """One reading of what a step asserts (``pipeline.timeline``): "Answer: 6" then "Final Answer: 7" is
+    """One reading of what a step asserts (``derivation.answer_timeline``): "Answer: 6" then "Final Answer: 7" is
     one change for both (the rules' own reader saw no answer in "Answer: 6": no flip), and a conclusion
     line is a candidate too."""
-    from pipeline import timeline as answer_timeline
+    from derivation import answer_timeline
 
     cases = [("Compute 2 * 3.\n\nAnswer: 6\n\nWait, recount the ends.\n\nFinal Answer: 7", "7", True, 1),
              ("So the total is 12.\n\nHmm, one more.\n\nSo the total is 13.\n\nThe answer is \\boxed{13}.",
@@ -148,7 +148,7 @@ def test_locator_on_processbench_rows_the_old_one_missed(shared, split, pid, lab
     """Real ProcessBench rows whose first error is an arithmetic claim the old scanner could not read
     ('= \\boxed{43000}', '2 * 22 - 8 = 46 - 8', '1·3^3 + ... = 81 + 18 + ...'): the old locator
     (first slip, else first derived number) put all three at step 0."""
-    from pipeline.processbench import load_processbench, processbench_inputs
+    from pipeline.derive.processbench import load_processbench, processbench_inputs
 
     items = [it for it in load_processbench(shared / "step-labels" / "processbench" / f"{split}.json") if it["id"] == pid]
     assert items and items[0]["label"] == label
@@ -205,8 +205,8 @@ def test_a_verified_slip_is_an_error_in_a_correct_trajectory_too():
 
 def test_verified_flags_read_by_hand_stay_right():
     """Cases read by hand on real traces while measuring the precision of the verified findings."""
-    from pipeline.annotators.rules import stated_at
-    from pipeline.timeline import quick_match
+    from derivation.annotators.rules import stated_at
+    from derivation.answer_timeline import quick_match
 
     # answer_flip: "the answer is likely ..." and a bare "**" assert nothing; 3/2 and \\dfrac{3}{2} are one answer
     # (gemma-2-27b-it and Sky-T1-math-correct-5K-27B on MATH-500)
@@ -260,7 +260,7 @@ class _Canned:
         self.replies, self.prompts = replies, []
 
     def generate(self, prompts, params):
-        from pipeline.backends import Completion
+        from pipeline.generation.backends import Completion
 
         self.prompts += prompts
         return [[Completion(r, 5, "stop")] for r in self.replies[:len(prompts)]]
@@ -294,7 +294,7 @@ def test_prm_logic_on_processbench(shared):
 
 
 def test_simple_claims_are_evaluated_as_python_would():
-    from pipeline.annotators.rules import _evaluate
+    from derivation.annotators.rules import _evaluate
 
     assert _evaluate("17 * 23") == 391 and isinstance(_evaluate("17 * 23"), int)
     assert _evaluate("7 / 2") == 3.5 and _evaluate("2 - -3") == 5 and _evaluate("-3 - 2") == -5
@@ -306,7 +306,7 @@ def test_simple_claims_are_evaluated_as_python_would():
 
 
 def test_strategy_lexicon_counts_each_phrase_on_its_own():
-    from pipeline.annotators.rules import strategy_hits
+    from derivation.annotators.rules import strategy_hits
 
     hits = strategy_hits("By the Law of Cosines, cosine and SINE; the cosine again. Casework: Case 1 and case 2.")
     assert hits["trigonometry"] == 1 + 3 + 4    # 'law of cosines'; 'cosine' in 3 words; 'sine' in those + SINE

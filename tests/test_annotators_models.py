@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from pipeline.processbench import processbench_inputs
-from pipeline.annotators.prm import SEP, PRMAnnotator
+from pipeline.derive.processbench import processbench_inputs
+from derivation.annotators.prm import SEP, PRMAnnotator
 
 
 def _tiny_prm(texts):
@@ -50,7 +50,7 @@ def test_prm_scores_one_probability_per_step(shared):
 @pytest.mark.slow
 def test_judge_end_to_end_with_the_small_cpu_model(shared):
     pytest.importorskip("llama_cpp")
-    from pipeline.annotators.judge import JudgeAnnotator
+    from derivation.annotators.judge import JudgeAnnotator
 
     items = json.load(open(shared / "step-labels" / "processbench" / "gsm8k.json"))[:2]
     inputs = processbench_inputs(items)

@@ -16,7 +16,7 @@ import pytest
 from analysis.answers import NO_ANSWER, answer_classes, maj_at_k_exact, shared_delusions
 from analysis_fixtures import MAJ8, load_qwen_eval
 from pipeline.cli import main
-from pipeline.grade import answers_match
+from derivation.grade import answers_match
 from warehouse import frames
 from warehouse.filters import Selection
 

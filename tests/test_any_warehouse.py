@@ -58,7 +58,7 @@ def _wrong(gold: str) -> str:
 def shapes(draw) -> Shape:
     aime = draw(st.booleans())
     if aime:
-        from pipeline import benchmarks
+        from pipeline.ingest import benchmarks
 
         qs = benchmarks.load("aime24", REPO.parent / "shared" / "data").questions
         picked = draw(st.lists(st.sampled_from(range(len(qs))), min_size=1, max_size=5, unique=True))
@@ -158,7 +158,7 @@ def build(shape: Shape, folder: Path) -> Path:
     if shape.tiered == "some":   # tiers for the first question only, through the tiers module's writer
         import polars as pl
 
-        from warehouse import db as wdb, tiers
+        from warehouse import db as wdb, tier_store as tiers
         with wdb.writer(db) as con:
             tiers.store_scheme(con, shape.benchmark, "paper",
                                pl.DataFrame({"question_id": [shape.questions[0][0]], "tier": ["Hard"]}))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import benchmarks
+from pipeline.ingest import benchmarks
 from warehouse import db, ingest, stats
 from warehouse.records import Model, Run, Step, StepAnnotation, Trajectory, TrajectoryFlag
 

@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pipeline.backends import BACKENDS, SamplingParams, get_backend
-from pipeline.backends import llamacpp, transformers_backend, vllm_backend
+from pipeline.generation.backends import BACKENDS, SamplingParams, get_backend
+from pipeline.generation.backends import llamacpp, transformers_backend, vllm_backend
 
 CHAT = [[{"role": "user", "content": "What is 2+3?"}],
         [{"role": "user", "content": "Name a prime number."}]]

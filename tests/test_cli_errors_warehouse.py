@@ -10,7 +10,7 @@ import time
 import pytest
 
 from pipeline import cli
-from pipeline.backends import vllm_backend
+from pipeline.generation.backends import vllm_backend
 from warehouse import db
 from warehouse.errors import LadderError
 
@@ -110,7 +110,7 @@ def test_vllm_engine_failures_are_one_error(monkeypatch):
     with pytest.raises(vllm_backend.VLLMError, match=r"could not load no/such-model \(OSError: no/such-model is "
                                                      r"not a local folder and is not a valid model identifier\)"):
         vllm_backend.VLLMBackend("no/such-model")
-    from pipeline.backends import SamplingParams
+    from pipeline.generation.backends import SamplingParams
 
     b = vllm_backend.VLLMBackend("some/model")
     with pytest.raises(vllm_backend.VLLMError, match="failed while generating with some/model .*out of memory"):

@@ -1,4 +1,4 @@
-"""Paired comparisons (analysis.compare, pipeline.compare, `report compare`): against hand computations,
+"""Paired comparisons (analysis.compare, charts.compare_view, `report compare`): against hand computations,
 against scipy called directly on the real Sky-T1 step series and on math_cot_100's 8 samples, interval
 coverage by simulation, and the degenerate shapes (one sample, no tiers, one common question, disjoint)."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ from scipy import stats
 
 from analysis import compare
 from analysis_fixtures import MAJ8, aime_truth, cached, load_qwen_eval
-from pipeline import compare as views
+from charts import compare_view as views
 from pipeline.cli import main as cli
 from warehouse import frames
 from warehouse.errors import UsageError

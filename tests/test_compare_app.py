@@ -7,7 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from analysis_fixtures import cached
-from pipeline import compare as views
+from charts import compare_view as views
 from warehouse import db
 from warehouse.filters import Selection
 

@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
-from pipeline import cli, config, generate
-from pipeline.config import ConfigError
+from pipeline import cli
+from pipeline.generation import config, runner as generate
+from pipeline.generation.config import ConfigError
 
 GOOD = """
 backend: llamacpp

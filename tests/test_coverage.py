@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from analysis_fixtures import MAJ8, aime_model, aime_truth, cached, load_qwen_eval
-from pipeline import benchmarks
+from pipeline.ingest import benchmarks
 from analysis import coverage, metrics
 from warehouse import db
 from warehouse.filters import Selection

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.annotators import ANNOTATORS
-from pipeline.backends import BACKENDS
-from pipeline.benchmarks import LOADERS
+from derivation.annotators import ANNOTATORS
+from pipeline.generation.backends import BACKENDS
+from pipeline.ingest.benchmarks import LOADERS
 from pipeline.cli import COMMANDS
 from pipeline.commands.report import SUBCOMMANDS as REPORTS
-from pipeline.importers import IMPORTERS
+from pipeline.ingest.importers import IMPORTERS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -48,7 +48,7 @@ def test_report_in_readme_and_docs(name):
 def test_import_formats_in_readme():
     row = _row(README, "| `python -m pipeline import ")
     assert _alternatives(row, "--format") == set(IMPORTERS.names()), \
-        "README.md: the import row's --format list differs from pipeline.importers.IMPORTERS"
+        "README.md: the import row's --format list differs from pipeline.ingest.importers.IMPORTERS"
 
 
 @pytest.mark.parametrize("name", IMPORTERS.names())
@@ -66,7 +66,7 @@ def test_backend_in_generation_doc(name):
 def test_annotators_in_readme():
     row = _row(README, "| `python -m pipeline annotate ")
     assert _alternatives(row, "--annotator") == set(ANNOTATORS.names()), \
-        "README.md: the annotate row's --annotator list differs from pipeline.annotators.ANNOTATORS"
+        "README.md: the annotate row's --annotator list differs from derivation.annotators.ANNOTATORS"
 
 
 @pytest.mark.parametrize("name", ANNOTATORS.names())
@@ -77,7 +77,7 @@ def test_annotator_in_docs(name):
 def test_benchmarks_in_readme():
     row = _row(README, "| `python -m pipeline benchmarks ")
     assert set(re.search(r"\[([\w\- ]+)\]", row).group(1).split()) == set(LOADERS.names()), \
-        "README.md: the benchmarks row's list differs from pipeline.benchmarks.LOADERS"
+        "README.md: the benchmarks row's list differs from pipeline.ingest.benchmarks.LOADERS"
 
 
 def test_the_check_itself_finds_a_missing_name():

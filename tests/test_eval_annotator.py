@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from pipeline.processbench import load_processbench, processbench_scores
+from pipeline.derive.processbench import load_processbench, processbench_scores
 from warehouse.db import REPO_ROOT
 
 
@@ -47,7 +47,7 @@ def test_cli_on_a_small_file(tmp_path):
 
 
 def test_rules_beat_the_trivial_baseline_on_processbench(shared):
-    from pipeline.processbench import eval_annotator
+    from pipeline.derive.processbench import eval_annotator
 
     # measured (issue 14, part 7): gsm8k F1 0.5054 -> 0.5371, math 0.3989 -> 0.4054; the trivial baseline
     # ("the middle step when the final answer is wrong") 0.3506 and 0.3197, printed beside them

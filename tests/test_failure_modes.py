@@ -11,8 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import failure_modes
-from pipeline import cli, embed
-from pipeline.annotate import cluster_warehouse, embed_warehouse
+from pipeline import cli
+from derivation import embed
+from pipeline.derive.annotate import cluster_warehouse, embed_warehouse
 from warehouse import clusters, db
 from warehouse.filters import Selection
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import cli, embed
+from pipeline import cli
+from derivation import embed
 from warehouse import clusters, db
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from analysis_fixtures import AIME_DIR, aime_model, aime_run_id, build_aime, cached, load_qwen_eval
-from pipeline import benchmarks
+from pipeline.ingest import benchmarks
 from warehouse import db, failures, ingest
 from warehouse.filters import Selection
 from warehouse.records import StepAnnotation, TrajectoryFlag, normalize_problem, trajectory_key

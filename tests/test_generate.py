@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pipeline import config, generate
+from pipeline.generation import config, runner as generate
 from warehouse import db
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pipeline import grade
+from derivation import grade
 
 
 @pytest.mark.parametrize("text, answer", [
@@ -307,7 +307,7 @@ def test_real_boxed_answers(src, gold, boxed, atype, ok):
 
 def _source(shared, src: str) -> tuple[str, str]:
     """The response and the gold answer a table row names."""
-    from pipeline import benchmarks
+    from pipeline.ingest import benchmarks
     from warehouse.records import normalize_problem
 
     path, line, sample = src.rsplit(":", 2)

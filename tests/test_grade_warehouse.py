@@ -3,8 +3,9 @@ import json
 import subprocess
 import sys
 
-from pipeline import benchmarks, postprocess
-from pipeline.annotate import annotate_warehouse, grade_warehouse, segment_warehouse
+from pipeline.ingest import benchmarks
+from pipeline.derive import postprocess
+from pipeline.derive.annotate import annotate_warehouse, grade_warehouse, segment_warehouse
 from warehouse import db, ingest, stats
 from warehouse.records import Model, Run, Trajectory
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from import_fixtures import write_inspect_log
-from pipeline.importers import inspect_eval
-from pipeline.importing import ImportSession
+from pipeline.ingest.importers import inspect_eval
+from pipeline.ingest.session import ImportSession
 from warehouse import db
 
 REPO = Path(__file__).resolve().parent.parent

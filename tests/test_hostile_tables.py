@@ -17,7 +17,7 @@ import pytest
 
 from app_pages.upload import _safe_name
 from pipeline.cli import main
-from pipeline.importing import ImportSession
+from pipeline.ingest.session import ImportSession
 from test_hostile_manifest import run_cli
 from warehouse import db
 

@@ -6,7 +6,7 @@ import pytest
 
 from import_fixtures import SKY, aime_ids, rows, write_hf_per_generation, write_inspect_log, write_lighteval_details
 from pipeline.cli import main
-from pipeline.importers import auto
+from pipeline.ingest.importers import auto
 from warehouse import db
 from warehouse.records import normalize_problem
 
@@ -87,7 +87,7 @@ def test_unrecognized_candidate_is_a_file_error(shared, tmp_path, tmp_db, capsys
 
 def test_each_importer_says_how_to_recognise_its_files():
     """`auto` asks the registered importers (their ``detect_*``), in the registry's order; no rules of its own."""
-    from pipeline.importers import IMPORTERS
+    from pipeline.ingest.importers import IMPORTERS
     assert list(auto.formats()) == [n for n in IMPORTERS.names() if n != "auto"]
     records = {"lm-eval": {"doc": {}, "resps": [["x"]]}, "qwen-eval": {"code": ["x"], "gt": "1"},
                "jsonl": {"response": "x"}, "hf": {"generations": ["x"]}, "lighteval": {"doc": {}, "model_response": {}}}

@@ -7,8 +7,8 @@ import pytest
 
 from import_fixtures import MAJ8, SKY, aime_ids, rows, source_verdicts, write_hf_per_generation, write_hf_per_problem
 from pipeline.cli import main
-from pipeline.importers.hf import parse_columns
-from pipeline.importing import ImportSession
+from pipeline.ingest.importers.hf import parse_columns
+from pipeline.ingest.session import ImportSession
 from warehouse import db
 from warehouse.errors import UsageError
 from warehouse.records import normalize_problem

@@ -6,8 +6,8 @@ import pytest
 
 from import_fixtures import MAJ8, SKY, aime_ids, rows, source_verdicts, split_thought, write_inspect_log
 from pipeline.cli import main
-from pipeline.importers import inspect_eval
-from pipeline.importing import ImportSession
+from pipeline.ingest.importers import inspect_eval
+from pipeline.ingest.session import ImportSession
 from warehouse import db
 from warehouse.records import normalize_problem
 

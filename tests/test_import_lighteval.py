@@ -3,8 +3,8 @@ as lighteval saves them (details/<org>/<model>/<timestamp>/details_<task>_<times
 import pytest
 
 from import_fixtures import MAJ8, SKY, aime_ids, rows, source_verdicts, split_thought, write_lighteval_details
-from pipeline.importers import lighteval
-from pipeline.importing import ImportSession
+from pipeline.ingest.importers import lighteval
+from pipeline.ingest.session import ImportSession
 from warehouse import db
 from warehouse.records import normalize_problem
 

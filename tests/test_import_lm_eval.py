@@ -8,8 +8,8 @@ import json
 import pytest
 
 from pipeline.cli import main
-from pipeline.importers import lm_eval
-from pipeline.importing import ImportSession
+from pipeline.ingest.importers import lm_eval
+from pipeline.ingest.session import ImportSession
 from warehouse import db, summary
 from warehouse.records import normalize_problem
 

@@ -3,7 +3,7 @@ import json
 
 
 from pipeline.cli import main
-from pipeline.importing import ImportSession
+from pipeline.ingest.session import ImportSession
 from warehouse import db
 
 from test_import_qwen_eval import snapshot

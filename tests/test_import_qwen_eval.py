@@ -4,7 +4,7 @@ import json
 import pytest
 
 from pipeline.cli import main
-from pipeline.importing import ImportSession
+from pipeline.ingest.session import ImportSession
 from warehouse import db, summary
 
 TABLES = ["benchmarks", "questions", "question_tiers", "models", "runs", "trajectories", "grades", "steps",

@@ -12,9 +12,9 @@ import time
 import pytest
 
 from openai_server import ScriptedServer
-from pipeline import config
+from pipeline.generation import config
 from pipeline.cli import main
-from pipeline.processbench import processbench_scores
+from pipeline.derive.processbench import processbench_scores
 from test_openai_backend import llama_server  # noqa: F401  (the module-scoped llama.cpp server fixture)
 from tiny import SAMPLES
 from warehouse import db

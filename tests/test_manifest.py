@@ -2,7 +2,7 @@
 line or row, and field)."""
 import pytest
 
-from pipeline import manifest
+from pipeline.ingest import manifest
 from pipeline.cli import main
 from warehouse import db
 from warehouse.errors import UsageError

@@ -3,8 +3,8 @@ instead of deriving it again (issue 17: ingest where derivation can be skipped):
 holds exactly the rows a fresh derivation writes, and the full-text index follows the merge."""
 from __future__ import annotations
 
-from pipeline import shards
-from pipeline.importing import ImportSession
+from pipeline.ingest import shards
+from pipeline.ingest.session import ImportSession
 from warehouse import db, derived, search, textindex
 from warehouse.filters import Selection
 
@@ -47,7 +47,7 @@ def test_stale_derived_rows_are_derived_again(shared, tmp_path):
     with db.reader(shard) as con:
         ids = [r[0] for r in con.execute("SELECT trajectory_id FROM trajectories").fetchall()]
         assert len(derived.stored_rows(con, ids, "ladder", "no-such-version", "x").ids) == 0
-        from pipeline import grade
-        from pipeline import timeline as answer_timeline
+        from derivation import grade
+        from derivation import answer_timeline
         assert derived.stored_rows(con, ids, grade.GRADER, grade.GRADER_VERSION, answer_timeline.version()).ids \
             == set(ids)

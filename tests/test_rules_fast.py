@@ -6,10 +6,10 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import grade, steps
-from pipeline import timeline as answer_timeline
-from pipeline.annotators import rules
-from pipeline.annotators.base import AnnotateInput
+from derivation import grade, steps
+from derivation import answer_timeline
+from derivation.annotators import rules
+from derivation.annotators.base import AnnotateInput
 
 
 def _normalize_reference(text: str) -> str:
@@ -73,7 +73,7 @@ def test_pool_preload_modules_import():
     make every worker import everything again (and start cold)."""
     import importlib
 
-    from pipeline import pool
+    from derivation import pool
 
     for name in pool.PRELOAD:
         assert importlib.import_module(name) is not None

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from analysis_fixtures import aime_model, aime_truth
-from pipeline import benchmarks
+from pipeline.ingest import benchmarks
 from analysis import scaling
 from warehouse.filters import Selection
 from warehouse.frames import factor_table, per_question

@@ -4,7 +4,9 @@ import importlib.util
 
 import pytest
 
-from pipeline import cli, config, generate, shards
+from pipeline import cli
+from pipeline.generation import config, runner as generate
+from pipeline.ingest import shards
 from warehouse import db
 
 from tests.test_generate import SHORT, tiny_config

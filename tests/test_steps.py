@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pipeline.steps import segment, split_steps, step_texts
+from derivation.steps import segment, split_steps, step_texts
 
 
 def test_markers_tags_and_merging():

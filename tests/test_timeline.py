@@ -1,4 +1,4 @@
-"""The answer timeline (pipeline/timeline.py): candidate answers per step, checked on step texts taken
+"""The answer timeline (derivation/answer_timeline.py): candidate answers per step, checked on step texts taken
 from real traces and on whole real trajectories read by hand; the xi figures against a hand computation."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipeline import grade, steps
-from pipeline import timeline as T
+from derivation import grade, steps
+from derivation import answer_timeline as T
 
 # (step text, expected (candidate, source) or None): texts copied from ../shared traces
 STEP_CASES = [

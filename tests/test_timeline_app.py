@@ -11,7 +11,7 @@ import pytest
 from analysis import timeline as stats
 from charts import pages
 from warehouse import db
-from warehouse import timeline as store
+from warehouse import timeline_store as store
 from warehouse.filters import Selection
 from warehouse.records import annotation_kind
 

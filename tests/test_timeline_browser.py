@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from warehouse import db
-from warehouse import timeline as store
+from warehouse import timeline_store as store
 
 from test_e2e_browser import ART, ARGS, CHROMIUM, start_server
 

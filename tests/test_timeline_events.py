@@ -6,7 +6,7 @@ import polars as pl
 
 from analysis.timeline import step_events
 from warehouse import db, trajectory
-from warehouse import timeline as store
+from warehouse import timeline_store as store
 
 ANN = pl.DataFrame(schema={"step_idx": pl.Int64, "annotator": pl.Utf8, "label": pl.Utf8, "score": pl.Float64,
                            "evidence": pl.Utf8})

@@ -7,11 +7,11 @@ import json
 import duckdb
 import pytest
 
-from pipeline import timeline as T
+from derivation import answer_timeline as T
 from pipeline.cli import main
-from pipeline.importing import ImportSession
+from pipeline.ingest.session import ImportSession
 from warehouse import db
-from warehouse import timeline as store
+from warehouse import timeline_store as store
 
 
 @pytest.fixture(scope="module")
@@ -98,10 +98,10 @@ def test_timeline_cli_json_lines_and_errors(sky14, capsys):
 
 
 def test_a_trajectory_without_a_stored_timeline_is_derived_as_import_stores_it(sky14, tmp_path, capsys):
-    """One home for "the stored timeline, else derive it now" (``pipeline.answers.derive_timeline``): the
+    """One home for "the stored timeline, else derive it now" (``charts.answer_view.derive_timeline``): the
     `timeline` command and the page's step answers give on a file without timelines what they read off
     the stored ones; with no stored steps either, the trajectory is segmented now, as import does."""
-    from pipeline import answers
+    from charts import answer_view as answers
 
     tid = _tid(sky14, "71")
     args = ["timeline", "--model", "Sky-T1-math-correct-5K-14B", "--question", "71", "--json"]

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from pipeline import benchmarks
+from pipeline.ingest import benchmarks
 from warehouse import db, ingest, stats
 from warehouse.records import Model, Run, Trajectory
 
@@ -91,7 +91,7 @@ def duplicate_keys(con) -> dict[str, int]:
 def test_writers_keep_the_keys_of_the_unindexed_tables(shared, tmp_db):
     """Import, re-import, re-grade and re-annotate: every key of the big tables stays unique."""
     from pipeline.cli import main
-    from pipeline.importing import ImportSession
+    from pipeline.ingest.session import ImportSession
 
     f = shared / "traces" / "skythought-aime24" / "gemma-2-27b-it.jsonl"
     ImportSession(tmp_db, shared).import_path(f, "qwen-eval", "aime24")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from .records import Grade, StepAnnotation, TrajectoryFlag
-from .timeline import ANSWER_SCHEMA, TIMELINE_SCHEMA
+from .timeline_store import ANSWER_SCHEMA, TIMELINE_SCHEMA
 
 STEP_SCHEMA = pa.schema([("trajectory_id", pa.int64()), ("step_idx", pa.int32()), ("start_char", pa.int32()),
                          ("end_char", pa.int32()), ("kind", pa.string())])

@@ -186,7 +186,7 @@ def replace_steps(con, trajectory_ids: Sequence[int], steps: Sequence[Step] | pa
 
 def replace_timelines(con, trajectory_ids: Sequence[int], answers: pa.Table, timelines: pa.Table) -> int:
     """Replace the answer timelines of these trajectories (``step_answers`` and ``trajectory_timelines``
-    rows as Arrow tables, see warehouse/timeline.py). With no ``trajectory_ids`` nothing is deleted first."""
+    rows as Arrow tables, see warehouse/timeline_store.py). With no ``trajectory_ids`` nothing is deleted first."""
     n = _replace_for(con, "step_answers", trajectory_ids, answers, StepAnswer.columns())
     _replace_for(con, "trajectory_timelines", trajectory_ids, timelines, TrajectoryTimeline.columns())
     return n

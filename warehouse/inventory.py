@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from . import tiers
+from . import tier_store
 from .db import query
 from .frames import tier_rank
 
@@ -70,7 +70,7 @@ def options(con) -> dict:
     out: dict = {"benchmarks": benches, "schemes": {}, "tiers": {}, "categories": {}, "models": {},
                  "groups": {}}
     for b in benches:
-        out["schemes"][b] = tiers.schemes(con, b)
+        out["schemes"][b] = tier_store.schemes(con, b)
         out["tiers"][b] = [r[0] for r in con.execute(
             f"SELECT DISTINCT tier FROM question_tiers WHERE benchmark = ? ORDER BY {tier_rank()}", [b]).fetchall()]
         out["categories"][b] = [r[0] for r in con.execute(

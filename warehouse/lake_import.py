@@ -30,7 +30,7 @@ from .stats import refresh_run_stats
 META_LOCAL = ("schema_version", "data_version")   # meta keys that belong to one warehouse file
 # a benchmark's stored failure modes (warehouse.clusters): taken whole from the folder where the warehouse has
 # none for that benchmark, else the warehouse's are kept; `import-parquet` then clusters again a benchmark whose
-# wrong trajectories are no longer the ones clustered (pipeline.annotate.refresh_clusters)
+# wrong trajectories are no longer the ones clustered (pipeline.derive.annotate.refresh_clusters)
 CLUSTERING = ("failure_clusterings", "failure_clusters", "cluster_assignments")
 
 

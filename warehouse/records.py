@@ -300,24 +300,24 @@ class TrajectoryFlag(Record):
 
 @dataclass
 class StepAnswer(Record):
-    """The candidate answer one step asserts (pipeline/timeline.py); only steps that assert one."""
+    """The candidate answer one step asserts (derivation/answer_timeline.py); only steps that assert one."""
     TABLE: ClassVar[str] = "step_answers"
 
     trajectory_id: int
     step_idx: int
     answer: str
-    source: str                    # pipeline.timeline.SOURCES
+    source: str                    # derivation.answer_timeline.SOURCES
     is_gold: bool | None = None    # None: no gold answer known
     changed: bool = False          # differs from the trajectory's previous candidate
 
 
 @dataclass
 class TrajectoryTimeline(Record):
-    """Per-trajectory facts of the answer timeline (pipeline/timeline.py)."""
+    """Per-trajectory facts of the answer timeline (derivation/answer_timeline.py)."""
     TABLE: ClassVar[str] = "trajectory_timelines"
 
     trajectory_id: int
-    version: str                   # pipeline.timeline.version()
+    version: str                   # derivation.answer_timeline.version()
     n_candidates: int
     answer_changes: int
     n_distinct: int
@@ -330,13 +330,13 @@ class TrajectoryTimeline(Record):
 
 @dataclass
 class TrajectoryEmbedding(Record):
-    """One view of a trajectory as a vector (pipeline/embed.py): 'final' | 'error' | 'answer' | 'combined'."""
+    """One view of a trajectory as a vector (derivation/embed.py): 'final' | 'error' | 'answer' | 'combined'."""
     TABLE: ClassVar[str] = "trajectory_embeddings"
 
     trajectory_id: int
     view: str
     embedder: str
-    version: str                   # pipeline.embed.version()
+    version: str                   # derivation.embed.version()
     params: dict[str, Any] | None
     text: str | None
     vector: list[float]
@@ -348,7 +348,7 @@ class FailureClustering(Record):
     TABLE: ClassVar[str] = "failure_clusterings"
 
     benchmark: str
-    version: str                   # pipeline.embed.cluster_version()
+    version: str                   # derivation.embed.cluster_version()
     embed_version: str
     seed: int
     k: int

@@ -1,8 +1,8 @@
 """`python -m pipeline annotate`: run a step-error annotator over the stored trajectories."""
 import json
 
-from pipeline.annotators import ANNOTATORS
-from pipeline.backends import BACKENDS
+from derivation.annotators import ANNOTATORS
+from pipeline.generation.backends import BACKENDS
 from pipeline.commands.common import CLIError, add_db_argument
 
 NAME = "annotate"
@@ -33,7 +33,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipeline.annotate import annotate_warehouse, segment_warehouse
+    from pipeline.derive.annotate import annotate_warehouse, segment_warehouse
     from warehouse import db
 
     ANNOTATORS.get(args.annotator)          # an unknown name fails here, before the warehouse is opened
@@ -46,7 +46,7 @@ def run(args) -> int:
     if args.segment:
         print(json.dumps(segment_warehouse(path)))
     if args.timeline or args.segment:       # new steps: the stored timelines' step indexes are stale
-        from pipeline.annotate import timeline_warehouse
+        from pipeline.derive.annotate import timeline_warehouse
         print(json.dumps(timeline_warehouse(path, every=args.segment)))
         if args.timeline:
             return 0
@@ -64,13 +64,13 @@ def judge_options(args) -> dict:
         raise CLIError(f"--config configures the judge, not {args.annotator!r}")
     if opts:
         raise CLIError("give either --config or --backend/--model, not both")
-    from pipeline.config import load_judge
+    from pipeline.generation.config import load_judge
 
     return load_judge(args.config)
 
 
 def clusters(path, benchmark: str | None) -> int:
-    from pipeline.annotate import cluster_warehouse, embed_warehouse
+    from pipeline.derive.annotate import cluster_warehouse, embed_warehouse
     from warehouse import db, lookup
 
     if benchmark is not None:

@@ -1,5 +1,5 @@
 """`python -m pipeline benchmarks`: load question tables (AIME24, MATH-500) into the warehouse."""
-from pipeline import benchmarks
+from pipeline.ingest import benchmarks
 from pipeline.commands.common import add_data_dir_argument, add_db_argument
 
 NAME = "benchmarks"

@@ -13,7 +13,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipeline import demo
+    from pipeline.ingest import demo
     from warehouse import db
 
     path = db.db_path(args.db)

@@ -1,7 +1,7 @@
 """`python -m pipeline eval-annotator`: score an annotator on ProcessBench step labels."""
 import json
 
-from pipeline.annotators import ANNOTATORS
+from derivation.annotators import ANNOTATORS
 from pipeline.commands.annotate import judge_options
 
 NAME = "eval-annotator"
@@ -20,7 +20,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipeline.processbench import eval_annotator
+    from pipeline.derive.processbench import eval_annotator
 
     ANNOTATORS.get(args.annotator)          # an unknown name fails here, before the labels are read
     opts = judge_options(args)

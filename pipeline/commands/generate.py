@@ -1,7 +1,7 @@
 """`python -m pipeline generate --config configs/X.yaml`: sample trajectories into the warehouse."""
 import signal
 
-from pipeline.backends import BACKENDS
+from pipeline.generation.backends import BACKENDS
 from pipeline.commands.common import CLIError, add_data_dir_argument, add_db_argument
 
 NAME = "generate"
@@ -30,14 +30,15 @@ def add_arguments(p) -> None:
 
 
 def _interrupt(signum, frame):
-    from pipeline import generate
+    from pipeline.generation import runner as generate
 
     generate.STOP.set()           # kept even where a C callback swallows the raise below
     raise KeyboardInterrupt
 
 
 def run(args) -> int:
-    from pipeline import benchmarks, config, generate, shards
+    from pipeline.ingest import benchmarks, shards
+    from pipeline.generation import config, runner as generate
 
     cfg = config.load(args.config)
     shard = shards.parse_shard(args.shard) if args.shard else None
@@ -55,7 +56,7 @@ def run(args) -> int:
     # SIGTERM behaves like Ctrl-C: the batch in flight is rolled back, committed batches stay.
     signal.signal(signal.SIGTERM, _interrupt)
     if args.executor == "ray":
-        from pipeline import ray_exec
+        from pipeline.generation import ray_exec
 
         s = ray_exec.execute(plan, address=args.address, workers=args.workers, progress=not args.no_progress)
     else:

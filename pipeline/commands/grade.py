@@ -14,7 +14,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipeline.annotate import grade_warehouse
+    from pipeline.derive.annotate import grade_warehouse
     from warehouse import db
 
     result = grade_warehouse(db.db_path(args.db), regrade=args.regrade, workers=args.workers)

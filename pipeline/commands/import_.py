@@ -2,9 +2,9 @@
 import sys
 from pathlib import Path
 
-from pipeline import benchmarks
+from pipeline.ingest import benchmarks
 from pipeline.commands.common import CLIError, add_data_dir_argument, add_db_argument
-from pipeline.importers import IMPORTERS
+from pipeline.ingest.importers import IMPORTERS
 
 NAME = "import"
 HELP = f"import trajectory files or folders (formats: {', '.join(IMPORTERS.names())}; see docs/IMPORT.md)"
@@ -34,9 +34,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipeline import manifest
-    from pipeline.importers.hf import parse_columns
-    from pipeline.importing import ImportSession, check_args, expand, parse_meta
+    from pipeline.ingest import manifest
+    from pipeline.ingest.importers.hf import parse_columns
+    from pipeline.ingest.session import ImportSession, check_args, expand, parse_meta
 
     meta = parse_meta(args.meta)
     check_args(args.benchmark, args.model, meta)
@@ -67,7 +67,7 @@ def run(args) -> int:
             seen.update(rep.models)
             written |= rep.written
     if written:                       # a benchmark with stored failure modes: embed and cluster again
-        from pipeline.annotate import refresh_clusters, refresh_line
+        from pipeline.derive.annotate import refresh_clusters, refresh_line
 
         for r in refresh_clusters(args.db, [args.benchmark]):
             print(refresh_line(r), flush=True)

@@ -25,7 +25,7 @@ def run(args) -> int:
     print(f"imported {lake.location(args.folder)} into {db.db_path(args.db)}: {res.rows_new} new rows "
           f"({detail}); stats refreshed for {res.refreshed_runs} run(s) in {time.perf_counter() - t0:.1f}s")
     if res.rows_new:                  # benchmarks with stored failure modes: embed and cluster again
-        from pipeline.annotate import refresh_clusters, refresh_line
+        from pipeline.derive.annotate import refresh_clusters, refresh_line
 
         for r in refresh_clusters(args.db):
             print(refresh_line(r), flush=True)

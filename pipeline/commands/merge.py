@@ -13,7 +13,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipeline import shards
+    from pipeline.ingest import shards
     from warehouse import db
 
     target = db.db_path(args.db).resolve()

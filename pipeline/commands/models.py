@@ -1,6 +1,6 @@
 """`python -m pipeline models list|set`: the models and their metadata; set it without re-importing."""
 from pipeline.commands.common import CLIError, add_db_argument, check_models
-from pipeline.importers.base import has_surrogates, model_from_meta
+from pipeline.ingest.importers.base import has_surrogates, model_from_meta
 
 NAME = "models"
 HELP = "list models, or set a model's metadata: models set MODEL KEY=VALUE ... (see docs/IMPORT.md)"
@@ -18,7 +18,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipeline.importing import parse_meta
+    from pipeline.ingest.session import parse_meta
     from warehouse import db, ingest, lookup
 
     if not db.db_path(args.db).exists():

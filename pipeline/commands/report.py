@@ -38,7 +38,7 @@ def resolve_scheme(bench: str, scheme: str | None, schemes: list[str]) -> str:
 def _selection(con, args, models: tuple[str, ...]):
     """The report's Selection; ``NotFound`` naming the known benchmarks when ``--benchmark`` is not one, or the
     known schemes when ``--scheme`` is not one of the benchmark's."""
-    from warehouse import lookup, tiers
+    from warehouse import lookup, tier_store as tiers
     from warehouse.errors import NotFound
     from warehouse.filters import Selection
 
@@ -73,7 +73,7 @@ def _answers_run(args) -> int:
     import csv
     import sys
 
-    from pipeline import answers
+    from charts import answer_view as answers
     from warehouse import db
     from warehouse.errors import NotFound, UsageError
 
@@ -232,7 +232,7 @@ def _compare_run(args) -> int:
     import sys
 
     from analysis.compare import ROW_COLUMNS, records
-    from pipeline import compare
+    from charts import compare_view as compare
     from warehouse import db
     from warehouse.errors import UsageError
 
@@ -297,7 +297,7 @@ def clusters_report(con, sel) -> dict:
     and group, top answers, the 3 representatives) and every wrong trajectory of the selection with its
     cluster. ``NotFound`` when the benchmark has no clustering."""
     from analysis import failure_modes
-    from pipeline import embed
+    from derivation import embed
     from warehouse import clusters
     from warehouse.errors import NotFound
 
@@ -339,7 +339,7 @@ def _clusters_run(args) -> int:
         check_models(con, args.models)
         sel = _selection(con, args, tuple(args.models or ()))
         if args.tiers:
-            from warehouse import tiers
+            from warehouse import tier_store as tiers
             from warehouse.records import tier_rank
 
             known = set(tiers.scheme_tiers(con, sel.benchmark, sel.scheme)["paper_tier"].to_list())

@@ -26,8 +26,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipeline import benchmarks, tiers as tiering
-    from warehouse import db, lookup, tiers
+    from pipeline.ingest import benchmarks
+    from charts import tier_view as tiering
+    from warehouse import db, lookup, tier_store as tiers
     from warehouse.filters import Selection
 
     target = args.store_as or args.scheme

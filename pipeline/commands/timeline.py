@@ -1,4 +1,4 @@
-"""`python -m pipeline timeline`: the answer timeline of trajectories (pipeline/timeline.py).
+"""`python -m pipeline timeline`: the answer timeline of trajectories (derivation/answer_timeline.py).
 
 With ``--question``: one JSON object ``{"trajectory_id", "is_correct", "final_answer", "first_gold_step",
 "last_gold_step", "answer_changes", "steps": [{"step_idx", "start_char", "end_char", "answer", "is_gold"}]}``
@@ -29,8 +29,8 @@ def add_arguments(p) -> None:
 
 
 def _objects(con, rows) -> list[dict]:
-    from pipeline.answers import derive_timeline
-    from warehouse import timeline as store
+    from charts.answer_view import derive_timeline
+    from warehouse import timeline_store as store
 
     ids = rows["trajectory_id"].to_list()
     spans = store.for_cli(con, ids).partition_by("trajectory_id", as_dict=True) if ids else {}
@@ -56,7 +56,7 @@ def _objects(con, rows) -> list[dict]:
 
 def run(args) -> int:
     from warehouse import db, lookup
-    from warehouse import timeline as store
+    from warehouse import timeline_store as store
 
     if args.sample is not None and args.question is None:
         raise CLIError("--sample needs --question")

@@ -1,0 +1,3 @@
+"""Derive and store: run ``derivation`` over stored trajectories (``postprocess``: grades, steps, timelines,
+rules flags; ``annotate``: annotators, embeddings, failure-mode clusters) and score annotators on
+ProcessBench (``processbench``)."""
