@@ -54,17 +54,20 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _local_or_hub(root: Path | None, name: str, file: str) -> tuple[list[dict], str]:
+    """The rows of ``root/name/file`` where the data dir has it, else of the hub dataset; and where they came from."""
+    path = root / name / file if root else None
+    if path and path.exists():
+        return _read_jsonl(path), str(path)
+    return _from_hub(name), HUB_DATASETS[name][0]
+
+
 _AIME_URL = re.compile(r"(\d{4})_AIME_(I{1,2})_Problems/Problem_(\d+)")
 
 
 def load_aime24(root: Path | None) -> BenchmarkData:
     bench = Benchmark("aime24", "AIME 2024 (contests I and II), ids 60-89", "integer")
-    if root and (root / "aime24" / "problems.jsonl").exists():
-        rows = _read_jsonl(root / "aime24" / "problems.jsonl")
-        bench.source = str(root / "aime24" / "problems.jsonl")
-    else:
-        rows = _from_hub("aime24")
-        bench.source = HUB_DATASETS["aime24"][0]
+    rows, bench.source = _local_or_hub(root, "aime24", "problems.jsonl")
     ref_rows = {}
     ref_path = root / "aime24" / "paper_reference.csv" if root else None
     if ref_path and ref_path.exists():
@@ -94,12 +97,7 @@ def load_aime24(root: Path | None) -> BenchmarkData:
 
 def load_math500(root: Path | None) -> BenchmarkData:
     bench = Benchmark("math500", "MATH-500 (the PRM800K test split of MATH)", "math")
-    if root and (root / "math500" / "test.jsonl").exists():
-        rows = _read_jsonl(root / "math500" / "test.jsonl")
-        bench.source = str(root / "math500" / "test.jsonl")
-    else:
-        rows = _from_hub("math500")
-        bench.source = HUB_DATASETS["math500"][0]
+    rows, bench.source = _local_or_hub(root, "math500", "test.jsonl")
     qs = [Question(benchmark="math500", question_id=r["unique_id"], problem=r["problem"], answer=str(r["answer"]),
                    solution=r.get("solution"), category=r.get("subject"),
                    level=str(r["level"]) if r.get("level") is not None else None) for r in rows]
