@@ -1,6 +1,6 @@
 """`generate --executor ray`: the plan's remaining samples as a Ray Data dataset, mapped in batches
 over model-holding workers, the results streamed back to this process, which alone writes the
-warehouse (``generate.Writer``: the same transactions as the local executor).
+warehouse (``runner.Writer``: the same transactions as the local executor).
 
 * CPU backends (llamacpp, transformers): ``map_batches`` with a callable class, ``Generate``: one
   actor per worker loads the model once and runs ``Backend.generate`` on each batch, with each
