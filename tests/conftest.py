@@ -25,11 +25,22 @@ def tmp_db(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def app_db(shared, tmp_path_factory) -> Path:
     """The demo warehouse (`python -m pipeline demo`: every real trace set) for the app, the browsing queries and
-    export tests. Session-wide: read it, never write to it."""
+    export tests. Session-wide: read it, never write to it. Built once per run: under xdist the first worker
+    that needs it builds it in the run's shared temporary folder while the others wait for it."""
+    import fcntl
+    import os
+
     from pipeline.ingest import demo
 
-    path = tmp_path_factory.mktemp("appdb") / "demo.duckdb"
-    demo.build(path, str(shared), workers=1)
+    root = tmp_path_factory.getbasetemp()
+    folder = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "appdb"
+    folder.mkdir(exist_ok=True)
+    path = folder / "demo.duckdb"
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            demo.build(path, str(shared), workers=1)
+            (folder / ".built").touch()
     return path
 
 
@@ -103,3 +114,37 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if DATA_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.data)
+
+
+# `make test` runs the tests in parallel (pytest -n auto --dist loadgroup, pytest-xdist): a worker takes a whole
+# group at a time. Each test file is its own group (its module fixtures are built once), and every file with a
+# browser test is in BROWSER (a Streamlit server and a Chromium each, timed waits: one after another). The
+# groups are made here, by the scheduler: xdist 3.8's own `xdist_group` marks are lost under pytest 9 (it
+# renames `item._nodeid`, which pytest 9 no longer reads).
+BROWSER = "browser"
+TESTS = Path(__file__).resolve().parent
+
+
+def browser_files() -> frozenset[str]:
+    """The test files holding a test marked `browser` (on the test, its class or the module)."""
+    return frozenset(p.name for p in TESTS.glob("test_*.py") if "mark.browser" in p.read_text(encoding="utf-8"))
+
+
+def xdist_group(nodeid: str, browser: frozenset[str]) -> str:
+    name = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    return BROWSER if name in browser else name
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    browser = browser_files()
+
+    class Groups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid, browser)
+
+    return Groups(config, log)

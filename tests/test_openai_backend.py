@@ -395,12 +395,12 @@ def test_llama_server_generates_into_the_warehouse_and_resumes(tmp_path, tmp_db,
 
 
 def test_shipped_server_configs_validate_and_the_cpu_demo_plan_is_the_same(shared, tmp_path):
-    """configs/cpu_demo_server.yaml asks a server for exactly what configs/cpu_demo.yaml generates in-process:
+    """configs/cpu_demo_server.yaml asks a server for exactly what configs/cpu_demo.yaml samples in-process:
     the same questions, samples and per-sample seeds."""
     root = db.REPO_ROOT / "configs"
     config.load(root / "openai_example.yaml")
     local, served = config.load(root / "cpu_demo.yaml"), config.load(root / "cpu_demo_server.yaml")
-    assert served.backend == "openai" and local.backend == "llamacpp"
+    assert served.backend == "openai" and local.backend == "transformers"
 
     def work(cfg):
         plan = generate.make_plan(cfg, tmp_path / f"{cfg.name}.duckdb", data_root=shared)
