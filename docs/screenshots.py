@@ -11,52 +11,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))         # run as a script: bench/ (the one app server start-up) from the checkout
+from bench.appserver import serve     # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 # name -> URL path (with its query string), and how far down to scroll first: the README's four
 README_SHOTS = {"overview": "", "ladder": "ladder", "coverage": "coverage?b=math_cot_100",
                 "trajectories": ("trajectories?b=aime24&q=82", 1180)}
 ALL_SHOTS = {"overview": "", "ladder": "ladder", "coverage": "coverage", "failures": "failures",
              "scaling": "scaling", "compare": "compare", "trajectories": "trajectories", "step_errors": "step_errors"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve(db: Path, port: int | None = None):
-    """`streamlit run app.py` over warehouse ``db`` on localhost; yields its URL, stops it afterwards."""
-    port = port or _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"], cwd=REPO,
-                            env=dict(os.environ, LADDER_DB=str(db.resolve())),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit(f"streamlit did not start on port {port}")
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def idle(page) -> None:
@@ -116,8 +83,8 @@ def main(argv=None) -> None:
     if not os.path.exists(CHROMIUM):
         raise SystemExit(f"{CHROMIUM} missing: `make system` installs Debian's chromium")
     w, h = (int(x) for x in a.size.lower().split("x"))
-    with serve(a.db, a.port) as url:
-        shoot(url, ALL_SHOTS if a.all else README_SHOTS, a.out, w, h, a.full)
+    with serve(a.db, a.port) as s:
+        shoot(s.url, ALL_SHOTS if a.all else README_SHOTS, a.out, w, h, a.full)
 
 
 if __name__ == "__main__":

@@ -2,15 +2,13 @@
 the system /usr/bin/chromium — never a downloaded browser) through every page: apply a filter, open a
 trajectory, export a chart. Screenshots go to artifacts/ (gitignored)."""
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from bench.appserver import free_port as _free_port, serve     # noqa: F401 (_free_port: the browser tests')
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -24,40 +22,14 @@ PAGES = {"": "Overview", "ladder": "The ladder", "coverage": "Coverage vs accura
          "step_errors": "Step errors", "compare": "Compare"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def start_server(db):
     """`streamlit run app.py` on a free localhost port over warehouse ``db``; yields its URL."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} missing: `make system` installs Debian's chromium")
     ART.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    env = dict(os.environ, LADDER_DB=str(db))
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("streamlit did not start")
-            time.sleep(0.3)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with serve(db, timeout_s=60) as s:
+        yield s.url
 
 
 @pytest.fixture(scope="module")
