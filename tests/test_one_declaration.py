@@ -59,3 +59,21 @@ def test_an_unknown_model_is_one_not_found(argv, tiny_db, capsys):
             check_models(con, ["nobody"], argv[argv.index("nobody") - 1])
     assert err == f"error: {e.value}" and "'nobody' not in the warehouse: known are " + ", ".join(known) in err
 
+
+
+@pytest.mark.parametrize("argv", [
+    ["stats"], ["search", "x"], ["timeline"], ["export-charts", "--out", "{tmp}"],
+    ["report", "answers"], ["report", "html", "--out", "{tmp}/r.html"],
+])
+def test_an_unknown_benchmark_is_one_not_found(argv, tiny_db, tmp_path, capsys):
+    """Every command's ``--benchmark`` check is ``common.check_benchmark``: ``NotFound``, one line naming the
+    benchmark and the known ones."""
+    from pipeline.cli import main
+    from pipeline.commands.common import check_benchmark
+
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main([*argv, "--benchmark", "nope", "--db", str(tiny_db)]) == 2
+    with pytest.raises(NotFound) as e:
+        check_benchmark("nope", ["tiny"])
+    assert capsys.readouterr().err.strip() == f"error: {e.value}"
+    assert str(e.value) == "--benchmark 'nope' is not in the warehouse: known are tiny"

@@ -11,12 +11,11 @@ class CLIError(LadderError):
     """A user-facing error of a command (a bad argument): printed as one line, exit status 2."""
 
 
-def check_benchmark(name: str | None, known: Sequence[str], error: type[LadderError] | None = None) -> None:
-    """Raise ``error`` (default ``CLIError``) naming the known benchmarks when ``--benchmark name`` is given and
-    is not one of ``known`` (the warehouse's benchmarks, e.g. ``lookup.benchmark_names(con)``)."""
+def check_benchmark(name: str | None, known: Sequence[str]) -> None:
+    """Raise ``NotFound`` naming the known benchmarks when ``--benchmark name`` is given and is not one of
+    ``known`` (the warehouse's benchmarks, e.g. ``lookup.benchmark_names(con)``), as ``check_models`` does."""
     if name and name not in known:
-        raise (error or CLIError)(f"--benchmark {name!r} is not in the warehouse: "
-                                  f"known are {', '.join(known) or '(none yet)'}")
+        raise NotFound(f"--benchmark {name!r} is not in the warehouse: known are {', '.join(known) or '(none yet)'}")
 
 
 def check_models(con, names: Sequence[str] | None, flag: str = "--models") -> None:

@@ -39,10 +39,9 @@ def _selection(con, args, models: tuple[str, ...]):
     """The report's Selection; ``NotFound`` naming the known benchmarks when ``--benchmark`` is not one, or the
     known schemes when ``--scheme`` is not one of the benchmark's."""
     from warehouse import lookup, tier_store as tiers
-    from warehouse.errors import NotFound
     from warehouse.filters import Selection
 
-    check_benchmark(args.benchmark, lookup.benchmark_names(con), NotFound)
+    check_benchmark(args.benchmark, lookup.benchmark_names(con))
     scheme = resolve_scheme(args.benchmark, args.scheme, tiers.schemes(con, args.benchmark))
     return Selection(args.benchmark, scheme=scheme, models=models)
 
@@ -162,7 +161,7 @@ def html_selection(opts: dict, benchmark: str | None, scheme: str | None, tiers=
     if bench is None:
         raise NotFound("the warehouse has no benchmarks yet: run `python -m pipeline demo` or "
                        "`python -m pipeline import ...` first")
-    check_benchmark(bench, known, NotFound)
+    check_benchmark(bench, known)
     if not opts["models"][bench]:
         raise NotFound(f"--benchmark {bench!r} has no trajectories in the warehouse: import some first")
     schemes = opts["schemes"][bench]
