@@ -3,9 +3,9 @@ Pure functions over texts, labels and polars frames (the clustering itself: deri
 
 - ``distinctive_terms(texts, labels, top)``: class-based TF-IDF (BERTopic's c-TF-IDF): each cluster's texts as
   one document, a term scored by its frequency in the cluster times log(1 + average cluster length / its
-  frequency over all clusters); unigrams and bigrams of words (stop words, LaTeX commands and bare numbers
-  dropped). Every
-  term returned occurs in its own cluster's text.
+  frequency over all clusters), times (given each text's question) the share of the cluster's questions that
+  use it; unigrams and bigrams of words (stop words, LaTeX commands and bare numbers dropped). Every term
+  returned occurs in its own cluster's text.
 - ``cluster_label(terms, n=3)``: "term · term · term".
 - ``cluster_table(clusters, assigned)``: per cluster, its size in the selection, share of the selection's
   wrong trajectories, top answers and tier/model mix (one row per cluster).
@@ -42,12 +42,22 @@ def _terms(text: str) -> list[str]:
     return words + [f"{a} {b}" for a, b in zip(words, words[1:]) if a != b]
 
 
-def distinctive_terms(texts: list[str], labels, top: int = 8) -> dict[int, list[str]]:
-    """Per cluster, its ``top`` terms by class-based TF-IDF against the other clusters (ties by the term)."""
+def distinctive_terms(texts: list[str], labels, top: int = 8, groups=None) -> dict[int, list[str]]:
+    """Per cluster, its ``top`` terms by class-based TF-IDF against the other clusters (ties by the term). With
+    ``groups`` (each text's question), a term's score is also multiplied by the share of the cluster's questions
+    whose texts use it: a word of one question's statement ("shay", "torus") does not name a cluster that spans
+    many questions; words of what the trajectories did do."""
     labels = [int(x) for x in labels]
     per: dict[int, Counter] = {}
-    for text, lab in zip(texts, labels):
-        per.setdefault(lab, Counter()).update(_terms(text or ""))
+    spread: dict[int, dict[str, set]] = {}
+    for i, (text, lab) in enumerate(zip(texts, labels)):
+        terms = _terms(text or "")
+        per.setdefault(lab, Counter()).update(terms)
+        if groups is not None:
+            g, sp = groups[i], spread.setdefault(lab, {})
+            for t in set(terms):
+                sp.setdefault(t, set()).add(g)
+    n_groups = {lab: len({groups[i] for i, x in enumerate(labels) if x == lab}) for lab in per} if groups else {}
     if not per:
         return {}
     total = Counter()
@@ -58,7 +68,10 @@ def distinctive_terms(texts: list[str], labels, top: int = 8) -> dict[int, list[
     for lab, c in per.items():
         n = sum(c.values()) or 1
         # a bigram beats its words only when it says more: its own frequency, not its words'
-        scored = [(-(f / n) * math.log(1 + avg / total[t]), t) for t, f in c.items() if f >= 2 or len(c) < 50]
+        cover = ({t: len(g) / n_groups[lab] for t, g in spread[lab].items()} if groups is not None
+                 else dict.fromkeys(c, 1.0))
+        scored = [(-(f / n) * math.log(1 + avg / total[t]) * cover[t], t) for t, f in c.items()
+                  if f >= 2 or len(c) < 50]
         scored.sort()
         picked: list[str] = []
         for _, t in scored:

@@ -10,12 +10,15 @@ Pure: texts and vectors in, vectors and assignments out; no SQL (``pipeline.deri
   ``version()`` = package version + model + a hash of ``PARAMS``: stored with every vector, so a change of
   either recomputes them.
 - ``combine(vectors)``: one unit vector per trajectory, the weighted mean of its views (``PARAMS['weights']``).
-- ``cluster(X, seed, k=None)``: k-means (k-means++ start from a seeded ``numpy`` Generator, best of
-  ``n_init``) on unit vectors; ``k`` chosen by the silhouette (cosine, on a seeded sample of at most
-  ``SILHOUETTE_SAMPLE`` points) over 2..``K_MAX``; the same input and seed give the same assignments.
+- ``cluster(X, seed, k=None)``: k-means (vectorised Lloyd iterations; k-means++ starts from a seeded ``numpy``
+  Generator, best of ``N_INIT``) on unit vectors; ``k`` chosen by the silhouette over 2..``K_MAX``, each
+  candidate clustered and scored on a seeded sample of at most ``SILHOUETTE_SAMPLE`` points, then the chosen k
+  run on every point; the same input and seed give the same assignments.
+- ``assign(X, labels, k, X_new)``: new rows to the nearest centre of a stored clustering (each centre the mean of
+  its members): what an import does until ``RECLUSTER_SHARE`` of the trajectories are new.
 - ``center(X, questions, X_all, questions_all)``: each vector minus its question's mean (over the question's
   right and wrong trajectories), so clusters group how answers went wrong rather than what the question was
-  about.
+  about (``CENTER``: on, the figures are in docs/ANALYSIS.md); an empty response's zero vector stays zero.
 """
 from __future__ import annotations
 
@@ -33,13 +36,16 @@ VIEWS = ("final", "error", "answer")
 COMBINED = "combined"
 PARAMS = {"final_steps": 4, "max_chars": 1500, "weights": {"final": 1.0, "error": 1.0, "answer": 0.5}}
 SEED = 0
-K_MAX = 12
+K_MAX = 10
 MIN_TRAJECTORIES = 20        # fewer wrong trajectories than this are not grouped: k-means on a handful says nothing
 MIN_PER_CLUSTER = 5          # k at most n / MIN_PER_CLUSTER
-N_INIT = 4
+N_INIT = 2
+TOL = 1e-6                   # Lloyd stops when the inertia falls by less than this share
 SILHOUETTE_SAMPLE = 2000
-CLUSTER_VERSION = "1"        # bump when the clustering or naming changes
-CENTER = False               # cluster what a trajectory did beyond its question's mean (``center``)
+CLUSTER_VERSION = "2"        # bump when the clustering or naming changes (2: k chosen on the sample, 2 starts)
+RECLUSTER_SHARE = 0.2        # an import assigns new wrong trajectories to the nearest centre until they are more
+                             # than this share of those the last full clustering saw; then it clusters again
+CENTER = True                # cluster what a trajectory did beyond its question's mean (``center``; docs/ANALYSIS.md)
 
 
 def version(params: dict | None = None) -> str:
@@ -87,7 +93,7 @@ def embed_texts(texts: list[str], batch_size: int = 64) -> np.ndarray:
     if not texts:
         return np.zeros((0, 256), dtype=np.float32)
     v = np.asarray(_model().embed(texts, norm=True, batch_size=batch_size), dtype=np.float32)
-    return _unit(v)
+    return _unit(np.nan_to_num(v))             # a text of no known token: wordllama's 0/0, a zero vector here
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -110,11 +116,13 @@ def center(X: np.ndarray, groups, X_all: np.ndarray, groups_all) -> np.ndarray:
     clusters follow the questions' topics (circles, chips on a grid), not how the answers went wrong."""
     sums: dict = {}
     for x, g in zip(np.asarray(X_all, dtype=np.float64), groups_all):
+        if not x.any():                         # an empty response's zero vector is no part of the mean
+            continue
         s = sums.get(g)
         sums[g] = (x.copy(), 1) if s is None else (s[0] + x, s[1] + 1)
     out = np.asarray(X, dtype=np.float64).copy()
     for i, g in enumerate(groups):
-        if g in sums and sums[g][1] > 1:
+        if g in sums and sums[g][1] > 1 and out[i].any():      # and stays zero: far from every centre
             out[i] -= sums[g][0] / sums[g][1]
     return _unit(out).astype(np.float64)
 
@@ -133,35 +141,46 @@ class Clustering:
         return 1.0 - np.einsum("ij,ij->i", X, self.centers[self.labels])
 
 
+def nearest(X: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """The nearest centre (squared Euclidean; ties to the lower index) of each row of ``X``: k-means' own
+    assignment rule, vectorised (``|x|²`` is the same for every centre, so it is left out)."""
+    return (X @ C.T - 0.5 * np.einsum("ij,ij->i", C, C)[None, :]).argmax(axis=1)
+
+
+def means(X: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each cluster's mean row (k × d; an empty cluster's is 0) and its size."""
+    counts = np.bincount(labels, minlength=k)
+    sums = np.eye(k)[labels].T @ X                       # one matrix product for every cluster's sum
+    return sums / np.maximum(counts, 1)[:, None], counts
+
+
 def _kmeans_once(X: np.ndarray, k: int, rng: np.random.Generator, iters: int) -> tuple[np.ndarray, np.ndarray, float]:
     n = X.shape[0]
     sq = np.einsum("ij,ij->i", X, X)
-    centers = [X[rng.integers(n)]]
-    d2 = np.maximum(sq - 2 * X @ centers[0] + centers[0] @ centers[0], 0)
+    first = int(rng.integers(n))
+    idx = [first]
+    d2 = np.maximum(sq - 2 * X @ X[first] + sq[first], 0)
     for _ in range(1, k):                       # k-means++: the next centre drawn in proportion to d²
         tot = d2.sum()
         i = int(rng.choice(n, p=d2 / tot)) if tot > 0 else int(rng.integers(n))
-        centers.append(X[i])
-        d2 = np.minimum(d2, np.maximum(sq - 2 * X @ X[i] + X[i] @ X[i], 0))
-    C = np.array(centers, dtype=np.float64)
-    labels = np.full(n, -1)
-    for _ in range(iters):
-        dist = sq[:, None] - 2 * X @ C.T + np.einsum("ij,ij->i", C, C)[None, :]
-        new = dist.argmin(axis=1)
-        if np.array_equal(new, labels):
-            break
-        labels = new
-        for j in range(k):
-            members = X[labels == j]
-            if len(members):
-                C[j] = members.mean(axis=0)
-            else:                               # an empty cluster takes the point farthest from its centre
-                far = int(dist[np.arange(n), labels].argmax())
-                C[j] = X[far]
-                labels[far] = j
-    dist = sq[:, None] - 2 * X @ C.T + np.einsum("ij,ij->i", C, C)[None, :]
-    labels = dist.argmin(axis=1)
-    return labels, C, float(np.maximum(dist[np.arange(n), labels], 0).sum())
+        idx.append(i)
+        d2 = np.minimum(d2, np.maximum(sq - 2 * X @ X[i] + sq[i], 0))
+    C = X[idx].copy()
+    labels, prev, rows = np.full(n, -1), np.inf, np.arange(n)
+    for _ in range(iters):                      # Lloyd: assign, then move each centre to its members' mean
+        score = X @ C.T - 0.5 * np.einsum("ij,ij->i", C, C)[None, :]
+        new = score.argmax(axis=1)
+        inertia = sq.sum() - 2 * score[rows, new].sum()
+        if np.array_equal(new, labels) or prev - inertia <= TOL * abs(inertia):
+            break                               # no point moved, or the inertia no longer falls (near-duplicates)
+        labels, prev = new, inertia
+        C, counts = means(X, labels, k)
+        for j in np.flatnonzero(counts == 0):   # an empty cluster takes the point farthest from its centre
+            far = int((sq - 2 * np.einsum("ij,ij->i", X, C[labels]) + np.einsum("ij,ij->i", C, C)[labels]).argmax())
+            C[j], labels[far] = X[far], j
+    labels = nearest(X, C)
+    inertia = np.maximum(sq - 2 * np.einsum("ij,ij->i", X, C[labels]) + np.einsum("ij,ij->i", C, C)[labels], 0)
+    return labels, C, float(inertia.sum())
 
 
 def kmeans(X: np.ndarray, k: int, seed: int = SEED, n_init: int = N_INIT, iters: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -176,59 +195,86 @@ def kmeans(X: np.ndarray, k: int, seed: int = SEED, n_init: int = N_INIT, iters:
     return best[0], best[1]
 
 
+def _sample(n: int, size: int, seed: int) -> np.ndarray:
+    """Row indexes of a seeded sample of at most ``size`` of ``n`` rows (all of them when n <= size), sorted."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+def _silhouette(D: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of points with pairwise distances ``D`` (vectorised); a point alone in its cluster counts 0."""
+    ks, own = np.unique(labels, return_inverse=True)
+    if len(ks) < 2:
+        return 0.0
+    m = len(labels)
+    sums = D @ np.eye(len(ks))[own]                      # each point's distance sum to each cluster
+    counts = np.bincount(own, minlength=len(ks)).astype(np.float64)
+    rows = np.arange(m)
+    a = sums[rows, own] / np.maximum(counts[own] - 1, 1)
+    other = sums / counts[None, :]
+    other[rows, own] = np.inf
+    b = other.min(axis=1)
+    top = np.maximum(a, b)
+    s = np.where((counts[own] > 1) & (top > 0), (b - a) / np.where(top > 0, top, 1), 0.0)
+    return float(s.mean())
+
+
+def _distances(Xs: np.ndarray) -> np.ndarray:
+    D = np.maximum(1.0 - Xs @ Xs.T, 0.0)
+    np.fill_diagonal(D, 0.0)
+    return D
+
+
 def silhouette(X: np.ndarray, labels: np.ndarray, sample: int = SILHOUETTE_SAMPLE, seed: int = SEED) -> float:
     """Mean silhouette (cosine distance) over at most ``sample`` points drawn with ``Generator(seed)``; points
     alone in their cluster count 0, as usual."""
     X = np.asarray(X, dtype=np.float64)
-    labels = np.asarray(labels)
-    ks = np.unique(labels)
-    if len(ks) < 2:
-        return 0.0
-    idx = np.arange(len(X))
-    if len(X) > sample:
-        idx = np.sort(np.random.default_rng(seed).choice(len(X), sample, replace=False))
-    Xs, ls = X[idx], labels[idx]
-    D = np.maximum(1.0 - Xs @ Xs.T, 0.0)
-    out = np.zeros(len(idx))
-    onehot = (ls[:, None] == ks[None, :]).astype(np.float64)
-    sums = D @ onehot                                  # distance sum to each cluster
-    counts = onehot.sum(axis=0)
-    own = (ls[:, None] == ks[None, :])
-    for i in range(len(idx)):
-        c = own[i]
-        n_own = counts[c][0] - 1
-        if n_own <= 0:
-            continue
-        a = sums[i, c][0] / n_own
-        others = sums[i, ~c] / np.where(counts[~c] > 0, counts[~c], 1)
-        b = others[counts[~c] > 0].min()
-        out[i] = (b - a) / max(a, b) if max(a, b) > 0 else 0.0
-    return float(out.mean())
+    idx = _sample(len(X), sample, seed)
+    return _silhouette(_distances(X[idx]), np.asarray(labels)[idx])
 
 
 def cluster(X: np.ndarray, seed: int = SEED, k: int | None = None, k_max: int = K_MAX) -> Clustering:
     """Cluster unit vectors ``X`` (n × d): ``k`` given, or the k of 2..k_max (at most n / MIN_PER_CLUSTER) with
-    the highest silhouette. Clusters are numbered by size, largest first (ties by their smallest row)."""
+    the highest silhouette. k is chosen on a seeded sample of at most ``SILHOUETTE_SAMPLE`` rows (k-means and
+    the silhouette of each candidate on the sample), then the chosen k is run on every row; the silhouette
+    reported is of that final clustering (on the same sample). Clusters are numbered by size, largest first
+    (ties by their smallest row). Same input and seed, same output."""
     X = np.asarray(X, dtype=np.float64)
     n = len(X)
     if n < 2:
         return Clustering(np.zeros(n, dtype=int), X[:1].copy() if n else np.zeros((0, X.shape[1])), min(n, 1), 0.0)
-    ks = [k] if k else list(range(2, max(2, min(k_max, n // MIN_PER_CLUSTER)) + 1))
-    ks = [min(max(1, x), n) for x in ks]
-    best, scores = None, {}
-    for kk in ks:
-        labels, C = kmeans(X, kk, seed)
-        s = silhouette(X, labels, seed=seed) if kk > 1 else 0.0
+    idx = _sample(n, SILHOUETTE_SAMPLE, seed)
+    D = _distances(X[idx])
+    scores, runs = {}, {}
+    if k:
+        kk = min(max(1, k), n)
+    else:
+        ks = range(2, max(2, min(k_max, n // MIN_PER_CLUSTER)) + 1)
+        for kk in ks:
+            runs[kk] = kmeans(X[idx], kk, seed)
+            scores[kk] = round(_silhouette(D, runs[kk][0]), 6)
+        kk = max(ks, key=lambda j: (scores[j], -j))     # the best silhouette; a tie goes to the smaller k
+    labels, C = runs[kk] if len(idx) == n and kk in runs else kmeans(X, kk, seed)
+    s = _silhouette(D, labels[idx]) if kk > 1 else 0.0
+    if k:
         scores[kk] = round(s, 6)
-        if best is None or s > best[0] + 1e-12:
-            best = (s, kk, labels, C)
-    s, kk, labels, C = best
     order = sorted(range(kk), key=lambda j: (-(labels == j).sum(), int(np.argmax(labels == j))))
     remap = np.empty(kk, dtype=int)
     remap[order] = np.arange(kk)
     labels = remap[labels]
     C = _unit(C[order])
     return Clustering(labels, C.astype(np.float64), kk, float(s), scores)
+
+
+def assign(X: np.ndarray, labels: np.ndarray, k: int, X_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``X_new`` given the nearest centre of the clustering ``labels`` of ``X`` (each centre its members' mean,
+    as k-means leaves it; k-means' own rule, ``nearest``), and their cosine distance to it (as
+    ``Clustering.distances``)."""
+    C, _ = means(np.asarray(X, dtype=np.float64), np.asarray(labels), k)
+    X_new = np.asarray(X_new, dtype=np.float64)
+    new = nearest(X_new, C)
+    return new, 1.0 - np.einsum("ij,ij->i", X_new, _unit(C)[new])
 
 
 def representatives(X: np.ndarray, c: Clustering, n: int = 3) -> dict[int, list[int]]:

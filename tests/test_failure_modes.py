@@ -224,3 +224,62 @@ def test_trajectories_page_more_like_this(clustered, monkeypatch):
     assert "More like this" in [h.value for h in at.subheader]
     at.toggle(key="traj_more_same").set_value(True).run()
     assert not at.exception
+
+
+def test_vectorised_silhouette_equals_the_textbook_loop():
+    rng = np.random.default_rng(1)
+    X = embed._unit(rng.normal(size=(60, 8))).astype(np.float64)
+    labels = rng.integers(4, size=60)
+    labels[7] = 4                                   # a cluster of one counts 0
+    D = np.maximum(1 - X @ X.T, 0)
+    want = []
+    for i in range(60):
+        own = (labels == labels[i]) & (np.arange(60) != i)
+        if not own.any():
+            want.append(0.0)
+            continue
+        a = D[i, own].mean()
+        b = min(D[i, labels == j].mean() for j in set(labels.tolist()) - {labels[i]})
+        want.append((b - a) / max(a, b))
+    assert embed.silhouette(X, labels) == pytest.approx(np.mean(want))
+
+
+def test_k_is_chosen_on_a_sample_and_every_point_is_clustered_deterministically(monkeypatch):
+    """More points than SILHOUETTE_SAMPLE: k is chosen on the seeded sample, the chosen k runs on every point;
+    two runs give the same assignments, and the well-separated groups are found."""
+    monkeypatch.setattr(embed, "SILHOUETTE_SAMPLE", 200)
+    rng = np.random.default_rng(2)
+    centres = embed._unit(rng.normal(size=(4, 32)))
+    truth = rng.integers(4, size=1500)
+    X = embed._unit(centres[truth] + 0.1 * rng.normal(size=(1500, 32)))
+    a, b = embed.cluster(X, seed=0), embed.cluster(X, seed=0)
+    assert a.k == 4 and len(a.labels) == 1500 and np.array_equal(a.labels, b.labels) and a.scores == b.scores
+    assert failure_modes.adjusted_rand(a.labels, truth) == pytest.approx(1.0)
+    assert set(a.scores) == set(range(2, embed.K_MAX + 1))
+
+
+def test_assign_gives_the_nearest_members_mean():
+    rng = np.random.default_rng(3)
+    X = embed._unit(rng.normal(size=(50, 6))).astype(np.float64)
+    labels = rng.integers(3, size=50)
+    new = embed._unit(rng.normal(size=(10, 6))).astype(np.float64)
+    got, dist = embed.assign(X, labels, 3, new)
+    C = np.array([X[labels == j].mean(axis=0) for j in range(3)])
+    assert got.tolist() == [int(np.argmin(((C - x) ** 2).sum(axis=1))) for x in new]
+    unit = C / np.linalg.norm(C, axis=1, keepdims=True)
+    assert dist == pytest.approx([1 - x @ unit[j] for x, j in zip(new, got)], abs=1e-6)
+
+
+def test_with_questions_a_cluster_is_named_by_words_spread_over_its_questions():
+    """Without questions the statement word of one question ("torus", many times) wins; with them a word used
+    on each of the cluster's questions ("perhaps") does. Either way only the cluster's own words."""
+    texts = ["torus torus torus torus torus perhaps", "cube perhaps", "prism perhaps", "wins bob wins", "bob wins"]
+    labels, groups = [0, 0, 0, 1, 1], ["q1", "q2", "q3", "q4", "q4"]
+    assert failure_modes.distinctive_terms(texts, labels, top=1)[0] == ["torus"]
+    named = failure_modes.distinctive_terms(texts, labels, top=1, groups=groups)
+    assert named[0] == ["perhaps"] and named[1][0] in {"wins", "bob"}
+
+
+def test_a_text_of_no_known_token_is_a_zero_vector_not_nan():
+    v = embed.embed_texts(["", "final answer: 3"])
+    assert np.isfinite(v).all() and not v[0].any() and v[1].any()

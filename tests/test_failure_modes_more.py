@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -20,6 +21,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TRACES = "traces/skythought-aime24"
 FIRST = ("Llama-3.1-8B", "Qwen2.5-14B-Instruct", "Qwen2.5-Math-7B", "gemma-2-27b-it", "Sky-T1-math-wrong-5K-14B")
 LATER = "Sky-T1-math-wrong-5K-27B"
+FIRST_LATER = "Sky-T1-math-correct-5K-14B"
 
 
 def _import(path, shared, *models: str) -> int:
@@ -73,9 +75,17 @@ def test_a_first_import_embeds_nothing(first, shared, tmp_path, capsys):
     assert _count(path, "SELECT count(*) FROM trajectory_embeddings") == 0
 
 
-def test_an_import_into_a_clustered_benchmark_embeds_and_clusters_again(clustered, shared, tmp_path, capsys):
-    """The new wrong trajectories are embedded and every wrong trajectory is assigned once; the clustering equals
-    a fresh `annotate --clusters` of the same warehouse. Importing the same file again writes and prints nothing."""
+def _wrong_unassigned(path) -> int:
+    return _count(path, "SELECT count(*) FROM outcomes o WHERE NOT is_correct AND benchmark = 'aime24' AND "
+                        "trajectory_id NOT IN (SELECT trajectory_id FROM cluster_assignments)")
+
+
+def test_an_import_into_a_clustered_benchmark_clusters_again_past_the_share(clustered, shared, tmp_path, capsys,
+                                                                           monkeypatch):
+    """More new wrong trajectories than RECLUSTER_SHARE: every wrong trajectory is embedded and clustered again,
+    the line says why, and the clustering equals a fresh `annotate --clusters` of the same warehouse. Importing the
+    same file again writes and prints nothing."""
+    monkeypatch.setattr(embed, "RECLUSTER_SHARE", 0.0)
     path = _copy(clustered, tmp_path / "w.duckdb")
     before = _count(path, "SELECT count(*) FROM cluster_assignments")
     capsys.readouterr()
@@ -84,18 +94,61 @@ def test_an_import_into_a_clustered_benchmark_embeds_and_clusters_again(clustere
     wrong = _count(path, "SELECT count(*) FROM outcomes WHERE benchmark = 'aime24' AND NOT is_correct")
     assert wrong > before
     assert re.search(rf"failure modes of aime24 updated: \d+ trajectories embedded, {wrong} wrong trajectories in "
-                     r"\d+ clusters", out), out
-    assert _count(path, "SELECT count(*) FROM outcomes o WHERE NOT is_correct AND benchmark = 'aime24' AND "
-                        "trajectory_id NOT IN (SELECT trajectory_id FROM cluster_assignments)") == 0
+                     r"\d+ clusters; clustered again \(\d+% new since the last clustering\)", out), out
+    assert _wrong_unassigned(path) == 0
     assert _count(path, "SELECT count(*) - count(DISTINCT trajectory_id) FROM cluster_assignments") == 0
     with db.reader(path) as con:
-        assert clusters.current(con, "aime24", embed.version())
+        assert clusters.current(con, "aime24", embed.version()) and clusters.clustered(con, "aime24") == wrong
     fresh = _copy(path, tmp_path / "fresh.duckdb")
     assert cli.main(["annotate", "--clusters", "--db", str(fresh)]) == 0
     assert _assigned(fresh) == _assigned(path)
     capsys.readouterr()
     assert _import(path, shared, LATER) == 0
     assert "failure modes" not in capsys.readouterr().out
+
+
+def test_an_import_of_a_few_assigns_them_to_the_nearest_centre(clustered, shared, tmp_path, capsys, monkeypatch):
+    """Fewer new wrong trajectories than RECLUSTER_SHARE: the stored clusters stay (ids, labels, representatives,
+    the old assignments), each new one joins the cluster whose centre (its members' mean vector) is nearest, the
+    sizes follow, and the line says so. The share counts from the last full clustering: a second import that takes
+    the total past it clusters again."""
+    monkeypatch.setattr(embed, "RECLUSTER_SHARE", 0.9)
+    path = _copy(clustered, tmp_path / "w.duckdb")
+    old = dict((t, c) for t, c, _ in _assigned(path))
+    with db.reader(path) as con:
+        labels = clusters.clusters(con, "aime24").select("cluster_id", "label", "terms", "examples")
+        seen = clusters.clustered(con, "aime24")
+    capsys.readouterr()
+    assert _import(path, shared, LATER) == 0
+    out = capsys.readouterr().out
+    wrong = _count(path, "SELECT count(*) FROM outcomes WHERE benchmark = 'aime24' AND NOT is_correct")
+    added = wrong - len(old)
+    assert added > 0 and re.search(
+        rf"failure modes of aime24 updated: \d+ trajectories embedded, {wrong} wrong trajectories in \d+ "
+        rf"clusters; {added} new assigned to the nearest centre \({100 * added / seen:.0f}% new since the last "
+        r"clustering; clustered again above 90%\)", out), out
+    now = {t: c for t, c, _ in _assigned(path)}
+    assert {t: now[t] for t in old} == old and _wrong_unassigned(path) == 0 and len(now) == wrong
+    with db.reader(path) as con:
+        assert clusters.clusters(con, "aime24").select("cluster_id", "label", "terms", "examples").equals(labels)
+        assert clusters.clustered(con, "aime24") == seen and clusters.current(con, "aime24", embed.version())
+        assert clusters.clustering(con, "aime24")["n_trajectories"] == wrong
+        sizes = dict(con.execute("SELECT cluster_id, size FROM failure_clusters WHERE benchmark = 'aime24'").fetchall())
+        vec = clusters.vectors(con, "aime24", embed.version())
+    assert sizes == {j: sum(c == j for c in now.values()) for j in sizes}
+    wrong_vec = vec.filter(~vec["is_correct"])
+    X = np.asarray(wrong_vec["vector"].to_list())
+    if embed.CENTER:                            # the points k-means sees: each minus its question's mean
+        X = embed.center(X, wrong_vec["question_id"].to_list(), np.asarray(vec["vector"].to_list()),
+                         vec["question_id"].to_list())
+    ids = wrong_vec["trajectory_id"].to_list()
+    C = np.array([X[[i for i, t in enumerate(ids) if old.get(t) == j]].mean(axis=0) for j in sorted(sizes)])
+    for i, t in enumerate(ids):                 # the nearest centre, recomputed here by the textbook formula
+        if t not in old:
+            assert now[t] == int(np.argmin(((C - X[i]) ** 2).sum(axis=1)))
+    monkeypatch.setattr(embed, "RECLUSTER_SHARE", 0.05)
+    assert _import(path, shared, FIRST_LATER) == 0
+    assert "clustered again" in capsys.readouterr().out
 
 
 def test_the_upload_updates_the_clusters_too(clustered, shared, tmp_path, monkeypatch):
@@ -194,7 +247,7 @@ def test_a_folder_exported_before_the_failure_modes_opens_with_a_notice(folder, 
         tid, qid = con.execute("SELECT trajectory_id, question_id FROM outcomes WHERE NOT is_correct "
                                "ORDER BY trajectory_id LIMIT 1").fetchall()[0]
     at = _page(monkeypatch, old, "app_pages/trajectories.py", b="aime24", q=qid, t=str(tid))
-    assert any("no stored embedding" in i.value for i in at.info)
+    assert any("trajectories are not embedded" in i.value for i in at.info)
 
 
 @pytest.fixture
@@ -233,13 +286,16 @@ def test_import_parquet_keeps_a_clustering_whole_then_clusters_again(folder, lat
     assert _count(later, "SELECT count(*) FROM outcomes WHERE NOT is_correct") == len(_assigned(later))
 
 
-def test_merge_clusters_the_merged_trajectories_again(clustered, shared, tmp_path):
+def test_merge_clusters_the_merged_trajectories_again(clustered, shared, tmp_path, capsys):
     """`merge` copies no failure-mode rows from a shard: the target's clustered benchmark is embedded and
     clustered again over the merged trajectories."""
     shard = tmp_path / "shard.duckdb"
     assert _import(shard, shared, LATER) == 0
     path = _copy(clustered, tmp_path / "w.duckdb")
+    capsys.readouterr()
     assert cli.main(["merge", str(shard), "--db", str(path)]) == 0
+    assert re.search(r"^failure modes of aime24 updated: \d+ trajectories embedded, .*; (clustered again|\d+ new "
+                     r"assigned to the nearest centre)", capsys.readouterr().out, re.M)
     with db.reader(path) as con:
         assert clusters.current(con, "aime24", embed.version())
     assert _count(path, "SELECT count(*) FROM outcomes WHERE NOT is_correct") == len(_assigned(path))

@@ -7,7 +7,12 @@ API:
   answer, lacking a 'combined' vector at ``version``): trajectory_id, response, answer, is_correct, error_step.
 - ``replace_embeddings(con, trajectory_ids, table)``: replace these trajectories' vectors (an Arrow table).
 - ``vectors(con, benchmark, version)``: every embedded trajectory's combined vector (texts of the wrong ones).
-- ``replace_clustering(con, clustering, clusters, assignments)``: replace a benchmark's clustering.
+- ``replace_clustering(con, clustering, clusters, assignments)``: replace a benchmark's clustering (and note how
+  many trajectories k-means saw: ``clustered``).
+- ``assigned(con, benchmark)``: its stored assignments (trajectory_id, cluster_id), by trajectory_id.
+- ``add_assignments(con, benchmark, assignments)``: add trajectories to the stored clusters (an import's new wrong
+  trajectories, each given the nearest centre); the clusters' sizes and the clustering's n_trajectories follow.
+- ``clustered(con, benchmark)``: how many wrong trajectories the last full clustering saw (the rest were added).
 - ``current(con, benchmark, version)``: whether the stored clustering is of exactly the benchmark's wrong
   trajectories embedded at ``version`` (else an import or a merge added some: cluster again).
 - ``clustering(con, benchmark)``: the stored clustering's record as a dict, or None.
@@ -23,9 +28,9 @@ from typing import Sequence
 import pyarrow as pa
 
 from warehouse import ingest
-from warehouse.db import query
+from warehouse.db import get_meta, query, set_meta
 from warehouse.filters import Selection
-from warehouse.lookup import _dicts
+from warehouse.lookup import dicts
 from warehouse.records import ClusterAssignment, FailureCluster, FailureClustering, TrajectoryEmbedding
 
 TABLES = ("trajectory_embeddings", "failure_clusterings", "failure_clusters", "cluster_assignments")
@@ -42,7 +47,7 @@ def to_embed(con, benchmark: str, version: str, limit: int = 500, after: int | N
     """Trajectories of ``benchmark`` on questions with at least one wrong answer (the wrong ones and, for
     contrast, the right ones beside them) that have no 'combined' vector at ``version``, keyset-paginated on
     trajectory_id. error_step: the first step labelled a verified slip or a suspected first error, any annotator."""
-    return _dicts(con, """
+    return dicts(con, """
         WITH q AS (SELECT DISTINCT question_id FROM outcomes WHERE benchmark = ? AND NOT is_correct)
         SELECT o.trajectory_id, t.response, o.answer, o.is_correct,
                (SELECT min(a.step_idx) FROM step_annotations a WHERE a.trajectory_id = o.trajectory_id
@@ -72,8 +77,8 @@ def embedding_table(rows: Sequence[TrajectoryEmbedding]) -> pa.Table:
 
 def replace_embeddings(con, trajectory_ids: Sequence[int], rows: Sequence[TrajectoryEmbedding]) -> int:
     """Replace every stored vector of these trajectories (any version) by ``rows``."""
-    return ingest._replace_for(con, "trajectory_embeddings", trajectory_ids, embedding_table(rows),
-                               TrajectoryEmbedding.columns())
+    return ingest.replace_for(con, "trajectory_embeddings", trajectory_ids, embedding_table(rows),
+                              TrajectoryEmbedding.columns())
 
 
 def vectors(con, benchmark: str, version: str):
@@ -121,16 +126,49 @@ def replace_clustering(con, clustering: FailureClustering, clusters: Sequence[Fa
             con.execute("INSERT INTO failure_clusters SELECT * FROM _fc")
         finally:
             con.unregister("_fc")
-    if assignments:
-        con.register("_ca", pa.table({
-            "benchmark": pa.array([x.benchmark for x in assignments], pa.string()),
-            "trajectory_id": pa.array([x.trajectory_id for x in assignments], pa.int64()),
-            "cluster_id": pa.array([x.cluster_id for x in assignments], pa.int32()),
-            "distance": pa.array([x.distance for x in assignments], pa.float64())}))
-        try:
-            con.execute("INSERT INTO cluster_assignments SELECT * FROM _ca")
-        finally:
-            con.unregister("_ca")
+    _insert_assignments(con, assignments)
+    set_meta(con, _CLUSTERED + b, str(c.n_trajectories))
+
+
+def _insert_assignments(con, assignments: Sequence[ClusterAssignment]) -> None:
+    if not assignments:
+        return
+    con.register("_ca", pa.table({
+        "benchmark": pa.array([x.benchmark for x in assignments], pa.string()),
+        "trajectory_id": pa.array([x.trajectory_id for x in assignments], pa.int64()),
+        "cluster_id": pa.array([x.cluster_id for x in assignments], pa.int32()),
+        "distance": pa.array([x.distance for x in assignments], pa.float64())}))
+    try:
+        con.execute("INSERT INTO cluster_assignments SELECT * FROM _ca")
+    finally:
+        con.unregister("_ca")
+
+
+_CLUSTERED = "failure_clusters_clustered:"       # meta key: + benchmark -> trajectories the full clustering saw
+
+
+def clustered(con, benchmark: str) -> int:
+    """How many wrong trajectories ``benchmark``'s last full clustering saw (those added since to the nearest
+    centre are not counted); a clustering that came without the note (a Parquet folder's) counts all of its own."""
+    c = clustering(con, benchmark)
+    return int(get_meta(con, _CLUSTERED + benchmark) or (c["n_trajectories"] if c else 0))
+
+
+def assigned(con, benchmark: str):
+    """The stored assignments of ``benchmark``: trajectory_id, cluster_id, by trajectory_id."""
+    return query(con, "SELECT trajectory_id, cluster_id FROM cluster_assignments WHERE benchmark = ? "
+                      "ORDER BY trajectory_id", [benchmark])
+
+
+def add_assignments(con, benchmark: str, assignments: Sequence[ClusterAssignment]) -> None:
+    """Add these (new) trajectories to ``benchmark``'s stored clusters; each cluster's size and the clustering's
+    n_trajectories are recounted from the assignments."""
+    _insert_assignments(con, assignments)
+    con.execute("""UPDATE failure_clusters f SET size = (SELECT count(*) FROM cluster_assignments a
+                   WHERE a.benchmark = f.benchmark AND a.cluster_id = f.cluster_id) WHERE f.benchmark = ?""",
+                [benchmark])
+    con.execute("""UPDATE failure_clusterings SET n_trajectories = (SELECT count(*) FROM cluster_assignments
+                   WHERE benchmark = ?) WHERE benchmark = ?""", [benchmark, benchmark])
 
 
 def current(con, benchmark: str, version: str) -> bool:
@@ -154,7 +192,7 @@ def clustering(con, benchmark: str) -> dict | None:
     """The stored clustering of ``benchmark`` (FailureClustering's columns), or None."""
     if not stored(con):
         return None
-    rows = _dicts(con, "SELECT * FROM failure_clusterings WHERE benchmark = ?", [benchmark])
+    rows = dicts(con, "SELECT * FROM failure_clusterings WHERE benchmark = ?", [benchmark])
     return FailureClustering.from_row(rows[0]).as_row() if rows else None
 
 
@@ -203,3 +241,26 @@ def has_vector(con, trajectory_id: int) -> bool:
         return False
     return bool(con.execute("SELECT count(*) FROM trajectory_embeddings WHERE trajectory_id = ? AND view = 'combined'",
                             [int(trajectory_id)]).fetchall()[0][0])
+
+
+def nearest_to_vector(con, vector, benchmark: str, version: str, k: int = 10, exclude: int | None = None,
+                      question_id: str | None = None):
+    """The ``k`` trajectories of ``benchmark`` whose stored 'error' (first-error step) or 'final' (last steps)
+    view at embedding ``version`` is nearest ``vector`` (cosine; a trajectory's best view counts), any model,
+    ``exclude`` left out, only ``question_id``'s when given: trajectory_id, question_id, model_id, sample_idx,
+    is_correct, answer, similarity, view (the one that matched), text (its embedded text), cluster."""
+    return query(con, """
+        WITH best AS (
+            SELECT e.trajectory_id, max(s) AS similarity, arg_max(e.view, s) AS view, arg_max(e.text, s) AS text
+            FROM (SELECT *, list_cosine_similarity(vector, ?::FLOAT[]) AS s FROM trajectory_embeddings
+                  WHERE version = ? AND view IN ('error', 'final') AND trajectory_id IS DISTINCT FROM ?
+                    AND trajectory_id IN (SELECT trajectory_id FROM outcomes
+                                          WHERE benchmark = ? AND (? IS NULL OR question_id = ?))) e
+            WHERE NOT isnan(e.s) GROUP BY e.trajectory_id)
+        SELECT o.trajectory_id, o.question_id, o.model_id, o.sample_idx, o.is_correct, o.answer, b.similarity,
+               b.view, b.text, c.label AS cluster
+        FROM best b JOIN outcomes o USING (trajectory_id)
+        LEFT JOIN cluster_assignments a ON a.trajectory_id = o.trajectory_id AND a.benchmark = o.benchmark
+        LEFT JOIN failure_clusters c ON c.benchmark = a.benchmark AND c.cluster_id = a.cluster_id
+        ORDER BY b.similarity DESC, o.trajectory_id LIMIT ?""",
+                 [list(map(float, vector)), version, exclude, benchmark, question_id, question_id, int(k)])

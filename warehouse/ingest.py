@@ -165,8 +165,10 @@ def upsert_grades(con, grades: Sequence[Grade]) -> int:
     return _insert(con, "grades", list(last.values()), Grade.columns(), conflict=None)
 
 
-def _replace_for(con, table: str, trajectory_ids: Sequence[int], records: Sequence, columns: Sequence[str],
-                 extra_where: str = "", extra_params: Sequence = ()) -> int:
+def replace_for(con, table: str, trajectory_ids: Sequence[int], records: Sequence, columns: Sequence[str],
+                extra_where: str = "", extra_params: Sequence = ()) -> int:
+    """Delete the rows of ``table`` of these trajectories (narrowed by ``extra_where``), then insert ``records``
+    (records or an Arrow table with ``columns``): the one per-trajectory replace every derived table uses."""
     if trajectory_ids:
         ids = pa.table({"trajectory_id": pa.array(list(trajectory_ids), pa.int64())})  # noqa: F841
         con.register("_ingest_ids", ids)
@@ -181,22 +183,22 @@ def _replace_for(con, table: str, trajectory_ids: Sequence[int], records: Sequen
 def replace_steps(con, trajectory_ids: Sequence[int], steps: Sequence[Step] | pa.Table) -> int:
     """Replace the steps of these trajectories (idempotent re-segmentation): Step records, or an
     Arrow table with the same columns. With no ``trajectory_ids`` nothing is deleted first."""
-    return _replace_for(con, "steps", trajectory_ids, steps, Step.columns())
+    return replace_for(con, "steps", trajectory_ids, steps, Step.columns())
 
 
 def replace_timelines(con, trajectory_ids: Sequence[int], answers: pa.Table, timelines: pa.Table) -> int:
     """Replace the answer timelines of these trajectories (``step_answers`` and ``trajectory_timelines``
     rows as Arrow tables, see warehouse/timeline_store.py). With no ``trajectory_ids`` nothing is deleted first."""
-    n = _replace_for(con, "step_answers", trajectory_ids, answers, StepAnswer.columns())
-    _replace_for(con, "trajectory_timelines", trajectory_ids, timelines, TrajectoryTimeline.columns())
+    n = replace_for(con, "step_answers", trajectory_ids, answers, StepAnswer.columns())
+    replace_for(con, "trajectory_timelines", trajectory_ids, timelines, TrajectoryTimeline.columns())
     return n
 
 
 def replace_annotations(con, annotator: str, trajectory_ids: Sequence[int],
                         annotations: Sequence[StepAnnotation], flags: Sequence[TrajectoryFlag] = ()) -> int:
     """Replace one annotator's step annotations and trajectory flags for these trajectories."""
-    n = _replace_for(con, "step_annotations", trajectory_ids, annotations,
-                     StepAnnotation.columns(), " AND annotator = ?", [annotator])
-    _replace_for(con, "trajectory_flags", trajectory_ids, flags,
-                 TrajectoryFlag.columns(), " AND annotator = ?", [annotator])
+    n = replace_for(con, "step_annotations", trajectory_ids, annotations,
+                    StepAnnotation.columns(), " AND annotator = ?", [annotator])
+    replace_for(con, "trajectory_flags", trajectory_ids, flags,
+                TrajectoryFlag.columns(), " AND annotator = ?", [annotator])
     return n

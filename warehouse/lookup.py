@@ -17,7 +17,8 @@ from .records import Model, Question, Record
 R = TypeVar("R", bound=Record)
 
 
-def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+def dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """The rows of a parameterized query as dicts (column -> value), for the warehouse's own modules."""
     cur = con.execute(sql, list(params))
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
@@ -71,19 +72,19 @@ def has_model(con, model_id: str) -> bool:
 # --- records read back --------------------------------------------------------------------------
 def records(con, cls: type[R]) -> list[R]:
     """Every row of the record type's table (``cls.TABLE``), as records."""
-    return [cls.from_row(r) for r in _dicts(con, f"SELECT {_select(cls)} FROM {cls.TABLE}")]
+    return [cls.from_row(r) for r in dicts(con, f"SELECT {_select(cls)} FROM {cls.TABLE}")]
 
 
 def questions(con, benchmark: str) -> list[Question]:
     """A benchmark's question table."""
-    return [Question.from_row(r) for r in _dicts(
+    return [Question.from_row(r) for r in dicts(
         con, f"SELECT {_select(Question)} FROM questions WHERE benchmark = ?", [benchmark])]
 
 
 def models(con, model_ids: Sequence[str] | None = None) -> list[Model]:
     """The stored models (only these, when ``model_ids`` is given), by model id."""
     where, params = ("WHERE list_contains(?, model_id) ", [list(model_ids)]) if model_ids is not None else ("", [])
-    return [Model.from_row(r) for r in _dicts(
+    return [Model.from_row(r) for r in dicts(
         con, f"SELECT {_select(Model)} FROM models {where}ORDER BY model_id", params)]
 
 
@@ -117,7 +118,7 @@ def trajectories_to_process(con, *, limit: int, after: int | None = None,
     if after is not None:
         sql += " AND t.trajectory_id > ?"
         params.append(after)
-    return _dicts(con, sql + " ORDER BY t.trajectory_id LIMIT ?", params + [limit])
+    return dicts(con, sql + " ORDER BY t.trajectory_id LIMIT ?", params + [limit])
 
 
 @contextmanager
@@ -133,7 +134,7 @@ def ids_table(con, trajectory_ids: Sequence[int]) -> Iterator[None]:
 def _with_ids(con, trajectory_ids: Sequence[int], sql: str) -> list[dict[str, Any]]:
     """``sql`` over the registered table ``_ids`` of these trajectory ids."""
     with ids_table(con, trajectory_ids):
-        return _dicts(con, sql)
+        return dicts(con, sql)
 
 
 def steps_of(con, trajectory_ids: Sequence[int]) -> list[dict[str, Any]]:

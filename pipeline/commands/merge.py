@@ -13,6 +13,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from pipeline.derive.annotate import refresh_line
     from pipeline.ingest import shards
     from warehouse import db
 
@@ -22,4 +23,6 @@ def run(args) -> int:
     res = shards.merge(args.shards, args.db)
     print(f"merged {res.files} shard file(s): {res.trajectories_seen} trajectories read, "
           f"{res.trajectories_new} new, {res.runs} new run(s), into {target}")
+    for r in res.clusters:                  # a clustered benchmark's new wrong trajectories (shards.merge)
+        print(refresh_line(r), flush=True)
     return 0

@@ -136,6 +136,15 @@ def write_results(db_path, annotator: str, trajectory_ids: Sequence[int], result
                                    [f for r in results for f in r.flags])
 
 
+def _batch_spans(con, rows: list[dict]) -> list[list[tuple[int, int]]]:
+    """Each row's step spans (start_char, end_char): its stored steps, or its response segmented now when it has
+    none stored."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for s in lookup.steps_of(con, [r["trajectory_id"] for r in rows]) if rows else []:
+        spans.setdefault(s["trajectory_id"], []).append((s["start_char"], s["end_char"]))
+    return [spans.get(r["trajectory_id"]) or list(zip(*segment(r["response"] or "")[:2])) for r in rows]
+
+
 def timeline_warehouse(db_path=None, every: bool = False, batch: int = BATCH) -> dict:
     """Derive the answer timeline (``derivation.answer_timeline``) of every stored trajectory that has none at
     the current version (``every``: of all of them), on their stored steps (segmenting those that have
@@ -146,17 +155,13 @@ def timeline_warehouse(db_path=None, every: bool = False, batch: int = BATCH) ->
     while True:
         with db.reader(db_path) as con:
             rows = store.to_derive(con, version, limit=batch, after=last, every=every)
-            st = lookup.steps_of(con, [r["trajectory_id"] for r in rows]) if rows else []
+            spans = _batch_spans(con, rows)
         if not rows:
             break
         last = rows[-1]["trajectory_id"]
-        spans: dict[int, list[tuple[int, int]]] = {}
-        for s in st:
-            spans.setdefault(s["trajectory_id"], []).append((s["start_char"], s["end_char"]))
         answer_rows, timeline_rows = [], []
-        for r in rows:
+        for r, sp in zip(rows, spans):
             text = r["response"]
-            sp = spans.get(r["trajectory_id"]) or list(zip(*segment(text)[:2]))
             tl = answer_timeline.timeline(text, sp, r["gold"], r["answer_type"], is_correct=r["is_correct"],
                                           extracted=r["answer"])
             a, t = answer_timeline.rows(r["trajectory_id"], tl)
@@ -187,18 +192,12 @@ def embed_warehouse(db_path=None, benchmark: str | None = None, batch: int = 250
         while True:
             with db.reader(db_path) as con:
                 rows = clusters.to_embed(con, name, version, limit=batch, after=last)
-                st = lookup.steps_of(con, [r["trajectory_id"] for r in rows]) if rows else []
+                spans = _batch_spans(con, rows)
             if not rows:
                 break
             last = rows[-1]["trajectory_id"]
-            spans: dict[int, list[tuple[int, int]]] = {}
-            for s in st:
-                spans.setdefault(s["trajectory_id"], []).append((s["start_char"], s["end_char"]))
-            texts = []
-            for r in rows:
-                text = r["response"] or ""
-                sp = spans.get(r["trajectory_id"]) or list(zip(*segment(text)[:2]))
-                texts.append(embed.views(text, sp, r["error_step"], r["answer"], params))
+            texts = [embed.views(r["response"] or "", sp, r["error_step"], r["answer"], params)
+                     for r, sp in zip(rows, spans)]
             flat = [(i, v, t) for i, vs in enumerate(texts) for v, t in vs.items()]
             vecs = embed.embed_texts([t for _, _, t in flat])
             per: list[dict] = [{} for _ in rows]
@@ -216,6 +215,16 @@ def embed_warehouse(db_path=None, benchmark: str | None = None, batch: int = 250
                 clusters.replace_embeddings(con, [r["trajectory_id"] for r in rows], out)
             n += len(rows)
     return {"embedded": n, "embedding": {"model": embed.EMBEDDER, "version": version}}
+
+
+def _points(every, wrong) -> np.ndarray:
+    """The vectors k-means sees for the ``wrong`` rows of ``every`` (``clusters.vectors``): their combined vectors,
+    each minus its question's mean when ``embed.CENTER``."""
+    X = np.asarray(wrong["vector"].to_list(), dtype=np.float64).reshape(wrong.height, -1)
+    if embed.CENTER and wrong.height:
+        X = embed.center(X, wrong["question_id"].to_list(), np.asarray(every["vector"].to_list()),
+                         every["question_id"].to_list())
+    return X
 
 
 def cluster_warehouse(db_path=None, benchmark: str | None = None, seed: int | None = None, k: int | None = None,
@@ -242,12 +251,10 @@ def cluster_warehouse(db_path=None, benchmark: str | None = None, seed: int | No
             out.append({"benchmark": name, "n_trajectories": n, "k": 0,
                         "note": f"too few wrong trajectories to group ({n}); need at least {embed.MIN_TRAJECTORIES}"})
             continue
-        X = np.asarray(vec["vector"].to_list(), dtype=np.float64)
-        if embed.CENTER:
-            X = embed.center(X, vec["question_id"].to_list(), np.asarray(every["vector"].to_list()),
-                             every["question_id"].to_list())
+        X = _points(every, vec)
         c = embed.cluster(X, seed=seed, k=k)
-        terms = failure_modes.distinctive_terms(vec["text"].to_list(), c.labels)
+        terms = failure_modes.distinctive_terms(vec["text"].to_list(), c.labels,
+                                                groups=vec["question_id"].to_list() if embed.CENTER else None)
         reps = embed.representatives(X, c)
         ids = vec["trajectory_id"].to_list()
         dist = c.distances(X)
@@ -266,9 +273,12 @@ def cluster_warehouse(db_path=None, benchmark: str | None = None, seed: int | No
 def refresh_clusters(db_path=None, benchmarks: Sequence[str] | None = None) -> list[dict]:
     """After an import or a merge (the ``import``, ``import-parquet`` and ``merge`` commands, the app's upload):
     each of ``benchmarks`` (every one when None) that already has a stored clustering gets its new trajectories
-    embedded and, when its wrong trajectories are no longer exactly the ones clustered, is clustered again with
-    the stored seed and k (so it equals a fresh ``annotate --clusters``). A benchmark with no clustering is left
-    alone: a first import costs nothing, ``annotate --clusters`` opts a benchmark in once."""
+    embedded, then its new wrong trajectories are given the nearest stored centre (``embed.assign``; the labels
+    and representatives stay), unless it must be clustered again with the stored seed and k (as a fresh
+    ``annotate --clusters``): the new ones are more than ``embed.RECLUSTER_SHARE`` of those the last full
+    clustering saw (counted since then), the embedding or clustering version changed, a clustered trajectory is
+    no longer wrong, or it had too few to group. Each result says which happened (``refresh``). A benchmark with no
+    clustering is left alone: a first import costs nothing, ``annotate --clusters`` opts a benchmark in once."""
     version = embed.version()
     with db.reader(db_path) as con:
         names = lookup.benchmark_names(con) if benchmarks is None else list(dict.fromkeys(benchmarks))
@@ -276,17 +286,46 @@ def refresh_clusters(db_path=None, benchmarks: Sequence[str] | None = None) -> l
     out = []
     for name, c in stored.items():
         n = embed_warehouse(db_path, name)["embedded"]
-        with db.reader(db_path) as con:
-            if clusters.current(con, name, version):
-                continue
         k = re.search(r":k=(\d+)", c["version"])
-        for r in cluster_warehouse(db_path, name, seed=c["seed"], k=int(k.group(1)) if k else None):
-            out.append({**r, "embedded": n})
+        k = int(k.group(1)) if k else None
+        with db.reader(db_path) as con:
+            if clusters.current(con, name, version) and c["version"] == embed.cluster_version(version, c["seed"], k):
+                continue
+            every, old, seen = clusters.vectors(con, name, version), clusters.assigned(con, name), \
+                clusters.clustered(con, name)
+        wrong = every.filter(~every["is_correct"])
+        known = set(old["trajectory_id"].to_list())
+        new = wrong.filter(~wrong["trajectory_id"].is_in(list(known)))
+        share = (wrong.height - seen) / seen if seen else 1.0
+        why = ("the embedding changed" if c["embed_version"] != version
+               else "the clustering changed" if c["version"] != embed.cluster_version(version, c["seed"], k)
+               else "too few to group before" if c["k"] == 0
+               else "a clustered trajectory is no longer wrong" if wrong.height - new.height != len(known)
+               else f"{share:.0%} new since the last clustering" if share > embed.RECLUSTER_SHARE else None)
+        if why:
+            for r in cluster_warehouse(db_path, name, seed=c["seed"], k=k):
+                out.append({**r, "embedded": n, "refresh": f"clustered again ({why})"})
+            continue
+        X = _points(every, wrong)
+        is_old = wrong["trajectory_id"].is_in(list(known)).to_numpy()
+        by_id = dict(zip(old["trajectory_id"].to_list(), old["cluster_id"].to_list()))
+        labels = np.array([by_id[t] for t in wrong.filter(is_old)["trajectory_id"].to_list()])
+        got, dist = embed.assign(X[is_old], labels, c["k"], X[~is_old])
+        added = [ClusterAssignment(name, t, int(j), float(d))
+                 for t, j, d in zip(new["trajectory_id"].to_list(), got, dist)]
+        with db.writer(db_path) as con:
+            clusters.add_assignments(con, name, added)
+        out.append({"benchmark": name, "n_trajectories": wrong.height, "k": c["k"], "embedded": n,
+                    "refresh": f"{len(added):,} new assigned to the nearest centre ({share:.0%} new since the last "
+                               f"clustering; clustered again above {embed.RECLUSTER_SHARE:.0%})"})
     return out
 
 
 def refresh_line(r: dict) -> str:
-    """One line of a refresh's result, as the import prints it and the upload shows it."""
+    """One line of a refresh's result, as the import prints it and the upload shows it: what was embedded, how many
+    wrong trajectories are grouped, and whether the new ones went to the nearest centre or all were clustered
+    again (and why)."""
     what = (f"{r['n_trajectories']:,} wrong trajectories in {r['k']} clusters" if r["k"]
             else f"{r['n_trajectories']:,} wrong trajectories, too few to group")
-    return f"failure modes of {r['benchmark']} updated: {r['embedded']:,} trajectories embedded, {what}"
+    return (f"failure modes of {r['benchmark']} updated: {r['embedded']:,} trajectories embedded, {what}"
+            + (f"; {r['refresh']}" if r.get("refresh") else ""))
