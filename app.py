@@ -32,5 +32,7 @@ try:
                                       icon=":material/rocket_launch:", default=True)])
     common.reset_page()
     common.run_page(page)   # errors become a short message
+    if state == "ok":
+        common.warm_up()    # once: what the other pages need, loaded while this one is read
 finally:
     common.release()        # never hold the warehouse between runs: the pipeline may want to write

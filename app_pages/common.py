@@ -8,6 +8,7 @@ miss and closed by ``release()`` when the run ends (app.py), so a writer waits a
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import re
@@ -109,6 +110,44 @@ def q(fn, *args, **kwargs):
                    tuple(sorted(kwargs.items())))
 
 
+# --- warming up: what later pages need, loaded while the user reads the first one ---------------------
+
+# The heavy modules only some pages import (their first visit would pay ~0.3-0.8 s CPU each): scipy's stats and
+# optimizers (Ladder's Rasch fit, Scaling, Compare), the grader's sympy (Exh failures), pandas' Styler (tables).
+WARM_MODULES = ("pandas.io.formats.style", "scipy.stats", "scipy.optimize", "analysis.compare", "charts.answer_view",
+                "analysis.failure_modes", "derivation.embed", "warehouse.search", "analysis.agreement",
+                "warehouse.verdicts")
+_warm_started = threading.Event()
+
+
+def warm_up() -> threading.Thread | None:
+    """Once per server process, after its first page has run (app.py): import ``WARM_MODULES`` and start the
+    chart export's browser (``export.warm``) in a background thread, so that the first visit to every other page
+    and the first PNG download do not pay for them. Not under AppTest (no server: nothing to warm)."""
+    if _warm_started.is_set() or not _serving():
+        return None
+    _warm_started.set()
+    t = threading.Thread(target=_warm, name="ladder-warm", daemon=True)
+    t.start()
+    return t
+
+
+def _warm() -> None:
+    for name in WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:            # noqa: BLE001 -- the page that imports it reports it
+            log.warning("warming %s failed:\n%s", name, traceback.format_exc())
+    export.warm()
+
+
+def _serving() -> bool:
+    """Whether this is a real `streamlit run` server (not AppTest, whose runtime is a mock)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
 # --- sidebar filters <-> query params -----------------------------------------------------
 
 def _qp_list(key: str) -> list[str]:
@@ -173,6 +212,19 @@ def selection() -> Selection | None:
     groups = _multi("Model groups", "groups", opts["groups"].get(bench, []), sb)
     models = _multi("Models", "models", opts["models"].get(bench, []), sb)
     return Selection(bench, scheme or "paper", tiers, cats, models, groups)
+
+
+def fragment(fn):
+    """``st.fragment`` for a section whose widgets only re-cut its own view (the Ladder's threshold, the
+    Coverage timeline's grouping): moving them reruns that section, not the page. Its cache misses' connection
+    is released when the section ends (a fragment's rerun does not reach app.py's ``release``)."""
+    @functools.wraps(fn)
+    def section(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            release()
+    return st.fragment(section)
 
 
 def has_groups(sel: Selection) -> bool:
@@ -312,15 +364,16 @@ def findings(lines: list[str]) -> None:
 
 def page_zip(page: str) -> None:
     """One button: every chart of this page (PNG, SVG, PDF, HTML) and table (CSV, Parquet) as a zip."""
-    figs, tables = dict(_figures()), dict(st.session_state.get("_page_tables", {}))
+    # this run's dicts themselves: a fragment's rerun (common.fragment) replaces its own charts and tables there
+    figs, tables = _figures(), st.session_state.setdefault("_page_tables", {})
     if not figs and not tables:
         return
     what = " and ".join(f"{n} {w}{'s' if n > 1 else ''}" for n, w in ((len(figs), "chart"), (len(tables), "table"))
                         if n)
     st.divider()
     st.download_button(f"Download this page: {what} (zip)", icon=":material/folder_zip:",
-                       data=lambda: export.zip_bytes(figs, tables=tables), file_name=f"{export.slug(page)}.zip",
-                       mime=export.MIME["zip"], key=f"zip_{page}", on_click="ignore")
+                       data=lambda: export.zip_bytes(dict(figs), tables=dict(tables)),
+                       file_name=f"{export.slug(page)}.zip", mime=export.MIME["zip"], key=f"zip_{page}", on_click="ignore")
 
 
 # --- the one way untrusted text reaches a page -----------------------------------------------

@@ -8,6 +8,7 @@ from charts import pages, present
 sel = common.selection()
 
 
+@common.fragment     # the grouping re-cuts this section only
 def timeline_section(prefix: str, report: dict) -> None:
     """Inside the trajectories, beside the gap: the answer timeline's aggregates (analysis/timeline.py)."""
     st.caption("Facts from each step's asserted answer, graded against the gold (docs/ANALYSIS.md, answer "

@@ -9,6 +9,7 @@ from charts import pages
 from warehouse import frames, inventory
 
 
+@common.fragment     # the threshold re-cuts this section only: the rest of the page is not drawn again
 def ladderness_section() -> None:
     """Does difficulty order the models: Guttman / Loevinger at a threshold, the solved matrix, the violations."""
     st.caption("Does difficulty order the models? A question counts as solved by a key when its accuracy is above "

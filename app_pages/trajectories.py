@@ -394,29 +394,98 @@ else:
                                                                 "answer": pl.String}),
                        [(qid, r["trajectory_id"]) for r in members], f"class_{qid}_{pick}",
                        height=min(len(members), 8) * 35 + 38)
-# --- more like this (issue 25): the trajectories nearest the open one, any model (stored embeddings)
+# --- more like this (issue 25): the trajectories nearest the open one, or one of its steps, any model
+from derivation import embed  # noqa: E402
 from warehouse import clusters as similar  # noqa: E402
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _step_vector(text: str) -> tuple[float, ...]:
+    """wordllama's unit vector of one step's text (as ``embed.views`` keeps an error step: its first characters)."""
+    return tuple(float(x) for x in embed.embed_texts([text])[0])
+
+
+def _near_table(near, key: str, caption: str, matched: bool = False) -> None:
+    st.caption(caption)
+    cols = [pl.col("question_id").alias("question"), pl.col("model_id").alias("model"),
+            pl.col("sample_idx").alias("sample"),
+            pl.when(pl.col("is_correct")).then(pl.lit("✓")).otherwise(pl.lit("✗")).alias("verdict"),
+            "answer", pl.col("similarity").round(3)]
+    if matched:
+        cols.append(pl.col("view").replace_strict({"error": "its first-error step", "final": "its final steps"},
+                                                  default="", return_dtype=pl.Utf8).alias("matched"))
+    shown = near.select(*cols, pl.col("cluster").alias("failure mode"))
+    _opening_table(shown, [(r["question_id"], r["trajectory_id"]) for r in near.iter_rows(named=True)],
+                   key, height=min(near.height, 10) * 35 + 38)
+
+
+def _step_name(steps, i) -> str:
+    if i is None:
+        return "— pick a step"
+    labels = steps.row(i, named=True)["labels"] or []
+    marks = [m for m, hit in (("suspected first error", any(x.startswith("first_error") for x in labels)),
+                              ("arithmetic slip", "arithmetic_slip" in labels)) if hit]
+    return " · ".join([f"step {i + 1}"] + marks)
+
+
+def _more_like_step(tid: int, info: dict, same_q: bool) -> None:
+    """Pick a step of the open trajectory: the trajectories whose stored first-error step or final steps read
+    most like it (the step embedded now, with the embedder the stored vectors came from)."""
+    steps = common.q(trajectory.steps, int(tid))
+    if steps.is_empty():
+        st.caption("This trajectory has no steps to pick from.")
+        return
+    if info["embed_version"] != embed.version():
+        common.notice(f"The stored vectors are of another embedding ({common.plain(info['embed_version'])}): "
+                      "`python -m pipeline annotate --clusters` embeds them again, and a step can then be compared.")
+        return
+    pick = st.selectbox("More like one step of it", [None] + list(range(steps.height)), key=f"traj_more_step_{tid}",
+                        format_func=lambda i: _step_name(steps, i),
+                        help="The trajectories (any model) whose first-error step or final steps read most like "
+                             "the step you pick: its text is embedded now with the same wordllama model.")
+    if pick is None:
+        return
+    s = steps.row(pick, named=True)
+    cap = int(embed.PARAMS["max_chars"])
+    body = ((common.q(trajectory.trajectory, int(tid)) or {}).get("response") or "")[s["start_char"]:s["end_char"]]
+    body = body.strip()[:cap]
+    with st.container(border=True, height=min(300, 80 + len(body) // 2)):
+        st.markdown(common.rich(body) if body else "*(an empty step)*")
+    if not body:
+        common.notice("This step has no text to compare.")
+        return
+    near = common.q(similar.nearest_to_vector, _step_vector(body), sel.benchmark, info["embed_version"], 10,
+                    int(tid), qid if same_q else None)
+    if near.is_empty():
+        common.notice("No stored step vectors to compare with" + (" on this question." if same_q else "."))
+        return
+    _near_table(near, f"more_step_{tid}_{pick}_{same_q}",
+                f"The {near.height} trajectories whose first-error step or final steps read most like step {pick + 1} "
+                + ("" if len(body) < cap else f"(its first {cap:,} characters) ")
+                + "(cosine similarity of wordllama embeddings; their best view counts): select a row to open it.",
+                matched=True)
+
 
 if not grid.is_empty():
     st.subheader("More like this")
-    if not common.q(similar.has_vector, int(tid)):
-        common.notice("This trajectory has no stored embedding: `python -m pipeline annotate --clusters` embeds the "
-                      "trajectories of every question with a wrong answer (offline), and this section then lists the "
-                      "ones that read most alike, any model.")
+    info = common.q(similar.clustering, sel.benchmark)
+    if info is None:
+        common.notice("This benchmark's trajectories are not embedded: `python -m pipeline annotate --clusters` embeds "
+                      "the trajectories of every question with a wrong answer (offline), and this section then lists "
+                      "the ones that read most like the open one, or like a step of it, any model.")
     else:
         same_q = st.toggle("Only this question", key="traj_more_same")
-        near = common.q(similar.neighbours, int(tid), 10, same_q)
-        if near.is_empty():
-            common.notice("No other embedded trajectory to compare with.")
+        if not common.q(similar.has_vector, int(tid)):
+            common.notice("This trajectory has no stored embedding (only the trajectories of questions with a wrong "
+                          "answer are embedded): pick one of its steps below to find trajectories like it.")
         else:
-            st.caption("The 10 trajectories whose final steps, first-error step and answer read most like this one's "
-                       "(cosine similarity of their wordllama embeddings), with their failure mode where they have "
-                       "one: select a row to open it.")
-            shown = near.select(
-                pl.col("question_id").alias("question"), pl.col("model_id").alias("model"),
-                pl.col("sample_idx").alias("sample"),
-                pl.when(pl.col("is_correct")).then(pl.lit("✓")).otherwise(pl.lit("✗")).alias("verdict"),
-                "answer", pl.col("similarity").round(3), pl.col("cluster").alias("failure mode"))
-            _opening_table(shown, [(r["question_id"], r["trajectory_id"]) for r in near.iter_rows(named=True)],
-                           f"more_{tid}_{same_q}", height=min(near.height, 10) * 35 + 38)
+            near = common.q(similar.neighbours, int(tid), 10, same_q)
+            if near.is_empty():
+                common.notice("No other embedded trajectory to compare with.")
+            else:
+                _near_table(near, f"more_{tid}_{same_q}",
+                            "The 10 trajectories whose final steps, first-error step and answer read most like this "
+                            "one's (cosine similarity of their wordllama embeddings), with their failure mode where "
+                            "they have one: select a row to open it.")
+        _more_like_step(tid, info, same_q)
 common.page_zip("trajectories")

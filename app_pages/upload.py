@@ -24,8 +24,7 @@ import streamlit as st
 
 from app_pages import common
 from pipeline.ingest import benchmarks
-from pipeline.ingest.importers import IMPORTERS, auto
-from pipeline.ingest.session import ImportSession, check_args, parse_meta
+from pipeline.ingest.importers import IMPORTERS
 from warehouse import db
 from warehouse.errors import LadderError, UsageError
 
@@ -89,6 +88,8 @@ def import_files(files, fmt: str, bench: str | None, model: str | None, meta_tex
         return {"error": "Above the upload limit of {} MB: {}. Import it with `python -m pipeline import` or raise "
                          "`server.maxUploadSize`.".format(limit, ", ".join(f"{f.name} ({f.size / 2**20:.1f} MB)"
                                                                           for f in too_big))}
+    from pipeline.ingest.session import ImportSession, check_args, parse_meta   # the derivations: on import only
+
     try:
         meta = parse_meta([x for x in meta_text.split(",") if x.strip()], "metadata")
         check_args(bench or "", model, meta)
@@ -136,8 +137,10 @@ def import_files(files, fmt: str, bench: str | None, model: str | None, meta_tex
     return {"summaries": summaries, "problems": problems, "written": written, "clusters": modes}
 
 
-def _import_one(session: ImportSession, p: Path, fmt, bench, model, meta, strict):
-    """One file through the session."""
+def _import_one(session, p: Path, fmt, bench, model, meta, strict):
+    """One file through the session (a ``pipeline.ingest.session.ImportSession``)."""
+    from pipeline.ingest.importers import auto
+
     if model is None and (fmt == "lm-eval" or (fmt == "auto" and auto.detect(p) == "lm-eval")):
         # lm-eval names the model by its folders; an upload's folder is a temporary number
         raise UsageError(f"{p.name}: an lm-eval samples file does not name its model: give the model name")

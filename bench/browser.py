@@ -13,7 +13,9 @@ state is ``notRunning`` again, the status widget ("Running...") is gone, no elem
 ``data-stale="true"`` and every Plotly chart has drawn its SVG (polled every 25 ms). A download is done
 when the browser has the file. Beside the wall time: the server's CPU time (utime + stime of the
 `streamlit` process and its children, from /proc) and the 1-minute load average. Every repeat starts a
-fresh server and browser session (cold caches: a first visit is a first visit).
+fresh server and browser session (cold caches: a first visit is a first visit). ``--pause S`` waits S seconds
+before each action (a user reading the page; not timed): the app's background warm-up (common.warm_up) then
+runs between actions instead of being counted on the next ones.
 
 Pages are found by their navigation links, widgets by their labels and Streamlit's data-testid
 attributes; a control a page does not have (e.g. no tiers on this warehouse) gives the row
@@ -26,14 +28,13 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+from bench import appserver
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -81,45 +82,12 @@ class Skip(Exception):
 
 # --- the server -------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve(db: Path, log=lambda m: None):
     """`streamlit run app.py` over warehouse ``db`` on a free port; yields (url, pid, seconds to healthy)."""
-    port = free_port()
-    env = dict(os.environ, LADDER_DB=str(db))
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"streamlit exited ({proc.returncode}): {proc.stderr.read()[-2000:]}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not answer /_stcore/health within 120 s")
-                time.sleep(0.2)
-        started = time.perf_counter() - t0
-        log(f"server {url} (pid {proc.pid}) up in {started:.1f}s")
-        yield url, proc.pid, started
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with appserver.serve(db) as s:
+        log(f"server {s.url} (pid {s.pid}) up in {s.started_s:.1f}s")
+        yield s.url, s.pid, s.started_s
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -247,8 +215,8 @@ def toggle_multiselect(page, box, want: str | None = None):
 # --- timing ---------------------------------------------------------------------------------------
 
 class Bench:
-    def __init__(self, page, pid: int, log):
-        self.page, self.pid, self.log = page, pid, log
+    def __init__(self, page, pid: int, log, pause: float = 0.0):
+        self.page, self.pid, self.log, self.pause = page, pid, log, pause
         self.rows: dict[str, dict] = {}
 
     def _record(self, name: str, **row) -> None:
@@ -269,6 +237,8 @@ class Bench:
         page = self.page
         try:
             self.settle()
+            if self.pause:
+                time.sleep(self.pause)        # a user reads the page before the next click (not timed)
             click, note = fn(page)
             n0, t0_js = page.evaluate("() => [window.__bench.runs, performance.now()]")
             c0, t0 = cpu_seconds(self.pid), time.perf_counter()
@@ -345,14 +315,15 @@ def _find_page(nav: list[tuple[str, str]], path: str, titles: tuple[str, ...]) -
     return None
 
 
-def run_once(db: Path, browser, log, second_visits: bool = True, skip: tuple[str, ...] = ()) -> tuple[dict, dict]:
+def run_once(db: Path, browser, log, second_visits: bool = True, skip: tuple[str, ...] = (),
+             pause: float = 0.0) -> tuple[dict, dict]:
     """One pass of the script on a fresh server and browser context; returns (rows by action, server info)."""
     with serve(db, log) as (url, pid, started):
         ctx = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
         ctx.add_init_script(_INIT)
         page = ctx.new_page()
         page.set_default_timeout(20_000)          # finding and clicking a control; waits have their own
-        b = Bench(page, pid, log)
+        b = Bench(page, pid, log, pause)
         try:
             def open_app(pg):
                 pg.goto(url)
@@ -483,7 +454,9 @@ def summarize(passes: list[dict]) -> list[dict]:
 
 
 def table(result: dict) -> str:
-    head = (f"{result['db']}: {result['repeat']} pass(es), fresh server each; {result['cpus']} CPUs; load average "
+    head = (f"{result['db']}: {result['repeat']} pass(es), fresh server each"
+            + (f", {result['pause_s']} s pause before each action" if result.get("pause_s") else "")
+            + f"; {result['cpus']} CPUs; load average "
             f"{result['load_before']} before, {result['load_after']} after; server start "
             f"{result['server_start_s']} s; server RSS {result.get('server_rss_mb')} MB (peak "
             f"{result.get('server_peak_rss_mb')} MB)")
@@ -497,7 +470,8 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def run(db: Path, repeat: int = 3, second_visits: bool = True, log=lambda m: None, skip: tuple[str, ...] = ()) -> dict:
+def run(db: Path, repeat: int = 3, second_visits: bool = True, log=lambda m: None, skip: tuple[str, ...] = (),
+        pause: float = 0.0) -> dict:
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
@@ -509,12 +483,12 @@ def run(db: Path, repeat: int = 3, second_visits: bool = True, log=lambda m: Non
         try:
             for i in range(repeat):
                 log(f"pass {i + 1}/{repeat}")
-                rows, info = run_once(db, browser, log, second_visits, skip)
+                rows, info = run_once(db, browser, log, second_visits, skip, pause)
                 passes.append(rows)
                 infos.append(info)
         finally:
             browser.close()
-    return {"db": str(db), "repeat": repeat, "cpus": os.cpu_count(), "load_before": load_before,
+    return {"db": str(db), "repeat": repeat, "pause_s": pause, "cpus": os.cpu_count(), "load_before": load_before,
             "load_after": [round(x, 2) for x in os.getloadavg()],
             "server_start_s": statistics.median(i["server_start_s"] for i in infos),
             "server_rss_mb": max(i.get("rss_mb", 0) for i in infos),
@@ -531,12 +505,16 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     ap.add_argument("--skip-page", action="append", default=[], metavar="TITLE",
                     help="do not visit this page (one that takes minutes at this scale); repeatable")
+    ap.add_argument("--pause", type=float, default=0.0, metavar="S",
+                    help="seconds a user reads the page before each action (not timed; default 0: back to back). "
+                         "The app warms what later pages need in the background: with 0 that work lands on the "
+                         "next actions' server CPU, as it would for a user who clicks at once")
     args = ap.parse_args(argv)
     if not args.db.exists():
         print(f"error: {args.db}: no such warehouse", file=sys.stderr)
         return 2
     res = run(args.db.resolve(), args.repeat, not args.no_second_visits,
-              log=lambda m: print(m, file=sys.stderr, flush=True), skip=tuple(args.skip_page))
+              log=lambda m: print(m, file=sys.stderr, flush=True), skip=tuple(args.skip_page), pause=args.pause)
     print(json.dumps(res) if args.json else table(res))
     return 0
 

@@ -1,8 +1,10 @@
 """Export figures and tables: PNG/SVG/PDF (Kaleido, system Chromium), HTML, CSV, Parquet, zip.
 
 One Kaleido browser is kept warm for the whole process (``kaleido.start_sync_server``) instead
-of one Chromium per image. The browser is Debian's ``/usr/bin/chromium`` (``$LADDER_CHROMIUM``
-or ``$BROWSER_PATH`` override it); nothing is ever downloaded, and MathJax is off (no network).
+of one Chromium per image; the app starts it in the background (``warm``) after its first page, so
+the first download does not wait for Chromium (~4 s) but only for its rendering (~0.3 s). The browser
+is Debian's ``/usr/bin/chromium`` (``$LADDER_CHROMIUM`` or ``$BROWSER_PATH`` override it); nothing is
+ever downloaded, and MathJax is off (no network).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "h
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 _lock = threading.Lock()
 _started = False
+_warming: threading.Thread | None = None
 
 
 class ExportError(LadderError, RuntimeError):
@@ -53,9 +56,30 @@ def _ensure_server() -> None:
         _started = True
 
 
-def stop_server() -> None:
-    global _started
+def warm() -> threading.Thread | None:
+    """Start the warm browser in a background thread and render one empty image, so that its page has loaded
+    plotly.js: the next ``figure_bytes`` only renders. Once per process; returns the thread (None when it was
+    started before). A failure (no Chromium) is left for the export itself to report."""
+    global _warming
     with _lock:
+        if _started or _warming is not None:
+            return None
+        _warming = threading.Thread(target=_warm, name="kaleido-warm", daemon=True)
+    _warming.start()
+    return _warming
+
+
+def _warm() -> None:
+    try:
+        figure_bytes(go.Figure(), "png", width=10, height=10, scale=1)
+    except Exception:          # noqa: BLE001 -- the first real export reports it
+        pass
+
+
+def stop_server() -> None:
+    global _started, _warming
+    with _lock:
+        _warming = None
         if _started:
             import kaleido
 

@@ -224,6 +224,35 @@ def test_ladder_threshold_recuts_the_fetched_counts(app_db, monkeypatch):
         assert shown["keys × questions"] == f"{want['n_keys']} × {want['n_questions']}"
 
 
+def test_a_fragment_section_releases_its_connection(app_db, monkeypatch, tmp_path):
+    """``common.fragment`` (the Ladder's threshold, the Coverage timeline): a section's rerun does not reach
+    app.py's ``release``, so the section closes the connection its cache misses opened."""
+    script = tmp_path / "frag.py"
+    script.write_text("import streamlit as st\nfrom app_pages import common\nfrom warehouse import inventory\n"
+                      "st.cache_data.clear()\n"
+                      "@common.fragment\ndef part():\n    st.write(common.q(inventory.counts)['trajectories'])\n"
+                      "part()\nst.write(f\"held={getattr(common._RUN, 'held', None) is not None}\")\n")
+    monkeypatch.setenv("LADDER_DB", str(app_db))
+    at = AppTest.from_file(str(script), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.markdown][-1] == "held=False"
+
+
+def test_warm_up_names_real_modules_and_is_inert_under_apptest(app_db, monkeypatch):
+    """What the server loads after its first page (``common.WARM_MODULES``) exists; AppTest (a mock runtime)
+    starts no background warm-up: ``warm_up`` answers None there."""
+    import importlib
+
+    from app_pages import common
+
+    for name in common.WARM_MODULES:
+        importlib.import_module(name)
+    at = _app(monkeypatch, app_db)
+    at.run()
+    assert not at.exception and not common._warm_started.is_set() and common.warm_up() is None
+
+
 # --- a user's own warehouse (issue 12) ------------------------------------------------------
 
 @pytest.fixture(scope="module")

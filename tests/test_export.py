@@ -68,3 +68,60 @@ def test_export_charts_command(app_db, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "pipeline", "export-charts", "--out", str(out), "--format", "gif",
                           "--db", str(app_db)], capture_output=True, text=True, cwd=str(db.REPO_ROOT), timeout=120)
     assert bad.returncode == 2 and "gif" in bad.stderr
+
+
+@pytest.mark.browser
+def test_warm_starts_the_browser_in_the_background(ladder):
+    """``warm`` (the app calls it on its first chart) starts Kaleido's Chromium and loads its page off the
+    caller's thread, once; the next export only renders, and its bytes are a valid PNG."""
+    export.stop_server()
+    thread = export.warm()
+    assert thread is not None
+    thread.join(timeout=120)
+    assert export._started and export.warm() is None          # once per process
+    _check("png", export.figure_bytes(ladder, "png"))
+    export.stop_server()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_app_server_warms_the_export_browser_before_the_first_download(tiny_db):
+    """A real `streamlit run`: once the first page has run, the server starts Kaleido's Chromium on its own (a
+    child process appears before any download), so the first PNG download only renders; its bytes are a PNG."""
+    import time
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(db.REPO_ROOT))
+    from bench import appserver, browser
+
+    def chromium_children(pid: int) -> list[int]:
+        kids, todo = [], [pid]
+        while todo:
+            p = todo.pop()
+            for t in Path(f"/proc/{p}/task").iterdir():
+                for c in (t / "children").read_text().split():
+                    todo.append(int(c))
+                    if "chrom" in Path(f"/proc/{c}/comm").read_text():
+                        kids.append(int(c))
+        return kids
+
+    with appserver.serve(tiny_db) as served, sync_playwright() as p:
+        url, pid = served.url, served.pid
+        assert chromium_children(pid) == []
+        b = p.chromium.launch(executable_path=browser.CHROMIUM, args=browser.ARGS)
+        page = b.new_context(accept_downloads=True).new_page()
+        page.add_init_script(browser._INIT)
+        page.goto(url + "/ladder")
+        page.wait_for_function("() => window.__bench && window.__bench.runs > 0 && window.__benchIdle()",
+                               timeout=180_000)
+        deadline = time.monotonic() + 120
+        while not chromium_children(pid) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert chromium_children(pid), "the server did not start the export browser"
+        png = browser._png_button(page)
+        with page.expect_download(timeout=120_000) as dl:
+            png.click()
+        _check("png", Path(dl.value.path()).read_bytes())
+        b.close()
