@@ -166,3 +166,34 @@ def test_question_ids_sort_numerically_and_boolean_legends_read_yes_no():
     fig = charts.bar_figure(present.by_question(df), "question_id", "share", color="converged")
     assert list(fig.layout.xaxis.categoryarray) == ["1", "2", "10", "x", "²"]
     assert sorted(t.name for t in fig.data) == ["no", "yes"]
+
+
+def _table_app(n: int):
+    import polars as pl
+
+    from app_pages import common
+
+    df = pl.DataFrame({"question_id": [str(i) for i in range(n)], "n": list(range(n)),
+                       "accuracy": [i / max(n, 1) for i in range(n)], "top_share": [0.5] * n})
+    common.table(df, "t")
+
+
+@pytest.mark.parametrize("n", [100, 5000])
+def test_a_big_table_is_formatted_by_the_browser_with_the_same_rules(n):
+    """Up to STYLE_MAX_CELLS a table's cells are formatted on the server (present.fmt through pandas' Styler);
+    a bigger one ships raw numbers with each column's format (integers localized, shares as percentages, other
+    floats to 3 significant digits), so a filter change on a 6,000-question table formats nothing."""
+    from streamlit.testing.v1 import AppTest
+
+    from app_pages import common
+
+    at = AppTest.from_function(_table_app, args=(n,)).run()
+    assert not at.exception
+    config = json.loads(at.dataframe[0].proto.columns)
+    types = {c: (v.get("type_config") or {}).get("format") for c, v in config.items()}
+    assert config["top_share"]["label"] == present.label("top_share")
+    if n * 4 <= common.STYLE_MAX_CELLS:
+        assert types["n"] is None and types["top_share"] is None       # the Styler wrote the text
+    else:
+        assert (types["n"], types["accuracy"], types["top_share"]) == ("localized", "%.3g", "percent")
+        assert at.dataframe[0].value["accuracy"].tolist() == [i / n for i in range(n)]   # the raw values
