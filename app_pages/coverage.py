@@ -22,8 +22,9 @@ def timeline_section(prefix: str, report: dict) -> None:
         common.notice("No answer timelines for this selection (or no value to group by). A warehouse built before "
                       "the timeline existed gets them with `python -m pipeline annotate --timeline`.")
         return
-    common.page_chart("coverage", "answer_timeline", {"timeline": agg})
-    common.table(agg, f"answer_timeline_by_{'key' if tby == 'as above' else tby}", key=by if tby == "as above" else tby)
+    key = by if tby == "as above" else tby
+    common.page_chart("coverage", "answer_timeline", {"timeline": agg}, key_title=present.label("key", key))
+    common.table(agg, f"answer_timeline_by_{'key' if tby == 'as above' else tby}", key=key)
 
 
 st.title("Coverage vs accuracy")

@@ -18,7 +18,7 @@ import polars as pl
 import dataclasses
 
 from analysis import calibration, coverage, ladder, metrics, migration, scaling
-from analysis import timeline as answer_timeline
+from analysis import timeline as timeline_stats
 from charts import figures, present
 from charts.present import interval, label, num, short, tier_sorted
 from warehouse import failures, frames
@@ -244,7 +244,7 @@ def timeline_aggregate(con, sel: Selection, by: str = "model") -> pl.DataFrame:
     """``analysis.timeline.aggregate`` of the selected trajectories' answer timelines per ``by``
     (tier | model | group | train_step): found-then-lost rate, median share before the first correct
     answer, overthinking characters, answer changes."""
-    return answer_timeline.aggregate(timeline_store.per_trajectory(con, sel), by)
+    return timeline_stats.aggregate(timeline_store.per_trajectory(con, sel), by)
 
 
 def _factors(con, sel: Selection) -> pl.DataFrame:
@@ -416,9 +416,10 @@ FIGURES: dict[str, dict[str, Callable[..., go.Figure | None]]] = {
         "coverage_vs_accuracy": _coverage_scatter,
         "gap_per_tier": _gap,
         "pass_at_k": _pass_at_k,
-        "answer_timeline": lambda v, **_: None if v.get("timeline") is None or v["timeline"].is_empty() else
+        "answer_timeline": lambda v, key_title=None, **_: None if v.get("timeline") is None
+        or v["timeline"].is_empty() else
         figures.timeline_aggregate_figure(v["timeline"], title="Found then lost, and the share of the response "
-                                          "before the first correct answer"),
+                                          "before the first correct answer", key_title=key_title),
     },
     "failures": {
         "wrong_answers": _wrong_answer_bars,

@@ -147,3 +147,16 @@ def test_side_by_side_strips_on_one_scale(tiny_db, tiny, monkeypatch):
     strips = [f for f in strips if f["layout"].get("xaxis", {}).get("title", {}).get("text") == "character offset"]
     assert len(strips) == 2
     assert strips[0]["layout"]["xaxis"]["range"] == strips[1]["layout"]["xaxis"]["range"] == [0, rows["n_chars"][-1]]
+
+
+def test_the_coverage_timeline_axis_names_what_it_is_grouped_by(sky14, monkeypatch):
+    """Regrouped per tier, the timeline chart's x-axis says "Tier" (it said "Model" whatever the grouping)."""
+    at = _app(monkeypatch, sky14)
+    at.run()
+    at.switch_page("app_pages/coverage.py").run()
+    at.radio(key="cov_tl_by").set_value("tier").run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    axis = [s.get("xaxis", {}).get("title", {}).get("text") for s in specs
+            if "found then lost" in s.get("title", {}).get("text", "").lower()]
+    assert axis == ["Tier"], axis
