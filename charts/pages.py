@@ -229,7 +229,8 @@ def step_error_view(con, sel: Selection, by: str = "tier") -> dict[str, pl.DataF
     pq = frames.per_question(con, sel, "group" if by == "group" else "model")
     col = {"tier": "tier", "category": "category", "model": "key", "group": "key"}[by]
     tot = (pq.with_columns(pl.col(col).cast(pl.String).fill_null("(none)").alias(by))
-           .group_by(by).agg(pl.col("n").sum().alias("total"), pl.col("question_id").n_unique().alias("n_questions"))
+           .group_by(by, maintain_order=True).agg(pl.col("n").sum().alias("total"),
+                                                  pl.col("question_id").n_unique().alias("n_questions"))
            if pq.height else pl.DataFrame(schema={by: pl.String, "total": pl.Int64, "n_questions": pl.UInt32}))
 
     def rated(df: pl.DataFrame) -> pl.DataFrame:
