@@ -14,6 +14,17 @@ from charts import pages
 from charts import answer_view as answers
 from warehouse import failures, inventory, questions
 
+
+def bars_and_table(df, empty: str, chart_name: str, table_name: str, x: str, y: str, **fig) -> bool:
+    """A bar chart of ``df`` (shares) and its table, or the notice ``empty`` when it has no rows."""
+    if df.is_empty():
+        common.notice(empty)
+        return False
+    common.chart(charts.bar_figure(df, x, y, percent=True, **fig), chart_name, common.FLAT_UNLOCK)
+    common.table(df, table_name)
+    return True
+
+
 sel = common.selection()
 st.title("What goes wrong on the hardest questions")
 tiers = common.q(inventory.options)["tiers"].get(sel.benchmark, [])
@@ -41,15 +52,13 @@ else:
 
 conv, classes, lost, strat, steps = st.tabs(["Convergence", "Answer classes", "Found then lost", "Strategies",
                                              "Step-error types"])
+
+
 with conv:
-    conc = v["concentration"]
-    if conc.is_empty():
-        common.notice("No wrong answers in this selection.")
-    else:
-        common.chart(charts.bar_figure(conc, "question_id", "top_share", color="converged", percent=True,
-                                       title="Share of wrong samples giving the most common wrong answer",
-                                       color_title="Two or more models agree"), "wrong_answer_convergence", common.FLAT_UNLOCK)
-        common.table(conc, "wrong_answer_concentration")
+    if bars_and_table(v["concentration"], "No wrong answers in this selection.", "wrong_answer_convergence",
+                      "wrong_answer_concentration", "question_id", "top_share", color="converged",
+                      title="Share of wrong samples giving the most common wrong answer",
+                      color_title="Two or more models agree"):
         common.table(v["wrong_answers"], "wrong_answers")
 
 with classes:
@@ -114,14 +123,10 @@ with strat:
         common.table(tags, "strategy_tags")
 
 with steps:
-    se = v["step_errors"]
-    if se.is_empty():
-        common.notice("No step annotations in this selection (`python -m pipeline annotate` writes them).")
-    else:
-        common.chart(charts.bar_figure(se, "label", "share_of_incorrect", color="annotator", percent=True,
-                                       title="Step labels: share of the incorrect trajectories carrying each",
-                                       y_title="Share of incorrect trajectories"), "step_error_types", common.FLAT_UNLOCK)
-        common.table(se, "step_error_types")
+    bars_and_table(v["step_errors"], "No step annotations in this selection (`python -m pipeline annotate` writes "
+                   "them).", "step_error_types", "step_error_types", "label", "share_of_incorrect", color="annotator",
+                   title="Step labels: share of the incorrect trajectories carrying each",
+                   y_title="Share of incorrect trajectories")
 # --- failure modes (issue 25): the stored clustering of the benchmark's wrong trajectories, cut by the selection
 from analysis import failure_modes  # noqa: E402
 from charts import figures as fm_figures  # noqa: E402
