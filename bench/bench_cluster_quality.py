@@ -157,11 +157,7 @@ def processbench_vectors(path) -> tuple[list[dict], np.ndarray]:
         ann.close()
     views = [embed.views(i.response, i.offsets, p if p is not None and p >= 0 else None, i.extracted_answer)
              for i, p in zip(inputs, pred)]
-    flat = [(k, v, t) for k, vs in enumerate(views) for v, t in vs.items()]
-    vecs = embed.embed_texts([t for _, _, t in flat])
-    per: list[dict] = [{} for _ in items]
-    for (k, v, _), x in zip(flat, vecs):
-        per[k][v] = x
+    per = embed.embed_views(views)
     X = np.array([embed.combine(p) if p else np.zeros(256) for p in per], dtype=np.float64)
     return items, X
 

@@ -96,6 +96,15 @@ def embed_texts(texts: list[str], batch_size: int = 64) -> np.ndarray:
     return _unit(np.nan_to_num(v))             # a text of no known token: wordllama's 0/0, a zero vector here
 
 
+
+def embed_views(views: list[dict[str, str]]) -> list[dict[str, np.ndarray]]:
+    """Each trajectory's views (``views()``: view -> text) as view -> unit vector, embedded in one batch."""
+    flat = [(i, v, t) for i, vs in enumerate(views) for v, t in vs.items()]
+    out: list[dict[str, np.ndarray]] = [{} for _ in views]
+    for (i, v, _), x in zip(flat, embed_texts([t for _, _, t in flat])):
+        out[i][v] = x
+    return out
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v, axis=1, keepdims=True)
     return (v / np.where(n > 0, n, 1.0)).astype(np.float32)

@@ -198,11 +198,7 @@ def embed_warehouse(db_path=None, benchmark: str | None = None, batch: int = 250
             last = rows[-1]["trajectory_id"]
             texts = [embed.views(r["response"] or "", sp, r["error_step"], r["answer"], params)
                      for r, sp in zip(rows, spans)]
-            flat = [(i, v, t) for i, vs in enumerate(texts) for v, t in vs.items()]
-            vecs = embed.embed_texts([t for _, _, t in flat])
-            per: list[dict] = [{} for _ in rows]
-            for (i, v, _), x in zip(flat, vecs):
-                per[i][v] = x
+            per = embed.embed_views(texts)
             out = []
             for r, vs, ts in zip(rows, per, texts):
                 common = dict(trajectory_id=r["trajectory_id"], embedder=embed.EMBEDDER, version=version, params=params)
