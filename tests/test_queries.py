@@ -177,3 +177,31 @@ def test_search_within_models_reads_only_their_rows(app_db, monkeypatch):
                              [list(models)]).fetchall()[0][0]
     assert want and set(hits["trajectory_id"]) == want and set(hits["model_id"]) <= set(models)
     assert inside <= sum(hi - lo for lo, hi in ranges) < 4 * inside      # their runs, not the table
+
+
+def test_flag_counts_and_first_errors_take_their_cheap_plans_with_the_same_answer(app_db):
+    """Issue 24 (576,000 trajectories): a flag is counted with count(*) (the table's key holds a trajectory
+    once per annotator and flag; count(DISTINCT) cost 3x the CPU), and ``first_errors`` counts the steps of
+    every trajectory when the selection is a third of the warehouse or more, of the selected ones only
+    else: the same rows as the definitions, computed here from the tables themselves."""
+    from warehouse import verdicts
+
+    with db.reader(app_db) as con:
+        keys = con.execute("SELECT count(*), count(DISTINCT (trajectory_id, annotator, flag)) "
+                           "FROM trajectory_flags").fetchall()[0]
+        assert keys[0] == keys[1] > 0
+        opts, plans = inventory.options(con), set()
+        for sel in [s for b in opts["benchmarks"] for s in (Selection(b), Selection(b, models=opts["models"][b][:1]))]:
+            where, params = sel.where("o")
+            want = db.query(con, f"""
+                SELECT x.flag, x.annotator, count(DISTINCT x.trajectory_id) AS trajectories
+                FROM trajectory_flags x JOIN outcomes o USING (trajectory_id) WHERE {where} GROUP BY ALL""", params)
+            got = (failures.flag_counts(con, sel, "model").group_by("flag", "annotator")
+                   .agg(pl.col("trajectories").sum()))
+            assert got.sort("flag", "annotator").equals(want.sort("flag", "annotator"))
+            steps = dict(con.execute("SELECT trajectory_id, count(*) FROM steps GROUP BY ALL").fetchall())
+            v = verdicts.first_errors(con, sel)
+            assert v.height and v["n_steps"].to_list() == [steps.get(t, 0) for t in v["trajectory_id"].to_list()]
+            picked = con.execute(f"SELECT count(*) FROM outcomes o WHERE {where}", params).fetchall()[0][0]
+            plans.add(3 * picked >= con.execute("SELECT count(*) FROM trajectories").fetchall()[0][0])
+        assert plans == {True, False}           # both ways of counting steps were taken

@@ -81,6 +81,32 @@ def test_too_many_candidates_scan_instead(real, monkeypatch):
                 assert got.mode == "index", text
 
 
+@pytest.mark.parametrize("dense", [0.0, 1.0])
+def test_a_text_in_most_responses_is_checked_in_order_without_collecting_ids(real, monkeypatch, dense):
+    """A text the index matches in more than DENSE of the responses (``the``) is not collected
+    as ids (at 576,000 responses, collecting and ordering them cost seconds, issue 24): the index only
+    counts, and the selection's responses are checked in hit order a window at a time. DENSE 0: every
+    text takes that way; 1: none does. The same hits as the scan either way, also when three windows
+    fall short of the limit (the rest checked in one window, or more than VERIFY_MAX left: scan)."""
+    with db.reader(real) as con:
+        ix = textindex.status(con).index
+        n = ix.searcher().num_docs
+        terms = textindex.query_terms("the", True)
+        assert textindex.candidates(ix, terms, most=int(n * search.DENSE)) is None        # the default takes it
+        assert len(textindex.candidates(ix, terms)) > n * search.DENSE
+        monkeypatch.setattr(search, "DENSE", dense)
+        monkeypatch.setattr(search, "VERIFY_FIRST", 2)
+        monkeypatch.setattr(search, "FETCH_FIRST", 8)     # windows of 8 read first, larger ones in one query
+        for text in ("the", "the answer", "the answer is 204", "so the answer", "Aya", "xyzzy-no-such-text", "let me"):
+            for limit in (1, 7, 100_000):
+                got = search.find(con, AIME, text, limit)
+                assert got.mode == "index", (text, limit)
+                assert got.hits.equals(search.find(con, AIME, text, limit, use_index=False).hits), (text, limit)
+        monkeypatch.setattr(search, "VERIFY_MAX", 10)
+        got = search.find(con, AIME, " the}{answer ", 3)     # absent: 2 + 8 + 32 checked, more than 10 left
+        assert got.hits.is_empty() and got.mode == "scan" and "more than 10 responses" in got.note
+
+
 # hostile text: letters that DuckDB's ILIKE folds onto ASCII (KELVIN SIGN, I WITH DOT ABOVE), non-ASCII
 # letters glued to ASCII words, a run too long for a term, words split only by punctuation
 HOSTILE = [

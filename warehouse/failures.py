@@ -145,7 +145,8 @@ def step_error_counts(con, sel: Selection, by: str = "tier") -> pl.DataFrame:
 
 def flag_counts(con, sel: Selection, by: str = "tier") -> pl.DataFrame:
     """Trajectory flags counted per ``by`` (tier|category|model|group): flag, by, trajectories."""
-    return _taxonomy(con, sel, by, "trajectory_flags", "flag", "count(DISTINCT x.trajectory_id) AS trajectories")
+    # a trajectory has a flag once per annotator (the table's key): count(*) counts trajectories
+    return _taxonomy(con, sel, by, "trajectory_flags", "flag", "count(*) AS trajectories")
 
 
 def _taxonomy(con, sel: Selection, by: str, table: str, col: str, aggs: str) -> pl.DataFrame:

@@ -19,6 +19,11 @@ def first_errors(con, sel: Selection) -> pl.DataFrame:
     """trajectory_id, annotator, first_error (step, -1 = no error, null = unknown), n_steps,
     is_correct: one row per selected trajectory and annotator that judged it."""
     where, params = sel.where("o")
+    # steps per trajectory: for most of the warehouse, counting every trajectory's steps and joining
+    # costs half of picking the selection's steps first (50 M steps at 576,000 trajectories)
+    picked, total = query(con, f"SELECT (SELECT coalesce(sum(o.n), 0) FROM run_question_stats o WHERE {where}), "
+                               "(SELECT count(*) FROM trajectories)", params).row(0)
+    mine = "" if 3 * picked >= total else "WHERE trajectory_id IN (SELECT trajectory_id FROM o)"
     return query(con, f"""
         WITH o AS (SELECT o.trajectory_id, o.is_correct FROM outcomes o WHERE {where}),
         judged AS (
@@ -34,8 +39,7 @@ def first_errors(con, sel: Selection) -> pl.DataFrame:
             SELECT DISTINCT trajectory_id, annotator FROM trajectory_flags
             WHERE flag = 'judge_unparseable' AND trajectory_id IN (SELECT trajectory_id FROM o)),
         ns AS (
-            SELECT trajectory_id, count(*) AS n_steps FROM steps
-            WHERE trajectory_id IN (SELECT trajectory_id FROM o) GROUP BY ALL)
+            SELECT trajectory_id, count(*) AS n_steps FROM steps {mine} GROUP BY ALL)
         SELECT j.trajectory_id, j.annotator,
                CASE WHEN u.trajectory_id IS NOT NULL THEN NULL
                     WHEN fe.step IS NOT NULL THEN fe.step
