@@ -322,6 +322,21 @@ def test_search_command_json(real, capsys):
     assert "0 trajectories indexed" in capsys.readouterr().out
 
 
+def test_the_app_opens_the_index_before_the_first_search(real, tmp_path, monkeypatch):
+    """The app's warm-up opens the index (its private copy) so the first search does not; without an index
+    beside the warehouse it opens nothing and raises nothing."""
+    from app_pages import common
+    from warehouse import textindex
+
+    monkeypatch.setattr(textindex, "_OPEN", {})
+    monkeypatch.setenv("LADDER_DB", str(real))
+    assert common.warm_search() and str(textindex.index_dir(real)) in textindex._OPEN
+    bare = tmp_path / "bare.duckdb"
+    shutil.copy(real, bare)
+    monkeypatch.setenv("LADDER_DB", str(bare))
+    assert not common.warm_search()
+
+
 def test_the_app_searches_with_and_without_the_index(real, tmp_path, monkeypatch):
     """The Trajectories page's search: through the index, and with none beside the warehouse (a
     scan, the same hits, and a caption that says why)."""
