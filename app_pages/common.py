@@ -118,16 +118,20 @@ WARM_MODULES = ("pandas.io.formats.style", "scipy.stats", "scipy.optimize", "ana
                 "analysis.failure_modes", "derivation.embed", "warehouse.search", "analysis.agreement",
                 "warehouse.verdicts")
 _warm_started = threading.Event()
+WARM_DELAY_S = 1.5
 
 
-def warm_up() -> threading.Thread | None:
+def warm_up() -> threading.Timer | None:
     """Once per server process, after its first page has run (app.py): import ``WARM_MODULES`` and start the
     chart export's browser (``export.warm``) in a background thread, so that the first visit to every other page
     and the first PNG download do not pay for them. Not under AppTest (no server: nothing to warm)."""
     if _warm_started.is_set() or not _serving():
         return None
     _warm_started.set()
-    t = threading.Thread(target=_warm, name="ladder-warm", daemon=True)
+    # after a short delay: the first page's browser is still drawing, and Kaleido's Chromium starting beside it
+    # (on the same 2 cores) made the first page 0.9 s slower at paper scale
+    t = threading.Timer(WARM_DELAY_S, _warm)
+    t.name, t.daemon = "ladder-warm", True
     t.start()
     return t
 
