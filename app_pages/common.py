@@ -253,12 +253,20 @@ def has_groups(sel: Selection) -> bool:
 GROUPS_HELP = "No model of this benchmark has a group: import with `--meta group=NAME` (or `models set`) for group views."
 
 
+MANY_KEYS = 60     # more models than this in a selection: one bar or line each is unreadable, groups come first
+
+
 def per(label: str, key: str, sel: Selection, first: str = "model", container=st) -> str:
-    """A "per model / per group" choice; group only where groups exist (the data sets the default)."""
+    """A "per model / per group" choice; group only where groups exist (the data sets the default: groups
+    first when the selection holds more than ``MANY_KEYS`` models, e.g. 2,400 at 10x scale)."""
     opts = ["model", "group"] if has_groups(sel) else ["model"]
-    if first == "group" and len(opts) == 2:
+    n_models = len(sel.models) if sel.models else 0 if sel.groups else len(q(inventory.options)["models"].get(
+        sel.benchmark, []))
+    if (first == "group" or n_models > MANY_KEYS) and len(opts) == 2:
         opts.reverse()
-    return container.radio(label, opts, horizontal=True, key=key, help=None if len(opts) == 2 else GROUPS_HELP)
+    help_ = GROUPS_HELP if len(opts) == 1 else (f"{n_models:,} models: per group by default (one bar per model "
+                                                 "would be unreadable)" if n_models > MANY_KEYS else None)
+    return container.radio(label, opts, horizontal=True, key=key, help=help_)
 
 
 # --- export widgets -----------------------------------------------------------------------

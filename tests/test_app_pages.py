@@ -422,3 +422,18 @@ def test_overview_states_per_tier_accuracy_with_its_interval(app_db, monkeypatch
     assert ((nums["avg_lo"] <= nums["avg"] + 1e-12) & (nums["avg"] <= nums["avg_hi"] + 1e-12)).all()
     found = " ".join(m.value for m in at.markdown)
     assert "Easy" in found and "[" in found and "–" in found                 # a finding with its interval
+
+
+def test_many_models_are_shown_per_group_first(app_db, monkeypatch):
+    """Past MANY_KEYS models (2,400 at 10x scale: 9,600 bars and 5 MB of tables per Coverage render) the
+    pages open per group; below it, per model; the reader can always switch."""
+    from app_pages import common
+
+    for many, expected in ((common.MANY_KEYS, "model"), (5, "group")):
+        monkeypatch.setattr(common, "MANY_KEYS", many)
+        at = _app(monkeypatch, app_db, b="aime24")       # 19 models, in groups
+        at.run()
+        at.switch_page("app_pages/coverage.py").run()
+        assert not at.exception
+        assert at.radio(key="cov_by").value == expected
+        assert at.radio(key="cov_by").options == ([expected, "group" if expected == "model" else "model"])
