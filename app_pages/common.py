@@ -260,8 +260,10 @@ def per(label: str, key: str, sel: Selection, first: str = "model", container=st
     """A "per model / per group" choice; group only where groups exist (the data sets the default: groups
     first when the selection holds more than ``MANY_KEYS`` models, e.g. 2,400 at 10x scale)."""
     opts = ["model", "group"] if has_groups(sel) else ["model"]
-    n_models = len(sel.models) if sel.models else 0 if sel.groups else len(q(inventory.options)["models"].get(
-        sel.benchmark, []))
+    opt = q(inventory.options)
+    n_models = len(sel.models) if sel.models else sum(opt["group_sizes"].get(sel.benchmark, {}).get(g, 0)
+                                                       for g in sel.groups) if sel.groups else \
+        len(opt["models"].get(sel.benchmark, []))
     if (first == "group" or n_models > MANY_KEYS) and len(opts) == 2:
         opts.reverse()
     help_ = GROUPS_HELP if len(opts) == 1 else (f"{n_models:,} models: per group by default (one bar per model "

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.ingest import benchmarks
-from warehouse import db, ingest, stats
+from warehouse import db, ingest, inventory, stats
 from warehouse.records import Model, Run, Step, StepAnnotation, Trajectory, TrajectoryFlag
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -437,3 +437,22 @@ def test_many_models_are_shown_per_group_first(app_db, monkeypatch):
         assert not at.exception
         assert at.radio(key="cov_by").value == expected
         assert at.radio(key="cov_by").options == ([expected, "group" if expected == "model" else "model"])
+
+
+def test_many_models_counts_the_models_of_the_chosen_groups(app_db, monkeypatch):
+    """With a group filter, what counts is the models of the chosen groups (a 2,400-model warehouse filtered to
+    one group of 800 still opens per group)."""
+    from app_pages import common
+
+    monkeypatch.setattr(common, "MANY_KEYS", 5)
+    with db.reader(app_db) as con:
+        sizes = inventory.options(con)["group_sizes"]["aime24"]
+        assert sum(sizes.values()) == con.execute(
+            "SELECT count(DISTINCT r.model_id) FROM runs r JOIN models m USING (model_id) "
+            "WHERE r.benchmark = 'aime24' AND m.\"group\" IS NOT NULL").fetchone()[0]
+    big = max(sizes, key=sizes.get)
+    at = _app(monkeypatch, app_db, b="aime24", groups=big)
+    at.run()
+    at.switch_page("app_pages/coverage.py").run()
+    assert not at.exception
+    assert at.radio(key="cov_by").value == ("group" if sizes[big] > 5 else "model")

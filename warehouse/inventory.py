@@ -63,12 +63,13 @@ def runs(con, benchmark: str | None = None) -> pl.DataFrame:
 
 
 def options(con) -> dict:
-    """Values for the sidebar filters: benchmarks, schemes and tiers, categories, models, groups."""
+    """Values for the sidebar filters: benchmarks, schemes and tiers, categories, models, groups (and how many
+    models each group holds)."""
     benches = [r[0] for r in con.execute("SELECT benchmark FROM benchmarks ORDER BY benchmark = 'aime24' DESC, "
                                          "(SELECT count(*) FROM trajectories t WHERE t.benchmark = "
                                          "benchmarks.benchmark) DESC, benchmark").fetchall()]
     out: dict = {"benchmarks": benches, "schemes": {}, "tiers": {}, "categories": {}, "models": {},
-                 "groups": {}}
+                 "groups": {}, "group_sizes": {}}
     for b in benches:
         out["schemes"][b] = tier_store.schemes(con, b)
         out["tiers"][b] = [r[0] for r in con.execute(
@@ -81,5 +82,8 @@ def options(con) -> dict:
         out["groups"][b] = [r[0] for r in con.execute(
             'SELECT DISTINCT m."group" FROM models m JOIN runs r USING (model_id) '
             'WHERE r.benchmark = ? AND m."group" IS NOT NULL ORDER BY 1', [b]).fetchall()]
+        out["group_sizes"][b] = dict(con.execute(
+            'SELECT m."group", count(DISTINCT m.model_id) FROM models m JOIN runs r USING (model_id) '
+            'WHERE r.benchmark = ? AND m."group" IS NOT NULL GROUP BY 1', [b]).fetchall())
     return out
 
