@@ -8,7 +8,9 @@ the model load apart), then ``cluster_warehouse`` (k by silhouette over 2..10 ch
 2 k-means++ starts each, naming, storing) over its wrong trajectories. With ``--n``, also ``embed.cluster``
 alone on N vectors resampled from the real wrong ones (each plus a little noise: a stand-in for N wrong
 trajectories; the issue's target is embedding + clustering 10,000 long-CoT wrong trajectories in < 60 s on 2
-cores). Then the time of one import into the clustered benchmark's refresh (``refresh_clusters`` when nothing is
+cores), and end to end: the stored view texts of N trajectories resampled from the embedded ones, embedded,
+combined and clustered (``e2e_*``). Then the time of one import into the clustered benchmark's refresh
+(``refresh_clusters`` when nothing is
 new: the check every import pays). ``--quality``: the figures of docs/ANALYSIS.md instead (``quality``).
 Each time is given as wall seconds (``*_s``) and this process's CPU seconds (``*_cpu_s``, every thread), with the
 1-minute load average: on a shared machine the CPU time is the figure to compare.
@@ -121,6 +123,23 @@ def main() -> None:
                         f"cluster_{args.n}_k": c.k,
                         f"embed_{args.n}_s_estimate": round(args.n * out["embed_ms_per_trajectory"] / 1000, 1),
                         f"embed_{args.n}_cpu_s_estimate": round(args.n * out["embed_cpu_ms_per_trajectory"] / 1000, 1)})
+            # end to end: the stored view texts of N trajectories resampled from the embedded ones (the long-CoT
+            # final steps, first-error step and answer), embedded now, combined and clustered
+            with db.reader(path) as con:
+                rows = db.query(con, "SELECT trajectory_id, view, text FROM trajectory_embeddings "
+                                     "WHERE text IS NOT NULL ORDER BY trajectory_id, view").rows()
+            per: dict[int, dict[str, str]] = {}
+            for tid, view, text in rows:
+                per.setdefault(tid, {})[view] = text
+            pool = list(per.values())
+            views = [pool[i] for i in rng.integers(len(pool), size=args.n)]
+            with Timer() as t:
+                vecs = embed.embed_views(views)
+                Xe = np.asarray([embed.combine(v) for v in vecs], dtype=np.float64)
+                c = embed.cluster(Xe)
+            out.update({f"e2e_{args.n}_embed_and_cluster_s": round(t.wall, 2),
+                        f"e2e_{args.n}_embed_and_cluster_cpu_s": round(t.cpu, 2), f"e2e_{args.n}_k": c.k,
+                        f"e2e_{args.n}_characters_embedded": sum(len(s) for v in views for s in v.values())})
         out["load_1min_end"] = os.getloadavg()[0]
     print(json.dumps(out, indent=1))
 
