@@ -366,3 +366,4 @@ def test_bench_clusters_prints_its_figures(clustered):
     got = json.loads(r.stdout)
     assert got["embedded"] > 0 and got["embed_ms_per_trajectory"] > 0 and got["cluster_s"] > 0
     assert got["wrong"] == len(_assigned(clustered)) and got["cluster_300_k"] >= 2
+    assert got["e2e_300_embed_and_cluster_s"] > 0 and got["e2e_300_k"] >= 2 and got["e2e_300_characters_embedded"] > 0
