@@ -269,7 +269,8 @@ def test_inventory_options(tiny):
     assert inventory.options(tiny) == {
         "benchmarks": [BENCHMARK], "schemes": {BENCHMARK: []}, "tiers": {BENCHMARK: []},
         "categories": {BENCHMARK: []}, "models": {BENCHMARK: sorted(MODELS)},
-        "groups": {BENCHMARK: sorted({g for g, _ in MODELS.values()})}}
+        "groups": {BENCHMARK: sorted({g for g, _ in MODELS.values()})},
+        "group_sizes": {BENCHMARK: {g: sum(1 for h, _ in MODELS.values() if h == g) for g, _ in MODELS.values()}}}
 
 
 def test_inventory_counts_and_models(tiny):
