@@ -2,28 +2,20 @@
 sample), tiny (no tiers, several samples, groups), one model (says a second is needed); and the permalink it
 opens in Trajectories (q, t, t2) shows the pair side by side."""
 import json
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from analysis_fixtures import cached
+from apptest import APP, open_page
 from charts import compare_view as views
 from warehouse import db
 from warehouse.filters import Selection
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 S21, S140 = "Sky-T1-math-correct-5K-32B-step21", "Sky-T1-math-correct-5K-32B-step140"
 
 
 def _page(monkeypatch, path, **params) -> AppTest:
-    monkeypatch.setenv("LADDER_DB", str(path))
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("app_pages/compare.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(monkeypatch, path, "app_pages/compare.py", **params)
 
 
 def test_compare_page_on_the_step_series(shared, monkeypatch):

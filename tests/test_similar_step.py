@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest import open_page
+
 from app_pages import common
 from derivation import embed
 from pipeline import cli
 from warehouse import clusters, db, trajectory
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +67,7 @@ def test_nearest_to_vector_equals_a_direct_recount(clustered):
 
 
 def _app(monkeypatch, path, **params) -> AppTest:
-    monkeypatch.setenv("LADDER_DB", str(path))
-    at = AppTest.from_file(APP, default_timeout=180)
-    for k, val in params.items():
-        at.query_params[k] = val
-    at.run()
-    at.switch_page("app_pages/trajectories.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(monkeypatch, path, "app_pages/trajectories.py", timeout=180, **params)
 
 
 def test_pick_a_step_lists_the_nearest_trajectories(clustered, monkeypatch):
