@@ -256,14 +256,22 @@ GROUPS_HELP = "No model of this benchmark has a group: import with `--meta group
 MANY_KEYS = 60     # more models than this in a selection: one bar or line each is unreadable, groups come first
 
 
+def _models_selected(sel: Selection) -> int:
+    """How many models the selection holds: those named, else those of the chosen groups, else all."""
+    if sel.models:
+        return len(sel.models)
+    opt = q(inventory.options)
+    if sel.groups:
+        sizes = opt["group_sizes"].get(sel.benchmark, {})
+        return sum(sizes.get(g, 0) for g in sel.groups)
+    return len(opt["models"].get(sel.benchmark, []))
+
+
 def per(label: str, key: str, sel: Selection, first: str = "model", container=st) -> str:
     """A "per model / per group" choice; group only where groups exist (the data sets the default: groups
     first when the selection holds more than ``MANY_KEYS`` models, e.g. 2,400 at 10x scale)."""
     opts = ["model", "group"] if has_groups(sel) else ["model"]
-    opt = q(inventory.options)
-    n_models = len(sel.models) if sel.models else sum(opt["group_sizes"].get(sel.benchmark, {}).get(g, 0)
-                                                       for g in sel.groups) if sel.groups else \
-        len(opt["models"].get(sel.benchmark, []))
+    n_models = _models_selected(sel)
     if (first == "group" or n_models > MANY_KEYS) and len(opts) == 2:
         opts.reverse()
     help_ = GROUPS_HELP if len(opts) == 1 else (f"{n_models:,} models: per group by default (one bar per model "
