@@ -2,6 +2,7 @@
 the system /usr/bin/chromium — never a downloaded browser) through every page: apply a filter, open a
 trajectory, export a chart. Screenshots go to artifacts/ (gitignored)."""
 import os
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +57,18 @@ def _idle(page) -> None:
     page.wait_for_timeout(300)
     page.locator('[data-test-script-state="notRunning"]').first.wait_for(timeout=90_000)
     page.wait_for_timeout(500)
+
+
+def _choose(page, box, typed: str, option: str | None = None) -> None:
+    """Type ``typed`` into selectbox ``box``'s filter and choose the option that starts with ``option``
+    (default: ``typed``) once the filtered list shows it. Pressing Enter right after typing races the
+    list's filtering on a loaded machine: Enter may then take the option highlighted before the filter
+    (the current one), and the pick is silently lost."""
+    field = box.locator("input").first
+    field.click()
+    field.fill(typed)
+    page.locator('[role="listbox"] [role="option"]').filter(
+        has_text=re.compile("^" + re.escape(option or typed))).first.click(timeout=30_000)
 
 
 def _open(page, url: str, title: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 from warehouse import db
 from warehouse import timeline_store as store
 
-from test_e2e_browser import ART, ARGS, CHROMIUM, start_server
+from test_e2e_browser import ART, ARGS, CHROMIUM, _choose, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -42,9 +42,7 @@ def test_jump_brings_the_step_into_view(sky14):
         # now jump through the list to step 1320 (index 1319): a later page of the trajectory
         pg.get_by_text("Jump to a marked step", exact=False).first.scroll_into_view_if_needed()
         box = pg.locator("div[data-testid='stSelectbox']").filter(has_text="Jump to a marked step")
-        box.locator("input").first.click()
-        box.locator("input").first.fill("step 1320")
-        pg.keyboard.press("Enter")
+        _choose(pg, box, "step 1320", "step 1320 ·")
         pg.wait_for_selector("#step-a-1319", timeout=60_000)
         pg.wait_for_function("""() => { const el = document.getElementById('step-a-1319');
             const r = el.getBoundingClientRect(); return r.bottom > 0 && r.top < window.innerHeight; }""",

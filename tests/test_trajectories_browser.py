@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from test_e2e_browser import ART, ARGS, CHROMIUM, _idle, start_server
+from test_e2e_browser import ART, ARGS, CHROMIUM, _choose, _idle, start_server
 from test_trajectories_reading import FIDELITY, MATH, build, tid_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -80,9 +80,7 @@ def test_three_questions_picked_in_a_row_are_each_honoured(served):
     _go(pg, f"{url}/trajectories?b=reading&q=q2")
     for qid in ("q4", "q3", "q1"):
         box = pg.locator("[data-testid='stSelectbox']").filter(has_text="Question (sorted")
-        box.locator("input").first.click()
-        box.locator("input").first.fill(qid)
-        pg.keyboard.press("Enter")
+        _choose(pg, box, qid, f"{qid} ·")
         pg.wait_for_url(re.compile(rf"[?&]q={qid}(&|$)"), timeout=30_000)        # the URL moves mid-run:
         pg.get_by_text(f"Problem {qid} — gold answer", exact=False).first.wait_for(timeout=30_000)
         _idle(pg)                                                               # then the run ends
@@ -104,10 +102,7 @@ def test_a_search_hit_a_grid_cell_and_a_class_row_open_their_trajectory(served):
     _click_cell(pg, grid, 1, model_w * 0.35)
     _wait_t(pg, tid_of(path, "q1", "m-b", 0))
     # the answer class "7" (the second class): its one sample, m-a's sample 1
-    box = pg.locator(".st-key-traj_class_q1")
-    box.locator("input").first.click()
-    box.locator("input").first.fill("2. 7")
-    pg.keyboard.press("Enter")
+    _choose(pg, pg.locator(".st-key-traj_class_q1"), "2. 7")
     _idle(pg)
     rows = pg.locator("[class*='st-key-traj_class_q1_1_'] [data-testid='stDataFrame']")
     rows.scroll_into_view_if_needed()
