@@ -8,6 +8,7 @@ miss and closed by ``release()`` when the run ends (app.py), so a writer waits a
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
@@ -245,6 +246,31 @@ def fragment(fn):
     return st.fragment(section)
 
 
+def tabs(labels: list[str], key: str):
+    """Tabs whose closed ones draw no chart and no table: the browser draws only what the reader sees (a Plotly
+    chart costs headless Chromium ~0.1-0.3 s of CPU, on every filter change, open or not). The open tab is kept in
+    the URL (``key``=label: a permalink opens it). Enter each with ``with common.tab(t):``; choosing a tab reruns
+    the page, whose queries are cached."""
+    return st.tabs(labels, key=key, on_change="rerun", bind="query-params")
+
+
+@contextlib.contextmanager
+def tab(container):
+    """Write into one of ``tabs``'s containers. While it is closed, ``chart`` and ``table`` keep their figure and
+    table for the page's zip (``page_zip``: every chart of the page, open tab or not) but send nothing."""
+    before = getattr(_RUN, "closed", False)
+    _RUN.closed = container.open is False
+    try:
+        with container:
+            yield
+    finally:
+        _RUN.closed = before
+
+
+def _closed() -> bool:
+    return getattr(_RUN, "closed", False)
+
+
 def has_groups(sel: Selection) -> bool:
     """Whether any model of the selection's benchmark has a group (``--meta group=...``)."""
     return bool(q(inventory.options)["groups"].get(sel.benchmark))
@@ -315,6 +341,8 @@ def chart(fig: go.Figure, name: str, unlock: str | None = None) -> None:
         notice(f"{plain(title)}: every value is {flat:.3g}, nothing to compare. {unlock}")
         return
     _figures()[name] = fig
+    if _closed():
+        return
     st.plotly_chart(fig, key=f"chart_{name}", width="stretch")
     _downloads(name, "chart", {fmt: (lambda f=fig, x=fmt: export.figure_bytes(f, x)) for fmt in export.FORMATS})
 
@@ -377,6 +405,8 @@ def table(df: pl.DataFrame, name: str, key: str | None = None, **kwargs) -> None
     from charts import present
 
     st.session_state.setdefault("_page_tables", {})[name] = df
+    if _closed():
+        return
     config = {c: st.column_config.Column(present.label(c, key), help=None) for c in df.columns}
     data = df
     if df.height * max(df.width, 1) <= STYLE_MAX_CELLS:

@@ -43,19 +43,20 @@ else:
     st.caption("Potential (cov@n: at least one of n samples correct) against stability (avg@n: the mean "
                "sample). Above the diagonal: questions a model can solve but does not reliably.")
     common.page_chart("coverage", "coverage_vs_accuracy", r)
-    gap, passk, timeline, unstable = st.tabs(["Gap per tier", "pass@k", "Answer timeline", "Unstable questions"])
-    with gap:
+    gap, passk, timeline, unstable = common.tabs(["Gap per tier", "pass@k", "Answer timeline",
+                                                  "Unstable questions"], "cov_tab")
+    with common.tab(gap):
         common.page_chart("coverage", "gap_per_tier", r)
         common.table(r["per_tier"], "potential_vs_stability", key=by)
-    with passk:
+    with common.tab(passk):
         pass_at_k = pages.figure("coverage", "pass_at_k", r)
         if pass_at_k is None:
             common.notice("pass@k needs more than one sample of every question of a key.")
         else:
             common.chart(pass_at_k, "pass_at_k", common.FLAT_UNLOCK)
-    with timeline:
+    with common.tab(timeline):
         timeline_section("cov", r)
-    with unstable:
+    with common.tab(unstable):
         st.caption("Solved by some samples, failed by others.")
         common.table(present.by_question(r["unstable"]), "unstable_questions", key=by)
 common.page_zip("coverage")

@@ -50,18 +50,18 @@ else:
                "shares of its wrong samples. A tall #1 segment: the models agree on the same wrong answer. "
                "Hover for the answer; select a question's row in the tables below to read its samples.")
 
-conv, classes, lost, strat, steps = st.tabs(["Convergence", "Answer classes", "Found then lost", "Strategies",
-                                             "Step-error types"])
+conv, classes, lost, strat, steps = common.tabs(["Convergence", "Answer classes", "Found then lost", "Strategies",
+                                                 "Step-error types"], "fail_tab")
 
 
-with conv:
+with common.tab(conv):
     if bars_and_table(v["concentration"], "No wrong answers in this selection.", "wrong_answer_convergence",
                       "wrong_answer_concentration", "question_id", "top_share", color="converged",
                       title="Share of wrong samples giving the most common wrong answer",
                       color_title="Two or more models agree"):
         common.table(v["wrong_answers"], "wrong_answers")
 
-with classes:
+with common.tab(classes):
     st.caption("Every sample's final answer, grouped into classes of equivalent answers (as the grader decides). "
                "Confidently wrong: a wrong class holds the majority. Shared delusion: the same wrong class from two "
                "or more models. pass@k and maj@k are exact for this selection's samples (docs/ANALYSIS.md).")
@@ -88,7 +88,7 @@ with classes:
             st.markdown(f"**Shared delusions**: {len(delusions)} wrong answers given by two or more models.")
             common.table(pl.DataFrame(delusions), "shared_delusions")
 
-with lost:
+with common.tab(lost):
     fig = pages.figure("failures", "failure_flags", v)
     if fig is None:
         common.notice("No trajectory of this selection found the gold answer and then lost it, and none was cut "
@@ -109,7 +109,7 @@ with lost:
     if not ftl.is_empty():
         common.table(ftl.drop("detail"), "found_then_lost")
 
-with strat:
+with common.tab(strat):
     tags = common.q(failures.strategy_tags, fsel)
     if tags.is_empty():
         common.notice("No strategy flags in this selection (the rules annotator writes 'strategy:<name>' flags).")
@@ -122,7 +122,7 @@ with strat:
                                        y_title="Share of trajectories"), "strategy_tags", common.FLAT_UNLOCK)
         common.table(tags, "strategy_tags")
 
-with steps:
+with common.tab(steps):
     bars_and_table(v["step_errors"], "No step annotations in this selection (`python -m pipeline annotate` writes "
                    "them).", "step_error_types", "step_error_types", "label", "share_of_incorrect", color="annotator",
                    title="Step labels: share of the incorrect trajectories carrying each",

@@ -61,14 +61,14 @@ if untiered:
 if show_ref and ref is not None and not ref.is_empty():
     st.markdown("**Agreement with the paper's values** (groups of the same name; lines per group):")
     common.table(common.q(pages.reference_agreement, sel), "reference_agreement")
-heat, ladderness, rasch = st.tabs(["Heatmap and table", "Ladder-ness", "Rasch difficulty"])
-with heat:
+heat, ladderness, rasch = common.tabs(["Heatmap and table", "Ladder-ness", "Rasch difficulty"], "ladder_tab")
+with common.tab(heat):
     common.page_chart("ladder", "heatmap", rep, key=by)
     common.table(acc, "question_accuracy", key=by, column_config={
         "x": "Ladder position", "difficulty": "Pooled solve rate", "reference": "Paper's value"})
-with ladderness:
+with common.tab(ladderness):
     ladderness_section()
-with rasch:
+with common.tab(rasch):
     if rep["difficulty"].is_empty():
         common.notice("The Rasch fit needs questions solved by some keys and failed by others.")
     common.page_chart("ladder", "rasch_difficulty", rep)

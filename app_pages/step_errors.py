@@ -75,8 +75,8 @@ else:
         st.caption(f"Each bar: the share of the {by}'s trajectories carrying the label (its tiers differ in size, "
                    "so counts would mislead). The eight most frequent labels; all of them in the table.")
     flags = fl.filter(pl.col("flag").is_in(list(VERIFIED_FLAGS))) if fl.height else fl
-    t1, t2, t3 = st.tabs(["Trajectory flags", "All labels (table)", "Annotator agreement"])
-    with t1:
+    t1, t2, t3 = common.tabs(["Trajectory flags", "All labels (table)", "Annotator agreement"], "steps_tab")
+    with common.tab(t1):
         if flags.is_empty():
             common.notice("No verified trajectory flag (found then lost, answer flip, truncated, repetition loop) in "
                           "this selection.")
@@ -85,9 +85,9 @@ else:
                                            title=f"Trajectory flags: share of each {by}'s trajectories",
                                            y_title="Share of trajectories"), "trajectory_flags", common.FLAT_UNLOCK)
         common.table(fl, "trajectory_flags", key=by)
-    with t2:
+    with common.tab(t2):
         common.table(se, "step_error_labels", key=by)
-    with t3:
+    with common.tab(t3):
         agreement_view(sel)
 if se.is_empty() and fl.is_empty():
     agreement_view(sel)

@@ -3,7 +3,7 @@
 Serves the app (`streamlit run app.py` on a free localhost port, LADDER_DB=PATH) and drives headless
 Chromium (Playwright, the system /usr/bin/chromium) through a fixed script: open the app, the first visit
 to every page of the navigation (and a second one), a filter change on each, a tier and a category
-filter, the Figure-1 overlay toggle and a PNG download on the Ladder page, a question change, opening a
+filter, the Figure-1 overlay toggle, a PNG download and a tab change on the Ladder page, a question change, opening a
 trajectory, paging it, the jump to a marked step and a search on the Trajectories page.
 
 Each action is timed from the click until Streamlit reports the script run finished and nothing on the
@@ -354,7 +354,7 @@ def run_once(db: Path, browser, log, second_visits: bool = True, skip: tuple[str
             ladder = _find_page(nav, "ladder", ("Ladder", "The ladder"))
             if ladder is None:
                 for n in ("tier filter", "category filter", "category filter cleared", "tier filter cleared",
-                          "overlay toggle (Figure 1)", "PNG download"):
+                          "overlay toggle (Figure 1)", "PNG download", "tab change"):
                     b._record(n, note="skipped: not on this page (no Ladder page)")
             else:
                 b.act(f"visit {ladder} (again)", _visit(ladder))
@@ -370,6 +370,7 @@ def run_once(db: Path, browser, log, second_visits: bool = True, skip: tuple[str
                     b.act("PNG download", lambda pg: (png.click, None), download=True)
                 except Skip as why:
                     b._record("PNG download", note=f"skipped: {why}")
+                b.act("tab change", _second_tab)
             traj = _find_page(nav, "trajectories", ("Trajectories",))
             names = ("question change", "open a trajectory", "next page of steps", "jump to a marked step",
                      "search")
@@ -398,6 +399,14 @@ def _overlay_toggle(pg):
     if box.count() == 0:
         raise Skip("not on this page (no Figure-1 overlay toggle)")
     return box.first.locator("label").first.click, None
+
+
+def _second_tab(pg):
+    """The action: open the page's second tab (tabs are lazy, app_pages.common.tabs: opening one reruns the page)."""
+    tabs = _main(pg).get_by_role("tab")
+    if tabs.count() < 2:
+        raise Skip("not on this page (no tabs)")
+    return tabs.nth(1).click, tabs.nth(1).inner_text().strip()
 
 
 def _png_button(pg):

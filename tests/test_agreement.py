@@ -117,6 +117,7 @@ def _page(monkeypatch, path) -> AppTest:
     monkeypatch.setenv("LADDER_DB", str(path))
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["b"] = "tiny"
+    at.query_params["steps_tab"] = "Annotator agreement"     # the tab that draws its chart
     at.run()
     at.switch_page("app_pages/step_errors.py").run()
     assert not at.exception, [e.value for e in at.exception]

@@ -191,10 +191,18 @@ def test_coverage_page_gap_bars_per_tier_and_unstable_table(app_db, monkeypatch)
     at.run()
     at.switch_page("app_pages/coverage.py").run()
     assert not at.exception
-    scatter, gap, passk = _figures(at)[:3]      # then the answer timeline's (tests/test_timeline_app.py)
+    scatter, gap = _figures(at)             # the first tab's: lazy tabs draw only the open one
     assert [t["name"] for t in gap["data"]] == ["(none)"]       # no tiers on this benchmark: one bar trace
     keys = sorted(scatter["data"][0]["text"])
+    assert set(at.session_state["_page_figures"]) >= {"coverage_vs_accuracy", "gap_per_tier", "pass_at_k"}
+    at.query_params["cov_tab"] = "pass@k"       # a tab opens from the URL (bind="query-params")
+    at.run()
+    assert not at.exception
+    scatter2, passk = _figures(at)
+    assert scatter2 == scatter
     assert sorted(t["name"] for t in passk["data"] if t.get("fill") != "toself") == keys
+    at.query_params["cov_tab"] = "Unstable questions"
+    at.run()
     unstable = at.dataframe[-1].value
     assert len(unstable) and ((unstable["accuracy"] > 0) & (unstable["accuracy"] < 1)).all()
     at = _app(monkeypatch, app_db, b="aime24")
@@ -397,7 +405,7 @@ def test_trajectories_answer_classes_list_their_samples(app_db, monkeypatch):
 
 
 def test_failures_page_tables_answer_classes(app_db, monkeypatch):
-    at = _app(monkeypatch, app_db, b="aime24")
+    at = _app(monkeypatch, app_db, b="aime24", fail_tab="Answer classes")
     at.run()
     at.switch_page("app_pages/failures.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -14,8 +14,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 # The script's fixed actions (the page visits are named after the navigation's pages)
 ACTIONS = ["open the app (first page)", "tier filter", "category filter", "category filter cleared",
-           "tier filter cleared", "overlay toggle (Figure 1)", "PNG download", "question change", "open a trajectory",
-           "next page of steps", "jump to a marked step", "search"]
+           "tier filter cleared", "overlay toggle (Figure 1)", "PNG download", "tab change", "question change",
+           "open a trajectory", "next page of steps", "jump to a marked step", "search"]
 
 
 @pytest.mark.slow
@@ -35,7 +35,7 @@ def test_browser_benchmark_runs_every_action_on_tiny(tiny_db):
         assert "failed:" not in r["note"], (name, r)
     # what tiny has is timed: its pages, a group filter, a question, a trajectory, a search, a chart download
     for name in ["open the app (first page)", "question change", "open a trajectory", "search", "PNG download",
-                 *visits]:
+                 "tab change", *visits]:
         assert rows[name]["median_s"] is not None and rows[name]["cpu_median_s"] is not None, rows[name]
     # what it lacks is skipped with the reason, not crashed on: no tiers, no categories
     for name in ["tier filter", "category filter", "category filter cleared", "tier filter cleared"]:

@@ -90,8 +90,11 @@ def test_aggregates_on_real_data(sky14):
 
 
 def test_coverage_and_failures_pages_show_the_timeline(sky14, monkeypatch):
-    for page in ("app_pages/coverage.py", "app_pages/failures.py"):
+    for page, tab in (("app_pages/coverage.py", "cov_tab=Answer timeline"), ("app_pages/failures.py",
+                                                                          "fail_tab=Found then lost")):
         at = _app(monkeypatch, sky14)
+        key, value = tab.split("=")
+        at.query_params[key] = value             # the tab that holds the timeline
         at.run()
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
