@@ -259,7 +259,7 @@ def tab(container):
     """Write into one of ``tabs``'s containers. While it is closed, ``chart`` and ``table`` keep their figure and
     table for the page's zip (``page_zip``: every chart of the page, open tab or not) but send nothing."""
     before = getattr(_RUN, "closed", False)
-    _RUN.closed = container.open is False
+    _RUN.closed = getattr(container, "open", None) is False      # a plain container is always open
     try:
         with container:
             yield

@@ -370,7 +370,7 @@ def test_a_file_that_is_no_warehouse_says_so_on_get_started(tmp_path, monkeypatc
 
 
 def test_scaling_page_follows_each_question_along_the_series(app_db, monkeypatch):
-    at = _app(monkeypatch, app_db, b="aime24")
+    at = _app(monkeypatch, app_db, b="aime24", scal_tab="Questions along the series")     # its lazy tab
     at.run()
     at.switch_page("app_pages/scaling.py").run()
     at.selectbox(key="scal_factor").set_value("train_step").run()
