@@ -209,17 +209,20 @@ def _open(qid: str, tid: int | None = None) -> None:
     st.session_state["_traj_pick"] = st.session_state.get("_traj_pick", 0) + 1
 
 
-def _picked_rows(key: str, targets: list) -> None:
+def _picked_rows(key: str, targets: list, then: str | None = None) -> None:
     rows = st.session_state[key].selection.rows
     if rows:
         _open(*targets[rows[0]])
+        if then:
+            st.session_state[then] = True
 
 
-def _opening_table(df, targets: list[tuple[str, int | None]], name: str, **kwargs) -> None:
+def _opening_table(df, targets: list[tuple[str, int | None]], name: str, then: str | None = None,
+                   **kwargs) -> None:
     """A table whose rows each name a trajectory or a question (``targets[i]`` = (question, trajectory or
-    None)): selecting a row opens it."""
+    None)): selecting a row opens it (and sets session-state flag ``then``: a fragment's table reruns the page)."""
     key = f"traj_{name}_{st.session_state.get('_traj_pick', 0)}"
-    st.dataframe(df, key=key, on_select=lambda: _picked_rows(key, targets), selection_mode="single-row",
+    st.dataframe(df, key=key, on_select=lambda: _picked_rows(key, targets, then), selection_mode="single-row",
                  hide_index=True, width="stretch", **kwargs)
 
 
@@ -282,10 +285,16 @@ def _kwic(snippet: str, text: str) -> tuple[str, str, str]:
 sel = common.selection()
 st.title("Trajectories")
 
-text = st.text_input("Search the responses (smart case: an upper-case letter makes it case-sensitive)",
-                     value=st.query_params.get("s", ""), key="traj_search")
-_param("s", text or None)
-if text:
+
+@common.fragment      # typing a search reruns this section alone; opening a hit reruns the page
+def search_section(sel) -> None:
+    if st.session_state.pop("_traj_hit_opened", False):
+        st.rerun()          # a hit was selected (``_open`` ran): the question and trajectory below follow
+    text = st.text_input("Search the responses (smart case: an upper-case letter makes it case-sensitive)",
+                         value=st.query_params.get("s", ""), key="traj_search")
+    _param("s", text or None)
+    if not text:
+        return
     found = common.q(search.find, sel, text, 50)
     hits = found.hits
     if found.mode == "scan":     # the same hits, only slower: say why the index was not used
@@ -304,10 +313,14 @@ if text:
         st.caption(("The first 50 responses" if hits.height >= 50 else f"{hits.height} responses")
                    + " that contain it: select a row to open that trajectory.")
         _opening_table(shown, [(r["question_id"], r["trajectory_id"]) for r in hits.iter_rows(named=True)],
-                       "hits", height=min(hits.height, 8) * 35 + 38,
-                       column_config={"before": st.column_config.TextColumn("before", width="medium", alignment="right"),
+                       "hits", then="_traj_hit_opened", height=min(hits.height, 8) * 35 + 38,
+                       column_config={"before": st.column_config.TextColumn("before", width="medium",
+                                                                             alignment="right"),
                                       "match": st.column_config.TextColumn("match", width="small"),
                                       "after": st.column_config.TextColumn("after", width="large")})
+
+
+search_section(sel)
 
 qs = common.q(questions.questions, sel)
 if qs.is_empty():
