@@ -6,7 +6,6 @@ same SQL condition (``search_condition``), so both give the same hits. User text
 as parameters."""
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -187,6 +186,10 @@ def find(con, sel: Selection, text: str, limit: int = 50, use_index: bool = True
     return Found(hits, "index")
 
 
+class _TooMany(Exception):
+    """More candidates left than ``VERIFY_MAX``: the scan is faster."""
+
+
 def _verified(con, sel: Selection, text: str, limit: int, candidates) -> pl.DataFrame | None:
     """The candidates (trajectory ids; None: every response of the selection) that are hits: checked
     in row-id order with the scan's own condition, reading only their responses (by row id), until
@@ -209,30 +212,40 @@ def _verified(con, sel: Selection, text: str, limit: int, candidates) -> pl.Data
             SELECT o.trajectory_id, o.model_id, o.question_id, o.sample_idx, o.is_correct, t.rowid AS row_id
             FROM outcomes o JOIN trajectories t USING (trajectory_id)
             WHERE {where} ORDER BY t.rowid LIMIT ? OFFSET ?""", params + [size, offset])
+
+    def windows():
+        """The candidates in row-id order, a window at a time: three queries of growing windows, then the
+        rest in one query (``_TooMany`` when over ``VERIFY_MAX``), handed out in still growing slices."""
+        offset, size = 0, max(VERIFY_FIRST, int(limit) + int(limit) // 4)
+        for _ in range(3):
+            rows = window(offset, size)
+            yield rows
+            if rows.height < size:
+                return
+            offset, size = offset + size, size * 4
+        rest = window(offset, VERIFY_MAX + 1)
+        if rest.height > VERIFY_MAX:
+            raise _TooMany
+        while not rest.is_empty():
+            yield rest[:size]
+            rest, size = rest[size:], size * 4
+
     try:
-        ordered, found, step, n = [], [], max(VERIFY_FIRST, int(limit) + int(limit) // 4), 0
-        done, i = False, 0
-        for k in itertools.count():
-            if done or n >= limit:
-                break
-            if k == 3:          # the rest, unless it is too much to check a batch at a time
-                rest = window(i, VERIFY_MAX + 1)
-                if rest.height > VERIFY_MAX:
-                    return None
-            rows = window(i, step) if k < 3 else rest[:step]
-            if k >= 3:
-                rest = rest[step:]
-            done = rows.height < step if k < 3 else rest.is_empty()
+        ordered, found, n = [], [], 0
+        for rows in windows():          # checked until the limit is met: a common text stops at the first
             if rows.is_empty():
                 break
             ordered.append(rows)
             hit = _checked(con, rows["row_id"].to_list(), cond, pos, [text, text], cparams)
             found.append(hit)
             n += hit.height
-            i, step = i + rows.height, step * 4
+            if n >= limit:
+                break
         if not found:          # the scan's columns, no rows
             ordered = [window(0, 0)]
             found = [pl.DataFrame(schema={"row_id": ordered[0]["row_id"].dtype, "snippet": pl.String})]
+    except _TooMany:
+        return None
     finally:
         if candidates is not None:
             con.unregister("_search_candidates")
