@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest import APP, open_page
 from pipeline import cli
 from derivation import embed
 from warehouse import clusters, db
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TRACES = "traces/skythought-aime24"
 FIRST = ("Llama-3.1-8B", "Qwen2.5-14B-Instruct", "Qwen2.5-Math-7B", "gemma-2-27b-it", "Sky-T1-math-wrong-5K-14B")
 LATER = "Sky-T1-math-wrong-5K-27B"
@@ -200,17 +200,6 @@ def test_export_parquet_carries_the_failure_mode_tables(clustered, folder):
     assert json.loads((folder / "manifest.json").read_text())["tables"]["cluster_assignments"]["rows"] > 0
 
 
-def _page(monkeypatch, path, page, **params) -> AppTest:
-    monkeypatch.setenv("LADDER_DB", str(path))
-    at = AppTest.from_file(APP, default_timeout=180)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_a_folder_opened_read_only_shows_failure_modes_and_more_like_this(folder, monkeypatch):
     con = db.connect(folder, read_only=True)
     try:
@@ -222,10 +211,10 @@ def test_a_folder_opened_read_only_shows_failure_modes_and_more_like_this(folder
         con.close()
     # an empty response's zero vector has no direction: it is never "like" anything (its NaN sorted first)
     assert near.height == 10 and not near["similarity"].is_nan().any()
-    at = _page(monkeypatch, folder, "app_pages/failures.py", b="aime24")
+    at = open_page(monkeypatch, folder, "app_pages/failures.py", timeout=180, b="aime24")
     assert "Failure modes" in [h.value for h in at.subheader]
     assert len(at.selectbox(key="fail_fm_pick").options) == len(found)
-    at = _page(monkeypatch, folder, "app_pages/trajectories.py", b="aime24", q=qid, t=str(tid))
+    at = open_page(monkeypatch, folder, "app_pages/trajectories.py", timeout=180, b="aime24", q=qid, t=str(tid))
     assert "More like this" in [h.value for h in at.subheader]
     at.toggle(key="traj_more_same").set_value(True).run()
     assert not at.exception
@@ -240,13 +229,13 @@ def test_a_folder_exported_before_the_failure_modes_opens_with_a_notice(folder, 
         shutil.rmtree(old / table)
     m["schema_version"] = "3"
     (old / "manifest.json").write_text(json.dumps(m))
-    at = _page(monkeypatch, old, "app_pages/failures.py", b="aime24")
+    at = open_page(monkeypatch, old, "app_pages/failures.py", timeout=180, b="aime24")
     assert any("No failure modes stored" in i.value for i in at.info)
     assert any("annotate --clusters --benchmark" in c.value for c in at.code)      # the command, copyable
     with db.reader(old) as con:
         tid, qid = con.execute("SELECT trajectory_id, question_id FROM outcomes WHERE NOT is_correct "
                                "ORDER BY trajectory_id LIMIT 1").fetchall()[0]
-    at = _page(monkeypatch, old, "app_pages/trajectories.py", b="aime24", q=qid, t=str(tid))
+    at = open_page(monkeypatch, old, "app_pages/trajectories.py", timeout=180, b="aime24", q=qid, t=str(tid))
     assert any("trajectories are not embedded" in i.value for i in at.info)
 
 
