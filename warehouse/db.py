@@ -269,3 +269,12 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None =
     import polars as pl
 
     return pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())
+
+
+def rows_by_id(row_ids: list[int], alias: str = "t") -> tuple[str, list]:
+    """The SQL condition (and its parameters) that picks these row ids of a table aliased ``alias``. The
+    range goes first: DuckDB pushes a row-id range into the scan and reads only the blocks in it, where
+    ``rowid = ANY(?)`` alone is tested on every row of the table (64 rows of 576,000 responses: 2x faster,
+    more the closer the rows lie). No ids: a condition no row meets."""
+    return (f"{alias}.rowid BETWEEN ? AND ? AND {alias}.rowid = ANY(?)",
+            [min(row_ids, default=0), max(row_ids, default=-1), list(row_ids)])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from . import textindex
-from .db import query
+from .db import query, rows_by_id
 from .errors import LadderError
 from .filters import Selection
 
@@ -269,12 +269,11 @@ def _checked(con, row_ids: list[int], cond: str, pos: str, sparams: list, cparam
     responses are read first and the condition applied to those alone: in one query DuckDB applies it to
     every response of each 2,048-row vector the rows lie in (at 576,000 responses: 1.4 CPU s for 64 rows,
     0.8 read first)."""
+    rows, rparams = rows_by_id(row_ids)
     if len(row_ids) > FETCH_FIRST:
         return query(con, f"SELECT t.rowid AS row_id, {_SNIPPET.format(pos=pos)} FROM trajectories t "
-                          f"WHERE t.rowid = ANY(?) AND {cond}", [*sparams, row_ids, *cparams])
-    read = query(con, "SELECT t.rowid AS row_id, t.response FROM trajectories t "         # the range: a pushed-down
-                      "WHERE t.rowid BETWEEN ? AND ? AND t.rowid = ANY(?)",                 # row-id scan (2x faster)
-                 [min(row_ids), max(row_ids), row_ids])
+                          f"WHERE {rows} AND {cond}", [*sparams, *rparams, *cparams])
+    read = query(con, f"SELECT t.rowid AS row_id, t.response FROM trajectories t WHERE {rows}", rparams)
     con.register("_search_rows", read.to_arrow())
     try:
         return query(con, f"SELECT t.row_id, {_SNIPPET.format(pos=pos)} FROM _search_rows t WHERE {cond}",
@@ -302,6 +301,7 @@ def _scan(con, sel: Selection, text: str, limit: int) -> pl.DataFrame:
         LIMIT ?""", [x for lo, hi in ranges for x in (lo, hi, *cparams)] + params + [int(limit)])
     # the snippets are read by row id: a join on trajectory_id would decompress every response
     # again (~1 s), a row-id lookup only the blocks that hold these rows
+    rows, rparams = rows_by_id(hits["row_id"].to_list())
     snippets = query(con, f"SELECT t.rowid AS row_id, {_SNIPPET.format(pos=pos)} FROM trajectories t "
-                          f"WHERE t.rowid = ANY(?)", [text, text, hits["row_id"].to_list()])
+                          f"WHERE {rows}", [text, text, *rparams])
     return _listed(hits.join(snippets, on="row_id", how="left", maintain_order="left").drop("row_id"))

@@ -395,7 +395,8 @@ def _responses(con, rowids: list[int]) -> list[tuple[int, str]]:
     if rowids[-1] - rowids[0] + 1 == len(rowids):     # rows written together (an import's): a range, cheaper
         return con.execute("SELECT trajectory_id, response FROM trajectories WHERE rowid >= ? AND rowid <= ?",
                            [rowids[0], rowids[-1]]).fetchall()
-    return con.execute("SELECT trajectory_id, response FROM trajectories WHERE rowid = ANY(?)", [rowids]).fetchall()
+    rows, params = db.rows_by_id(rowids)
+    return con.execute(f"SELECT trajectory_id, response FROM trajectories t WHERE {rows}", params).fetchall()
 
 
 # ---- reading ---------------------------------------------------------------------------------
