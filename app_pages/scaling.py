@@ -15,7 +15,6 @@ num, cat = common.q(pages.scaling_factors, sel)
 if num.is_empty() and cat.is_empty():
     common.notice("The selected models vary in no model factor (sft_size, train_step, params_b, sft_category, ...). "
             "Import models with `--meta sft_size=...` to draw scaling curves.")
-tabs = {} if cat.is_empty() else {"Ablations": st.container()}     # no numeric factor: the ablations alone
 if not num.is_empty():
     c1, c2, c3 = st.columns(3)
     factor = c1.selectbox("Factor", num["factor"].to_list(), key="scal_factor")
@@ -88,6 +87,8 @@ if not num.is_empty():
             st.markdown("Solved for good along the series, by tier (a question in a harder tier learned here moves "
                         "down the ladder from that value on): " + " · ".join(moved))
         common.table(m.select("question_id", "tier", "first_solved", "solved_at", "regressed"), "migration")
+else:                   # no numeric factor: the ablations alone, without tabs
+    tabs = {} if cat.is_empty() else {"Ablations": st.container()}
 if "Ablations" in tabs:
     with common.tab(tabs["Ablations"]):
         factor_c = st.selectbox("Categorical factor", cat["factor"].to_list(), key="scal_cat")
