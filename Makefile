@@ -49,7 +49,7 @@ warehouse: install
 demo: warehouse serve
 
 serve:
-	OPENBLAS_NUM_THREADS=1 $(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+	OPENBLAS_NUM_THREADS=1 $(PY) -m app_pages.server --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
 # the tests in parallel, one worker per CPU (pytest-xdist); tests/conftest.py groups those that must not run

@@ -35,7 +35,7 @@ if sel is not None:
         if len(keys) > 12:
             st.caption(f"The 12 best of {len(keys)} {by}s by avg@n; the table below has them all.")
         common.chart(fig, "tier_accuracy", common.FLAT_UNLOCK)
-        with st.expander("The numbers: avg@n and cov@n per tier, with intervals"):
+        with common.expander("The numbers: avg@n and cov@n per tier, with intervals", "ov_numbers"):
             common.table(v["per_tier"].select("key", "tier", "n_questions", "avg", "avg_lo", "avg_hi", "cov", "cov_lo",
                                               "cov_hi"), "tier_metrics", key=by)
 
@@ -44,9 +44,9 @@ if sel is not None:
                        data=lambda p=str(db.db_path()), s=sel: report.file_bytes(p, s),
                        file_name=f"ladder-report-{export.slug(sel.benchmark)}.html", mime="text/html",
                        key="report_html", on_click="ignore", icon=":material/description:")
-    with st.expander("Models"):
+    with common.expander("Models", "ov_models"):
         common.table(common.q(inventory.models, sel.benchmark), "models")
-    with st.expander("Runs — where the data came from"):
+    with common.expander("Runs — where the data came from", "ov_runs"):
         common.table(common.q(inventory.runs, sel.benchmark), "runs")
 info, counts = common.q(inventory.info), common.q(inventory.counts)
 st.caption(f"Warehouse {common.plain(db.db_path())} · schema {common.plain(info['schema_version'])} · "
@@ -57,7 +57,7 @@ cols = st.columns(5)
 for col, k in zip(cols, ("benchmarks", "models", "runs", "trajectories", "step_annotations")):
     col.metric(k.replace("_", " "), f"{counts[k]:,}")
 
-with st.expander("Benchmarks"):
+with common.expander("Benchmarks", "ov_benchmarks"):
     common.table(common.q(inventory.benchmarks), "benchmarks")
 
 with st.expander("Import trace files", expanded=bool(st.session_state.get(upload.RESULT_KEY))):

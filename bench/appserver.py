@@ -1,4 +1,5 @@
-"""The one way our scripts and tests start the app: `streamlit run app.py` over a warehouse on a localhost port.
+"""The one way our scripts and tests start the app: `python -m app_pages.server` (`streamlit run app.py` with the
+pages' modules loaded first) over a warehouse on a localhost port.
 
 Used by bench/browser.py, docs/screenshots.py and the browser tests (tests/test_e2e_browser.py's
 ``start_server``). The server watches no files and sends no usage statistics; its stderr goes to a temporary
@@ -41,7 +42,7 @@ def serve(db, port: int | None = None, timeout_s: float = 120, env: dict | None 
     url = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        proc = subprocess.Popen([sys.executable, "-m", "app_pages.server", "--server.port", str(port),
                                  "--server.address", "127.0.0.1", "--server.headless", "true",
                                  "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
                                 cwd=ROOT, env=dict(os.environ, **(env or {}), LADDER_DB=str(Path(db).resolve())),

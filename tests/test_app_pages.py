@@ -420,6 +420,9 @@ def test_overview_states_per_tier_accuracy_with_its_interval(app_db, monkeypatch
     at = _app(monkeypatch, app_db, b="aime24")
     at.run()
     assert not at.exception and not at.error
+    assert not at.dataframe                     # the tables' expanders are closed: they draw nothing until opened
+    at.session_state["ov_numbers"] = True       # open "The numbers" (common.expander): the page reruns
+    at.run()
     nums = next(d.value for d in at.dataframe if "avg_lo" in d.value.columns)
     assert not any("Easy" in d.value.columns for d in at.dataframe)            # the wide duplicate is gone
     fig = next(f for f in _figures(at) if "per tier" in f["layout"]["title"]["text"])

@@ -1,0 +1,42 @@
+"""app_pages.server: the modules every page imports are loaded before the server accepts a connection."""
+import subprocess
+import sys
+import textwrap
+
+from app_pages import common
+
+ROOT = common.Path(common.__file__).resolve().parent.parent
+
+
+def test_page_modules_are_read_from_the_pages_sources():
+    names = common.page_modules()
+    # what the pages import at their top (overview: polars, charts.report; trajectories: analysis.timeline) and the
+    # lazily imported heavy ones (WARM_MODULES)
+    for name in ("polars", "charts.report", "warehouse.inventory", "analysis.timeline", "scipy.stats",
+                 "streamlit.emojis"):
+        assert name in names
+    assert not any(n.startswith("__future__") for n in names)
+
+
+def test_preload_loads_them_all_and_says_nothing_in_a_fresh_process():
+    """In a fresh interpreter (as ``python -m app_pages.server`` starts): every module of ``page_modules()`` that
+    is a module is loaded, nothing is logged (no failed import, no "No runtime found" from the cache
+    decorators), and the server's command line is streamlit's."""
+    code = textwrap.dedent("""
+        import sys
+        from streamlit.web import cli
+        called = {}
+        cli.main = lambda prog_name: called.update(argv=list(sys.argv), prog=prog_name)
+        from app_pages import server
+        server.main(["--server.port", "9"])
+        from app_pages import common
+        missing = [n for n in common.page_modules() if n not in sys.modules       # a module, or a name in one
+                   and not hasattr(sys.modules.get(n.rpartition(".")[0]), n.rpartition(".")[2])]
+        print("MISSING", missing)
+        print("ARGV", called["argv"][:2], called["argv"][3:], called["prog"])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "MISSING []" in out.stdout
+    assert "ARGV ['streamlit', 'run'] ['--server.port', '9'] streamlit" in out.stdout
+    assert "No runtime found" not in out.stderr and "preloading" not in out.stderr, out.stderr
