@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -349,7 +350,7 @@ def per(label: str, key: str, sel: Selection, first: str = "model", container=st
 
 # --- export widgets -----------------------------------------------------------------------
 
-def _figures() -> dict[str, go.Figure]:
+def _figures() -> dict[str, go.Figure | Callable[[], go.Figure | None]]:
     return st.session_state.setdefault("_page_figures", {})
 
 
@@ -394,9 +395,27 @@ def page_chart(page: str, name: str, view, **options) -> None:
     from the page's view; nothing when the view has nothing to draw."""
     from charts import pages
 
+    if _closed():        # a closed tab: the figure is built only if the page's zip is downloaded (``_zip_figures``)
+        _figures()[name] = functools.partial(pages.figure, page, name, view, **options)
+        return
     fig = pages.figure(page, name, view, **options)
     if fig is not None:
         chart(fig, name, FLAT_UNLOCK)
+
+
+def _zip_figures(figs: dict) -> dict[str, go.Figure]:
+    """The page's figures for its zip: a closed tab's (a ``page_chart`` not built yet) built now, and, like
+    ``chart`` with ``FLAT_UNLOCK``, left out when there is nothing to draw or every value is the same."""
+    from charts import figures
+
+    out = {}
+    for name, fig in figs.items():
+        if callable(fig):
+            fig = fig()
+            if fig is None or figures.flat_value(fig) is not None:
+                continue
+        out[name] = fig
+    return out
 
 
 # Up to this many cells a table's numbers are formatted here (pandas' Styler: ``present.fmt`` on every cell, ~5 µs
@@ -502,7 +521,7 @@ def page_zip(page: str) -> None:
                         if n)
     st.divider()
     st.download_button(f"Download this page: {what} (zip)", icon=":material/folder_zip:",
-                       data=lambda: export.zip_bytes(dict(figs), tables=dict(tables)),
+                       data=lambda: export.zip_bytes(_zip_figures(dict(figs)), tables=dict(tables)),
                        file_name=f"{export.slug(page)}.zip", mime=export.MIME["zip"], key=f"zip_{page}", on_click="ignore")
 
 

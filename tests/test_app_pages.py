@@ -414,6 +414,27 @@ def test_failures_page_tables_answer_classes(app_db, monkeypatch):
     assert (table["samples"] == 19).all() and (table["pass@1"] == table["correct"] / 19).all()
 
 
+def test_a_closed_tabs_chart_is_built_only_for_the_page_zip(app_db, monkeypatch):
+    """A closed tab's chart costs nothing until the page's zip is downloaded: ``common.page_chart`` keeps a recipe,
+    ``common._zip_figures`` builds it then, the same figure the tab draws when opened."""
+    from app_pages import common
+
+    at = _app(monkeypatch, app_db, b="math_cot_100")
+    at.run()
+    at.switch_page("app_pages/coverage.py").run()
+    assert not at.exception
+    figs = dict(at.session_state["_page_figures"])
+    assert callable(figs["answer_timeline"]) and not callable(figs["gap_per_tier"])   # closed tab / open tab
+    built = common._zip_figures(figs)
+    assert set(built) == set(figs) and not any(callable(f) for f in built.values())
+    at.query_params["cov_tab"] = "Answer timeline"
+    at.run()
+    drawn = next(f for f in _figures(at) if f["layout"]["title"]["text"] == built["answer_timeline"].layout.title.text)
+    assert [t["y"] for t in drawn["data"]] == [list(t.y) for t in built["answer_timeline"].data]
+    # a recipe with nothing to draw, or a flat one, stays out of the zip, as chart() leaves it off the page
+    assert common._zip_figures({"none": lambda: None, "kept": built["gap_per_tier"]}) == {"kept": built["gap_per_tier"]}
+
+
 def test_overview_states_per_tier_accuracy_with_its_interval(app_db, monkeypatch):
     """The Overview opens with its answer: findings with intervals, then one chart of avg@n per tier and group
     (issue 22: no duplicate per-tier table); the numbers behind it in one table."""
