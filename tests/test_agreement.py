@@ -3,11 +3,13 @@ warehouse fetch on a tiny warehouse with two annotators, and the Step errors vie
 one annotator and with two."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import polars as pl
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import agreement
@@ -146,6 +148,34 @@ def test_step_errors_view_with_two_annotators(two_annotators, monkeypatch):
     at.selectbox(key="se_agree_a").set_value("judge").run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["within ±1 step"] == "67%"
+
+
+def test_the_agreement_tab_runs_its_query_only_once_opened(two_annotators, monkeypatch):
+    """Closed, the Annotator agreement tab costs nothing (its first-error query took 1.4 s at 10x scale on every
+    visit of Step errors); opened, it draws and joins the page's zip."""
+    from warehouse import verdicts
+
+    path, _ = two_annotators
+    calls, real = [], verdicts.first_errors
+
+    @functools.wraps(real)       # the app finds a query by module and name (common.q)
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(verdicts, "first_errors", counted)
+    st.cache_data.clear()        # another test of this process may have cached the answer for this warehouse
+    monkeypatch.setenv("LADDER_DB", str(path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["b"] = "tiny"
+    at.run()
+    at.switch_page("app_pages/step_errors.py").run()
+    assert not at.exception and not calls
+    assert "annotator_agreement" not in at.session_state["_page_figures"]
+    at.query_params["steps_tab"] = "Annotator agreement"
+    at.run()
+    assert not at.exception and calls
+    assert "annotator_agreement" in at.session_state["_page_figures"]
 
 
 def test_agreement_figure_escapes_names_and_handles_nothing():
