@@ -324,6 +324,8 @@ GROUPS_HELP = "No model of this benchmark has a group: import with `--meta group
 
 
 MANY_KEYS = 60     # more models than this in a selection: one bar or line each is unreadable, groups come first
+MANY_SAMPLES = 500  # more samples of a question than this (19,200 at 10x scale: two 0.8 MB lists to the browser on
+                    # each question change): Trajectories picks a model first, then one of its samples
 
 
 def _models_selected(sel: Selection) -> int:

@@ -29,9 +29,9 @@ def agreement_view(sel) -> None:
         return
     c1, c2 = st.columns(2)
     a = c1.selectbox("Annotator A (reference)", names, index=names.index("rules") if "rules" in names else 0,
-                     key="se_agree_a", format_func=common.plain)
+                     key="se_agree_a")
     rest = [n for n in names if n != a]
-    b = c2.selectbox("Annotator B", rest, key="se_agree_b", format_func=common.plain)
+    b = c2.selectbox("Annotator B", rest, key="se_agree_b")
     pairs = agreement.pair(verdicts, a, b)
     if pairs.is_empty():
         common.notice(f"{common.plain(a)} and {common.plain(b)} judged no trajectory of this selection in common.")

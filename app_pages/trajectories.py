@@ -366,14 +366,35 @@ else:
     _grid_table(grid, qid, tid)
     j = tids.index(tid)
     c1, back, fwd, c2 = st.columns([6, 1, 1, 6], vertical_alignment="bottom")
-    tid = c1.selectbox("Open a trajectory", tids, format_func=names.get, key=tkey)
+    shown, shown2 = tids, other
+    if len(tids) > common.MANY_SAMPLES:     # a model first, then one of its samples: two short lists, not two huge ones
+        model_of = dict(zip(tids, grid["model_id"].to_list()))
+        models = list(dict.fromkeys(model_of.values()))
+        samples = {m: [] for m in models}
+        for t, m in model_of.items():
+            samples[m].append(t)
+        t2 = st.session_state[t2key]
+        mkey, m2key = f"traj_m_{qid}", f"traj_m2_{qid}"
+        st.session_state[mkey] = model_of[tid]                  # the open trajectory decides (links, arrows, grid)
+        if t2 != NOBODY or m2key not in st.session_state:
+            st.session_state[m2key] = model_of[t2] if t2 != NOBODY else model_of[tid]
+        a_m, a_s = c1.columns([3, 2], vertical_alignment="bottom")
+        b_m, b_s = c2.columns([3, 2], vertical_alignment="bottom")
+        m = a_m.selectbox(f"Open a trajectory: model ({len(models):,})", models, key=mkey,
+                          on_change=lambda: st.session_state.update({tkey: samples[st.session_state[mkey]][0]}))
+        m2 = b_m.selectbox("Compare side by side with: model", models, key=m2key,
+                           on_change=lambda: st.session_state.update({t2key: samples[st.session_state[m2key]][0]}))
+        shown, shown2 = samples[m], [NOBODY] + samples[m2]
+        c1, c2 = a_s, b_s
+    label = names if shown is tids else {t: names[t].removeprefix(f"{model_of[t]} · ") for t in shown + shown2[1:]}
+    tid = c1.selectbox("Open a trajectory" if shown is tids else "sample", shown, format_func=label.get, key=tkey)
     back.button("", key="traj_t_prev", icon=":material/arrow_back:", disabled=j == 0, width="stretch",
                 on_click=_open, args=(qid, tids[max(j - 1, 0)]), help="The previous sample of this question")
     fwd.button("", key="traj_t_next", icon=":material/arrow_forward:", disabled=j == len(tids) - 1,
                width="stretch", on_click=_open, args=(qid, tids[min(j + 1, len(tids) - 1)]),
                help="The next sample of this question")
-    tid2 = c2.selectbox("Compare side by side with", other, key=t2key,
-                        format_func=lambda v: "— nothing" if v == NOBODY else names[v])
+    tid2 = c2.selectbox("Compare side by side with" if shown2 is other else "sample", shown2, key=t2key,
+                        format_func=lambda v: "— nothing" if v == NOBODY else label[v])
     tid2 = None if tid2 == NOBODY else tid2
     if url_t is not None and tid != url_t:
         _param("step", None)         # a step of another trajectory

@@ -488,3 +488,37 @@ def test_many_models_counts_the_models_of_the_chosen_groups(app_db, monkeypatch)
     at.switch_page("app_pages/coverage.py").run()
     assert not at.exception
     assert at.radio(key="cov_by").value == ("group" if sizes[big] > 5 else "model")
+
+
+def test_trajectories_picks_a_model_first_when_a_question_has_many_samples(app_db, monkeypatch):
+    """Past ``common.MANY_SAMPLES`` samples of a question (19,200 at 10x scale) the trajectory and compare boxes
+    list one model's samples, after a model box: the open trajectory decides the model (arrows, links), choosing a
+    model opens its first sample, and the compare box works the same way."""
+    from app_pages import common
+    from warehouse import db, inventory
+
+    with db.reader(app_db) as con:
+        models = inventory.options(con)["models"]["aime24"]          # 19 models, one sample each
+    monkeypatch.setattr(common, "MANY_SAMPLES", 3)
+    at = _app(monkeypatch, app_db, b="aime24")
+    at.run()
+    at.switch_page("app_pages/trajectories.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    qid = at.selectbox(key="traj_q").value
+    mbox, tbox = at.selectbox(key=f"traj_m_{qid}"), at.selectbox(key=f"traj_t_{qid}")
+    assert mbox.label.startswith("Open a trajectory: model") and len(mbox.options) == len(models)
+    assert tbox.options == ["sample 0 · " + tbox.options[0].split(" · ", 1)[1]]    # one model's samples, unnamed
+    first, other = at.session_state[f"traj_t_{qid}"], next(m for m in models if m != mbox.value)
+    at.selectbox(key=f"traj_m_{qid}").set_value(other).run()
+    assert not at.exception
+    assert at.selectbox(key=f"traj_m_{qid}").value == other
+    opened = at.session_state[f"traj_t_{qid}"]
+    assert opened != first and str(at.query_params["t"]).strip("[]'\"") == str(opened)
+    # the arrows walk every sample of the question; the model box follows the open trajectory
+    at.button(key="traj_t_next").click().run()
+    assert not at.exception and at.selectbox(key=f"traj_m_{qid}").value != other
+    # compare: a model, then its first sample opens beside
+    at.selectbox(key=f"traj_m2_{qid}").set_value(other).run()
+    assert not at.exception
+    assert at.session_state[f"traj_t2_{qid}"] == opened
+    assert str(at.query_params["t2"]).strip("[]'\"") == str(opened)
