@@ -66,6 +66,8 @@ _INIT = """
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     if (document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')) return false;
     if (document.querySelector('[data-stale="true"]')) return false;
+    // a component whose code is still loading (Plotly's chunk, ~1 s on a fresh browser's first page)
+    if (document.querySelector('[data-testid="stSkeleton"]')) return false;
     for (const c of document.querySelectorAll('[data-testid="stPlotlyChart"]'))
       if (!c.querySelector('.main-svg')) return false;
     return true;
