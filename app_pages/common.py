@@ -15,7 +15,6 @@ import logging
 import re
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -157,11 +156,10 @@ def page_modules() -> list[str]:
     return sorted(n for n in names if n.split(".")[0] != "__future__") + list(WARM_MODULES)
 
 
-def preload() -> float:
+def preload() -> None:
     """Import ``page_modules()`` (what is loaded stays loaded: ~1.1 s on a 2-core machine, ~0.8 s of it on the first
     page's first run otherwise). ``app_pages.server`` calls it before the server accepts a connection, the warm-up
-    after the first page; seconds spent."""
-    t0 = time.perf_counter()
+    after the first page."""
     for name in page_modules():
         if name in sys.modules:
             continue
@@ -172,7 +170,6 @@ def preload() -> float:
                 log.warning("preloading %s failed:\n%s", name, traceback.format_exc())
         except Exception:            # noqa: BLE001 -- the page that imports it reports it
             log.warning("preloading %s failed:\n%s", name, traceback.format_exc())
-    return time.perf_counter() - t0
 
 
 def _warm() -> None:

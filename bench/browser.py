@@ -86,7 +86,8 @@ class Skip(Exception):
 
 @contextmanager
 def serve(db: Path, log=lambda m: None):
-    """`streamlit run app.py` over warehouse ``db`` on a free port; yields (url, pid, seconds to healthy)."""
+    """The app (`python -m app_pages.server`, bench.appserver) over warehouse ``db`` on a free port; yields
+    (url, pid, seconds to healthy)."""
     with appserver.serve(db) as s:
         log(f"server {s.url} (pid {s.pid}) up in {s.started_s:.1f}s")
         yield s.url, s.pid, s.started_s

@@ -1,6 +1,6 @@
-"""End to end: `streamlit run app.py` on a free localhost port, driven by headless Chromium (Playwright,
-the system /usr/bin/chromium — never a downloaded browser) through every page: apply a filter, open a
-trajectory, export a chart. Screenshots go to artifacts/ (gitignored)."""
+"""End to end: the app (`python -m app_pages.server`: `streamlit run app.py`) on a free localhost port, driven
+by headless Chromium (Playwright, the system /usr/bin/chromium — never a downloaded browser) through every page:
+apply a filter, open a trajectory, export a chart. Screenshots go to artifacts/ (gitignored)."""
 import os
 import re
 import time
@@ -25,7 +25,7 @@ PAGES = {"": "Overview", "ladder": "The ladder", "coverage": "Coverage vs accura
 
 @contextmanager
 def start_server(db):
-    """`streamlit run app.py` on a free localhost port over warehouse ``db``; yields its URL."""
+    """The app (bench.appserver) on a free localhost port over warehouse ``db``; yields its URL."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} missing: `make system` installs Debian's chromium")
     ART.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,11 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from app_pages import common
 
-ROOT = common.Path(common.__file__).resolve().parent.parent
+ROOT = Path(common.__file__).resolve().parent.parent
 
 
 def test_page_modules_are_read_from_the_pages_sources():
