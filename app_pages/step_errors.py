@@ -87,8 +87,8 @@ else:
         common.table(fl, "trajectory_flags", key=by)
     with common.tab(t2):
         common.table(se, "step_error_labels", key=by)
-    with common.tab(t3):
-        if t3.open:    # its own query (every annotator's first error: 1.4 s at 10x scale): only once opened
+    if t3.open:    # its own query (every annotator's first error: 1.4 s at 10x scale): only while open
+        with common.tab(t3):
             agreement_view(sel)
 if se.is_empty() and fl.is_empty():
     agreement_view(sel)

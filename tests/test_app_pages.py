@@ -166,6 +166,38 @@ def test_scaling_page_draws_training_step_curves(app_db, monkeypatch):
     assert points["layout"]["xaxis"]["type"] == "log"
 
 
+def test_scaling_compares_value_by_value_only_once_its_tab_is_open(app_db, monkeypatch):
+    """Value by value: each training step against the one before (paired tests over the questions). Closed, the tab
+    runs none of them (they were half of a filter change at paper scale); opened, its chart has one step a pair."""
+    import functools
+
+    import streamlit as st
+
+    from charts import compare_view
+
+    calls, real = [], compare_view.consecutive
+
+    @functools.wraps(real)       # the app finds a query by module and name (common.q)
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(compare_view, "consecutive", counted)
+    st.cache_data.clear()        # another test of this process may have cached the answer
+    at = _app(monkeypatch, app_db, b="aime24")
+    at.run()
+    at.switch_page("app_pages/scaling.py").run()
+    at.selectbox(key="scal_factor").set_value("train_step").run()
+    assert not at.exception and not calls
+    at.query_params["scal_tab"] = "Value by value"
+    at.run()
+    assert not at.exception and calls
+    steps = next(f for f in _figures(at) if "to the next" in f["layout"]["title"]["text"])
+    xs = {x for t in steps["data"] for x in t.get("x") or []}
+    assert "21 → 35" in xs and "133 → 140" in xs          # the train_step series: 21, 35, ..., 140
+    assert "scaling_steps" in at.session_state["_page_tables"]
+
+
 def test_app_follows_a_write_to_the_warehouse(tmp_path, monkeypatch, shared):
     """Caches are keyed by the warehouse version: an import while the app runs shows up on the next rerun."""
     path = tmp_path / "w.duckdb"
