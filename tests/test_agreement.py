@@ -3,16 +3,15 @@ warehouse fetch on a tiny warehouse with two annotators, and the Step errors vie
 one annotator and with two."""
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
 import polars as pl
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import agreement
+from apptest import count_calls
 from warehouse import verdicts as agreement_q
 from warehouse import db, ingest
 from warehouse.filters import Selection
@@ -156,15 +155,7 @@ def test_the_agreement_tab_runs_its_query_only_once_opened(two_annotators, monke
     from warehouse import verdicts
 
     path, _ = two_annotators
-    calls, real = [], verdicts.first_errors
-
-    @functools.wraps(real)       # the app finds a query by module and name (common.q)
-    def counted(*a, **k):
-        calls.append(1)
-        return real(*a, **k)
-
-    monkeypatch.setattr(verdicts, "first_errors", counted)
-    st.cache_data.clear()        # another test of this process may have cached the answer for this warehouse
+    calls = count_calls(monkeypatch, verdicts, "first_errors")
     monkeypatch.setenv("LADDER_DB", str(path))
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["b"] = "tiny"

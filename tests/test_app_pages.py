@@ -169,21 +169,10 @@ def test_scaling_page_draws_training_step_curves(app_db, monkeypatch):
 def test_scaling_compares_value_by_value_only_once_its_tab_is_open(app_db, monkeypatch):
     """Value by value: each training step against the one before (paired tests over the questions). Closed, the tab
     runs none of them (they were half of a filter change at paper scale); opened, its chart has one step a pair."""
-    import functools
-
-    import streamlit as st
-
+    from apptest import count_calls
     from charts import compare_view
 
-    calls, real = [], compare_view.consecutive
-
-    @functools.wraps(real)       # the app finds a query by module and name (common.q)
-    def counted(*a, **k):
-        calls.append(1)
-        return real(*a, **k)
-
-    monkeypatch.setattr(compare_view, "consecutive", counted)
-    st.cache_data.clear()        # another test of this process may have cached the answer
+    calls = count_calls(monkeypatch, compare_view, "consecutive")
     at = _app(monkeypatch, app_db, b="aime24")
     at.run()
     at.switch_page("app_pages/scaling.py").run()
