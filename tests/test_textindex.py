@@ -25,7 +25,9 @@ SHAPES = ["the answer is 204", "so the answer", "let me check", "\\boxed{204}", 
           "Aya", "aYa", "km/h", "0.5", "24 minutes", "step-by-step", "it's", "let's", "I think",
           "so the final answer is", "xyzzy-no-such-text",
           # common words (skipped by the phrase query) inside, at the ends, alone
-          " the answer is ", "is the", "the", " of the ", "and so on", "a b", "let me"]
+          " the answer is ", "is the", "the", " of the ", "and so on", "a b", "let me",
+          # two short words, each possibly cut (the triples with 'b...' in the middle: issue 24)
+          "so so", "s s", "1 1", "e, x", "to be"]
 
 
 def _ids(found):
@@ -59,6 +61,11 @@ def test_index_finds_exactly_what_the_scan_finds_on_real_traces(real):
         ix = textindex.status(con).index
         for text in (" of the answer", "so the answer is the", "answer So "):
             assert len(textindex.candidates(ix, textindex.query_terms(text, text.islower()))) < 5, text
+            assert search.find(con, AIME, text, 10).mode == "index"
+        # two short words that may end and start longer ones ('also some'): the words alone are in
+        # every response; the triples with 'so...' in the middle after '...so' leave a few of 570
+        for text in ("so so",):
+            assert len(textindex.candidates(ix, textindex.query_terms(text, True))) < 30, text
             assert search.find(con, AIME, text, 10).mode == "index"
         sel = Selection("aime24", models=("gemma-2-27b-it", "Qwen2.5-Math-7B"))
         assert search.find(con, sel, "answer", 1000).hits.equals(
@@ -251,9 +258,11 @@ def test_query_words_and_terms():
     assert qt(" So, $x", False) == [("triples", "so x[^ ]* [^ ]*")]
     assert qt(" so $x.", True) == [("triples", "so x [^ ]*")]
     assert qt("answer Therefore", False) == [("triples", "therefore[^ ]* [^ ]* [^ ]*answer")]
-    assert qt("so, $x", True) == [("text", ".*so"), ("text", "x.*")]          # a cut 'x...': too many terms
+    assert qt("so, $x", True) == [("triples", "x[^ ]* [^ ]* [^ ]*so")]    # a cut one-letter 'x...' too
+    assert qt("so so", True) == [("triples", "so[^ ]* [^ ]* [^ ]*so")]
     assert qt("so, $x ", True) == [("triples", "x [^ ]* [^ ]*so")]
-    assert qt("a b", True) == [("text", ".*a"), ("text", "b.*")]
+    assert qt("a b", True) == [("triples", "b[^ ]* [^ ]* [^ ]*a")]
+    assert qt("a" * 60 + " " + "b" * 40, True) == [("text", ".*" + "a" * 60), ("text", "b" * 40 + ".*")]
     assert qt("wait", True) == [("text", ".*wai\u0307?t.*")]
     assert qt(" it is " + "y" * 200, True) == [("triples", ("i\u0307?s " + "y" * 97) + ".*")]    # _MAX_WORD of ``b c``
     assert qt("$$", True) is None and qt("x" * 70_000, False) == []
