@@ -162,6 +162,13 @@ def _as_int(s: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=65536)
+def integer_value(answer: str) -> int | None:
+    """The integer an answer spells (``025``, ``10{,}080``, ``$204$``), else None: two answers that both
+    have one match exactly when the integers are equal (``answers_match``)."""
+    return _as_int(answer)
+
+
 def _timeout() -> int | None:
     # math-verify's timeouts use signal.alarm, which only works in a process's main thread.
     return 2 if threading.current_thread() is threading.main_thread() else None

@@ -12,11 +12,13 @@ from collections import Counter
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analysis.answers import NO_ANSWER, answer_classes, maj_at_k_exact, shared_delusions
+from analysis.answers import NO_ANSWER, answer_classes, keyed, maj_at_k_exact, shared_delusions
 from analysis_fixtures import MAJ8, load_qwen_eval
 from pipeline.cli import main
-from derivation.grade import answers_match
+from derivation.grade import answers_match, integer_value
 from warehouse import frames
 from warehouse.filters import Selection
 
@@ -347,3 +349,46 @@ def test_summary_records_equal_the_full_ones_where_they_overlap(maj8_classes):
         assert s["intervals"]["maj_at_k"] == {}
         assert {k: v for k, v in s.items() if k not in ("maj_at_k", "intervals")} == \
                {k: v for k, v in f.items() if k not in ("maj_at_k", "intervals")}
+
+
+# ---- the grader's integers looked up by value (charts.answer_view.same_answer: answers.keyed)
+
+def _keyed_grader(answer_type: str = "math"):
+    return keyed(grader(answer_type), integer_value)
+
+
+def test_keyed_classes_equal_the_graders_on_real_answers(maj8, aime):
+    """Looking integers up by value gives exactly the classes the grader gives pair by pair, on the real AIME
+    answers of 19 models and on maj8's (fractions, expressions, empty answers), and asks it far less."""
+    for con, sel in ((aime, Selection("aime24")), (maj8, Selection("math_cot_100"))):
+        fa = frames.final_answers(con, sel)
+        calls = Counter()
+
+        def counted(key):
+            def same(a, b):
+                calls[key] += 1
+                return answers_match(a, b)
+            return same
+        plain = answer_classes(fa, counted("plain"))
+        fast = answer_classes(fa, keyed(counted("keyed"), integer_value))
+        assert fast == plain
+        assert calls["keyed"] < calls["plain"], calls
+    assert any(len(r["classes"]) > 3 for r in plain)
+
+
+_SPELLINGS = ["25", "025", "$25$", "25.0", "\\frac{50}{2}", "24", "10{,}080", "10080", "10,080", "x+1", "1+x",
+              "\\sqrt{4}", "2", "2.0", "\\frac{1}{2}", "0.5", "", "  ", None, "-3", "+3", "3", "\\text{3}", "1e3"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_SPELLINGS), max_size=40))
+def test_keyed_classes_equal_the_graders_on_any_order_of_spellings(spellings):
+    """Any order of equal-by-value, equal-by-math-verify and unequal spellings: the same classes (the greedy
+    first-head rule: a keyed spelling still joins an earlier unkeyed head it matches, ``\\frac{50}{2}``)."""
+    rows = [{"model_id": f"m{i % 3}", "question_id": "1", "sample_idx": i, "answer": a, "is_correct": a in ("25", "025")}
+            for i, a in enumerate(spellings)]
+    if not rows:
+        return
+    fa = pl.DataFrame(rows, schema={"model_id": pl.Utf8, "question_id": pl.Utf8, "sample_idx": pl.Int64,
+                                    "answer": pl.Utf8, "is_correct": pl.Boolean})
+    assert answer_classes(fa, _keyed_grader()) == answer_classes(fa, grader())
