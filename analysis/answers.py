@@ -11,7 +11,9 @@ selected sample of the question POOLED (over models and runs):
   class when the grader says they match. Classes are built greedily: each distinct spelling, in the
   order the samples give them (question, model, sample), joins the first class whose FIRST member's
   spelling it matches, else opens a new class (``same`` need not be transitive; this makes the result
-  deterministic). Identical spellings are one class without asking ``same``. Empty or missing answers
+  deterministic). Identical spellings are one class without asking ``same``; with ``keyed(same, key)``
+  (the grader's integers) a spelling with a key is looked up by it and asks ``same`` only about earlier
+  heads without one: the same classes, without ``same`` called once per head. Empty or missing answers
   form one class ``"(no answer)"``. Each class: ``answer`` (its most frequent spelling; ties: the first
   seen), ``n``, ``is_gold`` (any member is correct; the no-answer class never is), ``models`` (sorted).
 - ``entropy_bits``: Shannon entropy of the class sizes, -sum p log2 p with p = n_class / n (the no-answer
