@@ -282,7 +282,7 @@ def tabs(labels: list[str], key: str):
     chart costs headless Chromium ~0.1-0.3 s of CPU, on every filter change, open or not). The open tab is kept in
     the URL (``key``=label: a permalink opens it). Enter each with ``with common.tab(t):``; choosing a tab reruns
     the page, whose queries are cached. A tab that needs a slow query of its own runs it only when open (``if
-    t.open:``: Step errors' annotator agreement, Scaling's value-by-value tests): its charts join the page's zip once it has been opened."""
+    t.open:``: Step errors' annotator agreement, Scaling's value-by-value tests, Coverage's answer timeline): its charts join the page's zip once it has been opened."""
     return st.tabs(labels, key=key, on_change="rerun", bind="query-params")
 
 
@@ -390,9 +390,9 @@ def chart(fig: go.Figure, name: str, unlock: str | None = None) -> None:
     _downloads(name, "chart", {fmt: (lambda f=fig, x=fmt: export.figure_bytes(f, x)) for fmt in export.FORMATS})
 
 
-def page_chart(page: str, name: str, view, **options) -> None:
+def page_chart(page: str, name: str, view, missing: str | None = None, **options) -> None:
     """Figure ``name`` of ``page`` (``charts.pages.FIGURES``, the list export-charts renders too), drawn
-    from the page's view; nothing when the view has nothing to draw."""
+    from the page's view; when the view has nothing to draw, nothing, or the line ``missing``."""
     from charts import pages
 
     if _closed():        # a closed tab: the figure is built only if the page's zip is downloaded (``_zip_figures``)
@@ -401,6 +401,8 @@ def page_chart(page: str, name: str, view, **options) -> None:
     fig = pages.figure(page, name, view, **options)
     if fig is not None:
         chart(fig, name, FLAT_UNLOCK)
+    elif missing:
+        notice(missing)
 
 
 def _zip_figures(figs: dict) -> dict[str, go.Figure]:

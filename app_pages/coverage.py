@@ -9,7 +9,7 @@ sel = common.selection()
 
 
 @common.fragment     # the grouping re-cuts this section only
-def timeline_section(prefix: str, report: dict) -> None:
+def timeline_section(prefix: str) -> None:
     """Inside the trajectories, beside the gap: the answer timeline's aggregates (analysis/timeline.py)."""
     st.caption("Facts from each step's asserted answer, graded against the gold (docs/ANALYSIS.md, answer "
                "timeline): found-then-lost = wrong trajectories whose steps held the gold at some point; the "
@@ -17,19 +17,19 @@ def timeline_section(prefix: str, report: dict) -> None:
                "after it in correct trajectories; answer changes between consecutive asserted answers.")
     tby = st.radio("Timeline per", ["as above", "tier", "train_step"], horizontal=True, key=f"{prefix}_tl_by",
                    format_func=lambda o: {"train_step": "training step"}.get(o, o))
-    agg = report["timeline"] if tby == "as above" else common.q(pages.timeline_aggregate, sel, tby)
+    key = by if tby == "as above" else tby
+    agg = common.q(pages.timeline_aggregate, sel, key)
     if agg.is_empty():
         common.notice("No answer timelines for this selection (or no value to group by). A warehouse built before "
                       "the timeline existed gets them with `python -m pipeline annotate --timeline`.")
         return
-    key = by if tby == "as above" else tby
     common.page_chart("coverage", "answer_timeline", {"timeline": agg}, key_title=present.label("key", key))
     common.table(agg, f"answer_timeline_by_{'key' if tby == 'as above' else tby}", key=key)
 
 
 st.title("Coverage vs accuracy")
 by = common.per("Per", "cov_by", sel)
-r = common.q(pages.coverage_report, sel, by)   # one query for everything below
+r = common.q(pages.coverage_report, sel, by, timeline=False)   # one query for all but the answer timeline
 m = r["overall"]
 if m.is_empty():
     common.notice("No trajectories match the filters: clear a filter in the sidebar.")
@@ -37,7 +37,7 @@ elif pages.samples_per_question(r) <= 1:
     common.notice(pages.ONE_SAMPLE.format(by=by))
     common.table(m.select("key", "n_questions", "avg"), "accuracy", key=by)
     st.subheader("Inside the trajectories: when the gold answer is reached, and lost")
-    timeline_section("cov", r)          # one sample is enough for the answer timeline
+    timeline_section("cov")          # one sample is enough for the answer timeline
 else:
     common.findings(pages.coverage_findings(r, common.plain, by))
     st.caption("Potential (cov@n: at least one of n samples correct) against stability (avg@n: the mean "
@@ -49,13 +49,11 @@ else:
         common.page_chart("coverage", "gap_per_tier", r)
         common.table(r["per_tier"], "potential_vs_stability", key=by)
     with common.tab(passk):
-        pass_at_k = pages.figure("coverage", "pass_at_k", r)
-        if pass_at_k is None:
-            common.notice("pass@k needs more than one sample of every question of a key.")
-        else:
-            common.chart(pass_at_k, "pass_at_k", common.FLAT_UNLOCK)
+        common.page_chart("coverage", "pass_at_k", r, missing="pass@k needs more than one sample of every question "
+                                                             "of a key.")
     with common.tab(timeline):
-        timeline_section("cov", r)
+        if timeline.open:       # its own query (0.05 s at paper scale): only while open, as Step errors' agreement
+            timeline_section("cov")
     with common.tab(unstable):
         st.caption("Solved by some samples, failed by others.")
         common.table(present.by_question(r["unstable"]), "unstable_questions", key=by)

@@ -100,12 +100,14 @@ def overview_findings(v: dict, name=str) -> list[str]:
     return out
 
 
-def coverage_report(con, sel: Selection, by: str = "model") -> dict[str, pl.DataFrame]:
-    """``analysis.coverage.report``, plus ``timeline``: the answer-timeline aggregates per ``by``, and
-    ``samples`` (max_n: the most samples a key has on one question; 1 means cov@n = avg@n everywhere)."""
+def coverage_report(con, sel: Selection, by: str = "model", timeline: bool = True) -> dict[str, pl.DataFrame]:
+    """``analysis.coverage.report``, plus ``timeline``: the answer-timeline aggregates per ``by`` (unless
+    ``timeline`` is False: the Coverage page reads them only while their tab is open), and ``samples``
+    (max_n: the most samples a key has on one question; 1 means cov@n = avg@n everywhere)."""
     pq = frames.per_question(con, sel, by)
     out = coverage.report(pq)
-    out["timeline"] = timeline_aggregate(con, sel, by)
+    if timeline:
+        out["timeline"] = timeline_aggregate(con, sel, by)
     out["samples"] = pl.DataFrame({"max_n": [samples_per_question(pq)]})
     return out
 

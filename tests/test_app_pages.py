@@ -445,15 +445,38 @@ def test_a_closed_tabs_chart_is_built_only_for_the_page_zip(app_db, monkeypatch)
     at.switch_page("app_pages/coverage.py").run()
     assert not at.exception
     figs = dict(at.session_state["_page_figures"])
-    assert callable(figs["answer_timeline"]) and not callable(figs["gap_per_tier"])   # closed tab / open tab
+    assert callable(figs["pass_at_k"]) and not callable(figs["gap_per_tier"])   # closed tab / open tab
     built = common._zip_figures(figs)
     assert set(built) == set(figs) and not any(callable(f) for f in built.values())
-    at.query_params["cov_tab"] = "Answer timeline"
+    at.query_params["cov_tab"] = "pass@k"
     at.run()
-    drawn = next(f for f in _figures(at) if f["layout"]["title"]["text"] == built["answer_timeline"].layout.title.text)
-    assert [t["y"] for t in drawn["data"]] == [list(t.y) for t in built["answer_timeline"].data]
+    drawn = next(f for f in _figures(at) if f["layout"]["title"]["text"] == built["pass_at_k"].layout.title.text)
+    assert [t["y"] for t in drawn["data"]] == [list(t.y) for t in built["pass_at_k"].data]
     # a recipe with nothing to draw, or a flat one, stays out of the zip, as chart() leaves it off the page
     assert common._zip_figures({"none": lambda: None, "kept": built["gap_per_tier"]}) == {"kept": built["gap_per_tier"]}
+
+
+def test_coverage_reads_the_answer_timeline_only_once_its_tab_is_open(app_db, monkeypatch):
+    """The answer timeline tab has its own query (``pages.timeline_aggregate``): none while the tab is closed, the
+    report too leaves it out; opened, the chart and table of the timeline per model, and they join the zip."""
+    from apptest import count_calls
+    from charts import pages
+
+    calls = count_calls(monkeypatch, pages, "timeline_aggregate")
+    at = _app(monkeypatch, app_db, b="math_cot_100")       # 8 samples a question: the tabs (one sample: no tabs)
+    at.run()
+    calls.clear()               # the first page's
+    at.switch_page("app_pages/coverage.py").run()
+    assert not at.exception and not calls
+    assert "answer_timeline" not in at.session_state["_page_figures"]
+    at.query_params["cov_tab"] = "Answer timeline"
+    at.run()
+    assert not at.exception and len(calls) == 1
+    assert "answer_timeline" in at.session_state["_page_figures"]
+    scatter = _figures(at)[0]
+    table = at.dataframe[-1].value
+    assert sorted(table.iloc[:, 0]) == sorted(scatter["data"][0]["text"])     # one row per model of the scatter
+    assert any("found" in str(c).lower() for c in table.columns)
 
 
 def test_overview_states_per_tier_accuracy_with_its_interval(app_db, monkeypatch):
