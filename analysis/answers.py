@@ -184,10 +184,11 @@ def maj_at_k_exact(gold: list[int], wrong: list[int], abstain: int = 0) -> dict[
     return out
 
 
-def _intervals(n: int, c: int, level: float = 0.95) -> dict:
+def _intervals(n: int, c: int, ks=None, level: float = 0.95) -> dict:
     """95% intervals from this question's n samples: the Jeffreys interval of the per-sample accuracy p
     (Beta(c + 1/2, n - c + 1/2) quantiles; exact 0 or 1 at c = 0 or n), carried to pass@k = 1 - (1 - p)^k,
-    which rises with p. Samples are taken as independent draws of the model on the question."""
+    which rises with p, for k in ``ks`` (default 1 .. n). Samples are taken as independent draws of the
+    model on the question."""
     if n == 0:
         return {"avg": [None, None], "pass_at_k": {}}
     # the beta quantile as scipy.special has it (what scipy.stats.beta.ppf calls, bit for bit): importing
@@ -198,7 +199,7 @@ def _intervals(n: int, c: int, level: float = 0.95) -> dict:
     lo = 0.0 if c == 0 else float(betaincinv(c + 0.5, n - c + 0.5, a))
     hi = 1.0 if c == n else float(betaincinv(c + 0.5, n - c + 0.5, 1 - a))
     return {"avg": [lo, hi],
-            "pass_at_k": {str(k): [1 - (1 - lo) ** k, 1 - (1 - hi) ** k] for k in range(1, n + 1)}}
+            "pass_at_k": {str(k): [1 - (1 - lo) ** k, 1 - (1 - hi) ** k] for k in (ks or range(1, n + 1))}}
 
 
 MAJ_INTERVAL_MAX_N = 64     # exact maj@k per resample costs ~n^2 per class: bootstrap only small n
@@ -241,7 +242,7 @@ def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool], summ
     voting = [cl for cl in classes if cl["_votes"]]
     top = voting[0] if voting and (len(voting) == 1 or voting[1]["n"] < voting[0]["n"]) else None
     entropy = -sum((cl["n"] / n) * math.log2(cl["n"] / n) for cl in classes) if n else 0.0
-    ks = range(1, n + 1)
+    ks = sorted({1, n}) if summary and n else range(1, n + 1)   # summary: both ends (19,200 ks a question at 10x)
     pass_k = pass_at_k_estimate(n, c, list(ks)) if n else []
     votes = ([cl["n"] for cl in voting if cl["is_gold"]], [cl["n"] for cl in voting if not cl["is_gold"]],
              sum(cl["n"] for cl in classes if not cl["_votes"]))
@@ -259,16 +260,17 @@ def _question(qid: str, rows: list[dict], same: Callable[[str, str], bool], summ
         "pass_at_k": {str(k): float(v) if c else 0.0 for k, v in zip(ks, pass_k)},   # c = 0: exactly 0
         "maj_at_k": {str(k): float(maj[k]) for k in ks if k in maj},
         "avg_at_k": {str(k): c / n for k in ks},
-        "intervals": {**_intervals(n, c), "maj_at_k": {} if summary else _maj_intervals(*votes)},
+        "intervals": {**_intervals(n, c, ks), "maj_at_k": {} if summary else _maj_intervals(*votes)},
         "classes": [{k: v for k, v in cl.items() if not k.startswith("_")} for cl in classes],
     }
 
 
 def answer_classes(fa: pl.DataFrame, same: Callable[[str, str], bool], summary: bool = False) -> list[dict]:
     """One record per question of ``fa`` (``warehouse.frames.final_answers``), sorted by question id
-    (numeric ids numerically); the fields are described in the module docstring. ``summary``: ``maj_at_k``
-    holds k = 1 and k = n only and ``intervals`` no maj@k bootstrap (what a page table shows: the exact
-    maj@k for every k costs seconds a question once a question pools thousands of samples)."""
+    (numeric ids numerically); the fields are described in the module docstring. ``summary``: ``maj_at_k``,
+    ``pass_at_k``, ``avg_at_k`` and the pass@k intervals hold k = 1 and k = n only, and ``intervals`` no maj@k
+    bootstrap (what a page table shows: the exact maj@k for every k costs seconds a question once a question
+    pools thousands of samples, and 19,200 ks of each a question cost the 10x Exh table 0.2 s)."""
     if fa.is_empty():
         return []
     cols = ["model_id", "question_id", "sample_idx", "answer", "is_correct"] + (["tier"] if "tier" in fa.columns else [])

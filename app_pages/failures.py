@@ -62,31 +62,32 @@ with common.tab(conv):
         common.table(v["wrong_answers"], "wrong_answers")
 
 with common.tab(classes):
-    st.caption("Every sample's final answer, grouped into classes of equivalent answers (as the grader decides). "
-               "Confidently wrong: a wrong class holds the majority. Shared delusion: the same wrong class from two "
-               "or more models. pass@k and maj@k are exact for this selection's samples (docs/ANALYSIS.md).")
-    n_questions = common.q(questions.questions, fsel).height
-    # the grader compares every distinct spelling (~1 s per 100 questions with symbolic answers): a big
-    # selection waits for the reader to ask
-    run = st.toggle(f"Group the answers of these {n_questions} questions", value=n_questions <= 150,
-                    key="fail_classes")
-    recs = common.q(answers.answer_classes, fsel, True) if run else None     # the table shows maj@n only
-    if recs is None:
-        common.notice("Switch on to group the answers (the grader compares the spellings of every question: about a "
-                      "second per hundred questions), or narrow the tiers, categories or models.")
-    elif not recs:
-        common.notice("No trajectories in this selection.")
-    else:
-        common.table(pl.DataFrame([{
-            "question_id": r["question_id"], "tier": r["tier"], "samples": r["n_samples"], "correct": r["n_correct"],
-            "classes": len(r["classes"]), "entropy_bits": r["entropy_bits"], "majority_answer": r["majority_answer"],
-            "majority_is_gold": r["majority_is_gold"], "confidently_wrong": r["confidently_wrong"],
-            "pass@1": r["pass_at_k"]["1"], "pass@n": r["pass_at_k"][str(r["n_samples"])],
-            "maj@n": r["maj_at_k"][str(r["n_samples"])]} for r in recs]), "answer_classes")
-        delusions = [{"question_id": q, "answer": a, "models": ", ".join(ms)} for q, a, ms in shared_delusions(recs)]
-        if delusions:
-            st.markdown(f"**Shared delusions**: {len(delusions)} wrong answers given by two or more models.")
-            common.table(pl.DataFrame(delusions), "shared_delusions")
+    if classes.open:        # its own query (0.6 s at 10x scale): only while open, as Step errors' agreement
+        st.caption("Every sample's final answer, grouped into classes of equivalent answers (as the grader decides). "
+                   "Confidently wrong: a wrong class holds the majority. Shared delusion: the same wrong class from two "
+                   "or more models. pass@k and maj@k are exact for this selection's samples (docs/ANALYSIS.md).")
+        n_questions = common.q(questions.questions, fsel).height
+        # the grader compares every distinct spelling (~1 s per 100 questions with symbolic answers): a big
+        # selection waits for the reader to ask
+        run = st.toggle(f"Group the answers of these {n_questions} questions", value=n_questions <= 150,
+                        key="fail_classes")
+        recs = common.q(answers.answer_classes, fsel, True) if run else None     # the table shows maj@n only
+        if recs is None:
+            common.notice("Switch on to group the answers (the grader compares the spellings of every question: about a "
+                          "second per hundred questions), or narrow the tiers, categories or models.")
+        elif not recs:
+            common.notice("No trajectories in this selection.")
+        else:
+            common.table(pl.DataFrame([{
+                "question_id": r["question_id"], "tier": r["tier"], "samples": r["n_samples"], "correct": r["n_correct"],
+                "classes": len(r["classes"]), "entropy_bits": r["entropy_bits"], "majority_answer": r["majority_answer"],
+                "majority_is_gold": r["majority_is_gold"], "confidently_wrong": r["confidently_wrong"],
+                "pass@1": r["pass_at_k"]["1"], "pass@n": r["pass_at_k"][str(r["n_samples"])],
+                "maj@n": r["maj_at_k"][str(r["n_samples"])]} for r in recs]), "answer_classes")
+            delusions = [{"question_id": q, "answer": a, "models": ", ".join(ms)} for q, a, ms in shared_delusions(recs)]
+            if delusions:
+                st.markdown(f"**Shared delusions**: {len(delusions)} wrong answers given by two or more models.")
+                common.table(pl.DataFrame(delusions), "shared_delusions")
 
 with common.tab(lost):
     fig = pages.figure("failures", "failure_flags", v)

@@ -337,8 +337,8 @@ def test_interval_quantiles_are_scipy_stats_beta_ppf_exactly():
 
 
 def test_summary_records_equal_the_full_ones_where_they_overlap(maj8_classes):
-    """The page's summary (maj@1 and maj@n without the polynomials) equals the exact maj@k at both ends on every
-    real 8-sample question, and the rest of each record is the same."""
+    """The page's summary (maj@1 and maj@n without the polynomials; pass@k and avg@k at both ends) equals the full
+    record at both ends on every real 8-sample question, and the rest of each record is the same."""
     fa, full = maj8_classes
     summary = {r["question_id"]: r for r in answer_classes(fa, grader(), summary=True)}
     assert summary.keys() == full.keys()
@@ -347,8 +347,13 @@ def test_summary_records_equal_the_full_ones_where_they_overlap(maj8_classes):
         assert s["maj_at_k"] == {"1": f["maj_at_k"]["1"], n: f["maj_at_k"][n]}, q
         assert s["maj_at_k"][n] == float(f["majority_is_gold"])
         assert s["intervals"]["maj_at_k"] == {}
-        assert {k: v for k, v in s.items() if k not in ("maj_at_k", "intervals")} == \
-               {k: v for k, v in f.items() if k not in ("maj_at_k", "intervals")}
+        ends = ("1", n)                         # pass@k, avg@k and their intervals: both ends only
+        for field in ("pass_at_k", "avg_at_k"):
+            assert s[field] == {k: f[field][k] for k in ends}, (q, field)
+        assert s["intervals"]["pass_at_k"] == {k: f["intervals"]["pass_at_k"][k] for k in ends}
+        assert s["intervals"]["avg"] == f["intervals"]["avg"]
+        per_k = ("maj_at_k", "pass_at_k", "avg_at_k", "intervals")
+        assert {k: v for k, v in s.items() if k not in per_k} == {k: v for k, v in f.items() if k not in per_k}
 
 
 # ---- the grader's integers looked up by value (charts.answer_view.same_answer: answers.keyed)

@@ -435,6 +435,25 @@ def test_failures_page_tables_answer_classes(app_db, monkeypatch):
     assert (table["samples"] == 19).all() and (table["pass@1"] == table["correct"] / 19).all()
 
 
+def test_failures_groups_the_answers_only_once_its_tab_is_open(app_db, monkeypatch):
+    """The Answer classes tab's query (every sample's final answer through the grader: 0.6 s at 10x scale) runs only
+    while the tab is open; opened, its table of the Exh questions."""
+    from apptest import count_calls
+    from charts import answer_view
+
+    calls = count_calls(monkeypatch, answer_view, "answer_classes")
+    at = _app(monkeypatch, app_db, b="aime24")
+    at.run()
+    at.switch_page("app_pages/failures.py").run()
+    assert not at.exception and not calls
+    assert not any("confidently_wrong" in d.value.columns for d in at.dataframe)
+    at.query_params["fail_tab"] = "Answer classes"
+    at.run()
+    assert not at.exception and len(calls) == 1
+    table = next(d.value for d in at.dataframe if "confidently_wrong" in d.value.columns)
+    assert sorted(table["question_id"]) == ["62", "63", "81", "89"]
+
+
 def test_a_closed_tabs_chart_is_built_only_for_the_page_zip(app_db, monkeypatch):
     """A closed tab's chart costs nothing until the page's zip is downloaded: ``common.page_chart`` keeps a recipe,
     ``common._zip_figures`` builds it then, the same figure the tab draws when opened."""
