@@ -24,6 +24,7 @@ import polars as pl
 import streamlit as st
 
 from charts import export
+from derivation import grade
 from warehouse import db, inventory
 from warehouse.errors import LadderError
 from warehouse.filters import Selection
@@ -174,6 +175,7 @@ def preload() -> None:
 
 def _warm() -> None:
     preload()
+    grade.warm_worker()     # math-verify: else the first answer classes with a symbolic answer pay ~0.4 s
     export.warm()
     warm_search()
 

@@ -245,6 +245,8 @@ def _match_task(pair: tuple[str, str, str]) -> bool:
 
 
 def warm_worker() -> None:
-    """Worker-pool warm-up: import math-verify and its LaTeX parser once per worker, not per batch."""
+    """Worker-pool warm-up: import math-verify and its LaTeX parser once per worker, not per batch. The app's warm-up
+    thread calls it too (~0.35 s once the app's modules are in, ~1 s cold): else the first page to compare two answers
+    that are not both integers (Trajectories' answer classes) pays for it."""
     answers_match("\\sqrt{2}", "\\frac{1}{2}")
 

@@ -1,4 +1,5 @@
 """app_pages.server: the modules every page imports are loaded before the server accepts a connection."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -41,3 +42,20 @@ def test_preload_loads_them_all_and_says_nothing_in_a_fresh_process():
     assert "MISSING []" in out.stdout
     assert "ARGV ['streamlit', 'run'] ['--server.port', '9'] streamlit" in out.stdout
     assert "No runtime found" not in out.stderr and "preloading" not in out.stderr, out.stderr
+
+
+def test_the_warm_up_loads_the_grader_in_a_fresh_process(tmp_path):
+    """After the first page the warm-up thread loads math-verify (``grade.warm_worker``): else the first answer classes
+    that compare two answers not both integers paid ~0.4 s (1 s without the preload) on a page's first run."""
+    code = textwrap.dedent("""
+        import sys
+        from app_pages import common
+        common.preload()
+        before = "math_verify" in sys.modules
+        common._warm()
+        print("BEFORE", before, "AFTER", "math_verify" in sys.modules)
+    """)
+    env = {**os.environ, "LADDER_DB": str(tmp_path / "none.duckdb")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "BEFORE False AFTER True" in out.stdout, (out.stdout, out.stderr)
