@@ -175,9 +175,9 @@ def preload() -> None:
 
 def _warm() -> None:
     preload()
-    grade.warm_worker()     # math-verify: else the first answer classes with a symbolic answer pay ~0.4 s
-    export.warm()
+    export.warm()           # starts its own thread: Kaleido's Chromium
     warm_search()
+    grade.warm_worker()     # math-verify (0.35 s): else the first answer classes with a symbolic answer pay for it
 
 
 def warm_search() -> bool:
