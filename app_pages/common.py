@@ -128,9 +128,10 @@ WARM_DELAY_S = 1.5
 
 
 def warm_up() -> threading.Timer | None:
-    """Once per server process, after its first page has run (app.py): import ``WARM_MODULES`` and start the
-    chart export's browser (``export.warm``) in a background thread, so that the first visit to every other page
-    and the first PNG download do not pay for them. Not under AppTest (no server: nothing to warm)."""
+    """Once per server process, after its first page has run (app.py): import ``WARM_MODULES``, start the chart
+    export's browser (``export.warm``), open the search index and load the grader's math-verify in a background
+    thread, so that the first visit to every other page, the first PNG download, the first search and the first
+    answer classes do not pay for them. Not under AppTest (no server: nothing to warm)."""
     if _warm_started.is_set() or not _serving():
         return None
     _warm_started.set()
