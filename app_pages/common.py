@@ -285,7 +285,8 @@ def tabs(labels: list[str], key: str):
     chart costs headless Chromium ~0.1-0.3 s of CPU, on every filter change, open or not). The open tab is kept in
     the URL (``key``=label: a permalink opens it). Enter each with ``with common.tab(t):``; choosing a tab reruns
     the page, whose queries are cached. A tab that needs a slow query of its own runs it only when open (``if
-    t.open:``: Step errors' annotator agreement, Scaling's value-by-value tests, Coverage's answer timeline): its charts join the page's zip once it has been opened."""
+    t.open:``: Step errors' annotator agreement, Scaling's value-by-value tests, Coverage's answer timeline, Exh
+    failures' answer classes): its charts and tables join the page's zip once it has been opened."""
     return st.tabs(labels, key=key, on_change="rerun", bind="query-params")
 
 
