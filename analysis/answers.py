@@ -71,12 +71,13 @@ def _classes(rows: list[dict], same: Callable[[str, str], bool]) -> list[dict]:
     for r in rows:
         a = r["answer"]
         a = a if isinstance(a, str) and a.strip() else None
-        ka = None if a is None or key is None else key(a)
+        ka = None                           # a new spelling's key (only a new spelling can open a class)
         if a is None:
             idx = heads.index(None) if None in heads else -1
         elif a in spelling_class:
             idx = spelling_class[a]
         else:
+            ka = None if key is None else key(a)
             if ka is None:
                 idx = next((i for i, h in enumerate(heads) if h is not None and (h == a or same(h, a))), -1)
             else:               # the first matching head: the first with a's key, or an earlier one without a key

@@ -155,18 +155,14 @@ _NUM = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)$")
 _INT = re.compile(r"^[+-]?\d[\d,]*(?:\.0+)?$")
 
 
-def _as_int(s: str) -> int | None:
-    t = normalize_answer(s)
-    if _INT.match(t) and "," not in t:
-        return int(t.split(".")[0])      # exact: float() rounds past 2**53 and overflows past 1e308
-    return None
-
-
 @lru_cache(maxsize=65536)
 def integer_value(answer: str) -> int | None:
     """The integer an answer spells (``025``, ``10{,}080``, ``$204$``), else None: two answers that both
     have one match exactly when the integers are equal (``answers_match``)."""
-    return _as_int(answer)
+    t = normalize_answer(answer)
+    if _INT.match(t) and "," not in t:
+        return int(t.split(".")[0])      # exact: float() rounds past 2**53 and overflows past 1e308
+    return None
 
 
 def _timeout() -> int | None:
@@ -184,7 +180,7 @@ def _parse(s: str):
 @lru_cache(maxsize=65536)
 def answers_match(gold: str, pred: str, answer_type: str = "math") -> bool:
     """Whether ``pred`` equals ``gold``: integers compare as integers, the rest via math-verify."""
-    g, p = _as_int(gold), _as_int(pred)
+    g, p = integer_value(gold), integer_value(pred)
     if g is not None and p is not None:  # "025" == "25", "10{,}080" == "10080"
         return g == p
     ng, np_ = normalize_answer(gold), normalize_answer(pred)
