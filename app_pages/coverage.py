@@ -51,8 +51,8 @@ else:
     with common.tab(passk):
         common.page_chart("coverage", "pass_at_k", r, missing="pass@k needs more than one sample of every question "
                                                              "of a key.")
-    with common.tab(timeline):
-        if timeline.open:       # its own query (0.05 s at paper scale): only while open, as Step errors' agreement
+    if timeline.open:       # its own query (0.05 s at paper scale): only while open, as Step errors' agreement
+        with common.tab(timeline):
             timeline_section("cov")
     with common.tab(unstable):
         st.caption("Solved by some samples, failed by others.")

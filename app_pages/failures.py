@@ -61,8 +61,8 @@ with common.tab(conv):
                       color_title="Two or more models agree"):
         common.table(v["wrong_answers"], "wrong_answers")
 
-with common.tab(classes):
-    if classes.open:        # its own query (0.6 s at 10x scale): only while open, as Step errors' agreement
+if classes.open:        # its own query (0.6 s at 10x scale): only while open, as Step errors' agreement
+    with common.tab(classes):
         st.caption("Every sample's final answer, grouped into classes of equivalent answers (as the grader decides). "
                    "Confidently wrong: a wrong class holds the majority. Shared delusion: the same wrong class from two "
                    "or more models. pass@k and maj@k are exact for this selection's samples (docs/ANALYSIS.md).")
