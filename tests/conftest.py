@@ -148,3 +148,17 @@ def pytest_xdist_make_scheduler(config, log):
             return xdist_group(nodeid, browser)
 
     return Groups(config, log)
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """Put ``sys.modules["__main__"]`` back after each test: an AppTest run leaves it set to its temporary script,
+    and a later test in the same process that starts a worker (multiprocessing's spawn re-imports ``__main__``
+    by its file) ran that script there: ``NameError: __args`` (test_presentation's AppTest.from_function, then
+    test_report_html's import of hostile traces)."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
