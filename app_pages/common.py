@@ -342,14 +342,23 @@ def _models_selected(sel: Selection) -> int:
 
 def per(label: str, key: str, sel: Selection, first: str = "model", container=st) -> str:
     """A "per model / per group" choice; group only where groups exist (the data sets the default: groups
-    first when the selection holds more than ``MANY_KEYS`` models, e.g. 2,400 at 10x scale)."""
+    first when the selection holds more than ``MANY_KEYS`` models, e.g. 2,400 at 10x scale). Until the reader picks
+    one, the default follows the filters on every run; once picked, the pick is kept (this page, any filter)."""
     opts = ["model", "group"] if has_groups(sel) else ["model"]
     n_models = _models_selected(sel)
     if (first == "group" or n_models > MANY_KEYS) and len(opts) == 2:
         opts.reverse()
     help_ = GROUPS_HELP if len(opts) == 1 else (f"{n_models:,} models: per group by default (one bar per model "
                                                  "would be unreadable)" if n_models > MANY_KEYS else None)
-    return container.radio(label, opts, horizontal=True, key=key, help=help_)
+    # The reader's choice wins; until there is one, the data decides on every run. (A widget keeps its value when
+    # its options change order: a group filter of 40 models opened the page per model, and clearing the filter
+    # left it per model over 240 models, 960 bars, 1 s to draw.)
+    chosen = _store().setdefault("per", {})
+    want = chosen.get(key) if chosen.get(key) in opts else opts[0]
+    if st.session_state.get(key) != want:
+        st.session_state[key] = want
+    return container.radio(label, opts, horizontal=True, key=key, help=help_,
+                           on_change=lambda: chosen.__setitem__(key, st.session_state[key]))
 
 
 # --- export widgets -----------------------------------------------------------------------

@@ -553,6 +553,33 @@ def test_many_models_counts_the_models_of_the_chosen_groups(app_db, monkeypatch)
     assert at.radio(key="cov_by").value == ("group" if sizes[big] > 5 else "model")
 
 
+def test_the_per_default_follows_the_filters_until_the_reader_picks(app_db, monkeypatch):
+    """A group filter of few models opens a page per model; clearing the filter (all 19 models, past MANY_KEYS)
+    turns it back to per group, as a fresh visit would (a widget keeps its value when its options change order:
+    the bench's paper-scale Coverage stayed per model over 240 models, 960 bars, 1 s). Once the reader picks,
+    the pick stays, whatever the filters."""
+    from app_pages import common
+
+    with db.reader(app_db) as con:
+        sizes = inventory.options(con)["group_sizes"]["aime24"]
+    small = min(sizes, key=sizes.get)
+    monkeypatch.setattr(common, "MANY_KEYS", sizes[small])
+    at = _app(monkeypatch, app_db, b="aime24", groups=small)
+    at.run()
+    at.switch_page("app_pages/coverage.py").run()
+    assert at.radio(key="cov_by").value == "model"
+    at.multiselect(key="f_groups").set_value([]).run()
+    assert not at.exception
+    assert at.radio(key="cov_by").value == "group"
+    assert at.radio(key="cov_by").options == ["group", "model"]
+    at.radio(key="cov_by").set_value("model").run()              # the reader's pick
+    at.multiselect(key="f_groups").set_value([small]).run()
+    at.multiselect(key="f_groups").set_value([]).run()
+    assert not at.exception
+    assert at.radio(key="cov_by").value == "model"
+    assert len(_figures(at)[0]["data"][0]["x"]) == sum(sizes.values())   # one bar per model
+
+
 def test_trajectories_picks_a_model_first_when_a_question_has_many_samples(app_db, monkeypatch):
     """Past ``common.MANY_SAMPLES`` samples of a question (19,200 at 10x scale) the trajectory and compare boxes
     list one model's samples, after a model box: the open trajectory decides the model (arrows, links), choosing a
