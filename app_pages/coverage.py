@@ -46,7 +46,7 @@ else:
     gap, passk, timeline, unstable = common.tabs(["Gap per tier", "pass@k", "Answer timeline",
                                                   "Unstable questions"], "cov_tab")
     with common.tab(gap):
-        common.page_chart("coverage", "gap_per_tier", r)
+        common.page_chart("coverage", "gap_per_tier", r, key_title=present.label("key", by))
         common.table(r["per_tier"], "potential_vs_stability", key=by)
     with common.tab(passk):
         common.page_chart("coverage", "pass_at_k", r, missing="pass@k needs more than one sample of every question "

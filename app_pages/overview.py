@@ -22,7 +22,7 @@ if sel is not None:
         common.findings(pages.overview_findings(v, common.plain))
         pt = v["per_tier"].with_columns(pl.col("tier").fill_null("(no tier)"))
         keys = v["overall"].sort("avg", descending=True)["key"].to_list()
-        shown = pt.filter(pl.col("key").is_in(keys[:12]))
+        shown = pt.filter(pl.col("key").is_in(keys[:charts.TOP_KEYS]))
         if has_tiers:
             fig = charts.bar_figure(shown, "tier", "avg", color="key", interval=("avg_lo", "avg_hi"),
                                     title=f"avg@n per tier and {by} (95% bootstrap interval over the tier's questions)",
@@ -32,8 +32,8 @@ if sel is not None:
             fig = charts.bar_figure(shown.sort(pl.col("key").replace_strict(order, default=len(order))), "key",
                                     "avg", interval=("avg_lo", "avg_hi"), x_title=by.capitalize(), y_title="avg@n",
                                     title=f"avg@n per {by} (95% bootstrap interval over the questions)")
-        if len(keys) > 12:
-            st.caption(f"The 12 best of {len(keys)} {by}s by avg@n; the table below has them all.")
+        if len(keys) > charts.TOP_KEYS:
+            st.caption(f"The {charts.TOP_KEYS} best of {len(keys)} {by}s by avg@n; the table below has them all.")
         common.chart(fig, "tier_accuracy", common.FLAT_UNLOCK)
         with common.expander("The numbers: avg@n and cov@n per tier, with intervals", "ov_numbers"):
             common.table(v["per_tier"].select("key", "tier", "n_questions", "avg", "avg_lo", "avg_hi", "cov", "cov_lo",

@@ -14,10 +14,10 @@ plotly gives a new figure its default template as is (a registered template is v
 template assigned through the layout is validated again in full (~13 ms a figure), so every figure is
 drawn in TEMPLATE by default and ``figures._figure`` names it explicitly only if someone changed that.
 """
-from charts.figures import (PALETTE, REF_COLORS, TEMPLATE, TIER_COLORS, TIER_FILLS, answer_class_figure, bar_figure,
-                            difficulty_figure, empty_figure, gap_figure, grid_figure, heatmap_figure, ladder_figure,
-                            line_figure, migration_figure, scatter_figure, solved_matrix_figure)
+from charts.figures import (PALETTE, REF_COLORS, TEMPLATE, TIER_COLORS, TIER_FILLS, TOP_KEYS, answer_class_figure,
+                            bar_figure, difficulty_figure, empty_figure, gap_figure, grid_figure, heatmap_figure,
+                            ladder_figure, line_figure, migration_figure, scatter_figure, solved_matrix_figure)
 
-__all__ = ["TEMPLATE", "PALETTE", "REF_COLORS", "TIER_COLORS", "TIER_FILLS", "answer_class_figure", "bar_figure",
-           "difficulty_figure", "empty_figure", "gap_figure", "grid_figure", "heatmap_figure", "ladder_figure",
-           "line_figure", "migration_figure", "scatter_figure", "solved_matrix_figure"]
+__all__ = ["TEMPLATE", "PALETTE", "REF_COLORS", "TIER_COLORS", "TIER_FILLS", "TOP_KEYS", "answer_class_figure",
+           "bar_figure", "difficulty_figure", "empty_figure", "gap_figure", "grid_figure", "heatmap_figure",
+           "ladder_figure", "line_figure", "migration_figure", "scatter_figure", "solved_matrix_figure"]

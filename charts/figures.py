@@ -16,6 +16,7 @@ from charts import present
 from charts.present import PALETTE, TIER_COLORS, TIER_FILLS, label, short
 
 TEMPLATE = "plotly_white"
+TOP_KEYS = 12         # a chart of a bar group per key shows at most this many keys (its table has them all)
 pio.templates.default = TEMPLATE
 
 REF_COLORS = ["#555555", "#8c564b", "#9467bd"]
