@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
         from app_pages import common
 
         common.preload()
+        common.freeze_heap()     # the modules just loaded: out of the full collection after every script run
     finally:
         quiet.setLevel(level)
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
