@@ -357,7 +357,7 @@ def _gap(v, key_title: str | None = None, **_) -> go.Figure | None:
     if pt.is_empty() or not _several_samples(v):    # one sample: a gap of zeros
         return None
     keys = v["overall"].sort(["gap", "key"], descending=[True, False], nulls_last=True)["key"].to_list()
-    title = "The gap cov@n − avg@n per tier"
+    title = "The gap cov@n − avg@n" + (" per tier" if pt["tier"].drop_nulls().len() else "")
     if len(keys) > figures.TOP_KEYS:
         top = {k: i for i, k in enumerate(keys[:figures.TOP_KEYS])}
         pt = pt.filter(pl.col("key").is_in(list(top))).sort(pl.col("key").replace_strict(top), maintain_order=True)

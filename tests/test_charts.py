@@ -131,3 +131,17 @@ def test_gap_chart_of_many_keys_shows_the_widest_gaps_first():
     fig = pages.figure("coverage", "gap_per_tier", v, key_title="Group")
     assert list(fig.layout.xaxis.categoryarray) == list(gap)
     assert fig.layout.title.text == "The gap cov@n − avg@n per tier" and fig.layout.xaxis.title.text == "Group"
+
+
+def test_gap_chart_without_tiers_has_one_bar_per_key_and_no_legend(maj8):
+    """The real 8-sample MATH set has no tiers: one bar for its model with its interval, no "(none)" legend entry,
+    and a title that does not promise tiers."""
+    from charts import pages
+    from warehouse.filters import Selection
+
+    v = pages.coverage_report(maj8, Selection("math_cot_100"), "model", timeline=False)
+    fig = pages.figure("coverage", "gap_per_tier", v, key_title="Model")
+    (bar,) = fig.data
+    assert list(bar.x) == ["qwen25-math-7b"] and not fig.layout.showlegend
+    assert bar.y[0] == pytest.approx(v["overall"]["gap"][0]) and bar.error_y.array[0] > 0
+    assert fig.layout.title.text == "The gap cov@n − avg@n"
