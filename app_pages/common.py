@@ -344,6 +344,11 @@ def has_groups(sel: Selection) -> bool:
     return bool(q(inventory.options)["groups"].get(sel.benchmark))
 
 
+def has_tiers(sel: Selection) -> bool:
+    """Whether the selection's benchmark has a tier scheme (``python -m pipeline tiers``, or the paper's)."""
+    return bool(q(inventory.options)["schemes"].get(sel.benchmark))
+
+
 GROUPS_HELP = "No model of this benchmark has a group: import with `--meta group=NAME` (or `models set`) for group views."
 
 

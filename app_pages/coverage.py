@@ -15,8 +15,13 @@ def timeline_section(prefix: str) -> None:
                "timeline): found-then-lost = wrong trajectories whose steps held the gold at some point; the "
                "share of the response written before the first correct answer; overthinking = characters "
                "after it in correct trajectories; answer changes between consecutive asserted answers.")
-    tby = st.radio("Timeline per", ["as above", "tier", "train_step"], horizontal=True, key=f"{prefix}_tl_by",
-                   format_func=lambda o: {"train_step": "training step"}.get(o, o))
+    # only the groupings this selection has: tiers, and training steps that vary among its models
+    opts = ["as above"] + (["tier"] if common.has_tiers(sel) else []) + (
+        ["train_step"] if "train_step" in common.q(pages.scaling_factors, sel)[0]["factor"].to_list() else [])
+    if st.session_state.get(f"{prefix}_tl_by") not in opts:     # another benchmark, without that grouping
+        st.session_state.pop(f"{prefix}_tl_by", None)
+    tby = st.radio("Timeline per", opts, horizontal=True, key=f"{prefix}_tl_by",
+                   format_func=lambda o: {"train_step": "training step"}.get(o, o)) if len(opts) > 1 else "as above"
     key = by if tby == "as above" else tby
     agg = common.q(pages.timeline_aggregate, sel, key)
     if agg.is_empty():

@@ -6,7 +6,7 @@ import streamlit as st
 from analysis import ladder
 from app_pages import common
 from charts import pages
-from warehouse import frames, inventory
+from warehouse import frames
 
 
 @common.fragment     # the threshold re-cuts this section only: the rest of the page is not drawn again
@@ -48,7 +48,7 @@ common.page_chart("ladder", "ladder", rep, reference=ref, key=by)
 untiered = acc.filter(acc["tier"].is_null())["question_id"].n_unique() if acc.height else 0
 if untiered:
     n_q = acc["question_id"].n_unique()
-    scheme = (f"under the scheme {common.plain(sel.scheme)}" if common.q(inventory.options)["schemes"].get(sel.benchmark)
+    scheme = (f"under the scheme {common.plain(sel.scheme)}" if common.has_tiers(sel)
               else "(this benchmark has no tier scheme)")
     common.notice(f"{'No question' if untiered == n_q else f'{untiered} of {n_q} questions'} of this selection "
                   f"{'has' if untiered == n_q else 'have'} a tier {scheme}, so they are ordered by accuracy alone, "

@@ -12,7 +12,7 @@ sel = common.selection()
 st.title("Overview")
 if sel is not None:
     by = "group" if common.has_groups(sel) else "model"
-    has_tiers = bool(common.q(inventory.options)["schemes"].get(sel.benchmark))
+    has_tiers = common.has_tiers(sel)
     st.subheader(f"Accuracy per {'tier' if has_tiers else by} — {common.plain(sel.benchmark)}"
                  + (f" ({common.plain(sel.scheme)} tiers)" if has_tiers else ""))
     v = common.q(pages.overview, sel, by)

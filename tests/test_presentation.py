@@ -151,6 +151,8 @@ def test_pages_on_a_one_sample_warehouse_say_what_cannot_be_drawn(tmp_path, monk
                       for c in at.get("plotly_chart")]
             # no scatter, gap or pass@k; the answer timeline needs only one sample
             assert "One sample per question" in text and all("found then lost" in t.lower() for t in titles), titles
+            # no tiers, no training steps: no "Timeline per" choice of groupings this warehouse lacks
+            assert not [r for r in at.radio if r.key == "cov_tl_by"]
         if page.endswith("overview.py"):
             assert at.get("plotly_chart") and "(paper tiers)" not in " ".join(h.value for h in at.subheader)
 

@@ -157,6 +157,7 @@ def test_the_coverage_timeline_axis_names_what_it_is_grouped_by(sky14, monkeypat
     at = _app(monkeypatch, sky14)
     at.run()
     at.switch_page("app_pages/coverage.py").run()
+    assert at.radio(key="cov_tl_by").options == ["as above", "tier"]    # paper tiers; no training steps to group by
     at.radio(key="cov_tl_by").set_value("tier").run()
     assert not at.exception, [e.value for e in at.exception]
     specs = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
