@@ -213,7 +213,8 @@ def test_coverage_page_gap_bars_per_tier_and_unstable_table(app_db, monkeypatch)
     at.switch_page("app_pages/coverage.py").run()
     assert not at.exception
     scatter, gap = _figures(at)             # the first tab's: lazy tabs draw only the open one
-    assert [t["name"] for t in gap["data"]] == ["(none)"]       # no tiers on this benchmark: one bar trace
+    (bars,) = gap["data"]                           # no tiers on this benchmark: one bar trace, no legend entry
+    assert bars["x"] == scatter["data"][0]["text"] and not gap["layout"]["showlegend"]
     keys = sorted(scatter["data"][0]["text"])
     assert set(at.session_state["_page_figures"]) >= {"coverage_vs_accuracy", "gap_per_tier", "pass_at_k"}
     at.query_params["cov_tab"] = "pass@k"       # a tab opens from the URL (bind="query-params")
