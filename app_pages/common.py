@@ -309,7 +309,8 @@ def tabs(labels: list[str], key: str):
     the URL (``key``=label: a permalink opens it). Enter each with ``with common.tab(t):``; choosing a tab reruns
     the page, whose queries are cached. A tab that needs a slow query of its own runs it only when open (``if
     t.open:``: Step errors' annotator agreement, Scaling's value-by-value tests, Coverage's answer timeline, Exh
-    failures' answer classes): its charts and tables join the page's zip once it has been opened."""
+    failures' answer classes, strategies and found-then-lost list): its charts and tables join the page's zip once it
+    has been opened."""
     return st.tabs(labels, key=key, on_change="rerun", bind="query-params")
 
 

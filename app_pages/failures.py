@@ -106,22 +106,24 @@ with common.tab(lost):
                    "before the first correct answer.")
         common.page_chart("coverage", "answer_timeline", {"timeline": tl})
         common.table(tl, "answer_timeline", key=by)
-    ftl = common.q(failures.flagged, fsel, "found_then_lost", 50)
-    if not ftl.is_empty():
-        common.table(ftl.drop("detail"), "found_then_lost")
+    if lost.open:       # the list of trajectories is a query of its own (0.1-0.3 s at 10x): only while open
+        ftl = common.q(failures.flagged, fsel, "found_then_lost", 50)
+        if not ftl.is_empty():
+            common.table(ftl.drop("detail"), "found_then_lost")
 
-with common.tab(strat):
-    tags = common.q(failures.strategy_tags, fsel)
-    if tags.is_empty():
-        common.notice("No strategy flags in this selection (the rules annotator writes 'strategy:<name>' flags).")
-    else:
-        long = tags.unpivot(index="strategy", on=["share_correct", "share_incorrect"], variable_name="outcome",
-                            value_name="share").with_columns(pl.col("outcome").replace(
-                                {"share_correct": "correct", "share_incorrect": "incorrect"}))
-        common.chart(charts.bar_figure(long, "strategy", "share", color="outcome", percent=True,
-                                       title="Strategies in correct and incorrect trajectories",
-                                       y_title="Share of trajectories"), "strategy_tags", common.FLAT_UNLOCK)
-        common.table(tags, "strategy_tags")
+if strat.open:          # its own query (0.08 s at 10x): only while open
+    with common.tab(strat):
+        tags = common.q(failures.strategy_tags, fsel)
+        if tags.is_empty():
+            common.notice("No strategy flags in this selection (the rules annotator writes 'strategy:<name>' flags).")
+        else:
+            long = tags.unpivot(index="strategy", on=["share_correct", "share_incorrect"], variable_name="outcome",
+                                value_name="share").with_columns(pl.col("outcome").replace(
+                                    {"share_correct": "correct", "share_incorrect": "incorrect"}))
+            common.chart(charts.bar_figure(long, "strategy", "share", color="outcome", percent=True,
+                                           title="Strategies in correct and incorrect trajectories",
+                                           y_title="Share of trajectories"), "strategy_tags", common.FLAT_UNLOCK)
+            common.table(tags, "strategy_tags")
 
 with common.tab(steps):
     bars_and_table(v["step_errors"], "No step annotations in this selection (`python -m pipeline annotate` writes "

@@ -455,6 +455,28 @@ def test_failures_groups_the_answers_only_once_its_tab_is_open(app_db, monkeypat
     assert sorted(table["question_id"]) == ["62", "63", "81", "89"]
 
 
+def test_failures_lists_found_then_lost_and_strategies_only_once_their_tabs_are_open(app_db, monkeypatch):
+    """The Found-then-lost tab's list of trajectories and the Strategies tab have queries of their own (0.1-0.3 s and
+    0.08 s at 10x scale on every visit and filter change): none while their tabs are closed; opened, their tables.
+    The flag-rate chart of Found then lost comes from the page's view and stays in the zip when closed."""
+    from apptest import count_calls
+    from warehouse import failures
+
+    flagged = count_calls(monkeypatch, failures, "flagged")
+    tags = count_calls(monkeypatch, failures, "strategy_tags")
+    at = _app(monkeypatch, app_db, b="aime24")
+    at.run()
+    at.switch_page("app_pages/failures.py").run()
+    assert not at.exception and not flagged and not tags
+    at.query_params["fail_tab"] = "Found then lost"
+    at.run()
+    assert not at.exception and len(flagged) == 1 and not tags
+    at.query_params["fail_tab"] = "Strategies"
+    at.run()
+    assert not at.exception and len(tags) == 1
+    assert "strategy_tags" in at.session_state["_page_tables"]
+
+
 def test_a_closed_tabs_chart_is_built_only_for_the_page_zip(app_db, monkeypatch):
     """A closed tab's chart costs nothing until the page's zip is downloaded: ``common.page_chart`` keeps a recipe,
     ``common._zip_figures`` builds it then, the same figure the tab draws when opened."""
