@@ -113,7 +113,8 @@ with common.tab(lost):
 
 if strat.open:          # its own query (0.08 s at 10x): only while open
     with common.tab(strat):
-        tags = common.q(failures.strategy_tags, fsel)
+        # the rules annotator's names (modular_arithmetic) read as words
+        tags = common.q(failures.strategy_tags, fsel).with_columns(pl.col("strategy").str.replace_all("_", " "))
         if tags.is_empty():
             common.notice("No strategy flags in this selection (the rules annotator writes 'strategy:<name>' flags).")
         else:

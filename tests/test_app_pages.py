@@ -475,6 +475,9 @@ def test_failures_lists_found_then_lost_and_strategies_only_once_their_tabs_are_
     at.run()
     assert not at.exception and len(tags) == 1
     assert "strategy_tags" in at.session_state["_page_tables"]
+    shown = next(d.value for d in at.dataframe if "Strategy" in d.value.columns or "strategy" in d.value.columns)
+    names = list(shown.iloc[:, 0])
+    assert names and not any("_" in n for n in names) and "modular arithmetic" in names, names   # words, not ids
 
 
 def test_a_closed_tabs_chart_is_built_only_for_the_page_zip(app_db, monkeypatch):
