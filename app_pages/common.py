@@ -369,6 +369,17 @@ def _models_selected(sel: Selection) -> int:
     return len(opt["models"].get(sel.benchmark, []))
 
 
+def pick(label: str, options: list[str], key: str, container=st, **kwargs) -> str:
+    """A horizontal radio over the ``options`` this selection has (e.g. "tier" only with a tier scheme): a value kept
+    from a selection that had more options gives way to the first option, and a single option is no choice at
+    all: no radio, that option."""
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    if len(options) == 1:
+        return options[0]
+    return container.radio(label, options, horizontal=True, key=key, **kwargs)
+
+
 def per(label: str, key: str, sel: Selection, first: str = "model", container=st) -> str:
     """A "per model / per group" choice; group only where groups exist (the data sets the default: groups
     first when the selection holds more than ``MANY_KEYS`` models, e.g. 2,400 at 10x scale). Until the reader picks

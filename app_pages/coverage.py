@@ -18,10 +18,8 @@ def timeline_section(prefix: str) -> None:
     # only the groupings this selection has: tiers, and training steps that vary among its models
     opts = ["as above"] + (["tier"] if common.has_tiers(sel) else []) + (
         ["train_step"] if "train_step" in common.q(pages.scaling_factors, sel)[0]["factor"].to_list() else [])
-    if st.session_state.get(f"{prefix}_tl_by") not in opts:     # another benchmark, without that grouping
-        st.session_state.pop(f"{prefix}_tl_by", None)
-    tby = st.radio("Timeline per", opts, horizontal=True, key=f"{prefix}_tl_by",
-                   format_func=lambda o: {"train_step": "training step"}.get(o, o)) if len(opts) > 1 else "as above"
+    tby = common.pick("Timeline per", opts, f"{prefix}_tl_by",
+                      format_func=lambda o: {"train_step": "training step"}.get(o, o))
     key = by if tby == "as above" else tby
     agg = common.q(pages.timeline_aggregate, sel, key)
     if agg.is_empty():

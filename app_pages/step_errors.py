@@ -8,6 +8,8 @@ from analysis import agreement
 from app_pages import common
 from charts import pages
 from charts.figures import agreement_figure
+from charts.present import label
+from warehouse import inventory
 from warehouse import verdicts as agreement_q
 from warehouse.records import VERIFIED_FLAGS
 
@@ -58,8 +60,10 @@ def agreement_view(sel) -> None:
 
 sel = common.selection()
 st.title("Step errors")
-by = st.radio("Break down by", ["tier", "category", "model"] + (["group"] if common.has_groups(sel) else []),
-              horizontal=True, key="se_by")
+# only what this selection has: tiers with a tier scheme, categories when its questions have them
+by = common.pick("Break down by", (["tier"] if common.has_tiers(sel) else [])
+                 + (["category"] if common.q(inventory.options)["categories"].get(sel.benchmark) else [])
+                 + ["model"] + (["group"] if common.has_groups(sel) else []), "se_by")
 v = common.q(pages.step_error_view, sel, by)
 se, fl = v["labels"], v["flags"]
 if se.is_empty() and fl.is_empty():
@@ -72,7 +76,7 @@ else:
         common.notice("No step-error label in this selection (only milestones such as the gold answer reached).")
     else:
         common.chart(fig, "step_error_labels", common.FLAT_UNLOCK)
-        st.caption(f"Each bar: the share of the {by}'s trajectories carrying the label (its tiers differ in size, "
+        st.caption(f"Each bar: the share of the {by}'s trajectories carrying the label (the {by}s differ in size, "
                    "so counts would mislead). The eight most frequent labels; all of them in the table.")
     flags = fl.filter(pl.col("flag").is_in(list(VERIFIED_FLAGS))) if fl.height else fl
     t1, t2, t3 = common.tabs(["Trajectory flags", "All labels (table)", "Annotator agreement"], "steps_tab")
@@ -81,6 +85,7 @@ else:
             common.notice("No verified trajectory flag (found then lost, answer flip, truncated, repetition loop) in "
                           "this selection.")
         else:
+            flags = flags.with_columns(pl.col("flag").map_elements(label, return_dtype=pl.String))  # as words
             common.chart(charts.bar_figure(flags, "flag", "rate", color=by, percent=True, x_title="Flag",
                                            title=f"Trajectory flags: share of each {by}'s trajectories",
                                            y_title="Share of trajectories"), "trajectory_flags", common.FLAT_UNLOCK)

@@ -410,7 +410,8 @@ def _step_error_bars(v, by: str = "tier", **_) -> go.Figure | None:
     top = (se.group_by("label").agg(pl.col("trajectories").sum()).sort("trajectories", descending=True)
            ["label"].head(8).to_list())
     d = (se.filter(pl.col("label").is_in(top)).group_by("label", by).agg(pl.col("rate").sum())
-         .with_columns(pl.col("label").cast(pl.Enum(top))).sort("label").with_columns(pl.col("label").cast(pl.String)))
+         .with_columns(pl.col("label").cast(pl.Enum(top))).sort("label")
+         .with_columns(pl.col("label").cast(pl.String).replace_strict({t: label(t) for t in top})))   # as words
     return figures.bar_figure(d, "label", "rate", color=by, percent=True, x_title="Step label",
                               title=f"Step-error labels: share of each {label(by).lower()}'s trajectories",
                               y_title="Share of trajectories")

@@ -155,6 +155,15 @@ def test_pages_on_a_one_sample_warehouse_say_what_cannot_be_drawn(tmp_path, monk
             assert not [r for r in at.radio if r.key == "cov_tl_by"]
         if page.endswith("overview.py"):
             assert at.get("plotly_chart") and "(paper tiers)" not in " ".join(h.value for h in at.subheader)
+        if page.endswith("step_errors.py"):
+            # no tiers, no categories, no groups: broken down by model, with no radio of one option and no
+            # "(none)" tier; the labels on the axes are words
+            assert not [r for r in at.radio if r.key == "se_by"]
+            figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+            assert figs and all("model" in f["layout"]["title"]["text"] for f in figs)
+            ticks = [t for f in figs for t in f["layout"]["xaxis"].get("ticktext", [])]
+            names = [t.get("name") for f in figs for t in f["data"]]
+            assert ticks and not any("_" in t for t in ticks) and "(none)" not in names, (ticks, names)
 
 
 def test_question_ids_sort_numerically_and_boolean_legends_read_yes_no():
