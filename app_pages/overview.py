@@ -35,7 +35,8 @@ if sel is not None:
         if len(keys) > charts.TOP_KEYS:
             st.caption(f"The {charts.TOP_KEYS} best of {len(keys)} {by}s by avg@n; the table below has them all.")
         common.chart(fig, "tier_accuracy", common.FLAT_UNLOCK)
-        with common.expander("The numbers: avg@n and cov@n per tier, with intervals", "ov_numbers"):
+        with common.expander(f"The numbers: avg@n and cov@n per {'tier' if has_tiers else by}, with intervals",
+                             "ov_numbers"):
             common.table(v["per_tier"].select("key", "tier", "n_questions", "avg", "avg_lo", "avg_hi", "cov", "cov_lo",
                                               "cov_hi"), "tier_metrics", key=by)
 

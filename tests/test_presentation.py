@@ -155,6 +155,8 @@ def test_pages_on_a_one_sample_warehouse_say_what_cannot_be_drawn(tmp_path, monk
             assert not [r for r in at.radio if r.key == "cov_tl_by"]
         if page.endswith("overview.py"):
             assert at.get("plotly_chart") and "(paper tiers)" not in " ".join(h.value for h in at.subheader)
+            labels = [e.label for e in at.expander]
+            assert any(lb.startswith("The numbers") and "per model" in lb for lb in labels), labels   # no tiers
         if page.endswith("step_errors.py"):
             # no tiers, no categories, no groups: broken down by model, with no radio of one option and no
             # "(none)" tier; the labels on the axes are words
