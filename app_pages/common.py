@@ -195,13 +195,9 @@ def freeze_heap() -> int:
     nanobind) see them freed."""
     gc.collect()
     gc.freeze()
-    if not _frozen.is_set():
-        _frozen.set()
-        atexit.register(gc.unfreeze)
+    atexit.unregister(gc.unfreeze)      # once, however many freezes
+    atexit.register(gc.unfreeze)
     return gc.get_freeze_count()
-
-
-_frozen = threading.Event()
 
 
 def warm_search() -> bool:
@@ -348,6 +344,13 @@ def has_groups(sel: Selection) -> bool:
 def has_tiers(sel: Selection) -> bool:
     """Whether the selection's benchmark has a tier scheme (``python -m pipeline tiers``, or the paper's)."""
     return bool(q(inventory.options)["schemes"].get(sel.benchmark))
+
+
+def question_attributes(sel: Selection) -> list[str]:
+    """What the selection's questions can be broken down by: "tier" when they have tiers, "category" when they
+    have categories (Compare's rows, Step errors' breakdown)."""
+    opt = q(inventory.options)
+    return [k for k, o in (("tier", opt["tiers"]), ("category", opt["categories"])) if o.get(sel.benchmark)]
 
 
 GROUPS_HELP = "No model of this benchmark has a group: import with `--meta group=NAME` (or `models set`) for group views."

@@ -10,7 +10,6 @@ from app_pages import common
 from charts import figures
 from charts.present import label
 from charts import compare_view as compare
-from warehouse import inventory
 from warehouse.errors import LadderError
 
 KINDS = {"model": "two models", "group": "two groups"}
@@ -33,8 +32,7 @@ values = opts[kind]
 a = c1.selectbox("A (the baseline)", values, key=f"cmp_a_{kind}")
 rest = [v for v in values if v != a]
 b = c2.selectbox("B (compared with A)", rest, key=f"cmp_b_{kind}")
-inv = common.q(inventory.options)
-by_opts = [k for k, o in (("tier", inv["tiers"]), ("category", inv["categories"])) if o.get(sel.benchmark)]
+by_opts = common.question_attributes(sel)
 by = c3.radio("Rows per", by_opts, horizontal=True, key="cmp_by", format_func=label) if by_opts else "tier"
 
 try:

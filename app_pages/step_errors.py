@@ -9,7 +9,6 @@ from app_pages import common
 from charts import pages
 from charts.figures import agreement_figure
 from charts.present import label
-from warehouse import inventory
 from warehouse import verdicts as agreement_q
 from warehouse.records import VERIFIED_FLAGS
 
@@ -60,10 +59,9 @@ def agreement_view(sel) -> None:
 
 sel = common.selection()
 st.title("Step errors")
-# only what this selection has: tiers with a tier scheme, categories when its questions have them
-by = common.pick("Break down by", (["tier"] if common.has_tiers(sel) else [])
-                 + (["category"] if common.q(inventory.options)["categories"].get(sel.benchmark) else [])
-                 + ["model"] + (["group"] if common.has_groups(sel) else []), "se_by")
+# only what this selection has: tiers and categories when its questions have them, groups when its models do
+by = common.pick("Break down by", common.question_attributes(sel) + ["model"]
+                 + (["group"] if common.has_groups(sel) else []), "se_by")
 v = common.q(pages.step_error_view, sel, by)
 se, fl = v["labels"], v["flags"]
 if se.is_empty() and fl.is_empty():

@@ -233,14 +233,14 @@ def bar_figure(df: pl.DataFrame, x: str, y: str, color: str | None = None, title
     return fig
 
 
-def gap_figure(per_tier: pl.DataFrame, title: str = "The gap cov@n − avg@n per tier",
-               key_title: str | None = None) -> go.Figure:
+def gap_figure(per_tier: pl.DataFrame, title: str | None = None, key_title: str | None = None) -> go.Figure:
     """``coverage.potential_vs_stability(per_tier=True)``: the gap of every key, one bar per tier (one trace a
     tier, however many keys: the legend names tiers, the axis keys), each with its bootstrap interval. Without
-    tiers (every tier null), one bar per key and no legend (not one "(none)" entry)."""
+    tiers (every tier null), one bar per key and no legend (not one "(none)" entry); the default title says
+    "per tier" only with tiers."""
     tiers = "tier" in per_tier.columns and per_tier["tier"].drop_nulls().len() > 0
-    return bar_figure(per_tier, "key", "gap", color="tier" if tiers else None, title=title, y_title="cov@n − avg@n",
-                      x_title=key_title,
+    return bar_figure(per_tier, "key", "gap", color="tier" if tiers else None, y_title="cov@n − avg@n",
+                      title=title or "The gap cov@n − avg@n" + (" per tier" if tiers else ""), x_title=key_title,
                       interval=("gap_lo", "gap_hi") if {"gap_lo", "gap_hi"} <= set(per_tier.columns) else None)
 
 

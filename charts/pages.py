@@ -357,13 +357,14 @@ def _gap(v, key_title: str | None = None, **_) -> go.Figure | None:
     if pt.is_empty() or not _several_samples(v):    # one sample: a gap of zeros
         return None
     keys = v["overall"].sort(["gap", "key"], descending=[True, False], nulls_last=True)["key"].to_list()
-    title = "The gap cov@n − avg@n" + (" per tier" if pt["tier"].drop_nulls().len() else "")
-    if len(keys) > figures.TOP_KEYS:
-        top = {k: i for i, k in enumerate(keys[:figures.TOP_KEYS])}
-        pt = pt.filter(pl.col("key").is_in(list(top))).sort(pl.col("key").replace_strict(top), maintain_order=True)
-        noun = (key_title or label("key")).lower()
-        title += f": the {len(top)} {noun}s of {len(keys)} with the widest overall gap"
-    return figures.gap_figure(pt, title=title, key_title=key_title)
+    if len(keys) <= figures.TOP_KEYS:
+        return figures.gap_figure(pt, key_title=key_title)
+    top = {k: i for i, k in enumerate(keys[:figures.TOP_KEYS])}
+    fig = figures.gap_figure(pt.filter(pl.col("key").is_in(list(top)))
+                             .sort(pl.col("key").replace_strict(top), maintain_order=True), key_title=key_title)
+    noun = (key_title or label("key")).lower()
+    return fig.update_layout(title_text=f"{fig.layout.title.text}: the {len(top)} {noun}s of {len(keys)} with "
+                                        "the widest overall gap")
 
 
 def _wrong_answer_bars(v, **_) -> go.Figure | None:
