@@ -351,14 +351,14 @@ def test_a_huge_response_opens_one_page_of_steps(tmp_path, monkeypatch, shared):
     at.switch_page("app_pages/trajectories.py").run()
     assert not at.exception and not at.error
     steps = [m for m in at.markdown if m.value.startswith("**Step ")]
-    assert len(steps) == 40 and steps[0].value.startswith("**Step 1**")
+    assert len(steps) == 20 and steps[0].value.startswith("**Step 1**")
     n = int(next(c.value for c in at.caption if " steps; showing" in c.value).split()[0].replace(",", ""))
     assert n > 20_000
     pager = at.number_input[0]
     pager.set_value(pager.max).run()                 # the last page: the final answer is there
     assert not at.exception
     last = [m.value for m in at.markdown if m.value.startswith("**Step ")]
-    assert 0 < len(last) <= 40 and any("boxed{204}" in v for v in last)
+    assert 0 < len(last) <= 20 and any("boxed{204}" in v for v in last)
 
 
 def test_scaling_ignores_a_non_finite_factor_stored_before_import_checked_it(no_meta_db, tmp_path, monkeypatch):

@@ -40,7 +40,7 @@ def test_strip_and_jump_on_question_71(sky14, monkeypatch):
     jump.set_value(71).run()
     assert not at.exception, [e.value for e in at.exception]
     pager = next(n for n in at.number_input if n.label.startswith("Page"))
-    assert pager.value == 71 // 40 + 1                     # the page holding step 72
+    assert pager.value == 71 // 20 + 1                     # the page holding step 72
     assert any(h.value == "Step 72 · jump target" for h in at.subheader)
     assert at.query_params["step"] == ["71"] or at.query_params["step"] == "71"
 
@@ -52,7 +52,7 @@ def test_permalink_step_and_first_error_choice(sky14, monkeypatch):
     at.run()
     at.switch_page("app_pages/trajectories.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert next(n for n in at.number_input if n.label.startswith("Page")).value == 1319 // 40 + 1
+    assert next(n for n in at.number_input if n.label.startswith("Page")).value == 1319 // 20 + 1
     assert any(h.value == "Step 1320 · jump target" for h in at.subheader)
     who = next(s for s in at.selectbox if s.label.startswith("Suspected first error by"))
     assert who.options == ["rules", "nobody"]
