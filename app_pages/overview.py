@@ -61,6 +61,11 @@ for col, k in zip(cols, ("benchmarks", "models", "runs", "trajectories", "step_a
 with common.expander("Benchmarks", "ov_benchmarks"):
     common.table(common.q(inventory.benchmarks), "benchmarks")
 
-with st.expander("Import trace files", expanded=bool(st.session_state.get(upload.RESULT_KEY))):
-    upload.uploader("overview", common.q(inventory.options)["benchmarks"])
+# the drop zone is drawn only while open: closed, its widgets' frontend code (file uploader, text inputs, checkbox,
+# button) is not loaded with a browser's first page
+drop = st.expander("Import trace files", expanded=bool(st.session_state.get(upload.RESULT_KEY)), key="ov_import",
+                   on_change="rerun")
+if drop.open:
+    with drop:
+        upload.uploader("overview", common.q(inventory.options)["benchmarks"])
 common.page_zip("overview")

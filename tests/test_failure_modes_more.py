@@ -157,6 +157,8 @@ def test_the_upload_updates_the_clusters_too(clustered, shared, tmp_path, monkey
     monkeypatch.setenv("LADDER_DATA_DIR", str(shared))
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
+    at.session_state["ov_import"] = True        # open "Import trace files": the page reruns with its drop zone
+    at.run()
     data = (shared / TRACES / f"{LATER}.jsonl").read_bytes()
     at.file_uploader(key="overview_files").set_value((f"{LATER}.jsonl", data, "application/json"))
     at.selectbox(key="overview_fmt").set_value("qwen-eval")

@@ -39,7 +39,17 @@ def _counts(path) -> dict:
         return {**inventory.counts(con), "version": db.get_meta(con, "data_version")}
 
 
+def _open_drop(at) -> AppTest:
+    """Open Overview's "Import trace files": its drop zone is drawn only while it is open (the page reruns)."""
+    if "ov_import" not in at.session_state or not at.session_state["ov_import"]:
+        at.session_state["ov_import"] = True
+        at.run()
+    return at
+
+
 def _drop(at, key: str, files, fmt: str, bench: str, **fields) -> AppTest:
+    if key == "overview":
+        _open_drop(at)
     at.file_uploader(key=f"{key}_files").set_value(files)
     at.selectbox(key=f"{key}_fmt").set_value(fmt)
     at.selectbox(key=f"{key}_bench").set_value(bench)
@@ -116,7 +126,7 @@ def test_strict_with_one_bad_line_writes_nothing(tiny_copy, monkeypatch):
     rows = tiny.lines("tiny-sft-b")
     text = "".join(json.dumps(r) + "\n" for r in rows) + '{"model": "tiny-sft-b", "question_id": "q9"}\n'
     at = _app(monkeypatch, tiny_copy)
-    at.run()
+    _open_drop(at.run())
     at.checkbox(key="overview_strict").check()
     _drop(at, "overview", ("more.jsonl", text.encode(), "application/json"), "jsonl", "tiny",
           model="tiny-new", meta="group=new, sft_size=5")
@@ -166,6 +176,19 @@ def test_a_busy_warehouse_is_a_clear_message(tiny_copy, monkeypatch):
         holder.wait()
     assert any("The warehouse is busy" in e for e in _texts(at, "error")), _texts(at, "error")
     assert _counts(tiny_copy) == before
+
+
+def test_overviews_drop_zone_is_drawn_only_once_opened(tiny_db, monkeypatch):
+    """Closed, "Import trace files" sends no widget (a browser's first page then loads no file-uploader code);
+    opened, the page reruns with the drop zone, its options and the Import button."""
+    at = _app(monkeypatch, tiny_db).run()
+    assert not at.exception
+    assert any(e.label == "Import trace files" for e in at.expander)
+    assert not at.get("file_uploader") and not at.text_input and not at.checkbox
+    _open_drop(at)
+    assert not at.exception
+    assert [u.proto.label for u in at.get("file_uploader")] == ["Trace files"]
+    assert at.button(key="overview_go").proto.disabled          # no file yet
 
 
 def test_overview_report_button_builds_the_selection_report(tiny_db, monkeypatch):
