@@ -29,7 +29,7 @@ from warehouse import questions, search, trajectory
 from warehouse.records import annotation_kind
 
 STEPS_PER_PAGE = 20          # steps drawn per page (a 5 MB response has ~27,000): the browser renders each as its own
-                             # element (40 a page: opening a trajectory took 0.68 s at paper scale, 20: 0.49 s)
+                             # element (opening a trajectory at paper scale: 0.67-0.75 s with 40 a page, 0.59 s with 20)
 CHARS_PER_PAGE = 40_000      # characters per page of a trajectory that has no steps
 JUMP_PARAM = {"a": "step", "b": "step2"}    # URL: the step shown (0-based), per slot
 

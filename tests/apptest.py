@@ -39,3 +39,11 @@ def open_page(monkeypatch, db, page: str, timeout: float = 120, **params) -> App
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_drop_zone(at: AppTest) -> AppTest:
+    """Open Overview's "Import trace files" (the page reruns): its drop zone is drawn only while it is open."""
+    if "ov_import" not in at.session_state or not at.session_state["ov_import"]:
+        at.session_state["ov_import"] = True
+        at.run()
+    return at

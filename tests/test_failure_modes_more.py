@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest import APP, open_page
+from apptest import APP, open_drop_zone, open_page
 from pipeline import cli
 from derivation import embed
 from warehouse import clusters, db
@@ -156,9 +156,7 @@ def test_the_upload_updates_the_clusters_too(clustered, shared, tmp_path, monkey
     monkeypatch.setenv("LADDER_DB", str(path))
     monkeypatch.setenv("LADDER_DATA_DIR", str(shared))
     at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.session_state["ov_import"] = True        # open "Import trace files": the page reruns with its drop zone
-    at.run()
+    open_drop_zone(at.run())
     data = (shared / TRACES / f"{LATER}.jsonl").read_bytes()
     at.file_uploader(key="overview_files").set_value((f"{LATER}.jsonl", data, "application/json"))
     at.selectbox(key="overview_fmt").set_value("qwen-eval")

@@ -20,10 +20,10 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
+from apptest import APP, open_drop_zone
 from pipeline import cli
 from warehouse import db, inventory
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 GEMMA = "traces/skythought-aime24/gemma-2-27b-it.jsonl"
 
 
@@ -39,17 +39,9 @@ def _counts(path) -> dict:
         return {**inventory.counts(con), "version": db.get_meta(con, "data_version")}
 
 
-def _open_drop(at) -> AppTest:
-    """Open Overview's "Import trace files": its drop zone is drawn only while it is open (the page reruns)."""
-    if "ov_import" not in at.session_state or not at.session_state["ov_import"]:
-        at.session_state["ov_import"] = True
-        at.run()
-    return at
-
-
 def _drop(at, key: str, files, fmt: str, bench: str, **fields) -> AppTest:
     if key == "overview":
-        _open_drop(at)
+        open_drop_zone(at)
     at.file_uploader(key=f"{key}_files").set_value(files)
     at.selectbox(key=f"{key}_fmt").set_value(fmt)
     at.selectbox(key=f"{key}_bench").set_value(bench)
@@ -126,7 +118,7 @@ def test_strict_with_one_bad_line_writes_nothing(tiny_copy, monkeypatch):
     rows = tiny.lines("tiny-sft-b")
     text = "".join(json.dumps(r) + "\n" for r in rows) + '{"model": "tiny-sft-b", "question_id": "q9"}\n'
     at = _app(monkeypatch, tiny_copy)
-    _open_drop(at.run())
+    open_drop_zone(at.run())
     at.checkbox(key="overview_strict").check()
     _drop(at, "overview", ("more.jsonl", text.encode(), "application/json"), "jsonl", "tiny",
           model="tiny-new", meta="group=new, sft_size=5")
@@ -185,7 +177,7 @@ def test_overviews_drop_zone_is_drawn_only_once_opened(tiny_db, monkeypatch):
     assert not at.exception
     assert any(e.label == "Import trace files" for e in at.expander)
     assert not at.get("file_uploader") and not at.text_input and not at.checkbox
-    _open_drop(at)
+    open_drop_zone(at)
     assert not at.exception
     assert [u.proto.label for u in at.get("file_uploader")] == ["Trace files"]
     assert at.button(key="overview_go").proto.disabled          # no file yet
